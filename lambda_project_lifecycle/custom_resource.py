@@ -1,0 +1,181 @@
+"""CloudFormation custom resources: every request gets exactly one answer.
+
+The answer is a PUT of a JSON document to the pre-signed ``ResponseURL`` of the
+event. :func:`answer_request` runs the operation for the request type and
+answers SUCCESS, or FAILED with a reason, whatever happens: an error of ours,
+an unexpected exception, or the Lambda running out of time (a timer answers
+FAILED shortly before the deadline; the first answer wins).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lambda_project_lifecycle.errors import LifecycleError
+
+logger = logging.getLogger(__name__)
+
+# CloudFormation rejects a response body over 4096 bytes.
+MAX_RESPONSE_BYTES = 4096
+# Answer FAILED this long before the Lambda's deadline (capped to a tenth of the time left).
+DEFAULT_TIMEOUT_MARGIN_SECONDS = 10.0
+SEND_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an operation returns: the resource's id and the attributes for ``Fn::GetAtt``."""
+
+    physical_resource_id: str
+    data: dict[str, str] = field(default_factory=dict)
+
+
+Operation = Callable[[Mapping[str, Any]], Outcome]
+Sender = Callable[[str, bytes], None]
+
+
+def put_response(url: str, body: bytes) -> None:
+    """PUT ``body`` to the pre-signed S3 URL, retrying transient failures."""
+    delay = 0.5
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        request = urllib.request.Request(
+            url, data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                reply.read()
+            return
+        except OSError as exc:  # URLError and HTTPError derive from OSError
+            if attempt == SEND_ATTEMPTS:
+                raise
+            logger.warning("Answer to CloudFormation failed (attempt %d): %s", attempt, exc)
+            time.sleep(delay)
+            delay *= 2
+
+
+class Responder:
+    """Sends the one answer to one request; later answers are dropped."""
+
+    def __init__(self, event: Mapping[str, Any], send: Sender = put_response) -> None:
+        self._event = event
+        self._send = send
+        self._lock = threading.Lock()
+        self.answer: dict[str, Any] | None = None
+
+    def succeed(self, outcome: Outcome) -> bool:
+        return self._answer("SUCCESS", outcome.physical_resource_id, "", outcome.data)
+
+    def fail(self, physical_resource_id: str, reason: str) -> bool:
+        return self._answer("FAILED", physical_resource_id, reason, {})
+
+    def _answer(self, status: str, physical_id: str, reason: str, data: dict[str, str]) -> bool:
+        with self._lock:
+            if self.answer is not None:
+                logger.info("Dropping %s answer: request already answered", status)
+                return False
+            body = response_body(self._event, status, physical_id, reason, data)
+            self.answer = json.loads(body)
+            logger.info("Answering %s for %s", status, physical_id)
+            try:
+                self._send(str(self._event["ResponseURL"]), body)
+            except OSError:
+                logger.exception("Could not deliver the answer to CloudFormation")
+            return True
+
+
+def response_body(
+    event: Mapping[str, Any], status: str, physical_id: str, reason: str, data: dict[str, str]
+) -> bytes:
+    """The JSON answer, kept under CloudFormation's 4096-byte limit by shortening the reason."""
+    document: dict[str, Any] = {
+        "Status": status,
+        "Reason": reason,
+        "PhysicalResourceId": physical_id,
+        "StackId": event.get("StackId", ""),
+        "RequestId": event.get("RequestId", ""),
+        "LogicalResourceId": event.get("LogicalResourceId", ""),
+        "NoEcho": False,
+        "Data": data,
+    }
+    body = json.dumps(document, sort_keys=True).encode()
+    if len(body) > MAX_RESPONSE_BYTES:
+        overflow = len(body) - MAX_RESPONSE_BYTES
+        if len(reason.encode()) <= overflow + 20:
+            raise ValueError(f"custom resource Data is over {MAX_RESPONSE_BYTES} bytes")
+        document["Reason"] = reason.encode()[: -(overflow + 20)].decode(errors="ignore") + " [cut]"
+        body = json.dumps(document, sort_keys=True).encode()
+    return body
+
+
+def answer_request(
+    event: Mapping[str, Any],
+    context: Any,
+    *,
+    create: Operation,
+    update: Operation,
+    delete: Operation,
+    fallback_physical_id: str,
+    send: Sender = put_response,
+    timeout_margin_seconds: float = DEFAULT_TIMEOUT_MARGIN_SECONDS,
+) -> dict[str, Any] | None:
+    """Run the operation for the event's RequestType and answer CloudFormation.
+
+    ``fallback_physical_id`` names the resource in a FAILED answer to a Create
+    that did not get far enough to know its id; Update and Delete keep the id
+    CloudFormation sent. Returns the answer sent.
+    """
+    responder = Responder(event, send)
+    request_type = event.get("RequestType")
+    physical_id = str(event.get("PhysicalResourceId") or fallback_physical_id)
+    log_hint = _log_hint(context)
+
+    timer = _deadline_timer(context, timeout_margin_seconds, responder, physical_id, log_hint)
+    try:
+        operation = {"Create": create, "Update": update, "Delete": delete}.get(str(request_type))
+        if operation is None:
+            responder.fail(physical_id, f"Unknown RequestType {request_type!r}")
+        else:
+            responder.succeed(operation(event))
+    except LifecycleError as exc:
+        logger.error("%s failed: %s", request_type, exc)
+        responder.fail(physical_id, f"{exc}{log_hint}")
+    except Exception as exc:
+        logger.exception("%s failed unexpectedly", request_type)
+        responder.fail(physical_id, f"Unexpected error: {type(exc).__name__}: {exc}{log_hint}")
+    finally:
+        if timer is not None:
+            timer.cancel()
+    return responder.answer
+
+
+def _deadline_timer(
+    context: Any, margin: float, responder: Responder, physical_id: str, log_hint: str
+) -> threading.Timer | None:
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining_ms is None:
+        return None
+    remaining = remaining_ms() / 1000.0
+    margin = min(margin, remaining / 10.0)
+    reason = (
+        f"The lifecycle Lambda was about to time out ({remaining:.0f} s budget) "
+        f"before the request finished{log_hint}"
+    )
+    timer = threading.Timer(max(0.0, remaining - margin), responder.fail, (physical_id, reason))
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _log_hint(context: Any) -> str:
+    stream = getattr(context, "log_stream_name", None)
+    group = getattr(context, "log_group_name", None)
+    if stream and group:
+        return f" (see CloudWatch Logs {group} {stream})"
+    return ""

@@ -1,0 +1,138 @@
+"""The project's model package groups in the SageMaker Model Registry.
+
+A group counts as the project's only when it carries the project's
+``sagemaker:project-id`` tag: groups of the same name that belong to someone
+else are never changed or deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lambda_project_lifecycle.errors import AwsCallError, ProjectConflictError
+from lambda_project_lifecycle.project import ProjectSpec
+from lambda_project_lifecycle.scenarios import MODEL_GROUP_DESCRIPTIONS
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ID_TAG = "sagemaker:project-id"
+
+
+@dataclass
+class Removal:
+    """What removing a project's groups did: groups deleted and groups kept with their size."""
+
+    deleted: list[str] = field(default_factory=list)
+    kept: dict[str, int] = field(default_factory=dict)
+    packages_deleted: int = 0
+
+
+def ensure_model_groups(spec: ProjectSpec, sagemaker: Any) -> dict[str, str]:
+    """Create the project's missing groups and re-tag the existing ones; never deletes.
+
+    Safe to run again: groups made by an earlier attempt are found and kept.
+    Returns group kind -> group name.
+    """
+    wanted = spec.model_group_names
+    if not wanted:
+        return wanted
+    existing = _existing_groups(spec, sagemaker)
+    for kind, name in wanted.items():
+        arn = existing.get(name)
+        if arn is None:
+            _call(
+                f"Creating model package group {name}",
+                sagemaker.create_model_package_group,
+                ModelPackageGroupName=name,
+                ModelPackageGroupDescription=_description(spec, kind),
+                Tags=spec.tags,
+            )
+            logger.info("Created model package group %s", name)
+            continue
+        if not _is_ours(spec, sagemaker, name, arn):
+            raise ProjectConflictError(
+                f"Model package group {name} already exists and does not carry "
+                f"{PROJECT_ID_TAG}={spec.project_id}; it was left untouched"
+            )
+        _call(f"Tagging model package group {name}", sagemaker.add_tags, ResourceArn=arn, Tags=spec.tags)
+    return wanted
+
+
+def remove_model_groups(spec: ProjectSpec, sagemaker: Any, *, delete_packages: bool) -> Removal:
+    """Delete the project's groups: with their packages, or only the empty ones."""
+    removal = Removal()
+    wanted = set(spec.model_group_names.values())
+    if not wanted:
+        return removal
+    for name, arn in sorted(_existing_groups(spec, sagemaker).items()):
+        if name not in wanted:
+            continue
+        if not _is_ours(spec, sagemaker, name, arn):
+            logger.warning("Leaving model package group %s: it is not this project's", name)
+            continue
+        packages = _package_arns(sagemaker, name)
+        if packages and not delete_packages:
+            logger.info("Keeping model package group %s: it holds %d packages", name, len(packages))
+            removal.kept[name] = len(packages)
+            continue
+        for package_arn in packages:
+            _call(
+                f"Deleting model package {package_arn}",
+                sagemaker.delete_model_package,
+                ModelPackageName=package_arn,
+            )
+            removal.packages_deleted += 1
+        _call(
+            f"Deleting model package group {name}",
+            sagemaker.delete_model_package_group,
+            ModelPackageGroupName=name,
+        )
+        removal.deleted.append(name)
+    return removal
+
+
+def _description(spec: ProjectSpec, kind: str) -> str:
+    return f"{MODEL_GROUP_DESCRIPTIONS[kind]} Project {spec.project_name} ({spec.project_id})."
+
+
+def _existing_groups(spec: ProjectSpec, sagemaker: Any) -> dict[str, str]:
+    """Name -> ARN of the groups whose name contains the project id."""
+    groups: dict[str, str] = {}
+    kwargs: dict[str, Any] = {"NameContains": spec.project_id, "MaxResults": 100}
+    while True:
+        page = _call("Listing model package groups", sagemaker.list_model_package_groups, **kwargs)
+        for summary in page.get("ModelPackageGroupSummaryList", []):
+            groups[summary["ModelPackageGroupName"]] = summary["ModelPackageGroupArn"]
+        if not page.get("NextToken"):
+            return groups
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def _is_ours(spec: ProjectSpec, sagemaker: Any, name: str, arn: str) -> bool:
+    tags = _call(f"Reading tags of model package group {name}", sagemaker.list_tags, ResourceArn=arn)
+    return any(
+        tag["Key"] == PROJECT_ID_TAG and tag["Value"] == spec.project_id
+        for tag in tags.get("Tags", [])
+    )
+
+
+def _package_arns(sagemaker: Any, group_name: str) -> list[str]:
+    arns: list[str] = []
+    kwargs: dict[str, Any] = {"ModelPackageGroupName": group_name, "MaxResults": 100}
+    while True:
+        page = _call(f"Listing model packages of {group_name}", sagemaker.list_model_packages, **kwargs)
+        arns.extend(item["ModelPackageArn"] for item in page.get("ModelPackageSummaryList", []))
+        if not page.get("NextToken"):
+            return arns
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def _call(action: str, method: Any, **kwargs: Any) -> Any:
+    try:
+        return method(**kwargs)
+    except ClientError as exc:
+        raise AwsCallError(action, exc) from exc

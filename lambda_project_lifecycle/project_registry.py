@@ -1,0 +1,119 @@
+"""The project registry: one DynamoDB table shared by all projects.
+
+Records, keyed by ``pk``:
+
+* ``project#<project id>``: the project's settings (name, scenario, registry
+  flavour, delete choice, model groups, stack) and its timestamps;
+* ``model-group#<group name>``: which project and stage a model package group
+  belongs to, so that handlers driven by registry events find the project
+  with one read.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from lambda_project_lifecycle import __version__
+from lambda_project_lifecycle.errors import AwsCallError
+from lambda_project_lifecycle.project import ProjectSpec
+from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def project_key(project_id: str) -> str:
+    return f"project#{project_id}"
+
+
+def model_group_key(group_name: str) -> str:
+    return f"model-group#{group_name}"
+
+
+def save_project(
+    dynamodb: Any,
+    table: str,
+    spec: ProjectSpec,
+    *,
+    stack_id: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Write the project's record and its group records in one transaction.
+
+    Keeps ``CreatedAt`` of an existing record, so an Update or a retried Create
+    does not rewrite history. Returns the project record.
+    """
+    timestamp = (now or datetime.now(UTC)).isoformat()
+    existing = load_project(dynamodb, table, spec.project_id)
+    groups = spec.model_group_names
+    record = {
+        "pk": project_key(spec.project_id),
+        "ProjectName": spec.project_name,
+        "ProjectId": spec.project_id,
+        "Scenario": spec.scenario.name,
+        "Registry": spec.registry,
+        "OnDelete": spec.on_delete,
+        "ModelGroups": groups,
+        "StackId": stack_id,
+        "PortfolioVersion": __version__,
+        "CreatedAt": existing["CreatedAt"] if existing else timestamp,
+        "UpdatedAt": timestamp,
+    }
+    items = [record] + [
+        {
+            "pk": model_group_key(name),
+            "ProjectId": spec.project_id,
+            "ProjectName": spec.project_name,
+            "GroupKind": kind,
+            "Stage": STAGE_OF_GROUP[kind],
+        }
+        for kind, name in groups.items()
+    ]
+    _transact(
+        dynamodb,
+        f"Writing project {spec.project_id} to the registry table {table}",
+        [{"Put": {"TableName": table, "Item": _to_item(item)}} for item in items],
+    )
+    return record
+
+
+def load_project(dynamodb: Any, table: str, project_id: str) -> dict[str, Any] | None:
+    try:
+        reply = dynamodb.get_item(
+            TableName=table, Key=_to_item({"pk": project_key(project_id)}), ConsistentRead=True
+        )
+    except ClientError as exc:
+        raise AwsCallError(f"Reading project {project_id} from the registry table {table}", exc) from exc
+    item = reply.get("Item")
+    return _from_item(item) if item else None
+
+
+def remove_project(dynamodb: Any, table: str, spec: ProjectSpec) -> None:
+    """Delete the project's records; records already gone are fine."""
+    keys = [project_key(spec.project_id)] + [
+        model_group_key(name) for name in spec.model_group_names.values()
+    ]
+    _transact(
+        dynamodb,
+        f"Removing project {spec.project_id} from the registry table {table}",
+        [{"Delete": {"TableName": table, "Key": _to_item({"pk": key})}} for key in keys],
+    )
+
+
+def _transact(dynamodb: Any, action: str, operations: list[dict[str, Any]]) -> None:
+    try:
+        dynamodb.transact_write_items(TransactItems=operations)
+    except ClientError as exc:
+        raise AwsCallError(action, exc) from exc
+
+
+def _to_item(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(value) for key, value in record.items()}
+
+
+def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _deserializer.deserialize(value) for key, value in item.items()}

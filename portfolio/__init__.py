@@ -1,0 +1,1 @@
+"""Generators of the account-level stacks: the bootstrap (artifacts bucket) and the platform."""

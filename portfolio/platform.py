@@ -1,0 +1,468 @@
+"""The platform stack: deployed once per account and region, shared by every project.
+
+It holds the Service Catalog portfolio with one product per scenario and
+registry flavour, the shared lifecycle Lambda, the project registry table,
+the notification topic, and the SSM parameters that product templates resolve.
+Artifacts (product templates, the Lambda zip, seed-code zips) are read from the
+bootstrap stack's bucket, under keys given as parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from awacs import cloudformation as cfn_actions
+from awacs import dynamodb as ddb_actions
+from awacs import logs as logs_actions
+from awacs import s3 as s3_actions
+from awacs import sagemaker as sm_actions
+from awacs import ssm as ssm_actions
+from awacs import sts
+from awacs.aws import Allow, PolicyDocument, Principal, Statement
+from awacs.awslambda import InvokeFunction
+from troposphere import (
+    Equals,
+    Export,
+    GetAtt,
+    Join,
+    Not,
+    Output,
+    Parameter,
+    Ref,
+    Sub,
+    Tags,
+    Template,
+)
+from troposphere import awslambda as lambda_
+from troposphere import dynamodb, iam, logs, servicecatalog, sns, ssm
+
+from lambda_project_lifecycle.lifecycle import REGISTRY_TABLE_ENV
+from lambda_project_lifecycle.scenarios import SCENARIOS
+from portfolio.settings import TemplateSettings
+from products.catalog import PRODUCTS, Product
+
+LAMBDA_RUNTIME = "python3.13"
+LAMBDA_ARCHITECTURE = "arm64"
+LIFECYCLE_HANDLER = "lambda_project_lifecycle.lifecycle.handler"
+LIFECYCLE_TIMEOUT_SECONDS = 300
+STUDIO_ROLE_PATTERN_DEFAULT = "role/service-role/AmazonSageMaker-ExecutionRole-*"
+STUDIO_VISIBILITY_TAG = "sagemaker:studio-visibility"
+LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
+
+
+class ForEachResources:
+    """An ``Fn::ForEach`` block of the AWS::LanguageExtensions transform among the resources.
+
+    troposphere has no type for it; the template serializes anything with a
+    ``title`` and a ``to_dict``.
+    """
+
+    def __init__(self, loop_name: str, identifier: str, collection: Any, fragments: dict[str, Any]):
+        self.title = f"Fn::ForEach::{loop_name}"
+        self._body = [identifier, collection, fragments]
+
+    def to_dict(self) -> list[Any]:
+        return self._body
+
+
+def template_key_parameter(product: Product) -> str:
+    return f"{product.logical_stem}TemplateKey"
+
+
+def seed_code_key_parameter(scenario: str) -> str:
+    return f"{scenario.capitalize()}SeedCodeKey"
+
+
+def build(settings: TemplateSettings) -> Template:
+    template = Template(
+        Description=f"mlops-portfolio {settings.version}: Service Catalog portfolio of SageMaker "
+        "project templates and the shared project-lifecycle Lambda."
+    )
+    template.set_transform(LANGUAGE_EXTENSIONS)
+    bucket = template.add_parameter(
+        Parameter(
+            "ArtifactsBucket",
+            Type="String",
+            Description="Bucket of the bootstrap stack that holds templates, Lambda and seed-code zips.",
+        )
+    )
+    lambda_key = template.add_parameter(
+        Parameter("LifecycleCodeKey", Type="String", Description="Object key of the Lambda zip.")
+    )
+    product_version = template.add_parameter(
+        Parameter(
+            "ProductVersion",
+            Type="String",
+            Default=settings.version,
+            Description="Name of the products' provisioning artifact (version and content hash).",
+        )
+    )
+    template_keys = {
+        product.name: template.add_parameter(
+            Parameter(
+                template_key_parameter(product),
+                Type="String",
+                Description=f"Object key of the {product.name} product template.",
+            )
+        )
+        for product in PRODUCTS
+    }
+    seed_keys = {
+        scenario: template.add_parameter(
+            Parameter(
+                seed_code_key_parameter(scenario),
+                Type="String",
+                Description=f"Object key of the {scenario} seed-code zip.",
+            )
+        )
+        for scenario in SCENARIOS
+    }
+    role_arns = template.add_parameter(
+        Parameter(
+            "StudioExecutionRoleArns",
+            Type="CommaDelimitedList",
+            Default="",
+            Description="ARNs of Studio execution roles that may launch the products (optional).",
+        )
+    )
+    role_pattern = template.add_parameter(
+        Parameter(
+            "StudioRolePattern",
+            Type="String",
+            Default=STUDIO_ROLE_PATTERN_DEFAULT,
+            Description="IAM pattern (after arn:<partition>:iam:::) of the roles that may launch "
+            "the products; empty for none.",
+        )
+    )
+    template.add_condition("HasStudioRoleArns", Not(Equals(Join("", Ref(role_arns)), "")))
+    template.add_condition("HasStudioRolePattern", Not(Equals(Ref(role_pattern), "")))
+
+    portfolio = template.add_resource(
+        servicecatalog.Portfolio(
+            "Portfolio",
+            DisplayName=settings.portfolio_name,
+            ProviderName=settings.provider_name,
+            Description="SageMaker project templates: baseline and advanced MLOps scenarios.",
+        )
+    )
+    _add_principals(template, portfolio, role_arns, role_pattern)
+
+    registry = template.add_resource(
+        dynamodb.Table(
+            "ProjectRegistry",
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[dynamodb.AttributeDefinition(AttributeName="pk", AttributeType="S")],
+            KeySchema=[dynamodb.KeySchema(AttributeName="pk", KeyType="HASH")],
+            PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(
+                PointInTimeRecoveryEnabled=True
+            ),
+            SSESpecification=dynamodb.SSESpecification(SSEEnabled=True),
+        )
+    )
+    topic = template.add_resource(
+        sns.Topic(
+            "NotificationTopic",
+            DisplayName="mlops-portfolio notifications",
+            KmsMasterKeyId="alias/aws/sns",
+        )
+    )
+    function = _add_lifecycle_function(
+        template, bucket, lambda_key, registry, topic, seed_keys, settings
+    )
+    launch_role = _add_launch_role(template, bucket, function, settings)
+
+    for product in PRODUCTS:
+        _add_product(
+            template, product, portfolio, launch_role, bucket, template_keys[product.name],
+            product_version, settings,
+        )
+
+    for logical_id, name, value, description in (
+        ("LifecycleFunctionArnParameter", settings.lifecycle_function_arn_parameter,
+         GetAtt(function, "Arn"), "ARN of the shared project-lifecycle Lambda."),
+        ("ArtifactsBucketParameter", settings.artifacts_bucket_parameter, Ref(bucket),
+         "Bucket of the portfolio's artifacts."),
+        ("VersionParameter", settings.version_parameter, settings.version,
+         "Version of the published portfolio."),
+    ):
+        template.add_resource(
+            ssm.Parameter(logical_id, Name=name, Type="String", Value=value, Description=description)
+        )
+
+    template.add_output(Output("PortfolioId", Value=Ref(portfolio)))
+    template.add_output(
+        Output(
+            "LifecycleFunctionArn",
+            Value=GetAtt(function, "Arn"),
+            Export=Export(Sub("${AWS::StackName}-LifecycleFunctionArn")),
+        )
+    )
+    template.add_output(Output("ProjectRegistryTable", Value=Ref(registry)))
+    template.add_output(Output("NotificationTopicArn", Value=Ref(topic)))
+    return template
+
+
+def _add_principals(
+    template: Template, portfolio: Any, role_arns: Parameter, role_pattern: Parameter
+) -> None:
+    template.add_resource(
+        ForEachResources(
+            "StudioRoles",
+            "RoleArn",
+            Ref(role_arns),
+            {
+                "StudioRole&{RoleArn}": {
+                    "Type": "AWS::ServiceCatalog::PortfolioPrincipalAssociation",
+                    "Condition": "HasStudioRoleArns",
+                    "Properties": {
+                        "PortfolioId": Ref(portfolio),
+                        "PrincipalARN": Ref("RoleArn"),
+                        "PrincipalType": "IAM",
+                    },
+                }
+            },
+        )
+    )
+    template.add_resource(
+        servicecatalog.PortfolioPrincipalAssociation(
+            "StudioRolePatternPrincipal",
+            Condition="HasStudioRolePattern",
+            PortfolioId=Ref(portfolio),
+            PrincipalARN=Sub("arn:${AWS::Partition}:iam:::${StudioRolePattern}"),
+            PrincipalType="IAM_PATTERN",
+        )
+    )
+
+
+def _add_lifecycle_function(
+    template: Template,
+    bucket: Parameter,
+    code_key: Parameter,
+    registry: dynamodb.Table,
+    topic: sns.Topic,
+    seed_keys: dict[str, Parameter],
+    settings: TemplateSettings,
+) -> lambda_.Function:
+    log_group = template.add_resource(
+        logs.LogGroup("LifecycleFunctionLogs", RetentionInDays=90)
+    )
+    group_arn = Sub(
+        "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package-group/sagemaker-*"
+    )
+    package_arn = Sub(
+        "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package/sagemaker-*/*"
+    )
+    role = template.add_resource(
+        iam.Role(
+            "LifecycleFunctionRole",
+            AssumeRolePolicyDocument=_trust("lambda.amazonaws.com"),
+            Policies=[
+                iam.Policy(
+                    PolicyName="project-lifecycle",
+                    PolicyDocument=PolicyDocument(
+                        Version="2012-10-17",
+                        Statement=[
+                            Statement(
+                                Sid="OwnLogs",
+                                Effect=Allow,
+                                Action=[logs_actions.CreateLogStream, logs_actions.PutLogEvents],
+                                Resource=[GetAtt(log_group, "Arn")],
+                            ),
+                            Statement(
+                                Sid="ProjectModelGroups",
+                                Effect=Allow,
+                                Action=[
+                                    sm_actions.CreateModelPackageGroup,
+                                    sm_actions.DeleteModelPackageGroup,
+                                    sm_actions.AddTags,
+                                    sm_actions.ListTags,
+                                ],
+                                Resource=[group_arn],
+                            ),
+                            Statement(
+                                Sid="ProjectModelPackages",
+                                Effect=Allow,
+                                Action=[sm_actions.DeleteModelPackage],
+                                Resource=[package_arn],
+                            ),
+                            Statement(
+                                Sid="ListingHasNoResourceScope",
+                                Effect=Allow,
+                                Action=[
+                                    sm_actions.ListModelPackageGroups,
+                                    sm_actions.ListModelPackages,
+                                ],
+                                Resource=["*"],
+                            ),
+                            Statement(
+                                Sid="ProjectRegistry",
+                                Effect=Allow,
+                                Action=[
+                                    ddb_actions.GetItem,
+                                    ddb_actions.PutItem,
+                                    ddb_actions.DeleteItem,
+                                    ddb_actions.UpdateItem,
+                                ],
+                                Resource=[GetAtt(registry, "Arn")],
+                            ),
+                        ],
+                    ),
+                )
+            ],
+        )
+    )
+    environment = {
+        REGISTRY_TABLE_ENV: Ref(registry),
+        "NOTIFICATION_TOPIC_ARN": Ref(topic),
+        "ARTIFACTS_BUCKET": Ref(bucket),
+        "PORTFOLIO_VERSION": settings.version,
+    }
+    for scenario, key in seed_keys.items():
+        environment[f"SEED_CODE_KEY_{scenario.upper()}"] = Ref(key)
+    return template.add_resource(
+        lambda_.Function(
+            "LifecycleFunction",
+            Description="mlops-portfolio: creates, updates and deletes SageMaker projects.",
+            Runtime=LAMBDA_RUNTIME,
+            Architectures=[LAMBDA_ARCHITECTURE],
+            Handler=LIFECYCLE_HANDLER,
+            Code=lambda_.Code(S3Bucket=Ref(bucket), S3Key=Ref(code_key)),
+            Role=GetAtt(role, "Arn"),
+            Timeout=LIFECYCLE_TIMEOUT_SECONDS,
+            MemorySize=256,
+            LoggingConfig=lambda_.LoggingConfig(LogGroup=Ref(log_group)),
+            Environment=lambda_.Environment(Variables=environment),
+        )
+    )
+
+
+def _add_launch_role(
+    template: Template, bucket: Parameter, function: lambda_.Function, settings: TemplateSettings
+) -> iam.Role:
+    stack_arn = Sub("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/SC-*")
+    return template.add_resource(
+        iam.Role(
+            "LaunchRole",
+            Description="Service Catalog launches the project products with this role.",
+            AssumeRolePolicyDocument=_trust("servicecatalog.amazonaws.com"),
+            Policies=[
+                iam.Policy(
+                    PolicyName="launch-project-products",
+                    PolicyDocument=PolicyDocument(
+                        Version="2012-10-17",
+                        Statement=[
+                            Statement(
+                                Sid="ProductStacks",
+                                Effect=Allow,
+                                Action=[
+                                    cfn_actions.CreateStack,
+                                    cfn_actions.UpdateStack,
+                                    cfn_actions.DeleteStack,
+                                    cfn_actions.DescribeStacks,
+                                    cfn_actions.DescribeStackEvents,
+                                    cfn_actions.SetStackPolicy,
+                                    cfn_actions.TagResource,
+                                    cfn_actions.UntagResource,
+                                ],
+                                Resource=[stack_arn],
+                            ),
+                            Statement(
+                                Sid="TemplateChecks",
+                                Effect=Allow,
+                                Action=[cfn_actions.ValidateTemplate, cfn_actions.GetTemplateSummary],
+                                Resource=["*"],
+                            ),
+                            Statement(
+                                Sid="ProductTemplates",
+                                Effect=Allow,
+                                Action=[s3_actions.GetObject],
+                                Resource=[Sub("arn:${AWS::Partition}:s3:::${ArtifactsBucket}/*")],
+                            ),
+                            Statement(
+                                Sid="ResolveLifecycleFunction",
+                                Effect=Allow,
+                                Action=[ssm_actions.GetParameters, ssm_actions.GetParameter],
+                                Resource=[
+                                    Sub(
+                                        "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
+                                        f":parameter{settings.lifecycle_function_arn_parameter}"
+                                    )
+                                ],
+                            ),
+                            Statement(
+                                Sid="CallLifecycleFunction",
+                                Effect=Allow,
+                                Action=[InvokeFunction],
+                                Resource=[GetAtt(function, "Arn")],
+                            ),
+                        ],
+                    ),
+                )
+            ],
+        )
+    )
+
+
+def _add_product(
+    template: Template,
+    product: Product,
+    portfolio: servicecatalog.Portfolio,
+    launch_role: iam.Role,
+    bucket: Parameter,
+    template_key: Parameter,
+    product_version: Parameter,
+    settings: TemplateSettings,
+) -> None:
+    stem = product.logical_stem
+    options: dict[str, Any] = {}
+    if settings.support_email:
+        options["SupportEmail"] = settings.support_email
+    catalog_product = template.add_resource(
+        servicecatalog.CloudFormationProduct(
+            f"{stem}Product",
+            Name=product.display_name,
+            Description=product.description,
+            Owner=settings.provider_name,
+            ProvisioningArtifactParameters=[
+                servicecatalog.ProvisioningArtifactProperties(
+                    Name=Ref(product_version),
+                    Description=f"mlops-portfolio {settings.version}",
+                    Info=servicecatalog.Info(
+                        LoadTemplateFromURL=Sub(
+                            "https://${Bucket}.s3.${AWS::Region}.${AWS::URLSuffix}/${Key}",
+                            Bucket=Ref(bucket),
+                            Key=Ref(template_key),
+                        )
+                    ),
+                )
+            ],
+            Tags=Tags(**{STUDIO_VISIBILITY_TAG: "true"}),
+            **options,
+        )
+    )
+    association = template.add_resource(
+        servicecatalog.PortfolioProductAssociation(
+            f"{stem}Association", PortfolioId=Ref(portfolio), ProductId=Ref(catalog_product)
+        )
+    )
+    template.add_resource(
+        servicecatalog.LaunchRoleConstraint(
+            f"{stem}LaunchConstraint",
+            DependsOn=[association.title],
+            PortfolioId=Ref(portfolio),
+            ProductId=Ref(catalog_product),
+            RoleArn=GetAtt(launch_role, "Arn"),
+            Description="Launch with the portfolio's launch role.",
+        )
+    )
+
+
+def _trust(service: str) -> PolicyDocument:
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(Effect=Allow, Principal=Principal("Service", [service]), Action=[sts.AssumeRole])
+        ],
+    )

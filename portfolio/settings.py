@@ -1,0 +1,31 @@
+"""What the generators need to know, passed in by ``build.py``: never read from the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lambda_project_lifecycle import __version__
+
+DEFAULT_SSM_PREFIX = "/mlops-portfolio"
+
+
+@dataclass(frozen=True)
+class TemplateSettings:
+    version: str = __version__
+    ssm_prefix: str = DEFAULT_SSM_PREFIX
+    portfolio_name: str = "MLOps project templates"
+    provider_name: str = "ML platform team"
+    support_email: str = ""
+
+    @property
+    def lifecycle_function_arn_parameter(self) -> str:
+        """SSM parameter that holds the lifecycle Lambda's ARN (product templates resolve it)."""
+        return f"{self.ssm_prefix}/lifecycle-function-arn"
+
+    @property
+    def artifacts_bucket_parameter(self) -> str:
+        return f"{self.ssm_prefix}/artifacts-bucket"
+
+    @property
+    def version_parameter(self) -> str:
+        return f"{self.ssm_prefix}/version"

@@ -1,0 +1,135 @@
+"""``python build.py``: generate, package and validate the portfolio into ``dist/``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from portfolio_build import render
+from portfolio_build.checks import Finding, limits, studio_contract
+from portfolio_build.checks.lint import lint_templates
+from portfolio_build.config import BuildConfig, load_config
+from portfolio_build.errors import BuildError
+from portfolio_build.manifest import MANIFEST_NAME, write_manifest
+from portfolio_build.render import Artifact
+
+logger = logging.getLogger("build")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python build.py",
+        description="Generate every template into dist/, package the Lambda and seed-code zips, "
+        "validate them (cfn-lint, the Studio contract, size and name limits) and write "
+        "dist/manifest.json. No AWS account needed.",
+    )
+    parser.add_argument("command", nargs="?", default="build", choices=["build"])
+    parser.add_argument("--config", type=Path, help="TOML configuration file (default: ./portfolio.toml)")
+    parser.add_argument("--dist", help="output directory (default: dist)")
+    parser.add_argument(
+        "--regions", help="comma-separated regions to lint for (default: us-east-1,eu-west-1,ap-southeast-1)"
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(message)s")
+    try:
+        config = load_config(
+            config_file=args.config,
+            overrides={
+                "dist": args.dist,
+                "regions": args.regions.split(",") if args.regions else None,
+            },
+        )
+        return build(config)
+    except BuildError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def build(config: BuildConfig) -> int:
+    started = time.perf_counter()
+    dist = config.dist
+    render.clean(dist)
+    templates = render.write_templates(dist, render.render_templates(config.settings))
+    lambda_zip = render.package_lambda(dist)
+    seed_zips = render.package_seed_code(dist)
+    artifacts = [*templates, lambda_zip, *seed_zips]
+
+    findings = validate(templates, lambda_zip, seed_zips, config)
+    failed = {f.artifact for f in findings}
+    print_summary(artifacts, dist, failed)
+    if findings:
+        print(f"\n{len(findings)} problem(s); dist/{MANIFEST_NAME} not written:", file=sys.stderr)
+        for finding in sorted(findings):
+            print(f"  {finding}", file=sys.stderr)
+        return 1
+    write_manifest(dist, config.settings.version, artifacts)
+    print(
+        f"\nOK: {len(artifacts)} artifacts validated (cfn-lint in {', '.join(config.regions)}) "
+        f"in {time.perf_counter() - started:.1f} s; manifest: {dist / MANIFEST_NAME}"
+    )
+    return 0
+
+
+def validate(
+    templates: list[Artifact], lambda_zip: Artifact, seed_zips: list[Artifact], config: BuildConfig
+) -> list[Finding]:
+    findings: list[Finding] = []
+    for artifact in templates:
+        body = artifact.body or {}
+        label = artifact_label(artifact, config.dist)
+        findings += limits.check_template_size(label, artifact.path, body)
+        findings += limits.check_names(label, body)
+        findings += limits.check_lambda_runtimes(label, body)
+        if artifact.kind == "product-template":
+            findings += studio_contract.check_product(label, body, config.settings)
+        elif artifact.kind == "platform-template":
+            findings += studio_contract.check_platform(label, body, config.settings)
+        elif artifact.kind == "bootstrap-template":
+            findings += studio_contract.check_bootstrap(label, body)
+    findings += limits.check_zip_size(
+        artifact_label(lambda_zip, config.dist), lambda_zip.path, limits.LAMBDA_ZIP_MAX_BYTES
+    )
+    for seed in seed_zips:
+        findings += limits.check_zip_size(
+            artifact_label(seed, config.dist), seed.path, limits.SEED_CODE_ZIP_MAX_BYTES
+        )
+    findings += lint_templates(
+        [t.path for t in templates],
+        config.regions,
+        {t.path: artifact_label(t, config.dist) for t in templates},
+    )
+    return findings
+
+
+def artifact_label(artifact: Artifact, dist: Path) -> str:
+    return artifact.path.relative_to(dist).as_posix()
+
+
+def print_summary(artifacts: list[Artifact], dist: Path, failed: set[str]) -> None:
+    from portfolio_build.artifacts import sha256_of
+
+    rows = [
+        (
+            artifact_label(a, dist),
+            a.kind,
+            str(a.path.stat().st_size),
+            sha256_of(a.path)[:12],
+            "FAIL" if artifact_label(a, dist) in failed else "ok",
+        )
+        for a in artifacts
+    ]
+    headers = ("artifact", "kind", "bytes", "sha256", "result")
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        print("  ".join(cell.rjust(w) if i == 2 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip())

@@ -1,0 +1,11 @@
+"""The one root exception of the build CLI: caught at the top, printed as one line."""
+
+from __future__ import annotations
+
+
+class BuildError(Exception):
+    """Anything the user can fix: bad configuration, a failed check, a missing file."""
+
+
+class ConfigError(BuildError):
+    """A configuration value breaks the schema; the message names the source and key."""

@@ -1,0 +1,107 @@
+"""Render every template and package every zip into ``dist/``."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from troposphere import Template
+
+from lambda_project_lifecycle.scenarios import SCENARIOS
+from portfolio import bootstrap, platform
+from portfolio.settings import TemplateSettings
+from portfolio_build.artifacts import collect_files, write_zip
+from products import template as product_template
+from products.catalog import PRODUCTS
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAMBDA_PACKAGE = "lambda_project_lifecycle"
+# Pure-Python libraries the Lambda runtime lacks, copied into the zip from this environment.
+VENDORED_PACKAGES: tuple[str, ...] = ()
+SEED_CODE_DIR = REPO_ROOT / "seed_code"
+SEED_CODE_COMMON = "common"
+
+
+@dataclass
+class Artifact:
+    kind: str
+    name: str
+    path: Path
+    meta: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] | None = None  # the template, for templates
+
+
+def render_templates(settings: TemplateSettings) -> list[tuple[str, str, Template, dict[str, Any]]]:
+    """(kind, name, template, meta) for every template; pure, no disk."""
+    rendered: list[tuple[str, str, Template, dict[str, Any]]] = [
+        ("bootstrap-template", "bootstrap", bootstrap.build(settings), {}),
+        ("platform-template", "platform", platform.build(settings), {}),
+    ]
+    for product in PRODUCTS:
+        rendered.append(
+            (
+                "product-template",
+                product.name,
+                product_template.build(product, settings),
+                {
+                    "product": product.display_name,
+                    "scenario": product.scenario.name,
+                    "registry": product.registry,
+                },
+            )
+        )
+    return rendered
+
+
+def template_path(kind: str, name: str) -> str:
+    return f"templates/products/{name}.json" if kind == "product-template" else f"templates/{name}.json"
+
+
+def write_templates(
+    dist: Path, rendered: list[tuple[str, str, Template, dict[str, Any]]]
+) -> list[Artifact]:
+    artifacts = []
+    for kind, name, template, meta in rendered:
+        body = template.to_dict()
+        path = dist / template_path(kind, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+        artifacts.append(Artifact(kind, name, path, meta, body))
+    return artifacts
+
+
+def package_lambda(dist: Path) -> Artifact:
+    files = collect_files(REPO_ROOT / LAMBDA_PACKAGE, f"{LAMBDA_PACKAGE}/")
+    for package in VENDORED_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise ModuleNotFoundError(f"vendored package {package} is not installed")
+        files.update(collect_files(Path(next(iter(spec.submodule_search_locations))), f"{package}/"))
+    path = dist / "lambda" / f"{LAMBDA_PACKAGE}.zip"
+    write_zip(path, files)
+    return Artifact("lambda", "project-lifecycle", path, {"handler": platform.LIFECYCLE_HANDLER})
+
+
+def package_seed_code(dist: Path, seed_dir: Path = SEED_CODE_DIR) -> list[Artifact]:
+    """One zip per scenario: ``seed_code/common`` overlaid by ``seed_code/<scenario>``."""
+    artifacts = []
+    for scenario in SCENARIOS:
+        files: dict[str, Path] = {}
+        for part in (SEED_CODE_COMMON, scenario):
+            if (seed_dir / part).is_dir():
+                files.update(collect_files(seed_dir / part))
+        path = dist / "seed_code" / f"{scenario}.zip"
+        write_zip(path, files)
+        artifacts.append(Artifact("seed-code", scenario, path, {"scenario": scenario, "files": len(files)}))
+    return artifacts
+
+
+def clean(dist: Path) -> None:
+    """Remove what an earlier build wrote (only our own outputs)."""
+    for part in ("templates", "lambda", "seed_code"):
+        shutil.rmtree(dist / part, ignore_errors=True)
+    (dist / "manifest.json").unlink(missing_ok=True)

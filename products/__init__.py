@@ -1,0 +1,1 @@
+"""The product templates: one stack per SageMaker project, all made by one builder."""

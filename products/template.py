@@ -1,0 +1,142 @@
+"""The product template: what CloudFormation runs for each SageMaker project.
+
+One builder makes every product; a scenario or registry flavour changes only
+the properties it passes to the shared lifecycle Lambda. The template holds no
+per-project resource with an idle price.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import GetAtt, Output, Parameter, Ref, Template
+from troposphere.cloudformation import CustomResource
+
+from lambda_project_lifecycle.naming import (
+    PROJECT_ID_MAX_LENGTH,
+    PROJECT_NAME_MAX_LENGTH,
+)
+from lambda_project_lifecycle.scenarios import DEFAULT_ON_DELETE, ON_DELETE_CHOICES
+from portfolio.settings import TemplateSettings
+from products.catalog import Product
+
+# The Studio pattern for project names, as CloudFormation applies it (whole value).
+STUDIO_PROJECT_NAME_PATTERN = "^[a-zA-Z](-*[a-zA-Z0-9])*"
+PARAMETER_RULES_KEY = "SagemakerTemplateParameterRules"
+LIFECYCLE_RESOURCE = "ProjectLifecycle"
+
+
+class ProjectLifecycleResource(CustomResource):
+    resource_type = "Custom::ProjectLifecycle"
+    props = {
+        "ServiceToken": (str, True),
+        "ProjectName": (str, True),
+        "ProjectId": (str, True),
+        "Scenario": (str, True),
+        "Registry": (str, True),
+        "OnDelete": (str, True),
+        "PortfolioVersion": (str, True),
+    }
+
+
+@dataclass(frozen=True)
+class UserParameter:
+    """A parameter the data scientist may set in Studio's "Create project" form."""
+
+    name: str
+    label: str
+    description: str
+    default: str
+    allowed_values: tuple[str, ...] = ()
+    group: str = "Project settings"
+
+
+USER_PARAMETERS: tuple[UserParameter, ...] = (
+    UserParameter(
+        name="OnDelete",
+        label="When the project is deleted",
+        description=(
+            "retain-data keeps model groups that hold model packages (and the repository); "
+            "delete-all removes them with their packages."
+        ),
+        default=DEFAULT_ON_DELETE,
+        allowed_values=ON_DELETE_CHOICES,
+    ),
+)
+
+
+def build(product: Product, settings: TemplateSettings) -> Template:
+    template = Template(
+        Description=f"{product.display_name}: SageMaker project template, "
+        f"mlops-portfolio {settings.version}."
+    )
+    name = template.add_parameter(
+        Parameter(
+            "SageMakerProjectName",
+            Type="String",
+            MaxLength=PROJECT_NAME_MAX_LENGTH,
+            AllowedPattern=STUDIO_PROJECT_NAME_PATTERN,
+            Description="Name of the project (filled in by SageMaker).",
+        )
+    )
+    project_id = template.add_parameter(
+        Parameter(
+            "SageMakerProjectId",
+            Type="String",
+            MaxLength=PROJECT_ID_MAX_LENGTH,
+            Description="Service-generated id of the project (filled in by SageMaker).",
+        )
+    )
+    user_values = _add_user_parameters(template, USER_PARAMETERS)
+
+    lifecycle = template.add_resource(
+        ProjectLifecycleResource(
+            LIFECYCLE_RESOURCE,
+            ServiceToken=f"{{{{resolve:ssm:{settings.lifecycle_function_arn_parameter}}}}}",
+            ProjectName=Ref(name),
+            ProjectId=Ref(project_id),
+            Scenario=product.scenario.name,
+            Registry=product.registry,
+            OnDelete=user_values["OnDelete"],
+            PortfolioVersion=settings.version,
+        )
+    )
+    template.add_output(
+        Output(
+            "ProjectPrefix",
+            Description="Prefix of the names of this project's resources.",
+            Value=GetAtt(lifecycle, "ProjectPrefix"),
+        )
+    )
+    if product.registry == "sagemaker":
+        template.add_output(
+            Output(
+                "ModelGroups",
+                Description="The project's model package groups.",
+                Value=GetAtt(lifecycle, "ModelGroups"),
+            )
+        )
+    return template
+
+
+def _add_user_parameters(template: Template, parameters: tuple[UserParameter, ...]) -> dict[str, Ref]:
+    rules: dict[str, dict[str, object]] = {}
+    values: dict[str, Ref] = {}
+    for spec in parameters:
+        options: dict[str, object] = {
+            "Type": "String",
+            "Default": spec.default,
+            "Description": spec.description,
+        }
+        if spec.allowed_values:
+            options["AllowedValues"] = list(spec.allowed_values)
+        parameter = template.add_parameter(Parameter(spec.name, **options))
+        template.set_parameter_label(parameter, spec.label)
+        template.add_parameter_to_group(parameter, spec.group)
+        rule: dict[str, object] = {"Required": False, "Default": spec.default}
+        if spec.allowed_values:
+            rule["AllowedValues"] = list(spec.allowed_values)
+        rules[spec.name] = rule
+        values[spec.name] = Ref(parameter)
+    template.metadata[PARAMETER_RULES_KEY] = rules
+    return values
