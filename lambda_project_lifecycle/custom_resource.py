@@ -46,7 +46,10 @@ def put_response(url: str, body: bytes) -> None:
     delay = 0.5
     for attempt in range(1, SEND_ATTEMPTS + 1):
         request = urllib.request.Request(
-            url, data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
+            url,
+            data=body,
+            method="PUT",
+            headers={"Content-Type": "", "Content-Length": str(len(body))},
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as reply:

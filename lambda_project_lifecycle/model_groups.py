@@ -53,12 +53,20 @@ def ensure_model_groups(spec: ProjectSpec, sagemaker: Any) -> dict[str, str]:
             )
             logger.info("Created model package group %s", name)
             continue
-        if not _is_ours(spec, sagemaker, name, arn):
+        tags = _tags_of(sagemaker, name, arn)
+        if tags.get(PROJECT_ID_TAG) != spec.project_id:
             raise ProjectConflictError(
                 f"Model package group {name} already exists and does not carry "
                 f"{PROJECT_ID_TAG}={spec.project_id}; it was left untouched"
             )
-        _call(f"Tagging model package group {name}", sagemaker.add_tags, ResourceArn=arn, Tags=spec.tags)
+        missing = [tag for tag in spec.tags if tags.get(tag["Key"]) != tag["Value"]]
+        if missing:
+            _call(
+                f"Tagging model package group {name}",
+                sagemaker.add_tags,
+                ResourceArn=arn,
+                Tags=missing,
+            )
     return wanted
 
 
@@ -71,7 +79,7 @@ def remove_model_groups(spec: ProjectSpec, sagemaker: Any, *, delete_packages: b
     for name, arn in sorted(_existing_groups(spec, sagemaker).items()):
         if name not in wanted:
             continue
-        if not _is_ours(spec, sagemaker, name, arn):
+        if _tags_of(sagemaker, name, arn).get(PROJECT_ID_TAG) != spec.project_id:
             logger.warning("Leaving model package group %s: it is not this project's", name)
             continue
         packages = _package_arns(sagemaker, name)
@@ -112,19 +120,20 @@ def _existing_groups(spec: ProjectSpec, sagemaker: Any) -> dict[str, str]:
         kwargs["NextToken"] = page["NextToken"]
 
 
-def _is_ours(spec: ProjectSpec, sagemaker: Any, name: str, arn: str) -> bool:
-    tags = _call(f"Reading tags of model package group {name}", sagemaker.list_tags, ResourceArn=arn)
-    return any(
-        tag["Key"] == PROJECT_ID_TAG and tag["Value"] == spec.project_id
-        for tag in tags.get("Tags", [])
+def _tags_of(sagemaker: Any, name: str, arn: str) -> dict[str, str]:
+    reply = _call(
+        f"Reading tags of model package group {name}", sagemaker.list_tags, ResourceArn=arn
     )
+    return {tag["Key"]: tag["Value"] for tag in reply.get("Tags", [])}
 
 
 def _package_arns(sagemaker: Any, group_name: str) -> list[str]:
     arns: list[str] = []
     kwargs: dict[str, Any] = {"ModelPackageGroupName": group_name, "MaxResults": 100}
     while True:
-        page = _call(f"Listing model packages of {group_name}", sagemaker.list_model_packages, **kwargs)
+        page = _call(
+            f"Listing model packages of {group_name}", sagemaker.list_model_packages, **kwargs
+        )
         arns.extend(item["ModelPackageArn"] for item in page.get("ModelPackageSummaryList", []))
         if not page.get("NextToken"):
             return arns

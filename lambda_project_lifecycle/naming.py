@@ -48,7 +48,9 @@ NAME_RULES: dict[str, NameRule] = {
 
 def validate_project_identity(project_name: str, project_id: str) -> None:
     """Raise :class:`InvalidProjectError` naming the field and the rule it breaks."""
-    _check_field("SageMakerProjectName", project_name, PROJECT_NAME_MAX_LENGTH, PROJECT_NAME_PATTERN)
+    _check_field(
+        "SageMakerProjectName", project_name, PROJECT_NAME_MAX_LENGTH, PROJECT_NAME_PATTERN
+    )
     _check_field("SageMakerProjectId", project_id, PROJECT_ID_MAX_LENGTH, PROJECT_ID_PATTERN)
 
 

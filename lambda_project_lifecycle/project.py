@@ -60,7 +60,9 @@ class ProjectSpec:
         """Group kind -> group name; empty for the mlflow flavour (MLflow holds the models)."""
         if self.registry != "sagemaker":
             return {}
-        return {kind: self.names.model_package_group(kind) for kind in self.scenario.model_group_kinds}
+        return {
+            kind: self.names.model_package_group(kind) for kind in self.scenario.model_group_kinds
+        }
 
     @property
     def tags(self) -> list[dict[str, str]]:

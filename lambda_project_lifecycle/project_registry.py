@@ -87,7 +87,9 @@ def load_project(dynamodb: Any, table: str, project_id: str) -> dict[str, Any] |
             TableName=table, Key=_to_item({"pk": project_key(project_id)}), ConsistentRead=True
         )
     except ClientError as exc:
-        raise AwsCallError(f"Reading project {project_id} from the registry table {table}", exc) from exc
+        raise AwsCallError(
+            f"Reading project {project_id} from the registry table {table}", exc
+        ) from exc
     item = reply.get("Item")
     return _from_item(item) if item else None
 

@@ -39,13 +39,15 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 MODEL_GROUP_DESCRIPTIONS: dict[str, str] = {
-    "prod": "Models promoted from dev when dev is merged into prod; approval deploys to production.",
-    "champion": "Champion models promoted from dev; approval deploys the champion production variant.",
-    "challenger": (
-        "Challenger models promoted from dev; approval deploys the challenger production variant."
-    ),
-    "dev": "Models trained from the dev branch; approval deploys to the development endpoint.",
-    "feature": "Models trained from feature-* branches; approval deploys to the development endpoint.",
+    "prod": "Models promoted from dev when dev is merged into prod; approval deploys them "
+    "to production.",
+    "champion": "Champion models promoted from dev; approval deploys the champion variant "
+    "in production.",
+    "challenger": "Challenger models promoted from dev; approval deploys the challenger variant "
+    "in production.",
+    "dev": "Models trained from the dev branch; approval deploys them to the development endpoint.",
+    "feature": "Models trained from feature-* branches; approval deploys them to the development "
+    "endpoint.",
 }
 
 # Where an approved package of each group kind is deployed.

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from awacs import s3 as s3_actions
 from awacs.aws import Bool, Condition, Deny, PolicyDocument, Principal, Statement
-from troposphere import GetAtt, Join, Output, Ref, Sub, Template
-from troposphere import s3
+from troposphere import GetAtt, Join, Output, Ref, Sub, Template, s3
 
 from portfolio.settings import TemplateSettings
 
@@ -85,7 +84,5 @@ def build(settings: TemplateSettings) -> Template:
     template.add_output(
         Output("ArtifactsBucketRegionalDomain", Value=GetAtt(bucket, "RegionalDomainName"))
     )
-    template.add_output(
-        Output("ArtifactsBucketArn", Value=Sub("${ArtifactsBucket.Arn}"))
-    )
+    template.add_output(Output("ArtifactsBucketArn", Value=Sub("${ArtifactsBucket.Arn}")))
     return template

@@ -32,9 +32,14 @@ from troposphere import (
     Sub,
     Tags,
     Template,
+    dynamodb,
+    iam,
+    logs,
+    servicecatalog,
+    sns,
+    ssm,
 )
 from troposphere import awslambda as lambda_
-from troposphere import dynamodb, iam, logs, servicecatalog, sns, ssm
 
 from lambda_project_lifecycle.lifecycle import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.scenarios import SCENARIOS
@@ -83,7 +88,7 @@ def build(settings: TemplateSettings) -> Template:
         Parameter(
             "ArtifactsBucket",
             Type="String",
-            Description="Bucket of the bootstrap stack that holds templates, Lambda and seed-code zips.",
+            Description="Bucket of the bootstrap stack: templates, Lambda and seed-code zips.",
         )
     )
     lambda_key = template.add_parameter(
@@ -153,7 +158,9 @@ def build(settings: TemplateSettings) -> Template:
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
             BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[dynamodb.AttributeDefinition(AttributeName="pk", AttributeType="S")],
+            AttributeDefinitions=[
+                dynamodb.AttributeDefinition(AttributeName="pk", AttributeType="S")
+            ],
             KeySchema=[dynamodb.KeySchema(AttributeName="pk", KeyType="HASH")],
             PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(
                 PointInTimeRecoveryEnabled=True
@@ -175,20 +182,40 @@ def build(settings: TemplateSettings) -> Template:
 
     for product in PRODUCTS:
         _add_product(
-            template, product, portfolio, launch_role, bucket, template_keys[product.name],
-            product_version, settings,
+            template,
+            product,
+            portfolio,
+            launch_role,
+            bucket,
+            template_keys[product.name],
+            product_version,
+            settings,
         )
 
     for logical_id, name, value, description in (
-        ("LifecycleFunctionArnParameter", settings.lifecycle_function_arn_parameter,
-         GetAtt(function, "Arn"), "ARN of the shared project-lifecycle Lambda."),
-        ("ArtifactsBucketParameter", settings.artifacts_bucket_parameter, Ref(bucket),
-         "Bucket of the portfolio's artifacts."),
-        ("VersionParameter", settings.version_parameter, settings.version,
-         "Version of the published portfolio."),
+        (
+            "LifecycleFunctionArnParameter",
+            settings.lifecycle_function_arn_parameter,
+            GetAtt(function, "Arn"),
+            "ARN of the shared project-lifecycle Lambda.",
+        ),
+        (
+            "ArtifactsBucketParameter",
+            settings.artifacts_bucket_parameter,
+            Ref(bucket),
+            "Bucket of the portfolio's artifacts.",
+        ),
+        (
+            "VersionParameter",
+            settings.version_parameter,
+            settings.version,
+            "Version of the published portfolio.",
+        ),
     ):
         template.add_resource(
-            ssm.Parameter(logical_id, Name=name, Type="String", Value=value, Description=description)
+            ssm.Parameter(
+                logical_id, Name=name, Type="String", Value=value, Description=description
+            )
         )
 
     template.add_output(Output("PortfolioId", Value=Ref(portfolio)))
@@ -245,9 +272,7 @@ def _add_lifecycle_function(
     seed_keys: dict[str, Parameter],
     settings: TemplateSettings,
 ) -> lambda_.Function:
-    log_group = template.add_resource(
-        logs.LogGroup("LifecycleFunctionLogs", RetentionInDays=90)
-    )
+    log_group = template.add_resource(logs.LogGroup("LifecycleFunctionLogs", RetentionInDays=90))
     group_arn = Sub(
         "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package-group/sagemaker-*"
     )
@@ -341,7 +366,9 @@ def _add_lifecycle_function(
 def _add_launch_role(
     template: Template, bucket: Parameter, function: lambda_.Function, settings: TemplateSettings
 ) -> iam.Role:
-    stack_arn = Sub("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/SC-*")
+    stack_arn = Sub(
+        "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/SC-*"
+    )
     return template.add_resource(
         iam.Role(
             "LaunchRole",
@@ -371,7 +398,10 @@ def _add_launch_role(
                             Statement(
                                 Sid="TemplateChecks",
                                 Effect=Allow,
-                                Action=[cfn_actions.ValidateTemplate, cfn_actions.GetTemplateSummary],
+                                Action=[
+                                    cfn_actions.ValidateTemplate,
+                                    cfn_actions.GetTemplateSummary,
+                                ],
                                 Resource=["*"],
                             ),
                             Statement(
@@ -463,6 +493,8 @@ def _trust(service: str) -> PolicyDocument:
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
-            Statement(Effect=Allow, Principal=Principal("Service", [service]), Action=[sts.AssumeRole])
+            Statement(
+                Effect=Allow, Principal=Principal("Service", [service]), Action=[sts.AssumeRole]
+            )
         ],
     )

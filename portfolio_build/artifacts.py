@@ -38,7 +38,9 @@ def write_zip(destination: Path, files: dict[str, Path] | Iterable[tuple[str, Pa
             executable = source.stat().st_mode & stat.S_IXUSR
             info.external_attr = (0o100755 if executable else 0o100644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, source.read_bytes(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+            archive.writestr(
+                info, source.read_bytes(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9
+            )
 
 
 def sha256_of(path: Path) -> str:

@@ -28,10 +28,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "dist/manifest.json. No AWS account needed.",
     )
     parser.add_argument("command", nargs="?", default="build", choices=["build"])
-    parser.add_argument("--config", type=Path, help="TOML configuration file (default: ./portfolio.toml)")
+    parser.add_argument(
+        "--config", type=Path, help="TOML configuration file (default: ./portfolio.toml)"
+    )
     parser.add_argument("--dist", help="output directory (default: dist)")
     parser.add_argument(
-        "--regions", help="comma-separated regions to lint for (default: us-east-1,eu-west-1,ap-southeast-1)"
+        "--regions",
+        help="comma-separated regions to lint for (default: us-east-1,eu-west-1,ap-southeast-1)",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser.parse_args(argv)
@@ -39,7 +42,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING, format="%(message)s"
+    )
     try:
         config = load_config(
             config_file=args.config,
@@ -132,4 +137,9 @@ def print_summary(artifacts: list[Artifact], dist: Path, failed: set[str]) -> No
     headers = ("artifact", "kind", "bytes", "sha256", "result")
     widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
     for row in [headers, *rows]:
-        print("  ".join(cell.rjust(w) if i == 2 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
+        print(
+            "  ".join(
+                cell.rjust(w) if i == 2 else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )

@@ -74,7 +74,9 @@ def load_config(
     for key in SCHEMA["properties"]:
         raw = environ.get(ENV_PREFIX + key.upper())
         if raw is not None:
-            from_env[key] = [p.strip() for p in raw.split(",") if p.strip()] if key in LIST_KEYS else raw
+            from_env[key] = (
+                [p.strip() for p in raw.split(",") if p.strip()] if key in LIST_KEYS else raw
+            )
     _merge(values, sources, from_env, "environment", key_label=lambda k: ENV_PREFIX + k.upper())
     _merge(
         values,

@@ -42,7 +42,9 @@ def platform_parameters(entries: list[dict[str, Any]]) -> dict[str, str]:
     by_name = {(e["kind"], e["name"]): e for e in entries}
     parameters = {"LifecycleCodeKey": by_name[("lambda", "project-lifecycle")]["key"]}
     for product in PRODUCTS:
-        parameters[template_key_parameter(product)] = by_name[("product-template", product.name)]["key"]
+        parameters[template_key_parameter(product)] = by_name[("product-template", product.name)][
+            "key"
+        ]
     for scenario in SCENARIOS:
         parameters[seed_code_key_parameter(scenario)] = by_name[("seed-code", scenario)]["key"]
     return parameters

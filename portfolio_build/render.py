@@ -58,7 +58,11 @@ def render_templates(settings: TemplateSettings) -> list[tuple[str, str, Templat
 
 
 def template_path(kind: str, name: str) -> str:
-    return f"templates/products/{name}.json" if kind == "product-template" else f"templates/{name}.json"
+    return (
+        f"templates/products/{name}.json"
+        if kind == "product-template"
+        else f"templates/{name}.json"
+    )
 
 
 def write_templates(
@@ -80,7 +84,9 @@ def package_lambda(dist: Path) -> Artifact:
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
             raise ModuleNotFoundError(f"vendored package {package} is not installed")
-        files.update(collect_files(Path(next(iter(spec.submodule_search_locations))), f"{package}/"))
+        files.update(
+            collect_files(Path(next(iter(spec.submodule_search_locations))), f"{package}/")
+        )
     path = dist / "lambda" / f"{LAMBDA_PACKAGE}.zip"
     write_zip(path, files)
     return Artifact("lambda", "project-lifecycle", path, {"handler": platform.LIFECYCLE_HANDLER})
@@ -96,7 +102,9 @@ def package_seed_code(dist: Path, seed_dir: Path = SEED_CODE_DIR) -> list[Artifa
                 files.update(collect_files(seed_dir / part))
         path = dist / "seed_code" / f"{scenario}.zip"
         write_zip(path, files)
-        artifacts.append(Artifact("seed-code", scenario, path, {"scenario": scenario, "files": len(files)}))
+        artifacts.append(
+            Artifact("seed-code", scenario, path, {"scenario": scenario, "files": len(files)})
+        )
     return artifacts
 
 

@@ -24,7 +24,7 @@ class Product:
 
     @property
     def logical_stem(self) -> str:
-        """``BaselineSagemaker``: the stem of this product's logical ids in the platform template."""
+        """``BaselineSagemaker``: stem of this product's logical ids in the platform template."""
         return f"{self.scenario.name.capitalize()}{self.registry.capitalize()}"
 
     @property

@@ -8,6 +8,7 @@ per-project resource with an idle price.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from troposphere import GetAtt, Output, Parameter, Ref, Template
 from troposphere.cloudformation import CustomResource
@@ -28,7 +29,7 @@ LIFECYCLE_RESOURCE = "ProjectLifecycle"
 
 class ProjectLifecycleResource(CustomResource):
     resource_type = "Custom::ProjectLifecycle"
-    props = {
+    props: ClassVar[dict[str, tuple[type, bool]]] = {
         "ServiceToken": (str, True),
         "ProjectName": (str, True),
         "ProjectId": (str, True),
@@ -119,7 +120,9 @@ def build(product: Product, settings: TemplateSettings) -> Template:
     return template
 
 
-def _add_user_parameters(template: Template, parameters: tuple[UserParameter, ...]) -> dict[str, Ref]:
+def _add_user_parameters(
+    template: Template, parameters: tuple[UserParameter, ...]
+) -> dict[str, Ref]:
     rules: dict[str, dict[str, object]] = {}
     values: dict[str, Ref] = {}
     for spec in parameters:

@@ -103,7 +103,9 @@ def check_names(artifact: str, body: dict[str, Any]) -> list[Finding]:
             where = f"{logical_id}.{prop}"
             if longest == UNBOUNDED:
                 findings.append(
-                    Finding(artifact, NAME_CHECK, f"{where} is built from a parameter with no MaxLength")
+                    Finding(
+                        artifact, NAME_CHECK, f"{where} is built from a parameter with no MaxLength"
+                    )
                 )
             elif longest > limit:
                 findings.append(
@@ -125,11 +127,13 @@ def worst_case_length(value: Any, parameters: dict[str, Any]) -> float | None:
         return len(str(value))
     if not isinstance(value, dict) or len(value) != 1:
         return None
-    (function, argument), = value.items()
+    ((function, argument),) = value.items()
     if function == "Ref":
         return _reference_length(str(argument), parameters)
     if function == "Fn::Sub":
-        text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+        text, variables = (
+            (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+        )
         total: float = len(_SUB_VARIABLE.sub("", text))
         for name in _SUB_VARIABLE.findall(text):
             if name in variables:
@@ -166,7 +170,9 @@ def _reference_length(name: str, parameters: dict[str, Any]) -> float | None:
     return UNBOUNDED
 
 
-def check_lambda_runtimes(artifact: str, body: dict[str, Any], today: date | None = None) -> list[Finding]:
+def check_lambda_runtimes(
+    artifact: str, body: dict[str, Any], today: date | None = None
+) -> list[Finding]:
     """Every Lambda on a Python runtime that AWS supports for at least another year."""
     lifecycle = _runtime_lifecycle()
     deadline = (today or date.today()) + timedelta(days=RUNTIME_MIN_DAYS_LEFT)
@@ -177,7 +183,13 @@ def check_lambda_runtimes(artifact: str, body: dict[str, Any], today: date | Non
         runtime = resource.get("Properties", {}).get("Runtime", "")
         match = re.fullmatch(r"python3\.(\d+)", str(runtime))
         if not match or int(match.group(1)) < 12:
-            findings.append(Finding(artifact, RUNTIME_CHECK, f"{logical_id}: runtime {runtime!r} is not Python 3.12+"))
+            findings.append(
+                Finding(
+                    artifact,
+                    RUNTIME_CHECK,
+                    f"{logical_id}: runtime {runtime!r} is not Python 3.12+",
+                )
+            )
             continue
         deprecated = lifecycle.get(runtime, {}).get("deprecated")
         if deprecated and date.fromisoformat(deprecated) <= deadline:

@@ -10,13 +10,13 @@ from portfolio_build.checks import Finding
 CHECK = "cfn-lint"
 
 
-def lint_templates(paths: Sequence[Path], regions: Sequence[str], names: dict[Path, str]) -> list[Finding]:
+def lint_templates(
+    paths: Sequence[Path], regions: Sequence[str], names: dict[Path, str]
+) -> list[Finding]:
     """Errors and warnings of cfn-lint for every template and region, as findings."""
     from cfnlint.api import ManualArgs, lint_by_config
 
-    matches = lint_by_config(
-        ManualArgs(templates=[str(p) for p in paths], regions=list(regions))
-    )
+    matches = lint_by_config(ManualArgs(templates=[str(p) for p in paths], regions=list(regions)))
     findings = []
     for match in matches:
         artifact = names.get(Path(str(match.filename)), str(match.filename))

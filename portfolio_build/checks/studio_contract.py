@@ -21,7 +21,10 @@ from products.template import PARAMETER_RULES_KEY, STUDIO_PROJECT_NAME_PATTERN
 
 CHECK = "studio-contract"
 PROJECT_PARAMETERS = ("SageMakerProjectName", "SageMakerProjectId")
-PROJECT_TAGS = {"sagemaker:project-name": "SageMakerProjectName", "sagemaker:project-id": "SageMakerProjectId"}
+PROJECT_TAGS = {
+    "sagemaker:project-name": "SageMakerProjectName",
+    "sagemaker:project-id": "SageMakerProjectId",
+}
 # Per-project resources that cost money while idle; a project must not own any.
 IDLE_PRICED_TYPES = frozenset(
     {
@@ -50,7 +53,9 @@ def check_product(artifact: str, body: dict[str, Any], settings: TemplateSetting
     for logical_id, resource in sorted(resources.items()):
         problems += _project_tags(logical_id, resource)
         if resource.get("Type") in IDLE_PRICED_TYPES:
-            problems.append(f"{logical_id}: {resource['Type']} has an idle price; a project must not own one")
+            problems.append(
+                f"{logical_id}: {resource['Type']} has an idle price; a project must not own one"
+            )
     return [Finding(artifact, CHECK, problem) for problem in problems]
 
 
@@ -63,15 +68,20 @@ def _project_parameters(parameters: dict[str, Any]) -> list[str]:
     for name, wanted in expected.items():
         declared = parameters.get(name)
         if declared is None:
-            problems.append(f"parameter {name} is missing (SageMaker fills it in at project creation)")
+            problems.append(
+                f"parameter {name} is missing (SageMaker fills it in at project creation)"
+            )
             continue
         for key, value in wanted.items():
             if declared.get(key) != value:
-                problems.append(f"parameter {name}: {key} must be {value!r} (got {declared.get(key)!r})")
+                problems.append(
+                    f"parameter {name}: {key} must be {value!r} (got {declared.get(key)!r})"
+                )
     name_pattern = parameters.get("SageMakerProjectName", {}).get("AllowedPattern")
     if "SageMakerProjectName" in parameters and name_pattern != STUDIO_PROJECT_NAME_PATTERN:
         problems.append(
-            f"parameter SageMakerProjectName: AllowedPattern must be {STUDIO_PROJECT_NAME_PATTERN!r}"
+            "parameter SageMakerProjectName: AllowedPattern must be "
+            f"{STUDIO_PROJECT_NAME_PATTERN!r}"
         )
     return problems
 
@@ -80,19 +90,25 @@ def _user_parameters(parameters: dict[str, Any], metadata: dict[str, Any]) -> li
     problems = []
     interface = metadata.get("AWS::CloudFormation::Interface", {})
     labels = interface.get("ParameterLabels", {})
-    grouped = {p for group in interface.get("ParameterGroups", []) for p in group.get("Parameters", [])}
+    grouped = {
+        p for group in interface.get("ParameterGroups", []) for p in group.get("Parameters", [])
+    }
     rules = metadata.get(PARAMETER_RULES_KEY, {})
     for name, declared in sorted(parameters.items()):
         if name in PROJECT_PARAMETERS:
             continue
         if "Default" not in declared:
-            problems.append(f"user parameter {name} has no Default (Studio form fields must be optional)")
+            problems.append(
+                f"user parameter {name} has no Default (Studio form fields must be optional)"
+            )
         if not labels.get(name, {}).get("default"):
             problems.append(f"user parameter {name} has no label in AWS::CloudFormation::Interface")
         if name not in grouped:
             problems.append(f"user parameter {name} is in no ParameterGroup")
         if name not in rules:
-            problems.append(f"user parameter {name} is not declared in Metadata.{PARAMETER_RULES_KEY}")
+            problems.append(
+                f"user parameter {name} is not declared in Metadata.{PARAMETER_RULES_KEY}"
+            )
     for name in sorted(set(rules) - set(parameters)):
         problems.append(f"Metadata.{PARAMETER_RULES_KEY} names {name}, which is not a parameter")
     return problems
@@ -108,7 +124,10 @@ def _lifecycle_resource(resources: dict[str, Any], settings: TemplateSettings) -
     token = f"{{{{resolve:ssm:{settings.lifecycle_function_arn_parameter}}}}}"
     if properties.get("ServiceToken") != token:
         problems.append(f"{logical_id}: ServiceToken must resolve the SSM parameter: {token}")
-    for prop, parameter in (("ProjectName", "SageMakerProjectName"), ("ProjectId", "SageMakerProjectId")):
+    for prop, parameter in (
+        ("ProjectName", "SageMakerProjectName"),
+        ("ProjectId", "SageMakerProjectId"),
+    ):
         if properties.get(prop) != {"Ref": parameter}:
             problems.append(f"{logical_id}: {prop} must be {{'Ref': '{parameter}'}}")
     return problems
@@ -126,7 +145,9 @@ def _project_tags(logical_id: str, resource: dict[str, Any]) -> list[str]:
     ]
 
 
-def check_platform(artifact: str, body: dict[str, Any], settings: TemplateSettings) -> list[Finding]:
+def check_platform(
+    artifact: str, body: dict[str, Any], settings: TemplateSettings
+) -> list[Finding]:
     resources = body.get("Resources", {})
     by_type: dict[str, dict[str, Any]] = {}
     for logical_id, resource in resources.items():
@@ -136,12 +157,16 @@ def check_platform(artifact: str, body: dict[str, Any], settings: TemplateSettin
     problems = []
     if len(products) != len(PRODUCTS):
         problems.append(f"expected {len(PRODUCTS)} Service Catalog products, found {len(products)}")
-    associated = _referenced_products(by_type.get("AWS::ServiceCatalog::PortfolioProductAssociation", {}))
+    associated = _referenced_products(
+        by_type.get("AWS::ServiceCatalog::PortfolioProductAssociation", {})
+    )
     constrained = _referenced_products(by_type.get("AWS::ServiceCatalog::LaunchRoleConstraint", {}))
     for logical_id, product in sorted(products.items()):
         tags = {t.get("Key"): t.get("Value") for t in product.get("Properties", {}).get("Tags", [])}
         if tags.get(STUDIO_VISIBILITY_TAG) != "true":
-            problems.append(f"{logical_id}: tag {STUDIO_VISIBILITY_TAG}=true is missing (Studio hides it)")
+            problems.append(
+                f"{logical_id}: tag {STUDIO_VISIBILITY_TAG}=true is missing (Studio hides it)"
+            )
         if logical_id not in associated:
             problems.append(f"{logical_id}: not associated with the portfolio")
         if logical_id not in constrained:
@@ -152,7 +177,10 @@ def check_platform(artifact: str, body: dict[str, Any], settings: TemplateSettin
         in {f.get("Type") for f in value[2].values()}
         for key, value in resources.items()
     )
-    if not by_type.get("AWS::ServiceCatalog::PortfolioPrincipalAssociation") and not has_foreach_principals:
+    if (
+        not by_type.get("AWS::ServiceCatalog::PortfolioPrincipalAssociation")
+        and not has_foreach_principals
+    ):
         problems.append("no principal association: no Studio user could see the products")
     published = {
         r.get("Properties", {}).get("Name") for r in by_type.get("AWS::SSM::Parameter", {}).values()
@@ -166,10 +194,7 @@ def check_platform(artifact: str, body: dict[str, Any], settings: TemplateSettin
 
 
 def _referenced_products(resources: dict[str, Any]) -> set[str]:
-    return {
-        r.get("Properties", {}).get("ProductId", {}).get("Ref", "")
-        for r in resources.values()
-    }
+    return {r.get("Properties", {}).get("ProductId", {}).get("Ref", "") for r in resources.values()}
 
 
 def check_bootstrap(artifact: str, body: dict[str, Any]) -> list[Finding]:
@@ -184,7 +209,12 @@ def check_bootstrap(artifact: str, body: dict[str, Any]) -> list[Finding]:
         if props.get("VersioningConfiguration", {}).get("Status") != "Enabled":
             problems.append(f"{logical_id}: versioning is not enabled")
         block = props.get("PublicAccessBlockConfiguration", {})
-        for key in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
+        for key in (
+            "BlockPublicAcls",
+            "BlockPublicPolicy",
+            "IgnorePublicAcls",
+            "RestrictPublicBuckets",
+        ):
             if block.get(key) is not True:
                 problems.append(f"{logical_id}: PublicAccessBlockConfiguration.{key} is not true")
         if not any(_denies_plain_http(p, logical_id) for p in policies):

@@ -1,0 +1,57 @@
+"""The answer to CloudFormation: one per request, delivered, under 4096 bytes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lambda_project_lifecycle.custom_resource import (
+    MAX_RESPONSE_BYTES,
+    Outcome,
+    Responder,
+    answer_request,
+    put_response,
+    response_body,
+)
+from tests.support.cloudformation import LambdaContext, ResponseListener, load_event
+
+
+def test_a_long_reason_is_cut_to_fit_the_response_limit() -> None:
+    event = load_event("cfn-project-lifecycle-create.json")
+    body = response_body(event, "FAILED", "sagemaker-x-p-1", "boom " * 2000, {})
+    assert len(body) <= MAX_RESPONSE_BYTES
+    assert json.loads(body)["Reason"].endswith("[cut]")
+
+
+def test_only_the_first_answer_is_sent() -> None:
+    sent: list[bytes] = []
+    responder = Responder(
+        load_event("cfn-project-lifecycle-create.json"), lambda url, body: sent.append(body)
+    )
+    assert responder.fail("id", "first") is True
+    assert responder.succeed(Outcome("id")) is False
+    assert len(sent) == 1
+    assert json.loads(sent[0])["Status"] == "FAILED"
+
+
+def test_an_unknown_request_type_is_answered_failed(cfn_listener: ResponseListener) -> None:
+    event = load_event(
+        "cfn-project-lifecycle-create.json", RequestType="Replace", ResponseURL=cfn_listener.url()
+    )
+
+    def never(_: Any) -> Outcome:
+        raise AssertionError("no operation runs for an unknown request type")
+
+    answer_request(
+        event, LambdaContext(), create=never, update=never, delete=never, fallback_physical_id="x"
+    )
+    answer = cfn_listener.wait_for(1)[0]
+    assert answer["Status"] == "FAILED"
+    assert "Unknown RequestType 'Replace'" in answer["Reason"]
+
+
+def test_delivery_is_retried_when_the_url_fails_first(cfn_listener: ResponseListener) -> None:
+    cfn_listener.fail_next(2)
+    put_response(cfn_listener.url(), b'{"Status": "SUCCESS"}')
+    assert cfn_listener.wait_for(1) == [{"Status": "SUCCESS"}]
+    assert cfn_listener.refused == 2

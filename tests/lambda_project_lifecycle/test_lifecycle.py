@@ -1,0 +1,558 @@
+"""The lifecycle Lambda as CloudFormation drives it: Create, Update, Delete of a project.
+
+Every test sends a stored event through the real handler; the answer is read
+from a real HTTP listener on 127.0.0.1, the AWS side is moto.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from lambda_project_lifecycle.lifecycle import handle_event, handler
+from lambda_project_lifecycle.naming import ProjectNames, check_name
+from lambda_project_lifecycle.scenarios import SCENARIOS
+from tests.lambda_project_lifecycle.conftest import REGISTRY_TABLE, Emulated, emulated_aws
+from tests.support.cloudformation import LambdaContext, ResponseListener, load_event
+
+LONGEST_NAME = "a" * 31 + "z"  # 32 characters, the Studio maximum
+LONGEST_ID = "p-" + "9" * 14  # 16 characters
+
+SCENARIO_FLAVOURS = [
+    ("baseline", "sagemaker", ["prod", "dev", "feature"]),
+    ("advanced", "sagemaker", ["champion", "challenger", "dev", "feature"]),
+    ("baseline", "mlflow", []),
+    ("advanced", "mlflow", []),
+]
+
+
+def properties(**overrides: str) -> dict[str, str]:
+    props = dict(load_event("cfn-project-lifecycle-create.json")["ResourceProperties"])
+    props.update(overrides)
+    return props
+
+
+def send(
+    aws: Emulated,
+    listener: ResponseListener,
+    request: str,
+    props: dict[str, Any],
+    *,
+    old_props: dict[str, Any] | None = None,
+    physical_id: str | None = None,
+    context: Any = None,
+    clients: Any = None,
+) -> dict[str, Any]:
+    """Send one request through the handler; return the answer the listener received."""
+    event = load_event(f"cfn-project-lifecycle-{request.lower()}.json", ResponseURL=listener.url())
+    event["ResourceProperties"] = props
+    if old_props is not None:
+        event["OldResourceProperties"] = old_props
+    if physical_id is not None:
+        event["PhysicalResourceId"] = physical_id
+    before = len(listener.answers)
+    handle_event(
+        event, context or LambdaContext(), clients=clients or aws.clients, settings=aws.settings
+    )
+    return listener.wait_for(before + 1)[before]
+
+
+def group_tags(aws: Emulated, name: str) -> dict[str, str]:
+    arn = aws.sagemaker.describe_model_package_group(ModelPackageGroupName=name)[
+        "ModelPackageGroupArn"
+    ]
+    return {t["Key"]: t["Value"] for t in aws.sagemaker.list_tags(ResourceArn=arn)["Tags"]}
+
+
+def registry_record(aws: Emulated, project_id: str) -> dict[str, Any] | None:
+    item = aws.dynamodb.get_item(
+        TableName=REGISTRY_TABLE, Key={"pk": {"S": f"project#{project_id}"}}
+    )
+    return item.get("Item")
+
+
+def add_package(aws: Emulated, group: str) -> str:
+    return str(
+        aws.sagemaker.create_model_package(
+            ModelPackageGroupName=group,
+            InferenceSpecification={
+                "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:1"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )["ModelPackageArn"]
+    )
+
+
+# --- Create ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("scenario", "registry", "kinds"), SCENARIO_FLAVOURS)
+def test_create_makes_the_scenarios_groups_and_registry_record(
+    aws: Emulated, cfn_listener: ResponseListener, scenario: str, registry: str, kinds: list[str]
+) -> None:
+    answer = send(aws, cfn_listener, "Create", properties(Scenario=scenario, Registry=registry))
+
+    names = ProjectNames("churn-model", "p-7gxpyr2wsl2k")
+    expected = {names.model_package_group(kind) for kind in kinds}
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["PhysicalResourceId"] == "sagemaker-churn-model-p-7gxpyr2wsl2k"
+    assert answer["Data"]["ProjectPrefix"] == "sagemaker-churn-model-p-7gxpyr2wsl2k"
+    assert set(filter(None, answer["Data"]["ModelGroups"].split(","))) == expected
+    for kind in kinds:
+        assert answer["Data"][f"ModelGroup{kind.capitalize()}"] == names.model_package_group(kind)
+    assert aws.group_names() == expected
+    for name in expected:
+        assert group_tags(aws, name) == {
+            "sagemaker:project-name": "churn-model",
+            "sagemaker:project-id": "p-7gxpyr2wsl2k",
+        }
+        description = aws.sagemaker.describe_model_package_group(ModelPackageGroupName=name)[
+            "ModelPackageGroupDescription"
+        ]
+        assert "churn-model" in description
+    record = registry_record(aws, "p-7gxpyr2wsl2k")
+    assert record is not None
+    assert record["Scenario"]["S"] == scenario
+    assert record["Registry"]["S"] == registry
+    assert record["OnDelete"]["S"] == "retain-data"
+    assert set(record["ModelGroups"]["M"]) == set(kinds)
+    assert aws.registry_keys() == {"project#p-7gxpyr2wsl2k"} | {
+        f"model-group#{n}" for n in expected
+    }
+
+
+def test_create_answers_the_response_url_as_cloudformation_expects(
+    aws: Emulated, cfn_listener: ResponseListener
+) -> None:
+    event_ids = load_event("cfn-project-lifecycle-create.json")
+    answer = send(aws, cfn_listener, "Create", properties(Scenario="advanced"))
+
+    assert answer["StackId"] == event_ids["StackId"]
+    assert answer["RequestId"] == event_ids["RequestId"]
+    assert answer["LogicalResourceId"] == "ProjectLifecycle"
+    assert len(json.dumps(answer).encode()) < 4096
+    assert cfn_listener.headers[0].get("Content-Type", "") == ""
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "advanced"])
+def test_create_with_the_longest_legal_name_and_id_fits_every_limit(
+    aws: Emulated, cfn_listener: ResponseListener, scenario: str
+) -> None:
+    answer = send(
+        aws,
+        cfn_listener,
+        "Create",
+        properties(ProjectName=LONGEST_NAME, ProjectId=LONGEST_ID, Scenario=scenario),
+    )
+
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    groups = aws.group_names()
+    assert len(groups) == len(SCENARIOS[scenario].model_group_kinds)
+    for name in groups:
+        check_name("model_package_group", name)
+        assert name.endswith(tuple(SCENARIOS[scenario].model_group_kinds))
+        assert LONGEST_ID in name
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("ProjectName", "a" * 33, "SageMakerProjectName must be at most 32 characters"),
+        ("ProjectName", "1churn", "SageMakerProjectName '1churn' does not match"),
+        ("ProjectName", "churn_model", "does not match the pattern"),
+        ("ProjectName", "churn-", "does not match the pattern"),
+        ("ProjectName", "", "SageMakerProjectName is required"),
+        ("ProjectId", "p-" + "1" * 15, "SageMakerProjectId must be at most 16 characters"),
+        ("ProjectId", "p_123", "SageMakerProjectId 'p_123' does not match"),
+        ("ProjectId", "", "SageMakerProjectId is required"),
+        ("Scenario", "expert", "Scenario must be one of baseline, advanced (got 'expert')"),
+        ("Registry", "wandb", "Registry must be one of sagemaker, mlflow"),
+        ("OnDelete", "keep", "OnDelete must be one of retain-data, delete-all"),
+    ],
+)
+def test_create_with_bad_properties_fails_naming_the_field_and_makes_nothing(
+    aws: Emulated, cfn_listener: ResponseListener, field: str, value: str, reason: str
+) -> None:
+    props = properties(**{field: value})
+    answer = send(aws, cfn_listener, "Create", props)
+
+    assert answer["Status"] == "FAILED"
+    assert reason in answer["Reason"]
+    assert aws.group_names() == set()
+    assert aws.registry_keys() == set()
+
+    # CloudFormation then rolls back with a Delete of the id it was given: that succeeds.
+    delete = send(aws, cfn_listener, "Delete", props, physical_id=answer["PhysicalResourceId"])
+    assert delete["Status"] == "SUCCESS", delete["Reason"]
+
+
+def test_a_missing_property_is_named(aws: Emulated, cfn_listener: ResponseListener) -> None:
+    props = properties()
+    del props["ProjectId"]
+    answer = send(aws, cfn_listener, "Create", props)
+    assert answer["Status"] == "FAILED"
+    assert "SageMakerProjectId is required" in answer["Reason"]
+
+
+def test_duplicate_create_converges(aws: Emulated, cfn_listener: ResponseListener) -> None:
+    first = send(aws, cfn_listener, "Create", properties())
+    created_at = registry_record(aws, "p-7gxpyr2wsl2k")["CreatedAt"]["S"]  # type: ignore[index]
+    second = send(aws, cfn_listener, "Create", properties())
+
+    assert first["Status"] == second["Status"] == "SUCCESS"
+    assert first["PhysicalResourceId"] == second["PhysicalResourceId"]
+    assert first["Data"] == second["Data"]
+    assert len(aws.group_names()) == 3
+    for name in aws.group_names():
+        tags = aws.sagemaker.list_tags(
+            ResourceArn=aws.sagemaker.describe_model_package_group(ModelPackageGroupName=name)[
+                "ModelPackageGroupArn"
+            ]
+        )["Tags"]
+        assert len(tags) == 2, "a retried Create must not pile up tags"
+    assert registry_record(aws, "p-7gxpyr2wsl2k")["CreatedAt"]["S"] == created_at  # type: ignore[index]
+
+
+def test_create_never_takes_over_another_projects_group(
+    aws: Emulated, cfn_listener: ResponseListener
+) -> None:
+    foreign = ProjectNames("churn-model", "p-7gxpyr2wsl2k").model_package_group("dev")
+    aws.sagemaker.create_model_package_group(
+        ModelPackageGroupName=foreign,
+        ModelPackageGroupDescription="made by hand",
+        Tags=[{"Key": "owner", "Value": "someone-else"}],
+    )
+    package = add_package(aws, foreign)
+
+    answer = send(aws, cfn_listener, "Create", properties())
+    assert answer["Status"] == "FAILED"
+    assert f"Model package group {foreign} already exists" in answer["Reason"]
+    assert "left untouched" in answer["Reason"]
+
+    delete = send(
+        aws,
+        cfn_listener,
+        "Delete",
+        properties(OnDelete="delete-all"),
+        physical_id=answer["PhysicalResourceId"],
+    )
+    assert delete["Status"] == "SUCCESS", delete["Reason"]
+    assert aws.group_names() == {foreign}, "the other project's group survives our Delete"
+    assert group_tags(aws, foreign) == {"owner": "someone-else"}
+    assert (
+        aws.sagemaker.describe_model_package(ModelPackageName=package)["ModelPackageArn"] == package
+    )
+
+
+# --- Update ---------------------------------------------------------------------------
+
+
+def test_update_reconciles_settings_and_missing_groups_but_deletes_nothing(
+    aws: Emulated, cfn_listener: ResponseListener
+) -> None:
+    send(aws, cfn_listener, "Create", properties())
+    names = ProjectNames("churn-model", "p-7gxpyr2wsl2k")
+    package = add_package(aws, names.model_package_group("prod"))
+    aws.sagemaker.delete_model_package_group(
+        ModelPackageGroupName=names.model_package_group("feature")
+    )
+    arn = aws.sagemaker.describe_model_package_group(
+        ModelPackageGroupName=names.model_package_group("dev")
+    )["ModelPackageGroupArn"]
+    aws.sagemaker.delete_tags(ResourceArn=arn, TagKeys=["sagemaker:project-name"])
+    created_at = registry_record(aws, "p-7gxpyr2wsl2k")["CreatedAt"]["S"]  # type: ignore[index]
+
+    answer = send(
+        aws,
+        cfn_listener,
+        "Update",
+        properties(OnDelete="delete-all", PortfolioVersion="0.1.1"),
+        old_props=properties(),
+        physical_id="sagemaker-churn-model-p-7gxpyr2wsl2k",
+    )
+
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["PhysicalResourceId"] == "sagemaker-churn-model-p-7gxpyr2wsl2k"
+    assert aws.group_names() == {names.model_package_group(k) for k in ("prod", "dev", "feature")}
+    assert (
+        group_tags(aws, names.model_package_group("dev"))["sagemaker:project-name"] == "churn-model"
+    )
+    assert (
+        aws.sagemaker.describe_model_package(ModelPackageName=package)["ModelPackageArn"] == package
+    )
+    record = registry_record(aws, "p-7gxpyr2wsl2k")
+    assert record["OnDelete"]["S"] == "delete-all"  # type: ignore[index]
+    assert record["CreatedAt"]["S"] == created_at  # type: ignore[index]
+    assert [op for op, _ in aws.gaps.calls] == ["DeleteModelPackageGroup"]  # only the test's own
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("ProjectName", "other-name"),
+        ("ProjectId", "p-other"),
+        ("Scenario", "advanced"),
+        ("Registry", "mlflow"),
+    ],
+)
+def test_update_refuses_to_change_what_identifies_the_project(
+    aws: Emulated, cfn_listener: ResponseListener, field: str, value: str
+) -> None:
+    send(aws, cfn_listener, "Create", properties())
+    answer = send(
+        aws,
+        cfn_listener,
+        "Update",
+        properties(**{field: value}),
+        old_props=properties(),
+        physical_id="sagemaker-churn-model-p-7gxpyr2wsl2k",
+    )
+    assert answer["Status"] == "FAILED"
+    assert f"{field} cannot change after the project is created" in answer["Reason"]
+    assert answer["PhysicalResourceId"] == "sagemaker-churn-model-p-7gxpyr2wsl2k"
+    assert len(aws.group_names()) == 3
+
+
+# --- Delete ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "advanced"])
+def test_delete_retain_data_keeps_groups_that_hold_packages(
+    aws: Emulated, cfn_listener: ResponseListener, scenario: str
+) -> None:
+    send(aws, cfn_listener, "Create", properties(Scenario=scenario))
+    names = ProjectNames("churn-model", "p-7gxpyr2wsl2k")
+    dev_group = names.model_package_group("dev")
+    packages = [add_package(aws, dev_group), add_package(aws, dev_group)]
+
+    answer = send(aws, cfn_listener, "Delete", properties(Scenario=scenario))
+
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert aws.group_names() == {dev_group}
+    for package in packages:
+        assert (
+            aws.sagemaker.describe_model_package(ModelPackageName=package)["ModelPackageArn"]
+            == package
+        )
+    assert aws.registry_keys() == set()
+    assert all(op == "DeleteModelPackageGroup" for op, _ in aws.gaps.calls)
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "advanced"])
+def test_delete_all_removes_packages_then_groups(
+    aws: Emulated, cfn_listener: ResponseListener, scenario: str
+) -> None:
+    send(aws, cfn_listener, "Create", properties(Scenario=scenario, OnDelete="delete-all"))
+    names = ProjectNames("churn-model", "p-7gxpyr2wsl2k")
+    for kind in ("dev", "feature", "feature"):
+        add_package(aws, names.model_package_group(kind))
+
+    answer = send(aws, cfn_listener, "Delete", properties(Scenario=scenario, OnDelete="delete-all"))
+
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert aws.group_names() == set()
+    assert aws.sagemaker.list_model_packages()["ModelPackageSummaryList"] == []
+    assert aws.registry_keys() == set()
+    operations = [op for op, _ in aws.gaps.calls]
+    assert operations.count("DeleteModelPackage") == 3
+    assert operations.count("DeleteModelPackageGroup") == len(SCENARIOS[scenario].model_group_kinds)
+    group_deleted_at = {
+        params["ModelPackageGroupName"]: index
+        for index, (op, params) in enumerate(aws.gaps.calls)
+        if op == "DeleteModelPackageGroup"
+    }
+    for index, (op, params) in enumerate(aws.gaps.calls):
+        if op == "DeleteModelPackage":
+            group = params["ModelPackageName"].split(":model-package/")[1].split("/")[0]
+            assert index < group_deleted_at[group], "packages go before their group"
+
+
+def test_delete_of_an_mlflow_project_removes_its_registry_record(
+    aws: Emulated, cfn_listener: ResponseListener
+) -> None:
+    send(aws, cfn_listener, "Create", properties(Registry="mlflow"))
+    assert aws.registry_keys() == {"project#p-7gxpyr2wsl2k"}
+    answer = send(aws, cfn_listener, "Delete", properties(Registry="mlflow"))
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert aws.registry_keys() == set()
+
+
+def test_delete_twice_succeeds(aws: Emulated, cfn_listener: ResponseListener) -> None:
+    send(aws, cfn_listener, "Create", properties())
+    assert send(aws, cfn_listener, "Delete", properties())["Status"] == "SUCCESS"
+    assert send(aws, cfn_listener, "Delete", properties())["Status"] == "SUCCESS"
+    assert aws.group_names() == set()
+
+
+# --- Every request gets an answer -------------------------------------------------------
+
+
+class FaultAtCall:
+    """Fails the n-th AWS call (counted over all clients) with a service error."""
+
+    def __init__(self, clients: list[Any], fail_at: int | None) -> None:
+        self.fail_at = fail_at
+        self.operations: list[str] = []
+        for client in clients:
+            client.meta.events.register_first("before-call.*.*", self._before_call)
+
+    def _before_call(self, model: Any, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        self.operations.append(model.name)
+        if len(self.operations) - 1 != self.fail_at:
+            return None
+        error = {"Code": "ServiceUnavailable", "Message": f"injected fault in {model.name}"}
+        return AWSResponse("https://fault", 503, {}, None), {
+            "Error": error,
+            "ResponseMetadata": {"HTTPStatusCode": 503},
+        }
+
+
+def create_calls(scenario: str) -> list[str]:
+    """The AWS operations of a successful Create, in order (recorded, not assumed)."""
+    listener = ResponseListener().start()
+    try:
+        with emulated_aws() as aws:
+            recorder = FaultAtCall([aws.sagemaker, aws.dynamodb], None)
+            send(aws, listener, "Create", properties(Scenario=scenario))
+            return recorder.operations
+    finally:
+        listener.stop()
+
+
+@pytest.mark.parametrize(
+    ("scenario", "fail_at"),
+    [(s, i) for s in ("baseline", "advanced") for i in range(len(create_calls(s)))],
+)
+def test_a_fault_at_any_aws_call_of_create_fails_cleanly_and_delete_removes_everything(
+    aws: Emulated, cfn_listener: ResponseListener, scenario: str, fail_at: int
+) -> None:
+    fault = FaultAtCall([aws.sagemaker, aws.dynamodb], fail_at)
+    answer = send(aws, cfn_listener, "Create", properties(Scenario=scenario))
+
+    failed_operation = fault.operations[fail_at]
+    assert answer["Status"] == "FAILED"
+    assert "ServiceUnavailable" in answer["Reason"]
+    assert f"injected fault in {failed_operation}" in answer["Reason"]
+    assert answer["PhysicalResourceId"] == "sagemaker-churn-model-p-7gxpyr2wsl2k"
+
+    fault.fail_at = None
+    delete = send(
+        aws,
+        cfn_listener,
+        "Delete",
+        properties(Scenario=scenario),
+        physical_id=answer["PhysicalResourceId"],
+    )
+    assert delete["Status"] == "SUCCESS", delete["Reason"]
+    assert aws.group_names() == set()
+    assert aws.registry_keys() == set()
+
+
+def test_create_calls_are_what_the_fault_table_covers() -> None:
+    assert create_calls("baseline") == [
+        "ListModelPackageGroups",
+        "CreateModelPackageGroup",
+        "CreateModelPackageGroup",
+        "CreateModelPackageGroup",
+        "GetItem",
+        "TransactWriteItems",
+    ]
+
+
+class ExplodingSageMaker:
+    def list_model_package_groups(self, **_: Any) -> Any:
+        raise KeyError("ModelPackageGroupSummaryList")
+
+
+def test_an_unexpected_exception_becomes_a_failed_answer(
+    aws: Emulated, cfn_listener: ResponseListener
+) -> None:
+    from lambda_project_lifecycle.clients import AwsClients
+
+    answer = send(
+        aws,
+        cfn_listener,
+        "Create",
+        properties(),
+        clients=AwsClients(sagemaker=ExplodingSageMaker(), dynamodb=aws.dynamodb),
+    )
+    assert answer["Status"] == "FAILED"
+    assert "Unexpected error: KeyError" in answer["Reason"]
+    assert "see CloudWatch Logs /aws/lambda/mlops-portfolio-lifecycle" in answer["Reason"]
+
+
+class SlowSageMaker:
+    """A client that takes longer than the Lambda has left."""
+
+    def __init__(self, real: Any, delay: float) -> None:
+        self._real = real
+        self._delay = delay
+
+    def __getattr__(self, name: str) -> Any:
+        def call(**kwargs: Any) -> Any:
+            time.sleep(self._delay)
+            return getattr(self._real, name)(**kwargs)
+
+        return call
+
+
+def test_an_approaching_timeout_answers_failed_once(
+    aws: Emulated, cfn_listener: ResponseListener
+) -> None:
+    from lambda_project_lifecycle.clients import AwsClients
+
+    event = load_event("cfn-project-lifecycle-create.json", ResponseURL=cfn_listener.url())
+    clients = AwsClients(sagemaker=SlowSageMaker(aws.sagemaker, 0.6), dynamodb=aws.dynamodb)
+    started = time.monotonic()
+    handle_event(event, LambdaContext(timeout_seconds=1.0), clients=clients, settings=aws.settings)
+
+    answers = cfn_listener.wait_for(1)
+    assert answers[0]["Status"] == "FAILED"
+    assert "about to time out" in answers[0]["Reason"]
+    assert time.monotonic() - started >= 0.9  # the work went on after the answer...
+    time.sleep(0.2)
+    assert len(cfn_listener.answers) == 1  # ...but its late SUCCESS was not sent
+
+
+def test_a_missing_table_setting_is_a_failed_answer_naming_the_variable(
+    cfn_listener: ResponseListener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PROJECT_REGISTRY_TABLE", raising=False)
+    event = load_event("cfn-project-lifecycle-create.json", ResponseURL=cfn_listener.url())
+    from moto import mock_aws
+
+    with mock_aws():
+        handler(event, LambdaContext())
+    answer = cfn_listener.wait_for(1)[0]
+    assert answer["Status"] == "FAILED"
+    assert "PROJECT_REGISTRY_TABLE is not set" in answer["Reason"]
+
+
+def test_the_lambda_entry_point_creates_a_project(
+    aws: Emulated, cfn_listener: ResponseListener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROJECT_REGISTRY_TABLE", REGISTRY_TABLE)
+    event = load_event("cfn-project-lifecycle-create.json", ResponseURL=cfn_listener.url())
+    handler(event, LambdaContext())
+    assert cfn_listener.wait_for(1)[0]["Status"] == "SUCCESS"
+    assert len(aws.group_names()) == 3
+
+
+def test_importing_the_handler_creates_no_client() -> None:
+    code = (
+        "import boto3, boto3.session\n"
+        "def refuse(*a, **k): raise SystemExit('client created at import time')\n"
+        "boto3.client = refuse; boto3.session.Session.client = refuse\n"
+        "import lambda_project_lifecycle.lifecycle\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,80 @@
+"""Configuration layers: defaults -> file -> environment -> command line, each validated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from portfolio_build.config import DEFAULT_REGIONS, load_config
+from portfolio_build.errors import ConfigError
+
+
+def test_defaults_need_no_file(tmp_path: Path) -> None:
+    config = load_config(environ={}, cwd=tmp_path)
+    assert config.regions == DEFAULT_REGIONS
+    assert config.dist == tmp_path / "dist"
+    assert config.settings.ssm_prefix == "/mlops-portfolio"
+
+
+def test_each_layer_overrides_the_one_before(tmp_path: Path) -> None:
+    (tmp_path / "portfolio.toml").write_text(
+        'regions = ["eu-central-1"]\nssm_prefix = "/from-file"\nprovider_name = "Platform"\n'
+    )
+    config = load_config(
+        environ={
+            "MLOPS_PORTFOLIO_SSM_PREFIX": "/from-env",
+            "MLOPS_PORTFOLIO_REGIONS": "us-west-2, eu-west-1",
+        },
+        overrides={"regions": ["ap-south-1"], "dist": None},
+        cwd=tmp_path,
+    )
+    assert config.regions == ("ap-south-1",)
+    assert config.settings.ssm_prefix == "/from-env"
+    assert config.settings.provider_name == "Platform"
+    assert config.sources == {
+        "regions": "command line",
+        "ssm_prefix": "environment",
+        "provider_name": str(tmp_path / "portfolio.toml"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("file_text", "environ", "message"),
+    [
+        ('colour = "blue"\n', {}, "portfolio.toml: unknown key 'colour'"),
+        (
+            'regions = "us-east-1"\n',
+            {},
+            "portfolio.toml: regions: 'us-east-1' is not of type 'array'",
+        ),
+        ('ssm_prefix = "no-slash"\n', {}, "portfolio.toml: ssm_prefix: 'no-slash' does not match"),
+        ("regions = [\n", {}, "portfolio.toml: not valid TOML"),
+        (
+            "",
+            {"MLOPS_PORTFOLIO_REGIONS": "Mars"},
+            "environment: MLOPS_PORTFOLIO_REGIONS: 'Mars' does not match",
+        ),
+        (
+            "",
+            {"MLOPS_PORTFOLIO_PORTFOLIO_NAME": ""},
+            "environment: MLOPS_PORTFOLIO_PORTFOLIO_NAME:",
+        ),
+    ],
+)
+def test_a_bad_value_names_its_source_and_key(
+    tmp_path: Path, file_text: str, environ: dict[str, str], message: str
+) -> None:
+    (tmp_path / "portfolio.toml").write_text(file_text)
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        load_config(environ=environ, cwd=tmp_path)
+
+
+def test_a_bad_command_line_value_names_the_option(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="command line: --regions: "):
+        load_config(environ={}, overrides={"regions": ["nowhere"]}, cwd=tmp_path)
+
+
+def test_a_config_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"config file .*missing\.toml does not exist"):
+        load_config(config_file=tmp_path / "missing.toml", environ={}, cwd=tmp_path)
