@@ -12,13 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from awacs import cloudformation as cfn_actions
-from awacs import dynamodb as ddb_actions
-from awacs import logs as logs_actions
 from awacs import s3 as s3_actions
-from awacs import sagemaker as sm_actions
 from awacs import ssm as ssm_actions
-from awacs import sts
-from awacs.aws import Allow, PolicyDocument, Principal, Statement
+from awacs.aws import Allow, PolicyDocument, Statement
 from awacs.awslambda import InvokeFunction
 from troposphere import (
     Equals,
@@ -34,7 +30,6 @@ from troposphere import (
     Template,
     dynamodb,
     iam,
-    logs,
     servicecatalog,
     sns,
     ssm,
@@ -43,11 +38,12 @@ from troposphere import awslambda as lambda_
 
 from lambda_project_lifecycle.lifecycle import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.scenarios import SCENARIOS
+from portfolio.buckets import add_private_bucket
+from portfolio.functions import SharedFunction, add_function, trust_policy
+from portfolio.permissions import model_group_statements, registry_statements
 from portfolio.settings import TemplateSettings
 from products.catalog import PRODUCTS, Product
 
-LAMBDA_RUNTIME = "python3.13"
-LAMBDA_ARCHITECTURE = "arm64"
 LIFECYCLE_HANDLER = "lambda_project_lifecycle.lifecycle.handler"
 LIFECYCLE_TIMEOUT_SECONDS = 300
 STUDIO_ROLE_PATTERN_DEFAULT = "role/service-role/AmazonSageMaker-ExecutionRole-*"
@@ -175,8 +171,27 @@ def build(settings: TemplateSettings) -> Template:
             KmsMasterKeyId="alias/aws/sns",
         )
     )
-    function = _add_lifecycle_function(
-        template, bucket, lambda_key, registry, topic, seed_keys, settings
+    data_bucket = add_private_bucket(template, "ProjectDataBucket")
+    code = lambda_.Code(S3Bucket=Ref(bucket), S3Key=Ref(lambda_key))
+    environment = {
+        REGISTRY_TABLE_ENV: Ref(registry),
+        "NOTIFICATION_TOPIC_ARN": Ref(topic),
+        "ARTIFACTS_BUCKET": Ref(bucket),
+        "PROJECT_DATA_BUCKET": Ref(data_bucket),
+        "PORTFOLIO_VERSION": settings.version,
+        **{f"SEED_CODE_KEY_{s.upper()}": Ref(key) for s, key in seed_keys.items()},
+    }
+    function = add_function(
+        template,
+        SharedFunction(
+            logical_id="LifecycleFunction",
+            handler=LIFECYCLE_HANDLER,
+            description="mlops-portfolio: creates, updates and deletes SageMaker projects.",
+            statements=[*model_group_statements(), *registry_statements(registry, write=True)],
+            environment=environment,
+            timeout_seconds=LIFECYCLE_TIMEOUT_SECONDS,
+        ),
+        code,
     )
     launch_role = _add_launch_role(template, bucket, function, settings)
 
@@ -206,6 +221,12 @@ def build(settings: TemplateSettings) -> Template:
             "Bucket of the portfolio's artifacts.",
         ),
         (
+            "ProjectDataBucketParameter",
+            settings.project_data_bucket_parameter,
+            Ref(data_bucket),
+            "Bucket of the projects' data and pipeline artifacts (one prefix per project).",
+        ),
+        (
             "VersionParameter",
             settings.version_parameter,
             settings.version,
@@ -228,6 +249,7 @@ def build(settings: TemplateSettings) -> Template:
     )
     template.add_output(Output("ProjectRegistryTable", Value=Ref(registry)))
     template.add_output(Output("NotificationTopicArn", Value=Ref(topic)))
+    template.add_output(Output("ProjectDataBucketName", Value=Ref(data_bucket)))
     return template
 
 
@@ -263,106 +285,6 @@ def _add_principals(
     )
 
 
-def _add_lifecycle_function(
-    template: Template,
-    bucket: Parameter,
-    code_key: Parameter,
-    registry: dynamodb.Table,
-    topic: sns.Topic,
-    seed_keys: dict[str, Parameter],
-    settings: TemplateSettings,
-) -> lambda_.Function:
-    log_group = template.add_resource(logs.LogGroup("LifecycleFunctionLogs", RetentionInDays=90))
-    group_arn = Sub(
-        "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package-group/sagemaker-*"
-    )
-    package_arn = Sub(
-        "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package/sagemaker-*/*"
-    )
-    role = template.add_resource(
-        iam.Role(
-            "LifecycleFunctionRole",
-            AssumeRolePolicyDocument=_trust("lambda.amazonaws.com"),
-            Policies=[
-                iam.Policy(
-                    PolicyName="project-lifecycle",
-                    PolicyDocument=PolicyDocument(
-                        Version="2012-10-17",
-                        Statement=[
-                            Statement(
-                                Sid="OwnLogs",
-                                Effect=Allow,
-                                Action=[logs_actions.CreateLogStream, logs_actions.PutLogEvents],
-                                Resource=[GetAtt(log_group, "Arn")],
-                            ),
-                            Statement(
-                                Sid="ProjectModelGroups",
-                                Effect=Allow,
-                                Action=[
-                                    sm_actions.CreateModelPackageGroup,
-                                    sm_actions.DeleteModelPackageGroup,
-                                    sm_actions.AddTags,
-                                    sm_actions.ListTags,
-                                ],
-                                Resource=[group_arn],
-                            ),
-                            Statement(
-                                Sid="ProjectModelPackages",
-                                Effect=Allow,
-                                Action=[sm_actions.DeleteModelPackage],
-                                Resource=[package_arn],
-                            ),
-                            Statement(
-                                Sid="ListingHasNoResourceScope",
-                                Effect=Allow,
-                                Action=[
-                                    sm_actions.ListModelPackageGroups,
-                                    sm_actions.ListModelPackages,
-                                ],
-                                Resource=["*"],
-                            ),
-                            Statement(
-                                Sid="ProjectRegistry",
-                                Effect=Allow,
-                                Action=[
-                                    ddb_actions.GetItem,
-                                    ddb_actions.PutItem,
-                                    ddb_actions.DeleteItem,
-                                    ddb_actions.UpdateItem,
-                                ],
-                                Resource=[GetAtt(registry, "Arn")],
-                            ),
-                        ],
-                    ),
-                )
-            ],
-        )
-    )
-    environment = {
-        REGISTRY_TABLE_ENV: Ref(registry),
-        "NOTIFICATION_TOPIC_ARN": Ref(topic),
-        "ARTIFACTS_BUCKET": Ref(bucket),
-        "PORTFOLIO_VERSION": settings.version,
-    }
-    for scenario, key in seed_keys.items():
-        environment[f"SEED_CODE_KEY_{scenario.upper()}"] = Ref(key)
-    return template.add_resource(
-        lambda_.Function(
-            "LifecycleFunction",
-            Description="mlops-portfolio: creates, updates and deletes SageMaker projects.",
-            Runtime=LAMBDA_RUNTIME,
-            Architectures=[LAMBDA_ARCHITECTURE],
-            Handler=LIFECYCLE_HANDLER,
-            Code=lambda_.Code(S3Bucket=Ref(bucket), S3Key=Ref(code_key)),
-            Role=GetAtt(role, "Arn"),
-            Timeout=LIFECYCLE_TIMEOUT_SECONDS,
-            MemorySize=256,
-            LoggingConfig=lambda_.LoggingConfig(LogGroup=Ref(log_group)),
-            Environment=lambda_.Environment(Variables=environment),
-        )
-    )
-
-
 def _add_launch_role(
     template: Template, bucket: Parameter, function: lambda_.Function, settings: TemplateSettings
 ) -> iam.Role:
@@ -373,7 +295,7 @@ def _add_launch_role(
         iam.Role(
             "LaunchRole",
             Description="Service Catalog launches the project products with this role.",
-            AssumeRolePolicyDocument=_trust("servicecatalog.amazonaws.com"),
+            AssumeRolePolicyDocument=trust_policy("servicecatalog.amazonaws.com"),
             Policies=[
                 iam.Policy(
                     PolicyName="launch-project-products",
@@ -486,15 +408,4 @@ def _add_product(
             RoleArn=GetAtt(launch_role, "Arn"),
             Description="Launch with the portfolio's launch role.",
         )
-    )
-
-
-def _trust(service: str) -> PolicyDocument:
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Effect=Allow, Principal=Principal("Service", [service]), Action=[sts.AssumeRole]
-            )
-        ],
     )

@@ -27,5 +27,10 @@ class TemplateSettings:
         return f"{self.ssm_prefix}/artifacts-bucket"
 
     @property
+    def project_data_bucket_parameter(self) -> str:
+        """SSM parameter with the shared bucket of project data (one prefix per project)."""
+        return f"{self.ssm_prefix}/project-data-bucket"
+
+    @property
     def version_parameter(self) -> str:
         return f"{self.ssm_prefix}/version"

@@ -96,6 +96,7 @@ def validate(
         findings += limits.check_template_size(label, artifact.path, body)
         findings += limits.check_names(label, body)
         findings += limits.check_lambda_runtimes(label, body)
+        findings += studio_contract.check_buckets(label, body)
         if artifact.kind == "product-template":
             findings += studio_contract.check_product(label, body, config.settings)
         elif artifact.kind == "platform-template":

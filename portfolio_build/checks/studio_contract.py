@@ -197,12 +197,21 @@ def _referenced_products(resources: dict[str, Any]) -> set[str]:
     return {r.get("Properties", {}).get("ProductId", {}).get("Ref", "") for r in resources.values()}
 
 
-def check_bootstrap(artifact: str, body: dict[str, Any]) -> list[Finding]:
+def check_buckets(artifact: str, body: dict[str, Any]) -> list[Finding]:
+    """Every bucket private: encrypted, versioned, public access blocked, TLS only."""
     resources = body.get("Resources", {})
-    buckets = {k: v for k, v in resources.items() if v.get("Type") == "AWS::S3::Bucket"}
-    policies = [v for v in resources.values() if v.get("Type") == "AWS::S3::BucketPolicy"]
+    buckets = {
+        k: v
+        for k, v in resources.items()
+        if isinstance(v, dict) and v.get("Type") == "AWS::S3::Bucket"
+    }
+    policies = [
+        v
+        for v in resources.values()
+        if isinstance(v, dict) and v.get("Type") == "AWS::S3::BucketPolicy"
+    ]
     problems = []
-    for logical_id, bucket in buckets.items():
+    for logical_id, bucket in sorted(buckets.items()):
         props = bucket.get("Properties", {})
         if not props.get("BucketEncryption"):
             problems.append(f"{logical_id}: not encrypted")
@@ -219,9 +228,16 @@ def check_bootstrap(artifact: str, body: dict[str, Any]) -> list[Finding]:
                 problems.append(f"{logical_id}: PublicAccessBlockConfiguration.{key} is not true")
         if not any(_denies_plain_http(p, logical_id) for p in policies):
             problems.append(f"{logical_id}: no bucket policy denies requests without TLS")
-    if not buckets:
-        problems.append("no artifacts bucket")
     return [Finding(artifact, CHECK, problem) for problem in problems]
+
+
+def check_bootstrap(artifact: str, body: dict[str, Any]) -> list[Finding]:
+    if not any(
+        isinstance(v, dict) and v.get("Type") == "AWS::S3::Bucket"
+        for v in body.get("Resources", {}).values()
+    ):
+        return [Finding(artifact, CHECK, "no artifacts bucket")]
+    return []
 
 
 def _denies_plain_http(policy: dict[str, Any], bucket_id: str) -> bool:

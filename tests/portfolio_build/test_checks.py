@@ -215,17 +215,23 @@ BOOTSTRAP_BREAKS = [
 
 
 @pytest.mark.parametrize(("breaker", "message"), BOOTSTRAP_BREAKS)
-def test_a_weak_artifacts_bucket_is_a_finding(breaker: Any, message: str) -> None:
+def test_a_weak_bucket_is_a_finding(breaker: Any, message: str) -> None:
     body = rendered("bootstrap")
-    assert studio_contract.check_bootstrap("bootstrap.json", body) == []
+    assert studio_contract.check_buckets("bootstrap.json", body) == []
     breaker(body["Resources"]["ArtifactsBucket"])
-    assert any(
-        message in f.message for f in studio_contract.check_bootstrap("bootstrap.json", body)
-    )
+    findings = studio_contract.check_buckets("bootstrap.json", body)
+    assert any(f"ArtifactsBucket: {message}" in f.message for f in findings)
 
 
 def test_a_bucket_without_the_tls_only_policy_is_a_finding() -> None:
+    body = rendered("platform")
+    body["Resources"].pop("ProjectDataBucketPolicy")
+    [finding] = studio_contract.check_buckets("platform.json", body)
+    assert "ProjectDataBucket: no bucket policy denies requests without TLS" in finding.message
+
+
+def test_a_bootstrap_without_a_bucket_is_a_finding() -> None:
     body = rendered("bootstrap")
-    body["Resources"].pop("ArtifactsBucketPolicy")
+    body["Resources"] = {}
     [finding] = studio_contract.check_bootstrap("bootstrap.json", body)
-    assert "no bucket policy denies requests without TLS" in finding.message
+    assert finding.message == "no artifacts bucket"

@@ -1,0 +1,121 @@
+"""The shared Lambdas: one code zip, one function per handler, each with its own role.
+
+A function gets its own log group (with retention) and a role holding only the
+statements its handler needs plus writing its own logs. Events reach it through
+:func:`add_event_rule`: one rule per event kind for all projects, never one per
+project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from awacs import logs as logs_actions
+from awacs import sts
+from awacs.aws import Allow, PolicyDocument, Principal, Statement
+from troposphere import GetAtt, Ref, Template, events, iam, logs
+from troposphere import awslambda as lambda_
+
+LAMBDA_RUNTIME = "python3.13"
+LAMBDA_ARCHITECTURE = "arm64"
+LOG_RETENTION_DAYS = 90
+
+
+@dataclass(frozen=True)
+class SharedFunction:
+    logical_id: str
+    handler: str
+    description: str
+    statements: list[Statement]
+    environment: dict[str, Any] = field(default_factory=dict)
+    timeout_seconds: int = 60
+    memory_mb: int = 256
+
+
+def trust_policy(service: str) -> PolicyDocument:
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow, Principal=Principal("Service", [service]), Action=[sts.AssumeRole]
+            )
+        ],
+    )
+
+
+def add_function(template: Template, spec: SharedFunction, code: lambda_.Code) -> lambda_.Function:
+    log_group = template.add_resource(
+        logs.LogGroup(f"{spec.logical_id}Logs", RetentionInDays=LOG_RETENTION_DAYS)
+    )
+    own_logs = Statement(
+        Sid="OwnLogs",
+        Effect=Allow,
+        Action=[logs_actions.CreateLogStream, logs_actions.PutLogEvents],
+        Resource=[GetAtt(log_group, "Arn")],
+    )
+    role = template.add_resource(
+        iam.Role(
+            f"{spec.logical_id}Role",
+            AssumeRolePolicyDocument=trust_policy("lambda.amazonaws.com"),
+            Policies=[
+                iam.Policy(
+                    PolicyName=spec.logical_id,
+                    PolicyDocument=PolicyDocument(
+                        Version="2012-10-17", Statement=[own_logs, *spec.statements]
+                    ),
+                )
+            ],
+        )
+    )
+    return template.add_resource(
+        lambda_.Function(
+            spec.logical_id,
+            Description=spec.description,
+            Runtime=LAMBDA_RUNTIME,
+            Architectures=[LAMBDA_ARCHITECTURE],
+            Handler=spec.handler,
+            Code=code,
+            Role=GetAtt(role, "Arn"),
+            Timeout=spec.timeout_seconds,
+            MemorySize=spec.memory_mb,
+            LoggingConfig=lambda_.LoggingConfig(LogGroup=Ref(log_group)),
+            Environment=lambda_.Environment(Variables=spec.environment),
+        )
+    )
+
+
+def add_event_rule(
+    template: Template,
+    logical_id: str,
+    function: lambda_.Function,
+    description: str,
+    *,
+    event_pattern: dict[str, Any] | None = None,
+    schedule: str | None = None,
+) -> events.Rule:
+    """One rule on the default bus (or a schedule) that invokes ``function``."""
+    options: dict[str, Any] = {}
+    if event_pattern is not None:
+        options["EventPattern"] = event_pattern
+    if schedule is not None:
+        options["ScheduleExpression"] = schedule
+    rule = template.add_resource(
+        events.Rule(
+            logical_id,
+            Description=description,
+            State="ENABLED",
+            Targets=[events.Target(Id=function.title, Arn=GetAtt(function, "Arn"))],
+            **options,
+        )
+    )
+    template.add_resource(
+        lambda_.Permission(
+            f"{logical_id}Invoke",
+            Action="lambda:InvokeFunction",
+            FunctionName=Ref(function),
+            Principal="events.amazonaws.com",
+            SourceArn=GetAtt(rule, "Arn"),
+        )
+    )
+    return rule
