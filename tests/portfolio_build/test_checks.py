@@ -209,7 +209,7 @@ BOOTSTRAP_BREAKS = [
     ),
     (
         lambda b: b["Properties"]["PublicAccessBlockConfiguration"].update(BlockPublicPolicy=False),
-        "BlockPublicPolicy",
+        "PublicAccessBlockConfiguration.BlockPublicPolicy is not true",
     ),
 ]
 
