@@ -18,6 +18,7 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from pipelines.definition import TrainingRun
@@ -54,10 +55,15 @@ def main(
 
 
 def build(
-    environ: Mapping[str, str], plan_only: bool = False, boto_session: Any = None, **run_options: Any
+    environ: Mapping[str, str],
+    plan_only: bool = False,
+    boto_session: Any = None,
+    repo_dir: Path = REPO_ROOT,
+    **run_options: Any,
 ) -> int:
-    project = load_project()
-    deploy_config = load_deploy_config(project.scenario)
+    """Plan the build of ``repo_dir`` (a checkout of this repository) and carry it out."""
+    project = load_project(repo_dir / "project.json")
+    deploy_config = load_deploy_config(project.scenario, repo_dir / "deploy" / "config.yaml")
     plan = plan_build(project, branch_from_environment(environ), commit_from_environment(environ))
     print(plan.describe())
     if plan_only or plan.action == "skip":
@@ -66,7 +72,8 @@ def build(
     if plan.action == "train":
         _train(project, plan, deploy_config.approval_status(str(plan.kind)), environ, session, run_options)
     else:
-        _promote(project, plan, deploy_config.approval_status(project.production_kinds[0]), session)
+        approval_status = deploy_config.approval_status(project.production_kinds[0])
+        _promote(project, plan, approval_status, session, repo_dir)
     return 0
 
 
@@ -103,10 +110,12 @@ def _train(
     print(f"pipeline {result.pipeline_name} succeeded: {result.execution_arn}")
 
 
-def _promote(project: Project, plan: BuildPlan, approval_status: str, session: Any) -> None:
+def _promote(
+    project: Project, plan: BuildPlan, approval_status: str, session: Any, repo_dir: Path
+) -> None:
     from pipelines.promotion import promote
 
-    outcome = promote(project, plan.commit, registry_of(project, session), REPO_ROOT, approval_status)
+    outcome = promote(project, plan.commit, registry_of(project, session), repo_dir, approval_status)
     print(outcome.describe())
 
 
