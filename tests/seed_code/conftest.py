@@ -74,7 +74,9 @@ def materialise(scenario: str, registry: str, destination: Path) -> Path:
     overlay = SEED_DIR / scenario
     if overlay.is_dir():
         shutil.copytree(overlay, destination, ignore=ignore, dirs_exist_ok=True)
-    (destination / "project.json").write_text(json.dumps(project_document(scenario, registry), indent=2))
+    (destination / "project.json").write_text(
+        json.dumps(project_document(scenario, registry), indent=2)
+    )
     return destination
 
 

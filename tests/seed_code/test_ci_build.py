@@ -70,7 +70,9 @@ def test_a_push_to_a_training_branch_runs_its_pipeline_and_waits(
 
     [arn] = executions.started
     parameters = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)
-    assert {"Name": "InputDataUri", "Value": f"s3://{BUCKET}/{SAMPLE_KEY}"} in parameters["PipelineParameters"]
+    assert {"Name": "InputDataUri", "Value": f"s3://{BUCKET}/{SAMPLE_KEY}"} in parameters[
+        "PipelineParameters"
+    ]
     aws.client("s3").head_object(Bucket=BUCKET, Key=SAMPLE_KEY)  # the sample was uploaded
     out = capsys.readouterr().out
     assert "uploaded the sample dataset" in out
@@ -109,7 +111,9 @@ def test_a_failed_pipeline_fails_the_build_with_the_step_and_reason(aws, seed_re
 
 def test_a_pipeline_changed_by_a_concurrent_build_is_stopped(aws, seed_repository, capsys):
     repo = seed_repository("advanced")
-    executions = ScriptedPipelineExecutions(aws.client("sagemaker"), definition_override='{"Steps": []}')
+    executions = ScriptedPipelineExecutions(
+        aws.client("sagemaker"), definition_override='{"Steps": []}'
+    )
     assert run_ci(aws, repo, build_environment("feature-y", "e" * 40), executions) == 1
     assert executions.stopped == executions.started
     assert "Re-run this build" in capsys.readouterr().err
@@ -135,7 +139,9 @@ def test_training_data_can_come_from_the_build_environment(aws, seed_repository)
     assert {"Name": "InputDataUri", "Value": f"s3://{BUCKET}/data/churn/"} in parameters
 
 
-def test_training_data_that_is_not_there_fails_before_any_pipeline_runs(aws, seed_repository, capsys):
+def test_training_data_that_is_not_there_fails_before_any_pipeline_runs(
+    aws, seed_repository, capsys
+):
     repo = seed_repository("baseline")
     environ = build_environment("dev", "2" * 40, INPUT_DATA_URI=f"s3://{BUCKET}/data/missing/")
     assert run_ci(aws, repo, environ) == 1
@@ -181,7 +187,9 @@ def test_a_push_to_prod_promotes_without_training(aws, seed_repository, capsys, 
     sagemaker.create_model_package(
         ModelPackageGroupName=document["model_groups"]["dev"],
         InferenceSpecification={
-            "Containers": [{"Image": "example.com/sklearn:1", "ModelDataUrl": f"s3://{BUCKET}/m.tar.gz"}],
+            "Containers": [
+                {"Image": "example.com/sklearn:1", "ModelDataUrl": f"s3://{BUCKET}/m.tar.gz"}
+            ],
             "SupportedContentTypes": ["text/csv"],
             "SupportedResponseMIMETypes": ["application/json"],
         },
@@ -193,7 +201,9 @@ def test_a_push_to_prod_promotes_without_training(aws, seed_repository, capsys, 
     assert run_ci(aws, repo_dir, build_environment("prod", trained)) == 0
 
     for kind in project_document(scenario)["model_groups"]:
-        packages = sagemaker.list_model_packages(ModelPackageGroupName=document["model_groups"][kind])
+        packages = sagemaker.list_model_packages(
+            ModelPackageGroupName=document["model_groups"][kind]
+        )
         expected = 1 if kind in ("dev", "prod", "champion", "challenger") else 0
         assert len(packages["ModelPackageSummaryList"]) == expected, kind
     assert sagemaker.list_pipelines()["PipelineSummaries"] == []

@@ -62,7 +62,10 @@ def test_the_shipped_config_is_valid_and_costs_little(scenario) -> None:
     assert production["mode"] == "realtime"
     assert production["realtime"]["instance_type"] == "ml.m5.large"
     assert production["realtime"]["initial_instance_count"] == 1
-    assert (production["realtime"]["autoscaling"]["min"], production["realtime"]["autoscaling"]["max"]) == (1, 2)
+    assert (
+        production["realtime"]["autoscaling"]["min"],
+        production["realtime"]["autoscaling"]["max"],
+    ) == (1, 2)
     for stage in (development, production):
         assert stage["approval_status"] == "PendingManualApproval"
         assert stage["deployment"]["strategy"] in ("all-at-once", "canary", "linear")
@@ -84,14 +87,23 @@ def test_an_almost_empty_config_gets_the_documented_defaults(scenario) -> None:
         "initial_instance_count": 1,
         "autoscaling": {"min": 1, "max": 2, "target_invocations_per_instance": 100},
     }
-    assert settings["production"]["deployment"]["canary"] == {"size_percent": 10, "wait_seconds": 300}
+    assert settings["production"]["deployment"]["canary"] == {
+        "size_percent": 10,
+        "wait_seconds": 300,
+    }
     assert settings["production"]["tests"]["payloads_dir"] == "integration_tests/payloads"
     if scenario == "advanced":
-        assert settings["production"]["champion_challenger"] == {"mode": "split", "challenger_weight": 10}
+        assert settings["production"]["champion_challenger"] == {
+            "mode": "split",
+            "challenger_weight": 10,
+        }
 
 
 def test_defaults_never_change_what_the_user_wrote() -> None:
-    written = {"schema_version": 1, "production": {"mode": "serverless", "serverless": {"memory_mb": 6144}}}
+    written = {
+        "schema_version": 1,
+        "production": {"mode": "serverless", "serverless": {"memory_mb": 6144}},
+    }
     before = copy.deepcopy(written)
     settings = deploy_config.parse_deploy_config(written, "baseline").settings
     assert written == before
@@ -115,11 +127,26 @@ def _set(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
         ("baseline", "development.serverless.memory_mb", 1500, "development.serverless.memory_mb"),
         ("baseline", "development.serverless.memory_mb", 7168, "development.serverless.memory_mb"),
         ("baseline", "development.ttl_hours", 0, "development.ttl_hours"),
-        ("baseline", "production.realtime.instance_type", "m5.large", "production.realtime.instance_type"),
+        (
+            "baseline",
+            "production.realtime.instance_type",
+            "m5.large",
+            "production.realtime.instance_type",
+        ),
         ("baseline", "production.deployment.strategy", "rolling", "production.deployment.strategy"),
-        ("baseline", "production.deployment.canary.size_percent", 100, "production.deployment.canary"),
+        (
+            "baseline",
+            "production.deployment.canary.size_percent",
+            100,
+            "production.deployment.canary",
+        ),
         ("baseline", "production.deployment.rollback_alarms", "HighLatency", "rollback_alarms"),
-        ("baseline", "production.deployment.rollback_alarms", [f"a{i}" for i in range(11)], "rollback_alarms"),
+        (
+            "baseline",
+            "production.deployment.rollback_alarms",
+            [f"a{i}" for i in range(11)],
+            "rollback_alarms",
+        ),
         ("baseline", "production.realtime.autoscaling.min", 3, "production.realtime.autoscaling"),
         ("baseline", "production.realtime.initial_instance_count", 5, "initial_instance_count"),
         ("baseline", "production.shadow", True, "production.shadow"),
@@ -136,7 +163,7 @@ def test_a_bad_setting_fails_with_the_key_named(scenario, path, value, message) 
 
 
 def test_a_missing_or_unreadable_file_names_the_file(tmp_path) -> None:
-    with pytest.raises(DeployConfigError, match="config.yaml not found"):
+    with pytest.raises(DeployConfigError, match=r"config\.yaml not found"):
         deploy_config.load_deploy_config("baseline", tmp_path / "config.yaml")
     (tmp_path / "config.yaml").write_text("development: [unclosed")
     with pytest.raises(DeployConfigError, match="not readable YAML"):
@@ -149,9 +176,9 @@ def test_approval_status_per_stage_comes_from_the_config(kind) -> None:
     written = _set({"schema_version": 1}, f"{stage}.approval_status", "Approved")
     config = deploy_config.parse_deploy_config(written, "advanced")
     assert config.approval_status(kind) == "Approved"
-    assert deploy_config.parse_deploy_config({"schema_version": 1}, "advanced").approval_status(kind) == (
-        "PendingManualApproval"
-    )
+    assert deploy_config.parse_deploy_config({"schema_version": 1}, "advanced").approval_status(
+        kind
+    ) == ("PendingManualApproval")
 
 
 def test_the_schema_file_is_plain_json_draft_2020_12() -> None:

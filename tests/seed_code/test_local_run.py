@@ -29,8 +29,13 @@ def test_the_local_run_trains_and_evaluates_a_model_worth_registering(tmp_path):
     model_dir = tmp_path / "run" / "model"
     assert {p.name for p in model_dir.iterdir()} == {"model.joblib", "model_info.json", "code"}
     assert (model_dir / "code" / "inference.py").is_file()
-    assert json.loads((model_dir / "model_info.json").read_text())["hyperparameters"] == HYPERPARAMETERS
-    assert run.payload_problems and all(problems == [] for problems in run.payload_problems.values())
+    assert (
+        json.loads((model_dir / "model_info.json").read_text())["hyperparameters"]
+        == HYPERPARAMETERS
+    )
+    assert run.payload_problems and all(
+        problems == [] for problems in run.payload_problems.values()
+    )
     assert run.ok
 
 
@@ -51,7 +56,11 @@ def test_the_documented_command_runs_in_under_a_minute(seed_repository, scenario
     repo = seed_repository(scenario)
     started = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, "-m", "pipelines.local"], cwd=repo, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "pipelines.local"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     elapsed = time.perf_counter() - started
 

@@ -35,7 +35,9 @@ NAMES = ProjectNames(PROJECT_NAME, PROJECT_ID)
 
 
 @pytest.fixture(scope="module")
-def definitions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, str, str], Any]]:
+def definitions(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[tuple[str, str, str], Any]]:
     """Every case's pipeline name and parsed definition, built once under one moto."""
     from moto import mock_aws
 
@@ -55,7 +57,9 @@ def definitions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple
                 kind=kind, branch=BRANCH_OF_KIND[kind], commit=COMMIT, role_arn=ROLE_ARN
             )
             pipeline_session = PipelineSession(
-                boto_session=session, default_bucket=project.bucket, default_bucket_prefix=project.prefix
+                boto_session=session,
+                default_bucket=project.bucket,
+                default_bucket_prefix=project.prefix,
             )
             pipeline = definition.build_pipeline(project, run, pipeline_session)
             built[(scenario, registry, kind)] = (pipeline.name, json.loads(pipeline.definition()))
@@ -71,19 +75,25 @@ def steps_of(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def evaluation_json_get(path: str) -> dict[str, Any]:
-    return {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.Evaluate.PropertyFiles.EvaluationReport"},
-                            "Path": path}}  # fmt: skip
+    report = {"Get": "Steps.Evaluate.PropertyFiles.EvaluationReport"}
+    return {"Std:JsonGet": {"PropertyFile": report, "Path": path}}
 
 
 @pytest.mark.parametrize(("scenario", "registry", "kind"), CASES)
-def test_the_pipeline_has_the_steps_and_parameters_of_its_branch_kind(definitions, scenario, registry, kind):
+def test_the_pipeline_has_the_steps_and_parameters_of_its_branch_kind(
+    definitions, scenario, registry, kind
+):
     name, document = definitions[(scenario, registry, kind)]
     assert name == NAMES.pipeline(kind)
     parameters = {p["Name"]: p for p in document["Parameters"]}
     assert parameters["InputDataUri"]["DefaultValue"] == (
         f"s3://{BUCKET}/{NAMES.prefix}/datasets/sample/breast_cancer.csv"
     )
-    assert parameters["MinAccuracy"] == {"Name": "MinAccuracy", "Type": "Float", "DefaultValue": MIN_ACCURACY}
+    assert parameters["MinAccuracy"] == {
+        "Name": "MinAccuracy",
+        "Type": "Float",
+        "DefaultValue": MIN_ACCURACY,
+    }
     assert parameters["ModelApprovalStatus"]["DefaultValue"] == "PendingManualApproval"
     assert [(s["Name"], s["Type"]) for s in document["Steps"]] == [
         ("Preprocess", "Processing"),
@@ -94,7 +104,9 @@ def test_the_pipeline_has_the_steps_and_parameters_of_its_branch_kind(definition
     steps = steps_of(document)
     assert steps["Preprocess"]["Arguments"]["AppSpecification"]["ImageUri"] == SKLEARN_IMAGE
     assert steps["Train"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"] == SKLEARN_IMAGE
-    assert steps["Train"]["Arguments"]["HyperParameters"] == {k: str(v) for k, v in HYPERPARAMETERS.items()}
+    assert steps["Train"]["Arguments"]["HyperParameters"] == {
+        k: str(v) for k, v in HYPERPARAMETERS.items()
+    }
     channels = {c["ChannelName"]: c for c in steps["Train"]["Arguments"]["InputDataConfig"]}
     assert channels["train"]["DataSource"]["S3DataSource"]["S3Uri"] == {
         "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
@@ -108,7 +120,11 @@ def test_evaluation_metrics_are_read_through_a_property_file_and_gate_registrati
     _, document = definitions[(scenario, registry, kind)]
     steps = steps_of(document)
     assert steps["Evaluate"]["PropertyFiles"] == [
-        {"PropertyFileName": "EvaluationReport", "OutputName": "evaluation", "FilePath": "evaluation.json"}
+        {
+            "PropertyFileName": "EvaluationReport",
+            "OutputName": "evaluation",
+            "FilePath": "evaluation.json",
+        }
     ]
     assert steps["Preprocess"]["PropertyFiles"] == [
         {"PropertyFileName": "DatasetReport", "OutputName": "dataset", "FilePath": "dataset.json"}
@@ -122,13 +138,17 @@ def test_evaluation_metrics_are_read_through_a_property_file_and_gate_registrati
         }
     ]
     assert [s["Name"] for s in check["IfSteps"]] == ["RegisterModel"]
-    assert [(s["Name"], s["Type"]) for s in check["ElseSteps"]] == [("AccuracyBelowThreshold", "Fail")]
+    assert [(s["Name"], s["Type"]) for s in check["ElseSteps"]] == [
+        ("AccuracyBelowThreshold", "Fail")
+    ]
     group = project_document(scenario, registry)["model_groups"][kind]
     assert group in json.dumps(check["ElseSteps"][0]["Arguments"]["ErrorMessage"])
 
 
 @pytest.mark.parametrize(("scenario", "kind"), [(s, k) for s, r, k in CASES if r == "sagemaker"])
-def test_the_model_is_registered_into_the_branch_group_with_metrics_and_lineage(definitions, scenario, kind):
+def test_the_model_is_registered_into_the_branch_group_with_metrics_and_lineage(
+    definitions, scenario, kind
+):
     _, document = definitions[(scenario, "sagemaker", kind)]
     register = steps_of(document)["RegisterModel"]
     assert register["Type"] == "RegisterModel"
@@ -141,18 +161,26 @@ def test_the_model_is_registered_into_the_branch_group_with_metrics_and_lineage(
     assert statistics["S3Uri"]["Std:Join"]["Values"][-2:] == ["evaluation", "evaluation.json"]
 
     assert arguments["MetadataProperties"]["CommitId"] == COMMIT
-    assert arguments["MetadataProperties"]["GeneratedBy"] == {"Get": "Execution.PipelineExecutionArn"}
+    assert arguments["MetadataProperties"]["GeneratedBy"] == {
+        "Get": "Execution.PipelineExecutionArn"
+    }
     metadata = arguments["CustomerMetadataProperties"]
     assert metadata[lineage.COMMIT_ID] == COMMIT
     assert metadata[lineage.BRANCH] == BRANCH_OF_KIND[kind]
     assert metadata[lineage.DATASET_URI] == {"Get": "Parameters.InputDataUri"}
     assert metadata[lineage.DATASET_SHA256] == {
-        "Std:JsonGet": {"PropertyFile": {"Get": "Steps.Preprocess.PropertyFiles.DatasetReport"}, "Path": "sha256"}
+        "Std:JsonGet": {
+            "PropertyFile": {"Get": "Steps.Preprocess.PropertyFiles.DatasetReport"},
+            "Path": "sha256",
+        }
     }
     assert json.loads(metadata[lineage.HYPERPARAMETERS]) == HYPERPARAMETERS
     for metric in METRIC_NAMES:
         assert metadata[lineage.metric_key(metric)] == {
-            "Std:Join": {"On": "", "Values": [evaluation_json_get(f"binary_classification_metrics.{metric}.value")]}
+            "Std:Join": {
+                "On": "",
+                "Values": [evaluation_json_get(f"binary_classification_metrics.{metric}.value")],
+            }
         }
     assert metadata[lineage.PIPELINE_EXECUTION] == {"Get": "Execution.PipelineExecutionArn"}
 
@@ -164,12 +192,18 @@ def test_the_model_is_registered_into_the_branch_group_with_metrics_and_lineage(
 
 
 @pytest.mark.parametrize(("scenario", "kind"), [(s, k) for s, r, k in CASES if r == "mlflow"])
-def test_the_mlflow_flavour_registers_into_the_branch_model_with_lineage(definitions, scenario, kind):
+def test_the_mlflow_flavour_registers_into_the_branch_model_with_lineage(
+    definitions, scenario, kind
+):
     _, document = definitions[(scenario, "mlflow", kind)]
     register = steps_of(document)["RegisterModel"]
     assert register["Type"] == "Processing"
     arguments = register["Arguments"]["AppSpecification"]["ContainerArguments"]
-    option = {arguments[i]: arguments[i + 1] for i in range(0, len(arguments), 2) if arguments[i] != "--tag"}
+    option = {
+        arguments[i]: arguments[i + 1]
+        for i in range(0, len(arguments), 2)
+        if arguments[i] != "--tag"
+    }
     assert option["--model-name"] == NAMES.model_package_group(kind)
     assert option["--tracking-uri"] == MLFLOW_TRACKING_URI
     assert option["--model-data-url"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
@@ -197,5 +231,9 @@ def test_everything_stays_under_the_project_prefix_and_carries_the_project_tags(
     assert uris and all(uri.startswith(f"{BUCKET}/{NAMES.prefix}/") for uri in uris)
     steps = steps_of(document)
     for name in ("Preprocess", "Train", "Evaluate"):
-        assert {"Key": "sagemaker:project-name", "Value": PROJECT_NAME} in steps[name]["Arguments"]["Tags"]
-        assert {"Key": "sagemaker:project-id", "Value": PROJECT_ID} in steps[name]["Arguments"]["Tags"]
+        assert {"Key": "sagemaker:project-name", "Value": PROJECT_NAME} in steps[name]["Arguments"][
+            "Tags"
+        ]
+        assert {"Key": "sagemaker:project-id", "Value": PROJECT_ID} in steps[name]["Arguments"][
+            "Tags"
+        ]

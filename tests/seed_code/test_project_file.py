@@ -42,7 +42,7 @@ def test_a_project_json_the_platform_writes_loads(scenario, registry, name, proj
 
 
 def test_the_seed_knows_the_platform_scenarios_and_stages() -> None:
-    assert seed_project.PRODUCTION_KINDS == {s.name: s.production_kinds for s in SCENARIOS.values()}
+    assert {s.name: s.production_kinds for s in SCENARIOS.values()} == seed_project.PRODUCTION_KINDS
     for scenario in SCENARIOS.values():
         assert set(scenario.model_group_kinds) == {
             *seed_project.TRAINING_KINDS,
@@ -63,9 +63,15 @@ def _without(document: dict, key: str) -> dict:
         ({**project_document("baseline"), "colour": "blue"}, "key 'colour' is not allowed"),
         ({**project_document("baseline"), "schema_version": 2}, "key 'schema_version'"),
         ({**project_document("baseline"), "project_name": "x" * 33}, "key 'project_name'"),
-        ({**project_document("baseline"), "registry": "mlflow"}, "key 'mlflow_tracking_uri' is required"),
         (
-            {**project_document("baseline"), "model_groups": project_document("advanced")["model_groups"]},
+            {**project_document("baseline"), "registry": "mlflow"},
+            "key 'mlflow_tracking_uri' is required",
+        ),
+        (
+            {
+                **project_document("baseline"),
+                "model_groups": project_document("advanced")["model_groups"],
+            },
             "key 'model_groups",
         ),
         (
@@ -74,8 +80,17 @@ def _without(document: dict, key: str) -> dict:
         ),
         ({**project_document("baseline"), "prefix": "sagemaker-other-p-1"}, "key 'prefix'"),
     ],
-    ids=["missing", "pattern", "unknown-key", "version", "too-long", "mlflow-uri",
-         "wrong-kinds", "missing-kinds", "prefix"],  # fmt: skip
+    ids=[
+        "missing",
+        "pattern",
+        "unknown-key",
+        "version",
+        "too-long",
+        "mlflow-uri",
+        "wrong-kinds",
+        "missing-kinds",
+        "prefix",
+    ],
 )
 def test_a_broken_project_json_fails_with_the_key_named(broken, message) -> None:
     with pytest.raises(ProjectFileError, match=message):

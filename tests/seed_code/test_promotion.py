@@ -22,10 +22,12 @@ from lambda_project_lifecycle.scenarios import SCENARIOS
 from tests.seed_code.conftest import BUCKET, SCENARIO_NAMES, create_groups, project_document
 from tests.support.git_repository import GitRepository
 
+SKLEARN_IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
+
 
 @dataclass
 class History:
-    """prod: seed ─ merge(M) ; dev: seed ─ c1 ─ c2 ─(merged into prod as M)─ c4 (after the merge)."""
+    """prod: seed, merge; dev: seed, c1, c2 (merged into prod as merge), c4 (after the merge)."""
 
     repo: GitRepository
     seed: str
@@ -58,7 +60,7 @@ def register(sagemaker: Any, group: str, commit: str, status: str = "PendingManu
         InferenceSpecification={
             "Containers": [
                 {
-                    "Image": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3",
+                    "Image": SKLEARN_IMAGE,
                     "ModelDataUrl": f"s3://{BUCKET}/models/{commit}/model.tar.gz",
                     "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
                 }
@@ -74,7 +76,10 @@ def register(sagemaker: Any, group: str, commit: str, status: str = "PendingManu
                 }
             }
         },
-        MetadataProperties={"CommitId": commit, "GeneratedBy": "arn:aws:sagemaker:pipeline-execution"},
+        MetadataProperties={
+            "CommitId": commit,
+            "GeneratedBy": "arn:aws:sagemaker:pipeline-execution",
+        },
         CustomerMetadataProperties={
             lineage.COMMIT_ID: commit,
             lineage.BRANCH: "dev",
@@ -88,8 +93,12 @@ def register(sagemaker: Any, group: str, commit: str, status: str = "PendingManu
 
 
 def packages(sagemaker: Any, group: str) -> list[dict[str, Any]]:
-    summaries = sagemaker.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]
-    return [sagemaker.describe_model_package(ModelPackageName=s["ModelPackageArn"]) for s in summaries]
+    summaries = sagemaker.list_model_packages(ModelPackageGroupName=group)[
+        "ModelPackageSummaryList"
+    ]
+    return [
+        sagemaker.describe_model_package(ModelPackageName=s["ModelPackageArn"]) for s in summaries
+    ]
 
 
 @pytest.fixture
@@ -165,7 +174,7 @@ def test_nothing_to_promote_is_a_clear_error(aws, registry, history, scenario):
 
 
 def test_an_empty_dev_group_is_a_clear_error(aws, registry, history):
-    project, groups, _ = setup_project(aws, "baseline")
+    project, _, _ = setup_project(aws, "baseline")
     with pytest.raises(PromotionError, match="it has no usable model"):
         promote(project, history.merge, registry, history.repo.path)
 
@@ -225,7 +234,17 @@ def test_a_shallow_clone_is_deepened_to_find_the_ancestor(aws, registry, history
     expected = register(sagemaker, groups["dev"], history.c2)
     clone = tmp_path / "shallow"
     subprocess.run(
-        ["git", "clone", "--quiet", "--depth", "1", "--branch", "prod", history.repo.path.as_uri(), str(clone)],
+        [
+            "git",
+            "clone",
+            "--quiet",
+            "--depth",
+            "1",
+            "--branch",
+            "prod",
+            history.repo.path.as_uri(),
+            str(clone),
+        ],
         check=True,
     )
     assert promote(project, history.merge, registry, clone).source.ref == expected
@@ -239,7 +258,9 @@ def test_an_unknown_commit_is_a_clear_error(aws, registry, history):
 
 
 @pytest.mark.parametrize("scenario", SCENARIO_NAMES)
-def test_the_mlflow_flavour_promotes_registered_model_versions(history, tmp_path, monkeypatch, scenario):
+def test_the_mlflow_flavour_promotes_registered_model_versions(
+    history, tmp_path, monkeypatch, scenario
+):
     from mlflow import MlflowClient
     from pipelines.mlflow_registry import MlflowModelRegistry
 

@@ -31,7 +31,12 @@ class GitRepository:
             "HOME": str(self.path),
         }
         completed = subprocess.run(
-            ["git", *args], cwd=self.path, env=environment, capture_output=True, text=True, check=True
+            ["git", *args],
+            cwd=self.path,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return completed.stdout.strip()
 

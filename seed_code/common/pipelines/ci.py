@@ -25,14 +25,23 @@ from pipelines.definition import TrainingRun
 from pipelines.deploy_config import load_deploy_config
 from pipelines.errors import BuildEnvironmentError, SeedError
 from pipelines.project import REPO_ROOT, Project, load_project
-from pipelines.routing import BuildPlan, branch_from_environment, commit_from_environment, plan_build
+from pipelines.routing import (
+    BuildPlan,
+    branch_from_environment,
+    commit_from_environment,
+    plan_build,
+)
 
 ROLE_VARIABLE = "SAGEMAKER_PIPELINE_ROLE_ARN"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.ci", description=__doc__.splitlines()[0])
-    parser.add_argument("--plan", action="store_true", help="print what this build would do, and stop")
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.ci", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--plan", action="store_true", help="print what this build would do, and stop"
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser.parse_args(argv)
 
@@ -70,7 +79,14 @@ def build(
         return 0
     session = boto_session or _session(project)
     if plan.action == "train":
-        _train(project, plan, deploy_config.approval_status(str(plan.kind)), environ, session, run_options)
+        _train(
+            project,
+            plan,
+            deploy_config.approval_status(str(plan.kind)),
+            environ,
+            session,
+            run_options,
+        )
     else:
         approval_status = deploy_config.approval_status(project.production_kinds[0])
         _promote(project, plan, approval_status, session, repo_dir)
@@ -90,7 +106,8 @@ def _train(
     role_arn = environ.get(ROLE_VARIABLE, "").strip()
     if not role_arn:
         raise BuildEnvironmentError(
-            f"{ROLE_VARIABLE} is not set: the build needs the pipeline execution role the platform made"
+            f"{ROLE_VARIABLE} is not set: the build needs the pipeline execution role "
+            "the platform made for the project"
         )
     run = TrainingRun(
         kind=str(plan.kind),
@@ -115,7 +132,9 @@ def _promote(
 ) -> None:
     from pipelines.promotion import promote
 
-    outcome = promote(project, plan.commit, registry_of(project, session), repo_dir, approval_status)
+    outcome = promote(
+        project, plan.commit, registry_of(project, session), repo_dir, approval_status
+    )
     print(outcome.describe())
 
 

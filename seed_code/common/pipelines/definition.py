@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from steps.evaluate import METRIC_NAMES, METRICS_KEY
+
 from pipelines import lineage
 from pipelines.project import REPO_ROOT, Project
 from pipelines.training_settings import (
@@ -29,7 +31,6 @@ from pipelines.training_settings import (
     THRESHOLD_METRIC,
     TRAINING_INSTANCE_TYPE,
 )
-from steps.evaluate import METRIC_NAMES, METRICS_KEY
 
 if TYPE_CHECKING:
     from sagemaker.core.workflow.pipeline_context import PipelineSession
@@ -89,8 +90,12 @@ def build_pipeline(project: Project, run: TrainingRun, session: PipelineSession)
     input_data = ParameterString("InputDataUri", default_value=project.s3_uri(SAMPLE_DATASET_KEY))
     min_accuracy = ParameterFloat("MinAccuracy", default_value=MIN_ACCURACY)
     approval_status = ParameterString("ModelApprovalStatus", default_value=run.approval_status)
-    processing_instance = ParameterString("ProcessingInstanceType", default_value=PROCESSING_INSTANCE_TYPE)
-    training_instance = ParameterString("TrainingInstanceType", default_value=TRAINING_INSTANCE_TYPE)
+    processing_instance = ParameterString(
+        "ProcessingInstanceType", default_value=PROCESSING_INSTANCE_TYPE
+    )
+    training_instance = ParameterString(
+        "TrainingInstanceType", default_value=TRAINING_INSTANCE_TYPE
+    )
 
     image = image_uris.retrieve(
         framework="sklearn",
@@ -99,9 +104,11 @@ def build_pipeline(project: Project, run: TrainingRun, session: PipelineSession)
         py_version="py3",
         instance_type=PROCESSING_INSTANCE_TYPE,
     )
-    # Every execution writes under its own prefix: s3://<bucket>/<prefix>/pipelines/<kind>/<execution id>/...
+    # Each execution writes under its own prefix:
+    # s3://<bucket>/<prefix>/pipelines/<kind>/<execution id>/...
     execution_prefix = Join(
-        on="/", values=[project.s3_uri("pipelines", run.kind), ExecutionVariables.PIPELINE_EXECUTION_ID]
+        on="/",
+        values=[project.s3_uri("pipelines", run.kind), ExecutionVariables.PIPELINE_EXECUTION_ID],
     )
 
     def s3_output(name: str) -> Any:
@@ -124,9 +131,13 @@ def build_pipeline(project: Project, run: TrainingRun, session: PipelineSession)
         name=PREPROCESS,
         step_args=processor("preprocess").run(
             code=str(STEPS_DIR / "preprocess.py"),
-            inputs=[_processing_input(ProcessingInput, "raw", input_data, "/opt/ml/processing/raw")],
+            inputs=[
+                _processing_input(ProcessingInput, "raw", input_data, "/opt/ml/processing/raw")
+            ],
             outputs=[
-                _processing_output(ProcessingOutput, name, s3_output(name), f"/opt/ml/processing/{name}")
+                _processing_output(
+                    ProcessingOutput, name, s3_output(name), f"/opt/ml/processing/{name}"
+                )
                 for name in ("train", "validation", "test", "dataset")
             ],
         ),
@@ -158,18 +169,25 @@ def build_pipeline(project: Project, run: TrainingRun, session: PipelineSession)
     )
     model_data = train.properties.ModelArtifacts.S3ModelArtifacts
 
-    evaluation_report = PropertyFile(name=EVALUATION_REPORT, output_name="evaluation", path="evaluation.json")
+    evaluation_report = PropertyFile(
+        name=EVALUATION_REPORT, output_name="evaluation", path="evaluation.json"
+    )
     evaluate = ProcessingStep(
         name=EVALUATE,
         step_args=processor("evaluate").run(
             code=str(STEPS_DIR / "evaluate.py"),
             inputs=[
                 _processing_input(ProcessingInput, "model", model_data, "/opt/ml/processing/model"),
-                _processing_input(ProcessingInput, "test", split_uri("test"), "/opt/ml/processing/test"),
+                _processing_input(
+                    ProcessingInput, "test", split_uri("test"), "/opt/ml/processing/test"
+                ),
             ],
             outputs=[
                 _processing_output(
-                    ProcessingOutput, "evaluation", s3_output("evaluation"), "/opt/ml/processing/evaluation"
+                    ProcessingOutput,
+                    "evaluation",
+                    s3_output("evaluation"),
+                    "/opt/ml/processing/evaluation",
                 )
             ],
         ),
@@ -178,7 +196,9 @@ def build_pipeline(project: Project, run: TrainingRun, session: PipelineSession)
 
     def metric(name: str) -> Any:
         return JsonGet(
-            step_name=EVALUATE, property_file=evaluation_report, json_path=f"{METRICS_KEY}.{name}.value"
+            step_name=EVALUATE,
+            property_file=evaluation_report,
+            json_path=f"{METRICS_KEY}.{name}.value",
         )
 
     def as_text(value: Any) -> Any:
@@ -188,8 +208,12 @@ def build_pipeline(project: Project, run: TrainingRun, session: PipelineSession)
         commit=run.commit,
         branch=run.branch,
         dataset_uri=input_data,
-        dataset_sha256=JsonGet(step_name=PREPROCESS, property_file=dataset_report, json_path="sha256"),
-        dataset_rows=as_text(JsonGet(step_name=PREPROCESS, property_file=dataset_report, json_path="rows")),
+        dataset_sha256=JsonGet(
+            step_name=PREPROCESS, property_file=dataset_report, json_path="sha256"
+        ),
+        dataset_rows=as_text(
+            JsonGet(step_name=PREPROCESS, property_file=dataset_report, json_path="rows")
+        ),
         hyperparameters=HYPERPARAMETERS,
         metrics={name: as_text(metric(name)) for name in METRIC_NAMES},
         pipeline_execution=ExecutionVariables.PIPELINE_EXECUTION_ARN,
@@ -198,31 +222,61 @@ def build_pipeline(project: Project, run: TrainingRun, session: PipelineSession)
     target_group = project.model_group(run.kind)
     if project.registry == "mlflow":
         register = _mlflow_register_step(
-            project, run, session, image, processing_instance, target_group, metadata,
-            model_data, evaluate, preprocess, approval_status,
-        )  # fmt: skip
+            project,
+            run,
+            session,
+            image,
+            processing_instance,
+            target_group,
+            metadata,
+            model_data,
+            evaluate,
+            preprocess,
+            approval_status,
+        )
     else:
         register = _sagemaker_register_step(
-            project, run, session, image, target_group, metadata, model_data, evaluation_uri, approval_status
+            project,
+            run,
+            session,
+            image,
+            target_group,
+            metadata,
+            model_data,
+            evaluation_uri,
+            approval_status,
         )
 
     below_threshold = FailStep(
         name=BELOW_THRESHOLD,
         error_message=Join(
             on=" ",
-            values=[f"test {THRESHOLD_METRIC}", metric(THRESHOLD_METRIC), "is below MinAccuracy", min_accuracy,
-                    f"- nothing registered into {target_group}"],
-        ),  # fmt: skip
+            values=[
+                f"test {THRESHOLD_METRIC}",
+                metric(THRESHOLD_METRIC),
+                "is below MinAccuracy",
+                min_accuracy,
+                f"- nothing registered into {target_group}",
+            ],
+        ),
     )
     check = ConditionStep(
         name=CHECK,
-        conditions=[ConditionGreaterThanOrEqualTo(left=metric(THRESHOLD_METRIC), right=min_accuracy)],
+        conditions=[
+            ConditionGreaterThanOrEqualTo(left=metric(THRESHOLD_METRIC), right=min_accuracy)
+        ],
         if_steps=[register],
         else_steps=[below_threshold],
     )
     return Pipeline(
         name=project.pipeline_name(run.kind),
-        parameters=[input_data, min_accuracy, approval_status, processing_instance, training_instance],
+        parameters=[
+            input_data,
+            min_accuracy,
+            approval_status,
+            processing_instance,
+            training_instance,
+        ],
         steps=[preprocess, train, evaluate, check],
         sagemaker_session=session,
         pipeline_experiment_config=None,  # no SageMaker Experiments trial per execution
@@ -245,7 +299,9 @@ def _processing_output(cls: Any, name: str, destination: Any, local_path: str) -
 
     return cls(
         output_name=name,
-        s3_output=ProcessingS3Output(s3_uri=destination, local_path=local_path, s3_upload_mode="EndOfJob"),
+        s3_output=ProcessingS3Output(
+            s3_uri=destination, local_path=local_path, s3_upload_mode="EndOfJob"
+        ),
     )
 
 
@@ -284,7 +340,9 @@ def _sagemaker_register_step(
             approval_status=approval_status,
             description=f"Trained from {run.branch} at {run.commit[:12]}",
             model_metrics=ModelMetrics(
-                model_statistics=MetricsSource(s3_uri=evaluation_uri, content_type="application/json")
+                model_statistics=MetricsSource(
+                    s3_uri=evaluation_uri, content_type="application/json"
+                )
             ),
             metadata_properties=MetadataProperties(
                 commit_id=run.commit,
@@ -322,8 +380,13 @@ def _mlflow_register_step(
 
     # Lineage known when the pipeline runs; the script adds the dataset hash, rows and metrics
     # from the dataset and evaluation reports it reads.
-    passed = (lineage.COMMIT_ID, lineage.BRANCH, lineage.DATASET_URI, lineage.HYPERPARAMETERS,
-              lineage.PIPELINE_EXECUTION)  # fmt: skip
+    passed = (
+        lineage.COMMIT_ID,
+        lineage.BRANCH,
+        lineage.DATASET_URI,
+        lineage.HYPERPARAMETERS,
+        lineage.PIPELINE_EXECUTION,
+    )
     tag_arguments: list[Any] = []
     for key in passed:
         tag_arguments += ["--tag", Join(on="", values=[f"{key}=", metadata[key]])]
@@ -346,19 +409,28 @@ def _mlflow_register_step(
             inputs=[
                 _processing_input(ProcessingInput, "model", model_data, "/opt/ml/processing/model"),
                 _processing_input(
-                    ProcessingInput, "evaluation", output_uri(evaluate, "evaluation"),
+                    ProcessingInput,
+                    "evaluation",
+                    output_uri(evaluate, "evaluation"),
                     "/opt/ml/processing/evaluation",
                 ),
                 _processing_input(
-                    ProcessingInput, "dataset", output_uri(preprocess, "dataset"), "/opt/ml/processing/dataset"
+                    ProcessingInput,
+                    "dataset",
+                    output_uri(preprocess, "dataset"),
+                    "/opt/ml/processing/dataset",
                 ),
-            ],  # fmt: skip
+            ],
             arguments=[
-                "--tracking-uri", str(project.mlflow_tracking_uri),
-                "--model-name", target_model,
-                "--model-data-url", model_data,
-                "--approval-status", approval_status,
+                "--tracking-uri",
+                str(project.mlflow_tracking_uri),
+                "--model-name",
+                target_model,
+                "--model-data-url",
+                model_data,
+                "--approval-status",
+                approval_status,
                 *tag_arguments,
-            ],  # fmt: skip
+            ],
         ),
     )

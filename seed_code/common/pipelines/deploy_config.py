@@ -1,4 +1,6 @@
-"""Deployment settings per stage: ``deploy/config.yaml``, checked against ``deploy/config.schema.json``.
+"""Deployment settings per stage: ``deploy/config.yaml``, checked against its schema.
+
+The schema is ``deploy/config.schema.json``.
 
 The schema uses only simple keywords (no $ref, oneOf, if/then), so the
 platform validates the same file without a JSON Schema library. Defaults are
@@ -57,7 +59,9 @@ def load_deploy_config(scenario: str, path: Path | str = CONFIG_FILE) -> DeployC
     return parse_deploy_config(document, scenario, source=str(path))
 
 
-def parse_deploy_config(document: Any, scenario: str, source: str = "deploy/config.yaml") -> DeployConfig:
+def parse_deploy_config(
+    document: Any, scenario: str, source: str = "deploy/config.yaml"
+) -> DeployConfig:
     schema = load_schema()
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(document))

@@ -25,17 +25,25 @@ def ancestors(commit: str, repo_dir: Path | str, max_count: int = DEFAULT_MAX_CO
                 f"{repo_dir} is a shallow clone and could not be deepened ({exc}); set the "
                 "build's git clone depth to full so promotion can see the history of prod"
             ) from exc
-    output = _git(repo_dir, "rev-list", "--date-order", f"--max-count={max_count}", f"{commit}^{{commit}}")
+    output = _git(
+        repo_dir, "rev-list", "--date-order", f"--max-count={max_count}", f"{commit}^{{commit}}"
+    )
     return output.split()
 
 
 def _git(repo_dir: Path, *args: str) -> str:
     try:
         completed = subprocess.run(
-            ["git", "-C", str(repo_dir), *args], capture_output=True, text=True, check=False, timeout=300
+            ["git", "-C", str(repo_dir), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
         )
     except FileNotFoundError as exc:
-        raise PromotionError("the git binary is not installed; promotion reads the git history") from exc
+        raise PromotionError(
+            "the git binary is not installed; promotion reads the git history"
+        ) from exc
     if completed.returncode != 0:
         message = completed.stderr.strip().splitlines()[-1:] or ["no output"]
         raise PromotionError(f"git {' '.join(args)} failed in {repo_dir}: {message[0]}")

@@ -24,11 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from steps import evaluate, inference, preprocess, train
+
 from pipelines.payloads import check_response, load_payloads
 from pipelines.project import REPO_ROOT
 from pipelines.sample_data import write_sample_csv
 from pipelines.training_settings import HYPERPARAMETERS, MIN_ACCURACY, THRESHOLD_METRIC
-from steps import evaluate, inference, preprocess, train
 
 DEFAULT_OUTPUT = REPO_ROOT / "local_runs" / "latest"
 DEFAULT_PAYLOADS = REPO_ROOT / "integration_tests" / "payloads"
@@ -54,10 +55,16 @@ class LocalRun:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.local", description=__doc__.splitlines()[0])
-    parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT, help="default: local_runs/latest")
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.local", description=__doc__.splitlines()[0]
+    )
     parser.add_argument(
-        "--input-dir", type=Path, help="a directory of *.csv files with a 'target' column (default: the sample)"
+        "--output-dir", type=Path, default=DEFAULT_OUTPUT, help="default: local_runs/latest"
+    )
+    parser.add_argument(
+        "--input-dir",
+        type=Path,
+        help="a directory of *.csv files with a 'target' column (default: the sample)",
     )
     parser.add_argument("--min-accuracy", type=float, default=MIN_ACCURACY)
     parser.add_argument("--payloads-dir", type=Path, default=DEFAULT_PAYLOADS)
@@ -103,7 +110,13 @@ def run_locally(
     metric = float(metrics[THRESHOLD_METRIC]["value"])  # type: ignore[index]
     problems = send_payloads(model_dir, payloads_dir) if payloads_dir is not None else {}
     return LocalRun(
-        output_dir, dataset, evaluation, metric, min_accuracy, problems, time.perf_counter() - started
+        output_dir,
+        dataset,
+        evaluation,
+        metric,
+        min_accuracy,
+        problems,
+        time.perf_counter() - started,
     )
 
 

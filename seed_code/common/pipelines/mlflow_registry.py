@@ -31,7 +31,9 @@ class MlflowModelRegistry:
         try:
             found = self.client.search_model_versions(f"name = '{group}'")
         except MlflowException as exc:
-            raise PromotionError(f"cannot list the versions of MLflow model {group}: {exc}") from exc
+            raise PromotionError(
+                f"cannot list the versions of MLflow model {group}: {exc}"
+            ) from exc
         versions = [self._version(group, v) for v in found]
         return sorted(versions, key=lambda v: v.version, reverse=True)
 
@@ -53,7 +55,9 @@ class MlflowModelRegistry:
             for key, value in {**metadata, APPROVAL_STATUS_TAG: approval_status}.items():
                 self.client.set_model_version_tag(target_group, copied.version, key, value)
         except MlflowException as exc:
-            raise PromotionError(f"cannot copy {source.ref} into MLflow model {target_group}: {exc}") from exc
+            raise PromotionError(
+                f"cannot copy {source.ref} into MLflow model {target_group}: {exc}"
+            ) from exc
         return f"{target_group}/{copied.version}"
 
     @staticmethod

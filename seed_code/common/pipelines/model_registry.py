@@ -96,7 +96,9 @@ class SageMakerModelRegistry:
                     )
                     versions.append(self._version(group, dict(described)))
         except ClientError as exc:
-            raise PromotionError(f"cannot list the model packages of {group}: {_reason(exc)}") from exc
+            raise PromotionError(
+                f"cannot list the model packages of {group}: {_reason(exc)}"
+            ) from exc
         return versions
 
     def copy(

@@ -7,6 +7,7 @@ its reason in the message.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
 import time
@@ -61,10 +62,11 @@ def run_training(
         default_bucket_prefix=project.prefix,
     )
     pipeline = build_pipeline(project, run, session)
+    group = project.model_group(run.kind)
     try:
         pipeline.upsert(
             role_arn=run.role_arn,
-            description=f"Trains on {run.kind} pushes; registers into {project.model_group(run.kind)}",
+            description=f"Trains on {run.kind} pushes, registers into {group}",
             tags=project.tags,
         )
         started = sagemaker.start_pipeline_execution(
@@ -74,7 +76,9 @@ def run_training(
             PipelineParameters=[{"Name": "InputDataUri", "Value": dataset_uri}],
         )
     except ClientError as exc:
-        raise PipelineRunError(f"cannot upsert or start pipeline {pipeline.name}: {_reason(exc)}") from exc
+        raise PipelineRunError(
+            f"cannot upsert or start pipeline {pipeline.name}: {_reason(exc)}"
+        ) from exc
     arn = started["PipelineExecutionArn"]
     report(f"started {arn}")
     _check_runs_our_commit(sagemaker, arn, run.commit, pipeline.name)
@@ -88,7 +92,9 @@ def display_name(branch: str, commit: str) -> str:
     return f"{cleaned}-{commit[:12]}"
 
 
-def ensure_dataset(project: Project, dataset_uri: str | None, s3: Any, report: Callable[[str], None]) -> str:
+def ensure_dataset(
+    project: Project, dataset_uri: str | None, s3: Any, report: Callable[[str], None]
+) -> str:
     """The dataset the pipeline reads: ``dataset_uri``, else the sample (uploaded if absent)."""
     if dataset_uri:
         bucket, _, key = dataset_uri.removeprefix("s3://").partition("/")
@@ -97,7 +103,9 @@ def ensure_dataset(project: Project, dataset_uri: str | None, s3: Any, report: C
         try:
             listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
         except ClientError as exc:
-            raise PipelineRunError(f"cannot read INPUT_DATA_URI {dataset_uri}: {_reason(exc)}") from exc
+            raise PipelineRunError(
+                f"cannot read INPUT_DATA_URI {dataset_uri}: {_reason(exc)}"
+            ) from exc
         if not listed.get("KeyCount"):
             raise PipelineRunError(f"INPUT_DATA_URI {dataset_uri} holds no object")
         return dataset_uri
@@ -114,7 +122,9 @@ def ensure_dataset(project: Project, dataset_uri: str | None, s3: Any, report: C
         try:
             s3.upload_file(str(sample), project.bucket, key)
         except ClientError as exc:
-            raise PipelineRunError(f"cannot upload the sample dataset to {uri}: {_reason(exc)}") from exc
+            raise PipelineRunError(
+                f"cannot upload the sample dataset to {uri}: {_reason(exc)}"
+            ) from exc
     report(f"uploaded the sample dataset to {uri} (set INPUT_DATA_URI to train on your data)")
     return uri
 
@@ -153,7 +163,9 @@ def _failure_message(sagemaker: Any, arn: str, status: str, described: dict[str,
     reason = described.get("FailureReason") or ""
     failed_steps = []
     try:
-        steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
+        steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn)[
+            "PipelineExecutionSteps"
+        ]
         failed_steps = [
             f"{s['StepName']}: {s.get('FailureReason', s.get('StepStatus'))}"
             for s in steps
@@ -169,13 +181,12 @@ def _check_runs_our_commit(sagemaker: Any, arn: str, commit: str, pipeline_name:
     """Another build of the same branch kind may upsert between our upsert and start."""
     definition = sagemaker.describe_pipeline_definition_for_execution(PipelineExecutionArn=arn)
     if commit not in str(definition.get("PipelineDefinition", "")):
-        try:
+        with contextlib.suppress(ClientError):
             sagemaker.stop_pipeline_execution(PipelineExecutionArn=arn)
-        except ClientError:
-            pass
         raise PipelineRunError(
             f"another build updated pipeline {pipeline_name} before this one started, so the "
-            f"execution would run other code than commit {commit[:12]}; it was stopped. Re-run this build."
+            f"execution would run other code than commit {commit[:12]}; it was stopped. "
+            "Re-run this build."
         )
 
 

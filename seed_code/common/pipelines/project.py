@@ -73,7 +73,7 @@ class Project:
         return f"{self.prefix}-{kind}"
 
     def s3_uri(self, *parts: str) -> str:
-        """``s3://<bucket>/<prefix>/<parts...>``: everything the project writes stays under its prefix."""
+        """``s3://<bucket>/<prefix>/<parts...>``: the project writes only under its prefix."""
         return "/".join([f"s3://{self.bucket}", self.prefix, *parts])
 
     @property

@@ -41,7 +41,10 @@ class Promotion:
             f"{self.source.approval_status}) for prod commit {self.head_commit[:12]}"
         ]
         lines += [f"  {group}: created {ref}" for group, ref in self.created.items()]
-        lines += [f"  {group}: already promoted as {ref}, unchanged" for group, ref in self.existing.items()]
+        lines += [
+            f"  {group}: already promoted as {ref}, unchanged"
+            for group, ref in self.existing.items()
+        ]
         return "\n".join(lines)
 
 

@@ -6,7 +6,8 @@ Used by the SageMaker pipeline (pipelines/definition.py) and by the local run
 
 from __future__ import annotations
 
-# scikit-learn framework image (training, processing and serving): sagemaker-scikit-learn:<version>-cpu-py3
+# scikit-learn framework image for training, processing and serving:
+# sagemaker-scikit-learn:<FRAMEWORK_VERSION>-cpu-py3
 FRAMEWORK_VERSION = "1.9-0"
 
 # Passed to steps/train.py as --<name> <value>; recorded on every registered model.
@@ -17,7 +18,8 @@ HYPERPARAMETERS: dict[str, int | float] = {
     "random_state": 42,
 }
 
-# The condition step registers the model only if test accuracy reaches this (pipeline parameter MinAccuracy).
+# The condition step registers the model only if its test accuracy reaches this
+# (the pipeline parameter MinAccuracy).
 THRESHOLD_METRIC = "accuracy"
 MIN_ACCURACY = 0.9
 

@@ -37,14 +37,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def load_model(model_dir: Path) -> object:
-    """The model from ``model.joblib``, unpacking SageMaker's ``model.tar.gz`` first if given one."""
+    """The model in ``model.joblib``; SageMaker's ``model.tar.gz`` is unpacked first."""
     archive = model_dir / "model.tar.gz"
     if archive.exists():
         with tarfile.open(archive) as tar:
             if hasattr(tarfile, "data_filter"):  # Python versions with extraction filters
                 tar.extractall(model_dir, filter="data")
             else:
-                tar.extractall(model_dir)  # noqa: S202 - our own training job's output
+                tar.extractall(model_dir)
     return joblib.load(model_dir / "model.joblib")
 
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     }
     report: dict[str, object] = {
         METRICS_KEY: {name: {"value": round(float(metrics[name]), 6)} for name in METRIC_NAMES},
-        "test_rows": int(len(test)),
+        "test_rows": len(test),
     }
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "evaluation.json").write_text(json.dumps(report, indent=2) + "\n")

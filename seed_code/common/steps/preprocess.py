@@ -51,7 +51,9 @@ def fingerprint(files: list[Path], root: Path) -> str:
     return digest.hexdigest()
 
 
-def split(frame: pd.DataFrame, validation: float, test: float, seed: int) -> dict[str, pd.DataFrame]:
+def split(
+    frame: pd.DataFrame, validation: float, test: float, seed: int
+) -> dict[str, pd.DataFrame]:
     rest, test_part = train_test_split(
         frame, test_size=test, random_state=seed, stratify=frame[TARGET]
     )
@@ -79,15 +81,18 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     report: dict[str, object] = {
         "sha256": fingerprint(files, args.input_dir),
         "files": [p.relative_to(args.input_dir).as_posix() for p in files],
-        "rows": int(len(frame)),
+        "rows": len(frame),
         "columns": int(frame.shape[1]),
         "target": TARGET,
-        "splits": {name: int(len(part)) for name, part in parts.items()},
+        "splits": {name: len(part) for name, part in parts.items()},
     }
     report_dir = args.output_dir / "dataset"
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "dataset.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"preprocess: {report['rows']} rows, sha256 {report['sha256'][:12]}, splits {report['splits']}")
+    print(
+        f"preprocess: {report['rows']} rows, sha256 {report['sha256'][:12]}, "
+        f"splits {report['splits']}"
+    )
     return report
 
 

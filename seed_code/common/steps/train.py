@@ -30,14 +30,18 @@ HERE = Path(__file__).resolve().parent
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--train-dir", type=Path, default=Path(os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
+        "--train-dir",
+        type=Path,
+        default=Path(os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train")),
     )
     parser.add_argument(
         "--validation-dir",
         type=Path,
         default=Path(os.environ.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation")),
     )
-    parser.add_argument("--model-dir", type=Path, default=Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model")))
+    parser.add_argument(
+        "--model-dir", type=Path, default=Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
+    )
     parser.add_argument("--n_estimators", type=int, default=100)
     parser.add_argument("--max_depth", type=int, default=3)
     parser.add_argument("--learning_rate", type=float, default=0.1)
@@ -77,7 +81,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     code_dir = args.model_dir / "code"
     code_dir.mkdir(exist_ok=True)
     shutil.copy2(HERE / "inference.py", code_dir / "inference.py")
-    print(f"train: {len(train)} rows, {len(features)} features, {info.get('validation_accuracy', 'n/a')} validation accuracy")
+    print(
+        f"train: {len(train)} rows, {len(features)} features, "
+        f"validation accuracy {info.get('validation_accuracy', 'n/a')}"
+    )
     return info
 
 

@@ -30,8 +30,10 @@ def project() -> Project:
 
 
 @pytest.fixture
-def offline_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, project: Project) -> Iterator[None]:
-    """Fake credentials, the project's region, SageMaker SDK telemetry off, everything under moto."""
+def offline_aws(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, project: Project
+) -> Iterator[None]:
+    """Fake credentials, the project's region, SDK telemetry off, everything under moto."""
     from moto import mock_aws
 
     config = tmp_path / "sagemaker-sdk.yaml"
@@ -56,6 +58,7 @@ def offline_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, project: Projec
             s3.create_bucket(Bucket=project.bucket)
         else:
             s3.create_bucket(
-                Bucket=project.bucket, CreateBucketConfiguration={"LocationConstraint": project.region}
+                Bucket=project.bucket,
+                CreateBucketConfiguration={"LocationConstraint": project.region},
             )
         yield

@@ -4,7 +4,6 @@ import copy
 
 import pytest
 import yaml
-
 from pipelines.deploy_config import CONFIG_FILE, load_schema, parse_deploy_config
 from pipelines.errors import DeployConfigError
 from pipelines.project import Project

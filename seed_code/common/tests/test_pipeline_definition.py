@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from pipelines import definition, lineage
 from pipelines.project import Project
 from steps.evaluate import METRIC_NAMES
@@ -13,12 +11,13 @@ from .conftest import ROLE_ARN
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
-@pytest.mark.parametrize(("kind", "branch"), [("feature", "feature-try"), ("dev", "dev")])
 def test_the_pipeline_registers_into_the_branch_group_with_lineage(
-    offline_aws, project: Project, kind, branch
+    offline_aws, project: Project
 ) -> None:
+    """A feature branch's pipeline (dev's differs only in names): steps, group, lineage."""
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
+    kind, branch = "feature", "feature-try"
     session = PipelineSession(default_bucket=project.bucket, default_bucket_prefix=project.prefix)
     run = definition.TrainingRun(kind=kind, branch=branch, commit=COMMIT, role_arn=ROLE_ARN)
     pipeline = definition.build_pipeline(project, run, session)

@@ -4,7 +4,6 @@ import json
 from dataclasses import asdict
 
 import pytest
-
 from pipelines.errors import ProjectFileError
 from pipelines.project import PRODUCTION_KINDS, TRAINING_KINDS, Project, load_project
 
@@ -29,7 +28,9 @@ def test_project_json_names_one_group_per_kind_of_the_scenario(project: Project)
         ("prefix", "sagemaker-other-p-1", "key 'prefix'"),
     ],
 )
-def test_a_broken_project_json_names_the_key(tmp_path, project: Project, key, value, message) -> None:
+def test_a_broken_project_json_names_the_key(
+    tmp_path, project: Project, key, value, message
+) -> None:
     path = tmp_path / "project.json"
     path.write_text(json.dumps({**document_of(project), key: value}))
     with pytest.raises(ProjectFileError, match=message):

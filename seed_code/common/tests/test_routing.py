@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from pipelines.errors import BuildEnvironmentError
 from pipelines.project import Project
 from pipelines.routing import branch_from_environment, plan_build

@@ -29,9 +29,13 @@ SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracking-uri", required=True)
-    parser.add_argument("--model-name", required=True, help="the registered model (the branch's group)")
+    parser.add_argument(
+        "--model-name", required=True, help="the registered model (the branch's group)"
+    )
     parser.add_argument("--model-dir", type=Path, default=Path("/opt/ml/processing/model"))
-    parser.add_argument("--evaluation-dir", type=Path, default=Path("/opt/ml/processing/evaluation"))
+    parser.add_argument(
+        "--evaluation-dir", type=Path, default=Path("/opt/ml/processing/evaluation")
+    )
     parser.add_argument("--dataset-dir", type=Path, default=Path("/opt/ml/processing/dataset"))
     parser.add_argument("--model-data-url", default="", help="S3 URI of model.tar.gz")
     parser.add_argument("--approval-status", default="PendingManualApproval")
@@ -49,7 +53,7 @@ def model_directory(model_dir: Path, scratch: Path) -> Path:
         if hasattr(tarfile, "data_filter"):
             tar.extractall(scratch, filter="data")
         else:
-            tar.extractall(scratch)  # noqa: S202 - our own training job's output
+            tar.extractall(scratch)
     return scratch
 
 
@@ -86,11 +90,17 @@ def main(argv: list[str] | None = None) -> dict[str, str]:
     mlflow.set_experiment(args.model_name)
     with tempfile.TemporaryDirectory() as scratch:
         model = joblib.load(model_directory(args.model_dir, Path(scratch)) / "model.joblib")
-        with mlflow.start_run(run_name=f"{tags.get('branch', 'local')}-{tags.get('commit_id', '')[:12]}"):
+        with mlflow.start_run(
+            run_name=f"{tags.get('branch', 'local')}-{tags.get('commit_id', '')[:12]}"
+        ):
             mlflow.log_params(hyperparameters)
-            mlflow.log_metrics({name: float(m["value"]) for name, m in evaluation[METRICS_KEY].items()})
+            mlflow.log_metrics(
+                {name: float(m["value"]) for name, m in evaluation[METRICS_KEY].items()}
+            )
             mlflow.set_tags(tags)
-            logged = mlflow.sklearn.log_model(model, name="model", skops_trusted_types=SKOPS_TRUSTED_TYPES)
+            logged = mlflow.sklearn.log_model(
+                model, name="model", skops_trusted_types=SKOPS_TRUSTED_TYPES
+            )
     version = mlflow.register_model(logged.model_uri, args.model_name)
     client = MlflowClient(tracking_uri=args.tracking_uri)
     for key, value in tags.items():
