@@ -8,6 +8,7 @@ import pytest
 from pipelines import ci
 
 from lambda_project_lifecycle.naming import ProjectNames
+from lambda_project_lifecycle.scenarios import SCENARIOS
 from tests.seed_code.conftest import (
     BUCKET,
     PROJECT_ID,
@@ -207,4 +208,55 @@ def test_a_push_to_prod_promotes_without_training(aws, seed_repository, capsys, 
         expected = 1 if kind in ("dev", "prod", "champion", "challenger") else 0
         assert len(packages["ModelPackageSummaryList"]) == expected, kind
     assert sagemaker.list_pipelines()["PipelineSummaries"] == []
+    assert "created" in capsys.readouterr().out
+
+
+def test_the_registration_approval_status_comes_from_the_deploy_config(aws, seed_repository):
+    repo = seed_repository("advanced")
+    config = repo / "deploy" / "config.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "approval_status: PendingManualApproval   # status of models the pipeline registers",
+            "approval_status: Approved",
+        )
+    )
+    assert run_ci(aws, repo, build_environment("feature-auto", "6" * 40)) == 0
+    described = aws.client("sagemaker").describe_pipeline(PipelineName=NAMES.pipeline("feature"))
+    parameters = {p["Name"]: p for p in json.loads(described["PipelineDefinition"])["Parameters"]}
+    assert parameters["ModelApprovalStatus"]["DefaultValue"] == "Approved"
+
+
+def test_a_broken_deploy_config_fails_the_build_before_anything_runs(aws, seed_repository, capsys):
+    repo = seed_repository("baseline")
+    (repo / "deploy" / "config.yaml").write_text("schema_version: 1\ndevelopment: {mode: batch}\n")
+    assert run_ci(aws, repo, build_environment("dev", "7" * 40)) == 1
+    assert "key 'development.mode'" in capsys.readouterr().err
+    assert aws.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_NAMES)
+def test_a_push_to_prod_promotes_mlflow_versions_in_the_mlflow_flavour(
+    seed_repository, tmp_path, monkeypatch, capsys, scenario
+):
+    from mlflow import MlflowClient
+
+    monkeypatch.chdir(tmp_path)
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    repo_dir = seed_repository(scenario, "mlflow")
+    document = project_document(scenario, "mlflow", mlflow_tracking_uri=store)
+    (repo_dir / "project.json").write_text(json.dumps(document))
+    trained = GitRepository(repo_dir).commit("initial seed code")
+    groups = document["model_groups"]
+    client = MlflowClient(tracking_uri=store, registry_uri=store)
+    client.create_registered_model(groups["dev"])
+    client.create_model_version(
+        groups["dev"], source=f"s3://{BUCKET}/m.tar.gz", tags={"commit_id": trained}
+    )
+
+    assert ci.main([], environ=build_environment("prod", trained), repo_dir=repo_dir) == 0
+
+    for kind in SCENARIOS[scenario].production_kinds:
+        [copy] = client.search_model_versions(f"name = '{groups[kind]}'")
+        assert copy.tags["commit_id"] == trained
+        assert copy.tags["promoted_from"] == f"{groups['dev']}/1"
     assert "created" in capsys.readouterr().out

@@ -218,34 +218,27 @@ def build_pipeline(project: Project, run: TrainingRun, session: PipelineSession)
         metrics={name: as_text(metric(name)) for name in METRIC_NAMES},
         pipeline_execution=ExecutionVariables.PIPELINE_EXECUTION_ARN,
     )
-    evaluation_uri = Join(on="/", values=[execution_prefix, "evaluation", "evaluation.json"])
     target_group = project.model_group(run.kind)
+    registration = Registration(
+        project=project,
+        run=run,
+        session=session,
+        image=image,
+        instance_type=processing_instance,
+        target_group=target_group,
+        metadata=metadata,
+        approval_status=approval_status,
+        model_data=model_data,
+        evaluation_dir=evaluate.properties.ProcessingOutputConfig.Outputs[
+            "evaluation"
+        ].S3Output.S3Uri,
+        evaluation_uri=Join(on="/", values=[execution_prefix, "evaluation", "evaluation.json"]),
+        dataset_dir=split_uri("dataset"),
+    )
     if project.registry == "mlflow":
-        register = _mlflow_register_step(
-            project,
-            run,
-            session,
-            image,
-            processing_instance,
-            target_group,
-            metadata,
-            model_data,
-            evaluate,
-            preprocess,
-            approval_status,
-        )
+        register = _mlflow_register_step(registration)
     else:
-        register = _sagemaker_register_step(
-            project,
-            run,
-            session,
-            image,
-            target_group,
-            metadata,
-            model_data,
-            evaluation_uri,
-            approval_status,
-        )
+        register = _sagemaker_register_step(registration)
 
     below_threshold = FailStep(
         name=BELOW_THRESHOLD,
@@ -283,6 +276,24 @@ def build_pipeline(project: Project, run: TrainingRun, session: PipelineSession)
     )
 
 
+@dataclass(frozen=True)
+class Registration:
+    """What the register step needs; values may be pipeline variables."""
+
+    project: Project
+    run: TrainingRun
+    session: Any
+    image: str
+    instance_type: Any
+    target_group: str  # model package group, or MLflow registered model
+    metadata: dict[str, Any]  # lineage, see pipelines/lineage.py
+    approval_status: Any
+    model_data: Any  # S3 URI of model.tar.gz
+    evaluation_dir: Any  # S3 prefix holding evaluation.json
+    evaluation_uri: Any  # S3 URI of evaluation.json
+    dataset_dir: Any  # S3 prefix holding dataset.json
+
+
 def _processing_input(cls: Any, name: str, source: Any, local_path: str) -> Any:
     from sagemaker.core.shapes import ProcessingS3Input
 
@@ -305,43 +316,35 @@ def _processing_output(cls: Any, name: str, destination: Any, local_path: str) -
     )
 
 
-def _sagemaker_register_step(
-    project: Project,
-    run: TrainingRun,
-    session: PipelineSession,
-    image: str,
-    target_group: str,
-    metadata: dict[str, Any],
-    model_data: Any,
-    evaluation_uri: Any,
-    approval_status: Any,
-) -> Any:
+def _sagemaker_register_step(registration: Registration) -> Any:
+    """A RegisterModel step: a model package in the branch's group, with metrics and lineage."""
     from sagemaker.core.metadata_properties import MetadataProperties
     from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.mlops.workflow.model_step import ModelStep
     from sagemaker.serve.model_builder import ModelBuilder
 
+    run = registration.run
     builder = ModelBuilder(
-        s3_model_data_url=model_data,
-        image_uri=image,
+        s3_model_data_url=registration.model_data,
+        image_uri=registration.image,
         env_vars=dict(SERVING_ENVIRONMENT),
-        sagemaker_session=session,
+        sagemaker_session=registration.session,
         role_arn=run.role_arn,
     )
     return ModelStep(
         name=REGISTER,
         step_args=builder.register(
-            model_package_group_name=target_group,
+            model_package_group_name=registration.target_group,
             content_types=list(CONTENT_TYPES),
             response_types=list(RESPONSE_TYPES),
             inference_instances=list(INFERENCE_INSTANCE_TYPES),
             transform_instances=[INFERENCE_INSTANCE_TYPES[0]],
-            approval_status=approval_status,
+            approval_status=registration.approval_status,
             description=f"Trained from {run.branch} at {run.commit[:12]}",
             model_metrics=ModelMetrics(
                 model_statistics=MetricsSource(
-                    s3_uri=evaluation_uri, content_type="application/json"
+                    s3_uri=registration.evaluation_uri, content_type="application/json"
                 )
             ),
             metadata_properties=MetadataProperties(
@@ -349,35 +352,21 @@ def _sagemaker_register_step(
                 repository=run.repository,
                 generated_by=ExecutionVariables.PIPELINE_EXECUTION_ARN,
             ),
-            customer_metadata_properties=metadata,
+            customer_metadata_properties=registration.metadata,
             domain="MACHINE_LEARNING",
             task="CLASSIFICATION",
         ),
     )
 
 
-def _mlflow_register_step(
-    project: Project,
-    run: TrainingRun,
-    session: PipelineSession,
-    image: str,
-    instance_type: Any,
-    target_model: str,
-    metadata: dict[str, Any],
-    model_data: Any,
-    evaluate: Any,
-    preprocess: Any,
-    approval_status: Any,
-) -> Any:
+def _mlflow_register_step(registration: Registration) -> Any:
     """A processing step that logs and registers the model in MLflow (steps/mlflow_registration)."""
     from sagemaker.core.processing import FrameworkProcessor
     from sagemaker.core.shapes import ProcessingInput
     from sagemaker.core.workflow.functions import Join
     from sagemaker.mlops.workflow.steps import ProcessingStep
 
-    def output_uri(step: Any, name: str) -> Any:
-        return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
-
+    project, run = registration.project, registration.run
     # Lineage known when the pipeline runs; the script adds the dataset hash, rows and metrics
     # from the dataset and evaluation reports it reads.
     passed = (
@@ -389,15 +378,15 @@ def _mlflow_register_step(
     )
     tag_arguments: list[Any] = []
     for key in passed:
-        tag_arguments += ["--tag", Join(on="", values=[f"{key}=", metadata[key]])]
+        tag_arguments += ["--tag", Join(on="", values=[f"{key}=", registration.metadata[key]])]
     processor = FrameworkProcessor(
-        image_uri=image,
+        image_uri=registration.image,
         command=["python3"],
         role=run.role_arn,
-        instance_type=instance_type,
+        instance_type=registration.instance_type,
         instance_count=1,
         base_job_name=f"{project.prefix}-register",
-        sagemaker_session=session,
+        sagemaker_session=registration.session,
         tags=project.tags,
     )
     return ProcessingStep(
@@ -407,29 +396,22 @@ def _mlflow_register_step(
             source_dir=str(MLFLOW_STEP_DIR),
             requirements="requirements.txt",
             inputs=[
-                _processing_input(ProcessingInput, "model", model_data, "/opt/ml/processing/model"),
-                _processing_input(
-                    ProcessingInput,
-                    "evaluation",
-                    output_uri(evaluate, "evaluation"),
-                    "/opt/ml/processing/evaluation",
-                ),
-                _processing_input(
-                    ProcessingInput,
-                    "dataset",
-                    output_uri(preprocess, "dataset"),
-                    "/opt/ml/processing/dataset",
-                ),
+                _processing_input(ProcessingInput, name, source, f"/opt/ml/processing/{name}")
+                for name, source in (
+                    ("model", registration.model_data),
+                    ("evaluation", registration.evaluation_dir),
+                    ("dataset", registration.dataset_dir),
+                )
             ],
             arguments=[
                 "--tracking-uri",
                 str(project.mlflow_tracking_uri),
                 "--model-name",
-                target_model,
+                registration.target_group,
                 "--model-data-url",
-                model_data,
+                registration.model_data,
                 "--approval-status",
-                approval_status,
+                registration.approval_status,
                 *tag_arguments,
             ],
         ),
