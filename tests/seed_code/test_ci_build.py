@@ -236,7 +236,7 @@ def test_a_broken_deploy_config_fails_the_build_before_anything_runs(aws, seed_r
 
 @pytest.mark.parametrize("scenario", SCENARIO_NAMES)
 def test_a_push_to_prod_promotes_mlflow_versions_in_the_mlflow_flavour(
-    seed_repository, tmp_path, monkeypatch, capsys, scenario
+    aws, seed_repository, tmp_path, monkeypatch, capsys, scenario
 ):
     from mlflow import MlflowClient
 
@@ -253,10 +253,40 @@ def test_a_push_to_prod_promotes_mlflow_versions_in_the_mlflow_flavour(
         groups["dev"], source=f"s3://{BUCKET}/m.tar.gz", tags={"commit_id": trained}
     )
 
-    assert ci.main([], environ=build_environment("prod", trained), repo_dir=repo_dir) == 0
+    environ = build_environment("prod", trained)
+    assert ci.main([], environ=environ, repo_dir=repo_dir, boto_session=aws) == 0
 
+    config_key = f"{NAMES.prefix}/deploy/prod/config.json"
+    aws.client("s3").head_object(Bucket=BUCKET, Key=config_key)  # prod's settings, published
     for kind in SCENARIOS[scenario].production_kinds:
         [copy] = client.search_model_versions(f"name = '{groups[kind]}'")
         assert copy.tags["commit_id"] == trained
         assert copy.tags["promoted_from"] == f"{groups['dev']}/1"
     assert "created" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_NAMES)
+def test_a_dev_build_publishes_its_deployment_settings_for_the_platform(
+    aws, seed_repository, capsys, scenario
+):
+    repo = seed_repository(scenario)
+    assert run_ci(aws, repo, build_environment("dev", "f" * 40)) == 0
+
+    s3 = aws.client("s3")
+    base = f"{NAMES.prefix}/deploy/dev"
+    config = json.loads(s3.get_object(Bucket=BUCKET, Key=f"{base}/config.json")["Body"].read())
+    assert config["development"]["mode"] == "serverless"
+    assert config["development"]["ttl_hours"] == 24
+    assert ("champion_challenger" in config["production"]) == (scenario == "advanced")
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{base}/payloads/")["Contents"]
+    published = sorted(item["Key"].rsplit("/", 1)[1] for item in listed)
+    shipped = sorted(p.name for p in (repo / "integration_tests" / "payloads").glob("*.json"))
+    assert published == shipped
+    assert "published the deployment settings of dev: 4 objects" in capsys.readouterr().out
+
+
+def test_a_feature_build_publishes_no_deployment_settings(aws, seed_repository):
+    repo = seed_repository("baseline")
+    assert run_ci(aws, repo, build_environment("feature-x", "1" * 40)) == 0
+    listed = aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=f"{NAMES.prefix}/deploy/")
+    assert listed.get("KeyCount", 0) == 0

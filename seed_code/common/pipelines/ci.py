@@ -1,5 +1,8 @@
 """The CI build (buildspec.yml): train on feature-* and dev, promote on prod.
 
+Builds of ``dev`` and ``prod`` also publish their deployment settings and
+integration-test payloads for the platform (see ``pipelines.deploy_publish``).
+
     python -m pipelines.ci            # what CodeBuild runs
     python -m pipelines.ci --plan     # only say what this build would do
 
@@ -23,6 +26,7 @@ from typing import Any
 
 from pipelines.definition import TrainingRun
 from pipelines.deploy_config import load_deploy_config
+from pipelines.deploy_publish import publish_deploy_settings
 from pipelines.errors import BuildEnvironmentError, SeedError
 from pipelines.project import REPO_ROOT, Project, load_project
 from pipelines.routing import (
@@ -78,6 +82,11 @@ def build(
     if plan_only or plan.action == "skip":
         return 0
     session = boto_session or _session(project)
+    published = publish_deploy_settings(
+        project, plan.branch, deploy_config, repo_dir, session.client("s3")
+    )
+    if published:
+        print(f"published the deployment settings of {plan.branch}: {len(published)} objects")
     if plan.action == "train":
         _train(
             project,
