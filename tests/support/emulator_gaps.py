@@ -49,6 +49,7 @@ from moto.sagemaker.models import sagemaker_backends
 
 from tests.support.git_server import init_bare
 
+
 @functools.cache
 def shadow_session() -> botocore.session.Session:
     """One botocore session for every shadow client: service models load once per run."""
