@@ -192,6 +192,10 @@ def project_attributes(spec: ProjectSpec, groups: Mapping[str, str]) -> dict[str
     }
     for kind, name in groups.items():
         data[f"ModelGroup{kind.capitalize()}"] = name
+        data[f"ModelGroup{kind.capitalize()}ArnName"] = (
+            name.lower()
+        )  # SageMaker ARNs are lower case
+    data["ProjectPrefixArnName"] = spec.names.prefix.lower()
     data["TrainingProjectName"] = spec.names.training_project()
     data["TrainingRoleName"] = spec.names.training_role()
     return data
