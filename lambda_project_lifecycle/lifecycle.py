@@ -44,6 +44,7 @@ class Settings:
     artifacts_bucket: str = ""
     project_data_bucket: str = ""
     seed_code_keys: Mapping[str, str] = field(default_factory=dict)  # scenario -> object key
+    mlflow_tracking_uri: str = ""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,12 +62,16 @@ class Settings:
                 for name, value in environ.items()
                 if name.startswith(prefix) and value
             },
+            mlflow_tracking_uri=environ.get(lifecycle_steps.MLFLOW_TRACKING_URI_ENV, ""),
         )
 
     @property
     def seed_source(self) -> lifecycle_steps.SeedSource:
         return lifecycle_steps.SeedSource(
-            self.artifacts_bucket, self.project_data_bucket, self.seed_code_keys
+            self.artifacts_bucket,
+            self.project_data_bucket,
+            self.seed_code_keys,
+            self.mlflow_tracking_uri,
         )
 
 
@@ -163,7 +168,10 @@ class ProjectLifecycle:
         table = self.settings.registry_table
         context = lifecycle_steps.repository_context(spec, event, self._clients)
         repository = lifecycle_steps.create_repository(
-            context, self.settings.seed_source, reconcile=reconcile
+            context,
+            self.settings.seed_source,
+            reconcile=reconcile,
+            properties=event.get("ResourceProperties", {}),
         )
         try:
             groups = model_groups.ensure_model_groups(spec, self._clients.sagemaker)

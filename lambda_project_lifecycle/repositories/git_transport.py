@@ -158,6 +158,10 @@ def _guard(endpoint: GitEndpoint, action: str, call: Callable[[], Any]) -> Any:
             f"Could not reach {endpoint.url} while {action} it: {_root_cause(exc)}"
         ) from exc
     except (GitProtocolError, HangupException) as exc:
+        if isinstance(exc.__cause__, (urllib3.exceptions.HTTPError, OSError)):
+            raise RepositoryError(
+                f"Could not reach {endpoint.url} while {action} it: {_root_cause(exc.__cause__)}"
+            ) from exc
         raise RepositoryError(
             f"Git error while {action} {endpoint.url} with the credentials{source}: {exc}"
         ) from exc

@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 ARTIFACTS_BUCKET_ENV = "ARTIFACTS_BUCKET"
 PROJECT_DATA_BUCKET_ENV = "PROJECT_DATA_BUCKET"
 SEED_CODE_KEY_ENV = "SEED_CODE_KEY_{scenario}"
+MLFLOW_TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+# Optional property of the custom resource; overrides the Lambda's MLFLOW_TRACKING_URI.
+MLFLOW_TRACKING_URI_PROPERTY = "MlflowTrackingUri"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class SeedSource:
     artifacts_bucket: str
     project_data_bucket: str
     seed_code_keys: Mapping[str, str]
+    mlflow_tracking_uri: str = ""
 
     def key_for(self, scenario: str) -> str:
         key = self.seed_code_keys.get(scenario, "")
@@ -90,10 +94,26 @@ def changed_repository_properties(event: Mapping[str, Any]) -> list[str]:
 
 
 def create_repository(
-    context: RepositoryContext, source: SeedSource, *, reconcile: bool = False
+    context: RepositoryContext,
+    source: SeedSource,
+    *,
+    reconcile: bool = False,
+    properties: Mapping[str, Any] | None = None,
 ) -> ProjectRepository:
     source.require()
     spec = context.spec
+    tracking_uri = ""
+    if spec.registry == "mlflow":
+        tracking_uri = str((properties or {}).get(MLFLOW_TRACKING_URI_PROPERTY) or "")
+        tracking_uri = tracking_uri or source.mlflow_tracking_uri
+        if not tracking_uri:
+            logger.warning(
+                "No MLflow tracking server for project %s: project.json gets no "
+                "mlflow_tracking_uri (set %s or the %s property)",
+                spec.project_id,
+                MLFLOW_TRACKING_URI_ENV,
+                MLFLOW_TRACKING_URI_PROPERTY,
+            )
 
     def seed() -> SeedCommit:
         files = load_seed_code(
@@ -106,6 +126,7 @@ def create_repository(
             region=context.region,
             account_id=context.account_id,
             bucket=source.project_data_bucket,
+            mlflow_tracking_uri=tracking_uri,
         )
         return build_seed_commit(files, config, spec, version=__version__, when=context.now())
 

@@ -6,7 +6,7 @@ missing seed zip fails before anything is made) -> find or make the repository
 push; a repository whose ``prod`` is already this project's seed commit is
 taken as is (a retried Create); any other repository with commits is left
 untouched and the Create fails. If seeding fails, a repository made by this
-request is deleted again.
+request is deleted again (so is it when a later step of the Create fails).
 
 Delete: ``delete-all`` deletes a repository the platform made for the project;
 ``retain-data`` keeps it and tags it as left by a deleted project (where the
@@ -42,23 +42,20 @@ class ProjectRepository:
     pushed: list[str] = field(default_factory=list)  # branches this request created
 
     def undo(self) -> None:
-        """Take back what this request made: the repository it created, or the branches it pushed.
+        """Delete the repository if this request made it (best effort: failures are logged).
 
-        Best effort: a failure here is logged, the original error is what matters.
+        A repository the request did not make keeps its seed commit: git hosts refuse to
+        delete a repository's default branch, and a retried Create of the project takes
+        the seed as its own and carries on.
         """
+        if not self.repository.created_now:
+            return
         try:
-            if self.repository.created_now:
-                self.provider.delete(self.repository)
-            elif self.pushed:
-                commit = self.commit_id.encode()
-                git_transport.push(
-                    self.repository.endpoint,
-                    dict.fromkeys(self.pushed, git_transport.ZERO_SHA),
-                    None,
-                    expected_old=dict.fromkeys(self.pushed, commit),
-                )
+            self.provider.delete(self.repository)
         except Exception:
-            logger.exception("Could not undo the repository changes of this request")
+            logger.exception(
+                "Could not delete repository %s made by this request", self.repository.name
+            )
 
     def attributes(self) -> dict[str, str]:
         return {

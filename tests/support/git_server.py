@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 GIT_SERVICES = ("/info/refs", "/git-upload-pack", "/git-receive-pack", "/HEAD")
 
@@ -108,7 +108,7 @@ class GitHttpServer:
         shutil.rmtree(directory)
 
     def url(self, url_path: str, username: str = "", password: str = "") -> str:
-        credentials = f"{username}:{password}@" if username else ""
+        credentials = f"{quote(username, safe='')}:{quote(password, safe='')}@" if username else ""
         return f"http://{credentials}127.0.0.1:{self.port}{url_path}"
 
     def _locate(self, path: str) -> tuple[Path, str] | None:
