@@ -526,3 +526,24 @@ def test_connection_create_pushes_through_the_git_http_endpoint(
         git("rev-parse", "refs/heads/prod", cwd=bare).stdout.strip()
         == (answer["Data"]["SeedCommit"])
     ), "a connection cannot delete repositories; the repository stays"
+
+
+def test_a_push_refused_after_the_repository_was_made_takes_the_repository_back(
+    aws: Emulated, lifecycle: Lifecycle
+) -> None:
+    checks = aws.aws_git.authenticate
+
+    def refuse_pushes(request: Any) -> bool:
+        return checks(request) and not request.path.endswith("git-receive-pack")
+
+    aws.aws_git.authenticate = refuse_pushes
+
+    answer = lifecycle.create()
+
+    assert answer["Status"] == "FAILED"
+    assert "(HTTP 401) while pushing to it" in answer["Reason"]
+    assert aws.repository_names() == set(), "the repository made by this Create was deleted"
+    assert aws.group_names() == set() and aws.registry_keys() == set()
+    aws.aws_git.authenticate = checks
+    retry = lifecycle.create()
+    assert retry["Status"] == "SUCCESS", retry["Reason"]
