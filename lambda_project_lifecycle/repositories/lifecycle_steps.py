@@ -31,6 +31,8 @@ from lambda_project_lifecycle.repositories.seed import (
     project_config,
 )
 from lambda_project_lifecycle.repositories.settings import (
+    DEFAULT_PROVIDER,
+    PROVIDER,
     REPOSITORY_PROPERTIES,
     RepositorySettings,
 )
@@ -88,9 +90,16 @@ def repository_context(
 
 
 def changed_repository_properties(event: Mapping[str, Any]) -> list[str]:
+    """Repository properties an Update changes (a missing one counts as its default, so a
+    project made before these properties existed keeps its CodeCommit repository)."""
+
+    def value(properties: Mapping[str, Any], key: str) -> str:
+        text = str(properties.get(key) or "").strip()
+        return text or (DEFAULT_PROVIDER if key == PROVIDER else "")
+
     old = event.get("OldResourceProperties", {})
     new = event.get("ResourceProperties", {})
-    return [key for key in REPOSITORY_PROPERTIES if (old.get(key) or "") != (new.get(key) or "")]
+    return [key for key in REPOSITORY_PROPERTIES if value(old, key) != value(new, key)]
 
 
 def create_repository(
@@ -155,9 +164,11 @@ def delete_repository(
 ) -> RepositoryRemoval | None:
     """Remove or keep the repository; then its registry record.
 
-    Strict when the registry says the Create finished (the repository is known to
-    be there): errors fail the Delete. Otherwise (a Create that failed early)
-    unreadable settings or credentials only log, so the rollback succeeds.
+    Strict only for ``delete-all`` of a project whose Create finished (the registry
+    has its repository): then a repository that cannot be deleted fails the Delete,
+    with the reason. Otherwise (``retain-data``, or a Create that failed early)
+    unreadable settings, credentials or an unreachable provider are logged, and the
+    Delete goes on.
     """
     try:
         context = repository_context(spec, event, clients)
@@ -171,7 +182,7 @@ def delete_repository(
     try:
         removal = remove_project_repository(context, delete_all=spec.on_delete == "delete-all")
     except LifecycleError as exc:
-        if record is not None:
+        if record is not None and spec.on_delete == "delete-all":
             raise
         logger.warning("Leaving the repository of a project whose Create did not finish: %s", exc)
         removal = RepositoryRemoval("unreachable")

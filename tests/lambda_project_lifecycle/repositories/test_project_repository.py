@@ -547,3 +547,41 @@ def test_a_push_refused_after_the_repository_was_made_takes_the_repository_back(
     aws.aws_git.authenticate = checks
     retry = lifecycle.create()
     assert retry["Status"] == "SUCCESS", retry["Reason"]
+
+
+def test_update_of_a_project_made_before_repository_settings_existed(
+    aws: Emulated, lifecycle: Lifecycle
+) -> None:
+    old = lifecycle.properties()  # the stored event has no repository properties
+    new = lifecycle.properties(RepositoryProvider="codecommit", RepositoryName="", ConnectionArn="")
+
+    answer = lifecycle.send("Update", new, old=old, physical_id=PREFIX)
+
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert aws.repository_names() == {PREFIX}, "the project gets its repository on Update"
+
+
+@pytest.mark.parametrize(
+    ("on_delete", "status"), [("retain-data", "SUCCESS"), ("delete-all", "FAILED")]
+)
+def test_delete_when_the_token_secret_is_gone(
+    aws: Emulated,
+    lifecycle: Lifecycle,
+    hosted: ProviderApiServer,
+    on_delete: str,
+    status: str,
+) -> None:
+    props = {**hosted_props(aws, hosted, "github", "acme"), "OnDelete": on_delete}
+    assert lifecycle.create(**props)["Status"] == "SUCCESS"
+    aws.secretsmanager.delete_secret(
+        SecretId=props["RepositorySecretArn"], ForceDeleteWithoutRecovery=True
+    )
+
+    answer = lifecycle.delete(**props)
+
+    assert answer["Status"] == status
+    if status == "FAILED":  # delete-all cannot keep its promise: say why, keep the records
+        assert f"RepositorySecretArn {props['RepositorySecretArn']}" in answer["Reason"]
+        assert ("github", "acme", PREFIX) in hosted.repos
+    else:
+        assert aws.registry_keys() == set()
