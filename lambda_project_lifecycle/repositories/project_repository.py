@@ -10,7 +10,8 @@ request is deleted again (so is it when a later step of the Create fails).
 
 Delete: ``delete-all`` deletes a repository the platform made for the project;
 ``retain-data`` keeps it and tags it as left by a deleted project (where the
-provider has tags). Repositories the project did not make are never touched.
+provider has tags). Repositories the platform did not make for the project are
+never tagged or deleted (an empty one is seeded, though).
 """
 
 from __future__ import annotations
