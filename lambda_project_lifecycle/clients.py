@@ -35,3 +35,26 @@ class AwsClients:
     @property
     def dynamodb(self) -> Any:
         return self.client("dynamodb")
+
+    @property
+    def http(self) -> Any:
+        """The urllib3 pool manager for git pushes and provider REST calls (``http=`` injects)."""
+        if "http" not in self._clients:
+            from lambda_project_lifecycle.http_pool import new_pool_manager
+
+            self._clients["http"] = new_pool_manager()
+        return self._clients["http"]
+
+    def credentials(self) -> tuple[str, str, str | None]:
+        """(access key, secret key, session token) of the session, for SigV4-signed git pushes."""
+        if self._session is None:
+            import boto3
+
+            self._session = boto3.session.Session()
+        found = self._session.get_credentials()
+        if found is None:
+            from lambda_project_lifecycle.errors import LifecycleError
+
+            raise LifecycleError("No AWS credentials: cannot sign git requests")
+        frozen = found.get_frozen_credentials()
+        return frozen.access_key, frozen.secret_key, frozen.token

@@ -1,8 +1,9 @@
 """The project lifecycle: the ``Custom::ProjectLifecycle`` resource of every product.
 
-Create: validate -> model groups -> registry record.
-Update: reconcile (missing groups, tags, settings); never deletes.
-Delete: model groups as ``OnDelete`` says -> registry record.
+Create: validate -> repository (made and seeded) -> model groups -> registry records.
+Update: reconcile (missing repository or groups, tags, settings); never deletes.
+Delete: model groups as ``OnDelete`` says -> repository as ``OnDelete`` says ->
+registry records.
 
 Every step is idempotent, so a retried Create converges and a Delete after a
 Create that failed half-way removes what that Create made.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lambda_project_lifecycle import model_groups, project_registry
@@ -27,6 +28,7 @@ from lambda_project_lifecycle.custom_resource import (
 )
 from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
 from lambda_project_lifecycle.project import ProjectSpec, changed_immutable_properties
+from lambda_project_lifecycle.repositories import lifecycle_steps
 
 logger = logging.getLogger(__name__)
 # The Lambda runtime leaves the root logger at WARNING; the package logs its steps at INFO.
@@ -40,6 +42,10 @@ class Settings:
     """What the Lambda reads from its environment (argument > environment)."""
 
     registry_table: str
+    artifacts_bucket: str = ""
+    project_data_bucket: str = ""
+    seed_code_keys: Mapping[str, str] = field(default_factory=dict)  # scenario -> object key
+    mlflow_tracking_uri: str = ""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -47,7 +53,27 @@ class Settings:
         table = environ.get(REGISTRY_TABLE_ENV, "")
         if not table:
             raise LifecycleError(f"The Lambda environment variable {REGISTRY_TABLE_ENV} is not set")
-        return cls(registry_table=table)
+        prefix = lifecycle_steps.SEED_CODE_KEY_ENV.format(scenario="")
+        return cls(
+            registry_table=table,
+            artifacts_bucket=environ.get(lifecycle_steps.ARTIFACTS_BUCKET_ENV, ""),
+            project_data_bucket=environ.get(lifecycle_steps.PROJECT_DATA_BUCKET_ENV, ""),
+            seed_code_keys={
+                name[len(prefix) :].lower(): value
+                for name, value in environ.items()
+                if name.startswith(prefix) and value
+            },
+            mlflow_tracking_uri=environ.get(lifecycle_steps.MLFLOW_TRACKING_URI_ENV, ""),
+        )
+
+    @property
+    def seed_source(self) -> lifecycle_steps.SeedSource:
+        return lifecycle_steps.SeedSource(
+            self.artifacts_bucket,
+            self.project_data_bucket,
+            self.seed_code_keys,
+            self.mlflow_tracking_uri,
+        )
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any] | None:
@@ -97,19 +123,19 @@ class ProjectLifecycle:
 
     def create(self, event: Mapping[str, Any]) -> Outcome:
         spec = ProjectSpec.from_properties(event.get("ResourceProperties", {}))
-        return self._converge(spec, event)
+        return self._converge(spec, event, reconcile=False)
 
     def update(self, event: Mapping[str, Any]) -> Outcome:
         changed = changed_immutable_properties(
             event.get("OldResourceProperties", {}), event.get("ResourceProperties", {})
-        )
+        ) + lifecycle_steps.changed_repository_properties(event)
         if changed:
             raise InvalidProjectError(
                 f"{', '.join(changed)} cannot change after the project is created; "
                 "create a new project instead"
             )
         spec = ProjectSpec.from_properties(event.get("ResourceProperties", {}))
-        return self._converge(spec, event)
+        return self._converge(spec, event, reconcile=True)
 
     def delete(self, event: Mapping[str, Any]) -> Outcome:
         physical_id = str(event.get("PhysicalResourceId", ""))
@@ -125,23 +151,46 @@ class ProjectLifecycle:
         removal = model_groups.remove_model_groups(
             spec, self._clients.sagemaker, delete_packages=spec.on_delete == "delete-all"
         )
+        repository = lifecycle_steps.delete_repository(
+            spec, event, self._clients, self.settings.registry_table
+        )
         project_registry.remove_project(self._clients.dynamodb, self.settings.registry_table, spec)
         logger.info(
-            "Deleted project %s: groups deleted %s, kept %s, packages deleted %d",
+            "Deleted project %s: groups deleted %s, kept %s, packages deleted %d; repository %s",
             spec.project_id,
             removal.deleted,
             removal.kept,
             removal.packages_deleted,
+            repository.outcome if repository else "none",
         )
         return Outcome(spec.physical_resource_id)
 
-    def _converge(self, spec: ProjectSpec, event: Mapping[str, Any]) -> Outcome:
+    def _converge(self, spec: ProjectSpec, event: Mapping[str, Any], *, reconcile: bool) -> Outcome:
         table = self.settings.registry_table
-        groups = model_groups.ensure_model_groups(spec, self._clients.sagemaker)
-        project_registry.save_project(
-            self._clients.dynamodb, table, spec, stack_id=str(event.get("StackId", ""))
+        context = lifecycle_steps.repository_context(spec, event, self._clients)
+        repository = lifecycle_steps.create_repository(
+            context,
+            self.settings.seed_source,
+            reconcile=reconcile,
+            properties=event.get("ResourceProperties", {}),
         )
-        return Outcome(spec.physical_resource_id, project_attributes(spec, groups))
+        try:
+            groups = model_groups.ensure_model_groups(spec, self._clients.sagemaker)
+            project_registry.save_project(
+                self._clients.dynamodb, table, spec, stack_id=str(event.get("StackId", ""))
+            )
+            project_registry.save_repository(
+                self._clients.dynamodb,
+                table,
+                lifecycle_steps.repository_record(context, repository),
+            )
+        except Exception:
+            if not reconcile:
+                repository.undo()  # a failed Create leaves no repository of its own behind
+            raise
+        data = project_attributes(spec, groups)
+        data.update(repository.attributes())
+        return Outcome(spec.physical_resource_id, data)
 
 
 def project_attributes(spec: ProjectSpec, groups: Mapping[str, str]) -> dict[str, str]:
@@ -152,6 +201,12 @@ def project_attributes(spec: ProjectSpec, groups: Mapping[str, str]) -> dict[str
     }
     for kind, name in groups.items():
         data[f"ModelGroup{kind.capitalize()}"] = name
+        data[f"ModelGroup{kind.capitalize()}ArnName"] = (
+            name.lower()
+        )  # SageMaker ARNs are lower case
+    data["ProjectPrefixArnName"] = spec.names.prefix.lower()
+    data["TrainingProjectName"] = spec.names.training_project()
+    data["TrainingRoleName"] = spec.names.training_role()
     return data
 
 

@@ -42,6 +42,9 @@ NAME_RULES: dict[str, NameRule] = {
     "iam_role": NameRule("IAM role", 64, r"^[\w+=,.@-]+$"),
     "codebuild_project": NameRule("CodeBuild project", 255, r"^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$"),
     "codecommit_repository": NameRule("CodeCommit repository", 100, r"^[\w.-]+$"),
+    "github_repository": NameRule("GitHub repository", 100, r"^[A-Za-z0-9_.-]+$"),
+    "gitlab_project": NameRule("GitLab project path", 255, r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"),
+    "bitbucket_repository": NameRule("Bitbucket repository slug", 62, r"^[a-z0-9_.-]+$"),
     "log_group": NameRule("CloudWatch log group", 512, r"^[\.\-_/#A-Za-z0-9]+$"),
 }
 
@@ -101,14 +104,20 @@ class ProjectNames:
     def pipeline(self, kind: str) -> str:
         return self.fit("pipeline", kind)
 
-    def repository(self) -> str:
-        return self.fit("codecommit_repository")
+    def repository(self, kind: str = "codecommit_repository") -> str:
+        """The default repository name under the rule ``kind`` (Bitbucket slugs are lower case)."""
+        name = self.fit(kind)
+        return name.lower() if kind == "bitbucket_repository" else name
 
     def training_project(self) -> str:
         return self.fit("codebuild_project", "training")
 
     def training_role(self) -> str:
         return self.fit("iam_role", "training")
+
+    def training_log_group(self) -> str:
+        """The log group CodeBuild writes the training project's builds to (its default name)."""
+        return f"/aws/codebuild/{self.training_project()}"
 
 
 def check_name(kind: str, name: str) -> None:

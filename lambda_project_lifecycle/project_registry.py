@@ -7,6 +7,11 @@ Records, keyed by ``pk``:
 * ``model-group#<group name>``: which project and stage a model package group
   belongs to, so that handlers driven by registry events find the project
   with one read.
+* ``repository#<repository key>``: which project a repository belongs to, its
+  provider and clone URL, and the project's training (CodeBuild) project, so
+  that the training trigger routes a push with one read. The key is the
+  repository name for CodeCommit (as its events name it),
+  ``<provider>/<owner>/<name>`` for hosted providers and the URL for plain git.
 """
 
 from __future__ import annotations
@@ -119,3 +124,37 @@ def _to_item(record: dict[str, Any]) -> dict[str, Any]:
 
 def _from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+def repository_key(key: str) -> str:
+    return f"repository#{key}"
+
+
+def save_repository(dynamodb: Any, table: str, record: dict[str, Any]) -> None:
+    """Write a ``repository#`` record (``record["pk"]`` made with :func:`repository_key`)."""
+    try:
+        dynamodb.put_item(TableName=table, Item=_to_item(record))
+    except ClientError as exc:
+        raise AwsCallError(f"Writing {record['pk']} to the registry table {table}", exc) from exc
+
+
+def load_repository(dynamodb: Any, table: str, key: str) -> dict[str, Any] | None:
+    try:
+        reply = dynamodb.get_item(
+            TableName=table, Key=_to_item({"pk": repository_key(key)}), ConsistentRead=True
+        )
+    except ClientError as exc:
+        raise AwsCallError(
+            f"Reading {repository_key(key)} from the registry table {table}", exc
+        ) from exc
+    item = reply.get("Item")
+    return _from_item(item) if item else None
+
+
+def remove_repository(dynamodb: Any, table: str, key: str) -> None:
+    try:
+        dynamodb.delete_item(TableName=table, Key=_to_item({"pk": repository_key(key)}))
+    except ClientError as exc:
+        raise AwsCallError(
+            f"Removing {repository_key(key)} from the registry table {table}", exc
+        ) from exc

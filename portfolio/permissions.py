@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from awacs import codebuild as codebuild_actions
+from awacs import codecommit as codecommit_actions
+from awacs import codeconnections as codeconnections_actions
+from awacs import codestar_connections as codestar_connections_actions
 from awacs import dynamodb as ddb_actions
+from awacs import iam as iam_actions
+from awacs import s3 as s3_actions
 from awacs import sagemaker as sm_actions
-from awacs.aws import Allow, Statement
+from awacs import secretsmanager as secretsmanager_actions
+from awacs.aws import Allow, Condition, Statement, StringEquals
 from troposphere import GetAtt, Sub
 
 from lambda_project_lifecycle.naming import NAME_PREFIX
@@ -61,4 +68,157 @@ def registry_statements(table: Any, *, write: bool) -> list[Statement]:
             Action=actions,
             Resource=[GetAtt(table, "Arn")],
         )
+    ]
+
+
+# --- repositories (issue 3) ---------------------------------------------------------------
+
+
+def codecommit_arn(repository: str) -> Sub:
+    return Sub(
+        f"arn:${{AWS::Partition}}:codecommit:${{AWS::Region}}:${{AWS::AccountId}}:{repository}"
+    )
+
+
+def connection_arns() -> list[Sub]:
+    """The account's CodeConnections connections in this region, under both service names."""
+    return [
+        Sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:connection/*")
+        for service in ("codestar-connections", "codeconnections")
+    ]
+
+
+def repository_secret_arn(secret_prefix: str) -> Sub:
+    return Sub(
+        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
+        f":secret:{secret_prefix}*"
+    )
+
+
+def repository_statements(seed_code_objects: list[Any], secret_prefix: str) -> list[Statement]:
+    """What the lifecycle Lambda needs to make, seed, tag and delete project repositories."""
+    return [
+        Statement(
+            Sid="ProjectCodeCommitRepositories",
+            Effect=Allow,
+            Action=[
+                codecommit_actions.CreateRepository,
+                codecommit_actions.GetRepository,
+                codecommit_actions.DeleteRepository,
+                codecommit_actions.TagResource,
+                codecommit_actions.ListTagsForResource,
+                codecommit_actions.GitPull,
+                codecommit_actions.GitPush,
+            ],
+            Resource=[codecommit_arn(f"{NAME_PREFIX}-*")],
+        ),
+        Statement(
+            Sid="SeedCode",
+            Effect=Allow,
+            Action=[s3_actions.GetObject],
+            Resource=seed_code_objects,
+        ),
+        Statement(
+            Sid="RepositoryTokens",
+            Effect=Allow,
+            Action=[secretsmanager_actions.GetSecretValue],
+            Resource=[repository_secret_arn(secret_prefix)],
+        ),
+        Statement(
+            Sid="PushThroughConnections",
+            Effect=Allow,
+            Action=[
+                codestar_connections_actions.GetConnection,
+                codestar_connections_actions.UseConnection,
+                codeconnections_actions.GetConnection,
+                codeconnections_actions.UseConnection,
+            ],
+            Resource=connection_arns(),
+        ),
+    ]
+
+
+def training_trigger_statements(table: Any) -> list[Statement]:
+    """Read the registry, start a project's training build."""
+    return [
+        *registry_statements(table, write=False),
+        Statement(
+            Sid="StartProjectTraining",
+            Effect=Allow,
+            Action=[codebuild_actions.StartBuild],
+            Resource=[
+                Sub(
+                    "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}"
+                    f":project/{NAME_PREFIX}-*"
+                )
+            ],
+        ),
+    ]
+
+
+def training_launch_statements(secret_prefix: str) -> list[Statement]:
+    """What the Service Catalog launch role needs for a product's training project and role."""
+    role_arn = Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{NAME_PREFIX}-*")
+    return [
+        Statement(
+            Sid="TrainingProjects",
+            Effect=Allow,
+            Action=[
+                codebuild_actions.CreateProject,
+                codebuild_actions.UpdateProject,
+                codebuild_actions.DeleteProject,
+                codebuild_actions.BatchGetProjects,
+                codebuild_actions.CreateWebhook,
+                codebuild_actions.UpdateWebhook,
+                codebuild_actions.DeleteWebhook,
+            ],
+            Resource=[
+                Sub(
+                    "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}"
+                    f":project/{NAME_PREFIX}-*"
+                )
+            ],
+        ),
+        Statement(
+            Sid="TrainingRoles",
+            Effect=Allow,
+            Action=[
+                iam_actions.CreateRole,
+                iam_actions.DeleteRole,
+                iam_actions.GetRole,
+                iam_actions.UpdateRole,
+                iam_actions.PutRolePolicy,
+                iam_actions.GetRolePolicy,
+                iam_actions.DeleteRolePolicy,
+                iam_actions.TagRole,
+                iam_actions.UntagRole,
+            ],
+            Resource=[role_arn],
+        ),
+        Statement(
+            Sid="PassTrainingRolesToCodeBuild",
+            Effect=Allow,
+            Action=[iam_actions.PassRole],
+            Resource=[role_arn],
+            Condition=Condition(StringEquals("iam:PassedToService", "codebuild.amazonaws.com")),
+        ),
+        Statement(
+            Sid="TrainingSourceConnections",
+            Effect=Allow,
+            Action=[
+                codestar_connections_actions.UseConnection,
+                codestar_connections_actions.PassConnection,
+                codestar_connections_actions.GetConnection,
+                codeconnections_actions.UseConnection,
+                codeconnections_actions.PassConnection,
+                codeconnections_actions.GetConnection,
+            ],
+            Resource=connection_arns(),
+        ),
+        Statement(
+            Sid="TrainingSourceTokens",
+            Effect=Allow,
+            Action=[secretsmanager_actions.GetSecretValue],
+            Resource=[repository_secret_arn(secret_prefix)],
+        ),
     ]

@@ -37,15 +37,25 @@ from troposphere import (
 from troposphere import awslambda as lambda_
 
 from lambda_project_lifecycle.lifecycle import REGISTRY_TABLE_ENV
+from lambda_project_lifecycle.naming import NAME_PREFIX
 from lambda_project_lifecycle.scenarios import SCENARIOS
+from lambda_project_lifecycle.training_trigger import DETAIL_TYPE, PUSH_EVENTS
 from portfolio.buckets import add_private_bucket
-from portfolio.functions import SharedFunction, add_function, trust_policy
-from portfolio.permissions import model_group_statements, registry_statements
+from portfolio.functions import SharedFunction, add_event_rule, add_function, trust_policy
+from portfolio.permissions import (
+    model_group_statements,
+    registry_statements,
+    repository_statements,
+    training_launch_statements,
+    training_trigger_statements,
+)
 from portfolio.settings import TemplateSettings
 from products.catalog import PRODUCTS, Product
 
 LIFECYCLE_HANDLER = "lambda_project_lifecycle.lifecycle.handler"
 LIFECYCLE_TIMEOUT_SECONDS = 300
+LIFECYCLE_MEMORY_MB = 512  # seeding (dulwich, zlib) runs faster with the CPU that comes with it
+TRAINING_TRIGGER_HANDLER = "lambda_project_lifecycle.training_trigger.handler"
 STUDIO_ROLE_PATTERN_DEFAULT = "role/service-role/AmazonSageMaker-ExecutionRole-*"
 STUDIO_VISIBILITY_TAG = "sagemaker:studio-visibility"
 LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
@@ -187,12 +197,27 @@ def build(settings: TemplateSettings) -> Template:
             logical_id="LifecycleFunction",
             handler=LIFECYCLE_HANDLER,
             description="mlops-portfolio: creates, updates and deletes SageMaker projects.",
-            statements=[*model_group_statements(), *registry_statements(registry, write=True)],
+            statements=[
+                *model_group_statements(),
+                *registry_statements(registry, write=True),
+                *repository_statements(
+                    [
+                        Sub(
+                            "arn:${AWS::Partition}:s3:::${ArtifactsBucket}/${Key}",
+                            Key=Ref(key),
+                        )
+                        for key in seed_keys.values()
+                    ],
+                    settings.repository_secret_prefix,
+                ),
+            ],
             environment=environment,
             timeout_seconds=LIFECYCLE_TIMEOUT_SECONDS,
+            memory_mb=LIFECYCLE_MEMORY_MB,
         ),
         code,
     )
+    _add_training_trigger(template, registry, code)
     launch_role = _add_launch_role(template, bucket, function, settings)
 
     for product in PRODUCTS:
@@ -251,6 +276,39 @@ def build(settings: TemplateSettings) -> Template:
     template.add_output(Output("NotificationTopicArn", Value=Ref(topic)))
     template.add_output(Output("ProjectDataBucketName", Value=Ref(data_bucket)))
     return template
+
+
+def _add_training_trigger(template: Template, registry: Any, code: lambda_.Code) -> None:
+    """One rule for the pushes to every project's CodeCommit repository, one function."""
+    trigger = add_function(
+        template,
+        SharedFunction(
+            logical_id="TrainingTriggerFunction",
+            handler=TRAINING_TRIGGER_HANDLER,
+            description="mlops-portfolio: starts a project's training build on a push to "
+            "prod, dev or feature-* of its CodeCommit repository.",
+            statements=training_trigger_statements(registry),
+            environment={REGISTRY_TABLE_ENV: Ref(registry)},
+            timeout_seconds=30,
+        ),
+        code,
+    )
+    add_event_rule(
+        template,
+        "CodeCommitPushRule",
+        trigger,
+        "Pushes to the prod, dev and feature-* branches of every project repository.",
+        event_pattern={
+            "source": ["aws.codecommit"],
+            "detail-type": [DETAIL_TYPE],
+            "detail": {
+                "event": list(PUSH_EVENTS),
+                "referenceType": ["branch"],
+                "repositoryName": [{"prefix": f"{NAME_PREFIX}-"}],
+                "referenceName": ["prod", "dev", {"prefix": "feature-"}],
+            },
+        },
+    )
 
 
 def _add_principals(
@@ -349,6 +407,18 @@ def _add_launch_role(
                                 Action=[InvokeFunction],
                                 Resource=[GetAtt(function, "Arn")],
                             ),
+                            Statement(
+                                Sid="ResolveProjectDataBucket",
+                                Effect=Allow,
+                                Action=[ssm_actions.GetParameters, ssm_actions.GetParameter],
+                                Resource=[
+                                    Sub(
+                                        "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
+                                        f":parameter{settings.project_data_bucket_parameter}"
+                                    )
+                                ],
+                            ),
+                            *training_launch_statements(settings.repository_secret_prefix),
                         ],
                     ),
                 )

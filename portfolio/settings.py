@@ -34,3 +34,9 @@ class TemplateSettings:
     @property
     def version_parameter(self) -> str:
         return f"{self.ssm_prefix}/version"
+
+    @property
+    def repository_secret_prefix(self) -> str:
+        """Name prefix of the Secrets Manager secrets with repository tokens that the platform
+        may read (``mlops-portfolio/`` by default)."""
+        return f"{self.ssm_prefix.strip('/')}/"

@@ -20,8 +20,15 @@ from products.catalog import PRODUCTS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_PACKAGE = "lambda_project_lifecycle"
-# Pure-Python libraries the Lambda runtime lacks, copied into the zip from this environment.
-VENDORED_PACKAGES: tuple[str, ...] = ()
+# Pure-Python libraries the Lambda runtime lacks, copied into the zip from this environment
+# (their compiled extensions are left out: dulwich falls back to its pure-Python code).
+# dulwich pushes seed commits over HTTPS; it needs urllib3 >= 2.2.2, newer than the one
+# the Lambda runtime may ship next to boto3 (botocore works with urllib3 2 as well).
+VENDORED_PACKAGES: tuple[str, ...] = ("dulwich", "urllib3")
+# Parts of vendored packages the Lambda never imports: tests, other transports, the CLI.
+VENDORED_EXCLUDES: dict[str, tuple[str, ...]] = {
+    "dulwich": ("tests/", "contrib/", "cloud/", "aiohttp/", "cli.py", "__main__.py"),
+}
 SEED_CODE_DIR = REPO_ROOT / "seed_code"
 SEED_CODE_COMMON = "common"
 
@@ -84,9 +91,9 @@ def package_lambda(dist: Path) -> Artifact:
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
             raise ModuleNotFoundError(f"vendored package {package} is not installed")
-        files.update(
-            collect_files(Path(next(iter(spec.submodule_search_locations))), f"{package}/")
-        )
+        found = collect_files(Path(next(iter(spec.submodule_search_locations))), f"{package}/")
+        excluded = tuple(f"{package}/{part}" for part in VENDORED_EXCLUDES.get(package, ()))
+        files.update({name: path for name, path in found.items() if not name.startswith(excluded)})
     path = dist / "lambda" / f"{LAMBDA_PACKAGE}.zip"
     write_zip(path, files)
     return Artifact("lambda", "project-lifecycle", path, {"handler": platform.LIFECYCLE_HANDLER})

@@ -17,8 +17,10 @@ from lambda_project_lifecycle.naming import (
     PROJECT_ID_MAX_LENGTH,
     PROJECT_NAME_MAX_LENGTH,
 )
+from lambda_project_lifecycle.repositories import settings as repository
 from lambda_project_lifecycle.scenarios import DEFAULT_ON_DELETE, ON_DELETE_CHOICES
 from portfolio.settings import TemplateSettings
+from products import training
 from products.catalog import Product
 
 # The Studio pattern for project names, as CloudFormation applies it (whole value).
@@ -37,6 +39,7 @@ class ProjectLifecycleResource(CustomResource):
         "Registry": (str, True),
         "OnDelete": (str, True),
         "PortfolioVersion": (str, True),
+        **{name: (str, False) for name in repository.REPOSITORY_PROPERTIES},
     }
 
 
@@ -62,6 +65,67 @@ USER_PARAMETERS: tuple[UserParameter, ...] = (
         ),
         default=DEFAULT_ON_DELETE,
         allowed_values=ON_DELETE_CHOICES,
+    ),
+    UserParameter(
+        name=repository.PROVIDER,
+        label="Git provider",
+        description=(
+            "codecommit (default): a new CodeCommit repository. github, gitlab, bitbucket: a "
+            "repository made with the token in RepositorySecretArn, or an existing empty one "
+            "reached through ConnectionArn. git: the existing empty repository at RepositoryUrl."
+        ),
+        default=repository.DEFAULT_PROVIDER,
+        allowed_values=repository.PROVIDERS,
+        group="Repository",
+    ),
+    UserParameter(
+        name=repository.OWNER,
+        label="Repository owner (GitHub organization or user, GitLab group, Bitbucket workspace)",
+        description="Required for github, gitlab and bitbucket.",
+        default="",
+        group="Repository",
+    ),
+    UserParameter(
+        name=repository.NAME,
+        label="Repository name (empty: sagemaker-<project name>-<project id>)",
+        description="Name of the repository to create (or, with a connection, the existing one).",
+        default="",
+        group="Repository",
+    ),
+    UserParameter(
+        name=repository.CONNECTION,
+        label="CodeConnections connection ARN (existing empty repository)",
+        description=(
+            "An AVAILABLE connection to GitHub, GitLab or Bitbucket in this region; the "
+            "repository RepositoryOwner/RepositoryName must exist and be empty."
+        ),
+        default="",
+        group="Repository",
+    ),
+    UserParameter(
+        name=repository.SECRET,
+        label="Secrets Manager secret ARN with the token (or git username and token)",
+        description=(
+            'JSON {"Token": "..."} (GitHub, GitLab, Bitbucket; CodeBuild\'s format also works) '
+            'or {"Username": "...", "Token": "..."} for a git URL. The secret name must start '
+            "with the platform's secret prefix."
+        ),
+        default="",
+        group="Repository",
+    ),
+    UserParameter(
+        name=repository.URL,
+        label="HTTPS URL of an existing empty repository (git provider)",
+        description="Used with RepositoryProvider git only.",
+        default="",
+        group="Repository",
+    ),
+    UserParameter(
+        name=repository.API_URL,
+        label="API URL of GitHub Enterprise Server or self-managed GitLab (empty: cloud service)",
+        description="Used with a token; default https://api.github.com, https://gitlab.com/api/v4.",
+        default="",
+        group="Repository",
     ),
 )
 
@@ -100,8 +164,10 @@ def build(product: Product, settings: TemplateSettings) -> Template:
             Registry=product.registry,
             OnDelete=user_values["OnDelete"],
             PortfolioVersion=settings.version,
+            **{name: user_values[name] for name in repository.REPOSITORY_PROPERTIES},
         )
     )
+    training.add_training(template, product, settings, lifecycle, user_values)
     template.add_output(
         Output(
             "ProjectPrefix",

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from lambda_project_lifecycle import http_pool
 from lambda_project_lifecycle.lifecycle import handle_event, handler
 from lambda_project_lifecycle.naming import ProjectNames, check_name
 from lambda_project_lifecycle.scenarios import SCENARIOS
@@ -123,9 +124,10 @@ def test_create_makes_the_scenarios_groups_and_registry_record(
     assert record["Registry"]["S"] == registry
     assert record["OnDelete"]["S"] == "retain-data"
     assert set(record["ModelGroups"]["M"]) == set(kinds)
-    assert aws.registry_keys() == {"project#p-7gxpyr2wsl2k"} | {
-        f"model-group#{n}" for n in expected
-    }
+    assert aws.registry_keys() == {
+        "project#p-7gxpyr2wsl2k",
+        "repository#sagemaker-churn-model-p-7gxpyr2wsl2k",
+    } | {f"model-group#{n}" for n in expected}
 
 
 def test_create_answers_the_response_url_as_cloudformation_expects(
@@ -378,7 +380,10 @@ def test_delete_of_an_mlflow_project_removes_its_registry_record(
     aws: Emulated, cfn_listener: ResponseListener
 ) -> None:
     send(aws, cfn_listener, "Create", properties(Registry="mlflow"))
-    assert aws.registry_keys() == {"project#p-7gxpyr2wsl2k"}
+    assert aws.registry_keys() == {
+        "project#p-7gxpyr2wsl2k",
+        "repository#sagemaker-churn-model-p-7gxpyr2wsl2k",
+    }
     answer = send(aws, cfn_listener, "Delete", properties(Registry="mlflow"))
     assert answer["Status"] == "SUCCESS", answer["Reason"]
     assert aws.registry_keys() == set()
@@ -419,7 +424,7 @@ def create_calls(scenario: str) -> list[str]:
     listener = ResponseListener().start()
     try:
         with emulated_aws() as aws:
-            recorder = FaultAtCall([aws.sagemaker, aws.dynamodb], None)
+            recorder = FaultAtCall(aws.boto_clients, None)
             send(aws, listener, "Create", properties(Scenario=scenario))
             return recorder.operations
     finally:
@@ -433,7 +438,7 @@ def create_calls(scenario: str) -> list[str]:
 def test_a_fault_at_any_aws_call_of_create_fails_cleanly_and_delete_removes_everything(
     aws: Emulated, cfn_listener: ResponseListener, scenario: str, fail_at: int
 ) -> None:
-    fault = FaultAtCall([aws.sagemaker, aws.dynamodb], fail_at)
+    fault = FaultAtCall(aws.boto_clients, fail_at)
     answer = send(aws, cfn_listener, "Create", properties(Scenario=scenario))
 
     failed_operation = fault.operations[fail_at]
@@ -453,16 +458,20 @@ def test_a_fault_at_any_aws_call_of_create_fails_cleanly_and_delete_removes_ever
     assert delete["Status"] == "SUCCESS", delete["Reason"]
     assert aws.group_names() == set()
     assert aws.registry_keys() == set()
+    assert aws.repository_names() == set(), "a failed Create takes back the repository it made"
 
 
 def test_create_calls_are_what_the_fault_table_covers() -> None:
     assert create_calls("baseline") == [
+        "GetObject",
+        "CreateRepository",
         "ListModelPackageGroups",
         "CreateModelPackageGroup",
         "CreateModelPackageGroup",
         "CreateModelPackageGroup",
         "GetItem",
         "TransactWriteItems",
+        "PutItem",
     ]
 
 
@@ -474,14 +483,12 @@ class ExplodingSageMaker:
 def test_an_unexpected_exception_becomes_a_failed_answer(
     aws: Emulated, cfn_listener: ResponseListener
 ) -> None:
-    from lambda_project_lifecycle.clients import AwsClients
-
     answer = send(
         aws,
         cfn_listener,
         "Create",
         properties(),
-        clients=AwsClients(sagemaker=ExplodingSageMaker(), dynamodb=aws.dynamodb),
+        clients=aws.clients_with(sagemaker=ExplodingSageMaker()),
     )
     assert answer["Status"] == "FAILED"
     assert "Unexpected error: KeyError" in answer["Reason"]
@@ -506,10 +513,8 @@ class SlowSageMaker:
 def test_an_approaching_timeout_answers_failed_once(
     aws: Emulated, cfn_listener: ResponseListener
 ) -> None:
-    from lambda_project_lifecycle.clients import AwsClients
-
     event = load_event("cfn-project-lifecycle-create.json", ResponseURL=cfn_listener.url())
-    clients = AwsClients(sagemaker=SlowSageMaker(aws.sagemaker, 0.6), dynamodb=aws.dynamodb)
+    clients = aws.clients_with(sagemaker=SlowSageMaker(aws.sagemaker, 0.6))
     started = time.monotonic()
     handle_event(event, LambdaContext(timeout_seconds=1.0), clients=clients, settings=aws.settings)
 
@@ -539,10 +544,18 @@ def test_the_lambda_entry_point_creates_a_project(
     aws: Emulated, cfn_listener: ResponseListener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PROJECT_REGISTRY_TABLE", REGISTRY_TABLE)
+    monkeypatch.setenv("ARTIFACTS_BUCKET", aws.settings.artifacts_bucket)
+    monkeypatch.setenv("PROJECT_DATA_BUCKET", aws.settings.project_data_bucket)
+    for scenario, key in aws.settings.seed_code_keys.items():
+        monkeypatch.setenv(f"SEED_CODE_KEY_{scenario.upper()}", key)
+    # The one test seam: the HTTP layer routes CodeCommit's git host to the local server.
+    monkeypatch.setattr(http_pool, "new_pool_manager", lambda: aws.http)
     event = load_event("cfn-project-lifecycle-create.json", ResponseURL=cfn_listener.url())
     handler(event, LambdaContext())
-    assert cfn_listener.wait_for(1)[0]["Status"] == "SUCCESS"
+    answer = cfn_listener.wait_for(1)[0]
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
     assert len(aws.group_names()) == 3
+    assert aws.repository_names() == {"sagemaker-churn-model-p-7gxpyr2wsl2k"}
 
 
 def test_importing_the_handler_creates_no_client() -> None:

@@ -39,6 +39,11 @@ def every_name(names: ProjectNames) -> list[tuple[str, str]]:
         ("codebuild_project", names.training_project()),
         ("iam_role", names.training_role()),
     ]
+    result += [
+        (kind, names.repository(kind))
+        for kind in ("github_repository", "gitlab_project", "bitbucket_repository")
+    ]
+    result += [("log_group", names.training_log_group())]
     return result
 
 
@@ -93,3 +98,21 @@ def test_invalid_identity_names_the_field_and_the_rule(
 def test_check_name_rejects_a_name_over_the_limit() -> None:
     with pytest.raises(ValueError, match="over 63 characters"):
         check_name("endpoint", "e" * 64)
+
+
+def test_the_training_names_at_the_limits() -> None:
+    names = ProjectNames(LONGEST_NAME, LONGEST_ID)
+    role = names.training_role()
+    assert len(role) == NAME_RULES["iam_role"].max_length == 64
+    assert role.endswith(f"-{LONGEST_ID}-training")
+    assert names.training_project() == f"sagemaker-{LONGEST_NAME}-{LONGEST_ID}-training"
+    assert names.training_log_group() == f"/aws/codebuild/{names.training_project()}"
+
+
+def test_repository_names_per_provider_for_the_longest_project() -> None:
+    names = ProjectNames(LONGEST_NAME, LONGEST_ID)
+    # 59 characters: within every provider's limit, so never cut.
+    assert names.repository() == names.prefix
+    assert names.repository("github_repository") == names.prefix
+    assert names.repository("bitbucket_repository") == names.prefix.lower()
+    assert len(names.prefix) == 59 < NAME_RULES["bitbucket_repository"].max_length

@@ -145,7 +145,7 @@ def add_long_role_name(original: Any) -> Any:
         if product.name == "baseline-sagemaker":
             template.add_resource(
                 Role(
-                    "TrainingRole",
+                    "HandMadeRole",
                     RoleName=Sub(
                         "sagemaker-${SageMakerProjectName}-${SageMakerProjectId}-training"
                     ),
@@ -174,7 +174,7 @@ def add_long_role_name(original: Any) -> Any:
             add_long_role_name,
             "templates/products/baseline-sagemaker.json",
             "name-limits",
-            "TrainingRole.RoleName can be 68 characters, over the limit of 64",
+            "HandMadeRole.RoleName can be 68 characters, over the limit of 64",
         ),
     ],
 )

@@ -20,17 +20,33 @@ Product code never knows about any of this: it calls boto3 as it would on AWS.
 | Steps                             |                   | with the steps the test scripts        |
 | sagemaker.StopPipelineExecution   | not implemented   | ScriptedPipelineExecutions marks the   |
 |                                   |                   | execution Stopped in moto's state      |
+| codecommit git data (branches,    | none: moto keeps  | :class:`CodeCommitGitData`: the local  |
+| commits, pushes over HTTPS)       | only repository   | git server (``git http-backend``)      |
+|                                   | metadata          | serves one bare repository per moto    |
+|                                   |                   | repository id, found on each request   |
+| codecommit.CreateRepository tags  | tags dropped      | :class:`CodeCommitGaps` keeps them     |
+| codecommit.ListTagsForResource,   | not implemented   | :class:`CodeCommitGaps` answers from   |
+| TagResource, UntagResource        |                   | the kept tags (Stubber-validated)      |
+| codeconnections.GetConnection     | not implemented   | :class:`CodeConnectionsGaps` answers   |
+| (and codestar-connections)        |                   | from the connections a test declares   |
+| codebuild.StartBuild              | environment       | not filled: the trigger tests read the |
+|                                   | overrides dropped | parameters of the recorded call        |
 
-Other measured gaps (from DESIGN.md) that no test relies on yet: CodeCommit
-commits/branches, Service Catalog provisioning, CodeConnections, CloudFormation
-skipping SageMaker/Service Catalog/CodeBuild/CodeCommit resources, and
-EventBridge never delivering to Lambda.
+Other measured gaps (from DESIGN.md) that no test relies on yet: Service
+Catalog provisioning, CloudFormation skipping SageMaker/Service Catalog/CodeBuild/
+CodeCommit resources, and EventBridge never delivering to Lambda (the trigger
+tests call the handler with stored CodeCommit events instead).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -38,11 +54,24 @@ from botocore import xform_name
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
+from moto.codecommit.models import codecommit_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
+from tests.support.git_server import init_bare
+
+
+@functools.cache
+def shadow_session() -> botocore.session.Session:
+    """One botocore session for every shadow client: service models load once per run."""
+    return botocore.session.get_session()
+
+
 MISSING_OPERATIONS: dict[str, tuple[str, ...]] = {
     "sagemaker": ("DeleteModelPackage", "DeleteModelPackageGroup"),
+    "codecommit": ("ListTagsForResource", "TagResource", "UntagResource"),
+    "codeconnections": ("GetConnection",),
+    "codestar-connections": ("GetConnection",),
 }
 
 
@@ -57,7 +86,7 @@ class SageMakerGaps:
         self._region = client.meta.region_name
         self._account_id = account_id
         self._pending: dict[str, dict[str, Any]] = {}
-        self._shadow = botocore.session.get_session().create_client(
+        self._shadow = shadow_session().create_client(
             "sagemaker",
             region_name=self._region,
             aws_access_key_id="testing",
@@ -183,3 +212,180 @@ class ScriptedPipelineExecutions:
         pipeline_name = arn.split(":pipeline/")[1].split("/execution/")[0]
         backend = sagemaker_backends[account][region]
         return backend.pipelines[pipeline_name].pipeline_executions[arn]
+
+
+GapAnswer = Callable[[dict[str, Any]], tuple[dict[str, Any], tuple[str, str] | None]]
+
+
+class StubbedOperations:
+    """Answers some operations of a moto-backed client in place of moto.
+
+    Each answer is checked by a botocore Stubber against the service model
+    (parameters and reply), as :class:`SageMakerGaps` does. ``calls`` records
+    (operation, parameters).
+    """
+
+    def __init__(self, client: Any, answers: dict[str, GapAnswer]) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self._answers = answers
+        self._pending: dict[str, dict[str, Any]] = {}
+        service = client.meta.service_model.service_name
+        self._shadow = shadow_session().create_client(
+            service,
+            region_name=client.meta.region_name,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        self._stubber = Stubber(self._shadow)
+        self._stubber.activate()
+        event_service = client.meta.service_model.service_id.hyphenize()
+        for operation in answers:
+            client.meta.events.register(
+                f"before-parameter-build.{event_service}.{operation}", self._remember
+            )
+            client.meta.events.register(f"before-call.{event_service}.{operation}", self._answer)
+
+    def _remember(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self._pending[model.name] = dict(params)
+
+    def _answer(self, model: Any, **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        params = self._pending.pop(model.name)
+        reply, error = self._answers[model.name](params)
+        method = xform_name(model.name)
+        metadata = {"HTTPStatusCode": 400 if error else 200, "RequestId": "emulator-gap"}
+        if error:
+            code, message = error
+            self._stubber.add_client_error(method, code, message, 400, expected_params=params)
+            parsed: dict[str, Any] = {
+                "Error": {"Code": code, "Message": message},
+                "ResponseMetadata": metadata,
+            }
+        else:
+            self._stubber.add_response(method, reply, expected_params=params)
+            parsed = {**reply, "ResponseMetadata": metadata}
+        with contextlib.suppress(ClientError):
+            getattr(self._shadow, method)(**params)
+        self._stubber.assert_no_pending_responses()
+        self.calls.append((model.name, params))
+        return AWSResponse("https://emulator-gap", metadata["HTTPStatusCode"], {}, None), parsed
+
+
+class CodeCommitGaps:
+    """Repository tags, which moto's CodeCommit drops or does not serve."""
+
+    def __init__(self, client: Any, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
+        self.tags: dict[str, dict[str, str]] = {}  # repository ARN -> tags
+        self._region = client.meta.region_name
+        self._account_id = account_id
+        self._created: dict[str, Any] = {}
+        client.meta.events.register(
+            "before-parameter-build.codecommit.CreateRepository", self._remember_create
+        )
+        client.meta.events.register("after-call.codecommit.CreateRepository", self._created_one)
+        client.meta.events.register("after-call.codecommit.DeleteRepository", self._deleted_one)
+        self.stubbed = StubbedOperations(
+            client,
+            {
+                "ListTagsForResource": self._list,
+                "TagResource": self._tag,
+                "UntagResource": self._untag,
+            },
+        )
+
+    @property
+    def _backend(self) -> Any:
+        return codecommit_backends[self._account_id][self._region]
+
+    def _remember_create(self, params: dict[str, Any], **_: Any) -> None:
+        self._created = dict(params)
+
+    def _created_one(self, parsed: dict[str, Any], **_: Any) -> None:
+        metadata = parsed.get("repositoryMetadata")
+        if metadata:
+            self.tags[metadata["Arn"]] = dict(self._created.get("tags") or {})
+
+    def _deleted_one(self, parsed: dict[str, Any], **_: Any) -> None:
+        known = {r.repository_metadata["Arn"] for r in self._backend.repositories.values()}
+        for arn in [arn for arn in self.tags if arn not in known]:
+            del self.tags[arn]
+
+    def _missing(self, arn: str) -> tuple[str, str] | None:
+        name = arn.rsplit(":", 1)[-1]
+        if name not in self._backend.repositories:
+            return ("RepositoryDoesNotExistException", f"{name} does not exist")
+        return None
+
+    def _list(self, params: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, str] | None]:
+        arn = params["resourceArn"]
+        return {"tags": dict(self.tags.get(arn, {}))}, self._missing(arn)
+
+    def _tag(self, params: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, str] | None]:
+        arn = params["resourceArn"]
+        error = self._missing(arn)
+        if error is None:
+            self.tags.setdefault(arn, {}).update(params["tags"])
+        return {}, error
+
+    def _untag(self, params: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, str] | None]:
+        arn = params["resourceArn"]
+        error = self._missing(arn)
+        if error is None:
+            for key in params["tagKeys"]:
+                self.tags.get(arn, {}).pop(key, None)
+        return {}, error
+
+
+class CodeConnectionsGaps:
+    """GetConnection, from the connections a test declares (moto has no CodeConnections)."""
+
+    def __init__(self, client: Any) -> None:
+        self.connections: dict[str, dict[str, Any]] = {}
+        self.stubbed = StubbedOperations(client, {"GetConnection": self._get})
+
+    def add(self, arn: str, provider_type: str, status: str = "AVAILABLE") -> None:
+        self.connections[arn] = {
+            "ConnectionName": arn.rsplit("/", 1)[-1][:32],
+            "ConnectionArn": arn,
+            "ProviderType": provider_type,
+            "OwnerAccountId": arn.split(":")[4],
+            "ConnectionStatus": status,
+        }
+
+    def _get(self, params: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, str] | None]:
+        connection = self.connections.get(params["ConnectionArn"])
+        if connection is None:
+            return {}, ("ResourceNotFoundException", f"{params['ConnectionArn']} not found")
+        return {"Connection": dict(connection)}, None
+
+
+class CodeCommitGitData:
+    """The git side of moto's CodeCommit repositories, served by the local git server.
+
+    ``resolve`` maps ``/v1/repos/<name>`` to a bare repository kept per moto
+    repository id: a repository deleted in moto is gone for git too, and one
+    made again under the same name starts empty, as on CodeCommit.
+    """
+
+    def __init__(self, root: Path, region: str, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
+        self.root = root
+        self._region = region
+        self._account_id = account_id
+        self._lock = threading.Lock()
+
+    def resolve(self, url_path: str) -> Path | None:
+        match = re.fullmatch(r"/v1/repos/([\w.-]+)", url_path)
+        if match is None:
+            return None
+        repository = codecommit_backends[self._account_id][self._region].repositories.get(
+            match.group(1)
+        )
+        if repository is None:
+            return None
+        directory = self.root / f"{repository.repository_metadata['repositoryId']}.git"
+        with self._lock:
+            if not directory.exists():
+                init_bare(directory)
+        return directory
+
+    def bare_directory(self, name: str) -> Path | None:
+        return self.resolve(f"/v1/repos/{name}")

@@ -1,0 +1,192 @@
+"""The repository steps of the project lifecycle, kept out of ``lifecycle.py``.
+
+``ProjectLifecycle`` calls :func:`create_repository` (Create and Update) and
+:func:`delete_repository` (Delete); both read the repository properties of the
+event and where the stack lives.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lambda_project_lifecycle import __version__, project_registry
+from lambda_project_lifecycle.clients import AwsClients
+from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
+from lambda_project_lifecycle.location import StackLocation
+from lambda_project_lifecycle.project import ProjectSpec
+from lambda_project_lifecycle.repositories.project_repository import (
+    ProjectRepository,
+    RepositoryRemoval,
+    ensure_project_repository,
+    remove_project_repository,
+)
+from lambda_project_lifecycle.repositories.providers import RepositoryContext
+from lambda_project_lifecycle.repositories.seed import (
+    SeedCommit,
+    build_seed_commit,
+    load_seed_code,
+    project_config,
+)
+from lambda_project_lifecycle.repositories.settings import (
+    DEFAULT_PROVIDER,
+    PROVIDER,
+    REPOSITORY_PROPERTIES,
+    RepositorySettings,
+)
+
+logger = logging.getLogger(__name__)
+
+ARTIFACTS_BUCKET_ENV = "ARTIFACTS_BUCKET"
+PROJECT_DATA_BUCKET_ENV = "PROJECT_DATA_BUCKET"
+SEED_CODE_KEY_ENV = "SEED_CODE_KEY_{scenario}"
+MLFLOW_TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+# Optional property of the custom resource; overrides the Lambda's MLFLOW_TRACKING_URI.
+MLFLOW_TRACKING_URI_PROPERTY = "MlflowTrackingUri"
+
+
+@dataclass(frozen=True)
+class SeedSource:
+    """Where the seed code is and what ``project.json`` points at (from the Lambda environment)."""
+
+    artifacts_bucket: str
+    project_data_bucket: str
+    seed_code_keys: Mapping[str, str]
+    mlflow_tracking_uri: str = ""
+
+    def key_for(self, scenario: str) -> str:
+        key = self.seed_code_keys.get(scenario, "")
+        if not key:
+            variable = SEED_CODE_KEY_ENV.format(scenario=scenario.upper())
+            raise LifecycleError(f"The Lambda environment variable {variable} is not set")
+        return key
+
+    def require(self) -> None:
+        for variable, value in (
+            (ARTIFACTS_BUCKET_ENV, self.artifacts_bucket),
+            (PROJECT_DATA_BUCKET_ENV, self.project_data_bucket),
+        ):
+            if not value:
+                raise LifecycleError(f"The Lambda environment variable {variable} is not set")
+
+
+def repository_context(
+    spec: ProjectSpec, event: Mapping[str, Any], clients: AwsClients
+) -> RepositoryContext:
+    """Parse the repository properties (errors name the parameter) for the stack's region."""
+    location = StackLocation.from_event(event)
+    settings = RepositorySettings.from_properties(
+        event.get("ResourceProperties", {}), names=spec.names, region=location.region
+    )
+    return RepositoryContext(
+        spec=spec,
+        settings=settings,
+        clients=clients,
+        region=location.region,
+        account_id=location.account_id,
+    )
+
+
+def changed_repository_properties(event: Mapping[str, Any]) -> list[str]:
+    """Repository properties an Update changes (a missing one counts as its default, so a
+    project made before these properties existed keeps its CodeCommit repository)."""
+
+    def value(properties: Mapping[str, Any], key: str) -> str:
+        text = str(properties.get(key) or "").strip()
+        return text or (DEFAULT_PROVIDER if key == PROVIDER else "")
+
+    old = event.get("OldResourceProperties", {})
+    new = event.get("ResourceProperties", {})
+    return [key for key in REPOSITORY_PROPERTIES if value(old, key) != value(new, key)]
+
+
+def create_repository(
+    context: RepositoryContext,
+    source: SeedSource,
+    *,
+    reconcile: bool = False,
+    properties: Mapping[str, Any] | None = None,
+) -> ProjectRepository:
+    source.require()
+    spec = context.spec
+    tracking_uri = ""
+    if spec.registry == "mlflow":
+        tracking_uri = str((properties or {}).get(MLFLOW_TRACKING_URI_PROPERTY) or "")
+        tracking_uri = tracking_uri or source.mlflow_tracking_uri
+        if not tracking_uri:
+            logger.warning(
+                "No MLflow tracking server for project %s: project.json gets no "
+                "mlflow_tracking_uri (set %s or the %s property)",
+                spec.project_id,
+                MLFLOW_TRACKING_URI_ENV,
+                MLFLOW_TRACKING_URI_PROPERTY,
+            )
+
+    def seed() -> SeedCommit:
+        files = load_seed_code(
+            context.clients.client("s3"),
+            source.artifacts_bucket,
+            source.key_for(spec.scenario.name),
+        )
+        config = project_config(
+            spec,
+            region=context.region,
+            account_id=context.account_id,
+            bucket=source.project_data_bucket,
+            mlflow_tracking_uri=tracking_uri,
+        )
+        return build_seed_commit(files, config, spec, version=__version__, when=context.now())
+
+    return ensure_project_repository(context, seed, reconcile=reconcile)
+
+
+def repository_record(context: RepositoryContext, repository: ProjectRepository) -> dict[str, Any]:
+    spec = context.spec
+    return {
+        "pk": project_registry.repository_key(context.settings.registry_key()),
+        "ProjectId": spec.project_id,
+        "ProjectName": spec.project_name,
+        "Scenario": spec.scenario.name,
+        "Registry": spec.registry,
+        "Provider": context.settings.provider,
+        "RepositoryName": repository.repository.name,
+        "CloneUrl": repository.repository.clone_url,
+        "MadeForProject": repository.repository.ours,
+        "SeedCommit": repository.commit_id,
+        "TrainingProject": spec.names.training_project(),
+    }
+
+
+def delete_repository(
+    spec: ProjectSpec, event: Mapping[str, Any], clients: AwsClients, table: str
+) -> RepositoryRemoval | None:
+    """Remove or keep the repository; then its registry record.
+
+    Strict only for ``delete-all`` of a project whose Create finished (the registry
+    has its repository): then a repository that cannot be deleted fails the Delete,
+    with the reason. Otherwise (``retain-data``, or a Create that failed early)
+    unreadable settings, credentials or an unreachable provider are logged, and the
+    Delete goes on.
+    """
+    try:
+        context = repository_context(spec, event, clients)
+    except InvalidProjectError as exc:
+        logger.info("No repository to remove: %s", exc)
+        return None
+    key = context.settings.registry_key()
+    record = project_registry.load_repository(clients.dynamodb, table, key)
+    if record is not None and record.get("ProjectId") != spec.project_id:
+        record = None  # another project's repository under the same key: never ours to remove
+    try:
+        removal = remove_project_repository(context, delete_all=spec.on_delete == "delete-all")
+    except LifecycleError as exc:
+        if record is not None and spec.on_delete == "delete-all":
+            raise
+        logger.warning("Leaving the repository of a project whose Create did not finish: %s", exc)
+        removal = RepositoryRemoval("unreachable")
+    if record is not None:
+        project_registry.remove_repository(clients.dynamodb, table, key)
+    logger.info("Repository of project %s: %s", spec.project_id, removal.outcome)
+    return removal

@@ -1,0 +1,149 @@
+"""A project's repository through its life: make and seed it, reconcile it, remove it.
+
+Create: read credentials and build the seed commit first (a bad secret or a
+missing seed zip fails before anything is made) -> find or make the repository
+-> seed it: an empty repository gets one commit on ``prod`` and ``dev`` in one
+push; a repository whose ``prod`` is already this project's seed commit is
+taken as is (a retried Create); any other repository with commits is left
+untouched and the Create fails. If seeding fails, a repository made by this
+request is deleted again (so is it when a later step of the Create fails).
+
+Delete: ``delete-all`` deletes a repository the platform made for the project;
+``retain-data`` keeps it and tags it as left by a deleted project (where the
+provider has tags). Repositories the platform did not make for the project are
+never tagged or deleted (an empty one is seeded, though).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lambda_project_lifecycle.repositories import git_transport
+from lambda_project_lifecycle.repositories.errors import RepositoryConflictError
+from lambda_project_lifecycle.repositories.providers import (
+    Repository,
+    RepositoryContext,
+    RepositoryProvider,
+    provider_for,
+)
+from lambda_project_lifecycle.repositories.seed import BRANCHES, SeedCommit, is_seed_of
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ProjectRepository:
+    """The repository a Create or Update ended with, and how to undo what that request did."""
+
+    repository: Repository
+    provider: RepositoryProvider
+    commit_id: str  # the seed commit (or prod's tip for an existing repository on Update)
+    pushed: list[str] = field(default_factory=list)  # branches this request created
+
+    def undo(self) -> None:
+        """Delete the repository if this request made it (best effort: failures are logged).
+
+        A repository the request did not make keeps its seed commit: git hosts refuse to
+        delete a repository's default branch, and a retried Create of the project takes
+        the seed as its own and carries on.
+        """
+        if not self.repository.created_now:
+            return
+        try:
+            self.provider.delete(self.repository)
+        except Exception:
+            logger.exception(
+                "Could not delete repository %s made by this request", self.repository.name
+            )
+
+    def attributes(self) -> dict[str, str]:
+        return {
+            "RepositoryProvider": self.repository.provider,
+            "RepositoryName": self.repository.name,
+            "RepositoryCloneUrl": self.repository.clone_url,
+            "RepositoryWebUrl": self.repository.web_url,
+            "SeedCommit": self.commit_id,
+            "TrainingSourceType": self.repository.source_type,
+        }
+
+
+def ensure_project_repository(
+    context: RepositoryContext, seed: Callable[[], SeedCommit], *, reconcile: bool = False
+) -> ProjectRepository:
+    """Make (or find) and seed the project's repository.
+
+    ``reconcile`` (Update): a repository with commits is left alone whatever
+    they are; only a missing or empty one is made and seeded.
+    """
+    provider = provider_for(context)
+    provider.prepare()
+    seed_commit = seed()
+    repository = provider.ensure()
+    try:
+        commit_id, pushed = _seed(repository, seed_commit, context.spec.project_id, reconcile)
+    except Exception:
+        if repository.created_now:
+            logger.info(
+                "Seeding failed: deleting repository %s made by this request", repository.name
+            )
+            ProjectRepository(repository, provider, "").undo()
+        raise
+    return ProjectRepository(repository, provider, commit_id, pushed)
+
+
+def _seed(
+    repository: Repository, seed: SeedCommit, project_id: str, reconcile: bool
+) -> tuple[str, list[str]]:
+    endpoint = repository.endpoint
+    branches = git_transport.list_branches(endpoint)
+    if not branches:
+        git_transport.push(
+            endpoint, dict.fromkeys(BRANCHES, seed.commit_id), seed.pack_data, expected_old={}
+        )
+        logger.info(
+            "Seeded %s with %d files at %s on %s",
+            repository.name,
+            seed.files,
+            seed.commit_id.decode(),
+            ", ".join(BRANCHES),
+        )
+        return seed.commit_id.decode(), list(BRANCHES)
+    prod = branches.get("prod")
+    if reconcile:
+        logger.info("Repository %s has commits; an Update leaves it alone", repository.name)
+        return (prod or b"").decode(), []
+    if prod is not None and is_seed_of(git_transport.read_commit(endpoint, prod), project_id):
+        missing = [branch for branch in BRANCHES if branch not in branches]
+        if missing:
+            git_transport.push(endpoint, dict.fromkeys(missing, prod), None, expected_old={})
+        logger.info("Repository %s already holds this project's seed commit", repository.name)
+        return prod.decode(), missing
+    raise RepositoryConflictError(
+        f"Repository {repository.clone_url} exists and is not empty (branches: "
+        f"{', '.join(sorted(branches)[:10])}), and its prod branch is not this project's seed "
+        "commit; it was left untouched. Use an empty repository or another name."
+    )
+
+
+@dataclass(frozen=True)
+class RepositoryRemoval:
+    outcome: str  # "deleted", "kept", "kept-tagged", "absent", "not-ours"
+    name: str = ""
+
+
+def remove_project_repository(context: RepositoryContext, *, delete_all: bool) -> RepositoryRemoval:
+    """Delete or keep (and tag) the project's repository as ``OnDelete`` says."""
+    provider = provider_for(context)
+    provider.prepare()
+    repository = provider.find()
+    if repository is None:
+        return RepositoryRemoval("absent")
+    if not repository.ours:
+        logger.info("Leaving repository %s: the platform did not make it", repository.name)
+        return RepositoryRemoval("not-ours", repository.name)
+    if delete_all and provider.delete(repository):
+        return RepositoryRemoval("deleted", repository.name)
+    tagged = provider.mark_deleted(repository)
+    return RepositoryRemoval("kept-tagged" if tagged else "kept", repository.name)

@@ -1,0 +1,129 @@
+"""CodeCommit: the repository is made through the API and pushed to with SigV4 credentials."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from botocore.exceptions import ClientError
+
+from lambda_project_lifecycle.errors import AwsCallError, error_code
+from lambda_project_lifecycle.repositories.errors import RepositoryError
+from lambda_project_lifecycle.repositories.git_transport import GitEndpoint
+from lambda_project_lifecycle.repositories.providers.base import (
+    DELETED_TAG,
+    PROJECT_ID_TAG,
+    Repository,
+    RepositoryContext,
+    description,
+)
+from lambda_project_lifecycle.repositories.sigv4 import git_password, git_username
+
+logger = logging.getLogger(__name__)
+
+
+class CodeCommitRepositories:
+    def __init__(self, context: RepositoryContext) -> None:
+        self._context = context
+        self._name = context.settings.name
+
+    @property
+    def _codecommit(self) -> Any:
+        return self._context.clients.client("codecommit")
+
+    def prepare(self) -> None:
+        return None
+
+    def ensure(self) -> Repository:
+        spec = self._context.spec
+        try:
+            reply = self._codecommit.create_repository(
+                repositoryName=self._name,
+                repositoryDescription=description(spec),
+                tags={tag["Key"]: tag["Value"] for tag in spec.tags},
+            )
+            logger.info("Created CodeCommit repository %s", self._name)
+            return self._repository(reply["repositoryMetadata"], ours=True, created_now=True)
+        except ClientError as exc:
+            if error_code(exc) != "RepositoryNameExistsException":
+                raise AwsCallError(f"Creating CodeCommit repository {self._name}", exc) from exc
+        found = self.find()
+        if found is None:
+            raise RepositoryError(
+                f"CodeCommit repository {self._name} was deleted while the project was created"
+            )
+        return found
+
+    def find(self) -> Repository | None:
+        try:
+            metadata = self._codecommit.get_repository(repositoryName=self._name)[
+                "repositoryMetadata"
+            ]
+        except ClientError as exc:
+            if error_code(exc) == "RepositoryDoesNotExistException":
+                return None
+            raise AwsCallError(f"Reading CodeCommit repository {self._name}", exc) from exc
+        tags = self._tags(metadata["Arn"])
+        return self._repository(
+            metadata, ours=tags.get(PROJECT_ID_TAG) == self._context.spec.project_id
+        )
+
+    def delete(self, repository: Repository) -> bool:
+        try:
+            self._codecommit.delete_repository(repositoryName=repository.name)
+        except ClientError as exc:
+            raise AwsCallError(f"Deleting CodeCommit repository {repository.name}", exc) from exc
+        logger.info("Deleted CodeCommit repository %s", repository.name)
+        return True
+
+    def mark_deleted(self, repository: Repository) -> bool:
+        try:
+            self._codecommit.tag_resource(
+                resourceArn=repository.handle["arn"],
+                tags={DELETED_TAG: self._context.now().strftime("%Y-%m-%dT%H:%M:%SZ")},
+            )
+        except ClientError as exc:
+            raise AwsCallError(f"Tagging CodeCommit repository {repository.name}", exc) from exc
+        return True
+
+    def _tags(self, arn: str) -> dict[str, str]:
+        try:
+            return dict(self._codecommit.list_tags_for_resource(resourceArn=arn).get("tags", {}))
+        except ClientError as exc:
+            raise AwsCallError(f"Reading tags of CodeCommit repository {self._name}", exc) from exc
+
+    def _repository(
+        self, metadata: dict[str, Any], *, ours: bool, created_now: bool = False
+    ) -> Repository:
+        clone_url = metadata["cloneUrlHttp"]
+        parts = urlsplit(clone_url)
+        host = parts.hostname or ""
+        credentials = self._context.aws_credentials()
+        endpoint = GitEndpoint(
+            url=clone_url,
+            username=git_username(credentials),
+            password=git_password(
+                credentials,
+                host=host,
+                path=parts.path,
+                region=self._context.region,
+                when=self._context.now(),
+            ),
+            http=self._context.clients.http,
+            credentials_from="the Lambda role (SigV4)",
+        )
+        return Repository(
+            provider="codecommit",
+            name=metadata["repositoryName"],
+            clone_url=clone_url,
+            endpoint=endpoint,
+            ours=ours,
+            created_now=created_now,
+            web_url=(
+                f"https://{self._context.region}.console.aws.amazon.com/codesuite/codecommit/"
+                f"repositories/{metadata['repositoryName']}/browse"
+            ),
+            source_type="CODECOMMIT",
+            handle={"arn": metadata["Arn"], "id": metadata.get("repositoryId", "")},
+        )

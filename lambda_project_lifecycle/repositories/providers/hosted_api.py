@@ -1,0 +1,318 @@
+"""GitHub, GitLab and Bitbucket with a token: the repository is made through the REST API.
+
+Each API class speaks its provider's documented shapes:
+
+* GitHub: ``GET /repos/{owner}/{repo}``; ``POST /orgs/{org}/repos`` (or ``/user/repos``
+  after ``GET /users/{owner}`` and ``GET /user``); ``DELETE /repos/{owner}/{repo}``;
+  topics (``PUT /repos/{owner}/{repo}/topics``) as tags.
+* GitLab: ``GET /projects/{url-encoded path}``; ``GET /namespaces/{path}`` then
+  ``POST /projects``; ``DELETE /projects/{id}``; topics (``PUT /projects/{id}``).
+* Bitbucket Cloud: ``GET``, ``POST`` and ``DELETE /repositories/{workspace}/{slug}``;
+  no tags.
+
+The git push then goes to the clone URL the API returned, with the token as
+the password (user ``x-access-token``, ``oauth2`` or ``x-token-auth``).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from lambda_project_lifecycle.repositories.errors import RepositoryAccessError, RepositoryError
+from lambda_project_lifecycle.repositories.git_transport import GitEndpoint
+from lambda_project_lifecycle.repositories.providers.base import (
+    DELETED_TOPIC,
+    Repository,
+    RepositoryContext,
+    description,
+    ownership_marker,
+)
+from lambda_project_lifecycle.repositories.rest import RestApi
+from lambda_project_lifecycle.repositories.secrets import SecretCredentials, read_credentials
+from lambda_project_lifecycle.repositories.settings import (
+    DEFAULT_API_URLS,
+    OWNER,
+    check_https_url,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class HostedRepository:
+    clone_url: str
+    web_url: str
+    description: str
+    topics: list[str] = field(default_factory=list)
+    id: str = ""
+
+
+class HostedApi(Protocol):
+    git_username: str
+    source_type: str
+
+    def get(self, owner: str, name: str) -> HostedRepository | None: ...
+
+    def create(self, owner: str, name: str, description: str) -> HostedRepository: ...
+
+    def delete(self, owner: str, name: str, repository: HostedRepository) -> None: ...
+
+    def mark_deleted(self, owner: str, name: str, repository: HostedRepository) -> bool: ...
+
+
+class GitHubApi:
+    def __init__(self, api: RestApi, credentials: SecretCredentials, enterprise: bool) -> None:
+        self._api = api
+        self.git_username = credentials.username or "x-access-token"
+        self.source_type = "GITHUB_ENTERPRISE" if enterprise else "GITHUB"
+
+    @staticmethod
+    def headers(credentials: SecretCredentials) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {credentials.token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
+
+    def get(self, owner: str, name: str) -> HostedRepository | None:
+        reply = self._api.call("GET", f"/repos/{quote(owner)}/{quote(name)}", missing_ok=True)
+        return None if reply.body is None else self._parse(reply.body)
+
+    def create(self, owner: str, name: str, description: str) -> HostedRepository:
+        account = self._api.call("GET", f"/users/{quote(owner)}", missing_ok=True).body
+        if account is None:
+            raise RepositoryError(f"{OWNER} {owner}: no such GitHub user or organization")
+        if account.get("type") == "Organization":
+            path = f"/orgs/{quote(owner)}/repos"
+        else:
+            login = (self._api.call("GET", "/user").body or {}).get("login", "")
+            if str(login).lower() != owner.lower():
+                raise RepositoryAccessError(
+                    f"{OWNER} {owner} is a GitHub user, but the token belongs to {login!r}; "
+                    "use an organization or a token of that user"
+                )
+            path = "/user/repos"
+        body = {
+            "name": name,
+            "description": description,
+            "private": True,
+            "auto_init": False,
+            "has_wiki": False,
+        }
+        return self._parse(self._api.call("POST", path, body, ok=(201,)).body)
+
+    def delete(self, owner: str, name: str, repository: HostedRepository) -> None:
+        self._api.call("DELETE", f"/repos/{quote(owner)}/{quote(name)}", ok=(204,), missing_ok=True)
+
+    def mark_deleted(self, owner: str, name: str, repository: HostedRepository) -> bool:
+        topics = sorted({*repository.topics, DELETED_TOPIC})
+        self._api.call(
+            "PUT", f"/repos/{quote(owner)}/{quote(name)}/topics", {"names": topics}, ok=(200,)
+        )
+        return True
+
+    @staticmethod
+    def _parse(body: Any) -> HostedRepository:
+        return HostedRepository(
+            clone_url=str(body["clone_url"]),
+            web_url=str(body.get("html_url", "")),
+            description=str(body.get("description") or ""),
+            topics=[str(t) for t in body.get("topics") or []],
+            id=str(body.get("id", "")),
+        )
+
+
+class GitLabApi:
+    def __init__(self, api: RestApi, credentials: SecretCredentials, self_managed: bool) -> None:
+        self._api = api
+        self.git_username = credentials.username or "oauth2"
+        self.source_type = "GITLAB_SELF_MANAGED" if self_managed else "GITLAB"
+
+    @staticmethod
+    def headers(credentials: SecretCredentials) -> dict[str, str]:
+        return {"PRIVATE-TOKEN": credentials.token}
+
+    def get(self, owner: str, name: str) -> HostedRepository | None:
+        path = quote(f"{owner}/{name}", safe="")
+        reply = self._api.call("GET", f"/projects/{path}", missing_ok=True)
+        return None if reply.body is None else self._parse(reply.body)
+
+    def create(self, owner: str, name: str, description: str) -> HostedRepository:
+        namespace = self._api.call(
+            "GET", f"/namespaces/{quote(owner, safe='')}", missing_ok=True
+        ).body
+        if namespace is None:
+            raise RepositoryError(f"{OWNER} {owner}: no such GitLab group or user namespace")
+        body = {
+            "name": name,
+            "path": name,
+            "namespace_id": namespace["id"],
+            "description": description,
+            "visibility": "private",
+            "initialize_with_readme": False,
+            "default_branch": "prod",
+        }
+        return self._parse(self._api.call("POST", "/projects", body, ok=(201,)).body)
+
+    def delete(self, owner: str, name: str, repository: HostedRepository) -> None:
+        self._api.call("DELETE", f"/projects/{repository.id}", ok=(202, 204), missing_ok=True)
+
+    def mark_deleted(self, owner: str, name: str, repository: HostedRepository) -> bool:
+        topics = sorted({*repository.topics, DELETED_TOPIC})
+        self._api.call("PUT", f"/projects/{repository.id}", {"topics": topics}, ok=(200,))
+        return True
+
+    @staticmethod
+    def _parse(body: Any) -> HostedRepository:
+        return HostedRepository(
+            clone_url=str(body["http_url_to_repo"]),
+            web_url=str(body.get("web_url", "")),
+            description=str(body.get("description") or ""),
+            topics=[str(t) for t in body.get("topics") or []],
+            id=str(body["id"]),
+        )
+
+
+class BitbucketApi:
+    def __init__(self, api: RestApi, credentials: SecretCredentials, server: bool) -> None:
+        self._api = api
+        self.git_username = credentials.username or "x-token-auth"
+        self.source_type = "BITBUCKET"
+
+    @staticmethod
+    def headers(credentials: SecretCredentials) -> dict[str, str]:
+        if credentials.username:  # an app password or API token of that user
+            pair = f"{credentials.username}:{credentials.token}".encode()
+            return {"Authorization": f"Basic {base64.b64encode(pair).decode()}"}
+        return {"Authorization": f"Bearer {credentials.token}"}  # a repository/workspace token
+
+    def get(self, owner: str, name: str) -> HostedRepository | None:
+        reply = self._api.call("GET", self._path(owner, name), missing_ok=True)
+        return None if reply.body is None else self._parse(reply.body)
+
+    def create(self, owner: str, name: str, description: str) -> HostedRepository:
+        body = {
+            "scm": "git",
+            "is_private": True,
+            "description": description,
+            "fork_policy": "no_public_forks",
+        }
+        return self._parse(
+            self._api.call("POST", self._path(owner, name), body, ok=(200, 201)).body
+        )
+
+    def delete(self, owner: str, name: str, repository: HostedRepository) -> None:
+        self._api.call("DELETE", self._path(owner, name), ok=(204,), missing_ok=True)
+
+    def mark_deleted(self, owner: str, name: str, repository: HostedRepository) -> bool:
+        return False  # Bitbucket repositories have no tags or topics
+
+    @staticmethod
+    def _path(owner: str, name: str) -> str:
+        return f"/repositories/{quote(owner)}/{quote(name)}"
+
+    @staticmethod
+    def _parse(body: Any) -> HostedRepository:
+        links = body.get("links", {})
+        clone = next(
+            (link["href"] for link in links.get("clone", []) if link.get("name") == "https"), ""
+        )
+        if not clone:
+            raise RepositoryError(
+                f"Bitbucket returned no https clone link for {body.get('full_name')}"
+            )
+        return HostedRepository(
+            clone_url=_without_userinfo(clone),
+            web_url=str(links.get("html", {}).get("href", "")),
+            description=str(body.get("description") or ""),
+            id=str(body.get("uuid", "")),
+        )
+
+
+API_CLASSES: dict[str, Any] = {"github": GitHubApi, "gitlab": GitLabApi, "bitbucket": BitbucketApi}
+
+
+class HostedTokenRepositories:
+    """A hosted provider reached with a token from Secrets Manager."""
+
+    def __init__(self, context: RepositoryContext) -> None:
+        self._context = context
+        self._settings = context.settings
+        self._api: Any = None
+        self._credentials: SecretCredentials | None = None
+
+    def prepare(self) -> None:
+        settings = self._settings
+        self._credentials = read_credentials(
+            self._context.clients.client("secretsmanager"),
+            settings.secret_arn,
+            need_username=False,
+        )
+        api_class = API_CLASSES[settings.provider]
+        rest = RestApi(
+            title=settings.title,
+            base_url=settings.provider_api_url,
+            headers=api_class.headers(self._credentials),
+            http=self._context.clients.http,
+            credentials_from=self._credentials.source,
+        )
+        custom = bool(settings.api_url) and settings.api_url != DEFAULT_API_URLS[settings.provider]
+        self._api = api_class(rest, self._credentials, custom)
+
+    def ensure(self) -> Repository:
+        owner, name = self._settings.owner, self._settings.name
+        found = self._api.get(owner, name)
+        if found is not None:
+            return self._repository(found, created_now=False)
+        made = self._api.create(owner, name, description(self._context.spec))
+        logger.info("Created %s repository %s/%s", self._settings.title, owner, name)
+        return self._repository(made, created_now=True)
+
+    def find(self) -> Repository | None:
+        found = self._api.get(self._settings.owner, self._settings.name)
+        return None if found is None else self._repository(found, created_now=False)
+
+    def delete(self, repository: Repository) -> bool:
+        self._api.delete(self._settings.owner, self._settings.name, repository.handle["hosted"])
+        logger.info("Deleted %s repository %s", self._settings.title, repository.name)
+        return True
+
+    def mark_deleted(self, repository: Repository) -> bool:
+        return bool(
+            self._api.mark_deleted(
+                self._settings.owner, self._settings.name, repository.handle["hosted"]
+            )
+        )
+
+    def _repository(self, hosted: HostedRepository, *, created_now: bool) -> Repository:
+        assert self._credentials is not None, "prepare() first"
+        check_https_url(f"the clone URL the {self._settings.title} API returned", hosted.clone_url)
+        marker = ownership_marker(self._context.spec.project_id)
+        return Repository(
+            provider=self._settings.provider,
+            name=f"{self._settings.owner}/{self._settings.name}",
+            clone_url=hosted.clone_url,
+            endpoint=GitEndpoint(
+                url=hosted.clone_url,
+                username=self._api.git_username,
+                password=self._credentials.token,
+                http=self._context.clients.http,
+                credentials_from=self._credentials.source,
+            ),
+            ours=created_now or marker in hosted.description,
+            created_now=created_now,
+            web_url=hosted.web_url,
+            source_type=self._api.source_type,
+            handle={"hosted": hosted},
+        )
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

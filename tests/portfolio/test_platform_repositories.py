@@ -1,0 +1,75 @@
+"""The platform stack's part in repositories: one push rule, the trigger, scoped permissions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from portfolio import platform
+from portfolio.settings import TemplateSettings
+
+TEMPLATE: dict[str, Any] = json.loads(json.dumps(platform.build(TemplateSettings()).to_dict()))
+RESOURCES = TEMPLATE["Resources"]
+
+
+def policy_statements(role: str) -> dict[str, dict[str, Any]]:
+    policy = RESOURCES[role]["Properties"]["Policies"][0]["PolicyDocument"]
+    return {s["Sid"]: s for s in policy["Statement"]}
+
+
+def test_one_rule_routes_pushes_of_every_project_repository() -> None:
+    rules = {
+        k: v
+        for k, v in RESOURCES.items()
+        if isinstance(v, dict) and v.get("Type") == "AWS::Events::Rule"
+    }
+    codecommit = {k: v for k, v in rules.items() if "aws.codecommit" in json.dumps(v)}
+    assert list(codecommit) == ["CodeCommitPushRule"]
+    pattern = codecommit["CodeCommitPushRule"]["Properties"]["EventPattern"]
+    assert pattern["detail"]["repositoryName"] == [{"prefix": "sagemaker-"}]
+    assert pattern["detail"]["event"] == ["referenceCreated", "referenceUpdated"]
+    assert pattern["detail"]["referenceName"] == ["prod", "dev", {"prefix": "feature-"}]
+    target = codecommit["CodeCommitPushRule"]["Properties"]["Targets"][0]
+    assert target["Arn"] == {"Fn::GetAtt": ["TrainingTriggerFunction", "Arn"]}
+    assert RESOURCES["CodeCommitPushRuleInvoke"]["Properties"]["Principal"] == (
+        "events.amazonaws.com"
+    )
+
+
+def test_the_trigger_is_a_shared_function_from_the_same_zip_with_its_own_role() -> None:
+    trigger = RESOURCES["TrainingTriggerFunction"]["Properties"]
+    lifecycle = RESOURCES["LifecycleFunction"]["Properties"]
+    assert trigger["Handler"] == "lambda_project_lifecycle.training_trigger.handler"
+    assert trigger["Code"] == lifecycle["Code"]
+    assert trigger["Role"] == {"Fn::GetAtt": ["TrainingTriggerFunctionRole", "Arn"]}
+    statements = policy_statements("TrainingTriggerFunctionRole")
+    assert statements["ProjectRegistry"]["Action"] == ["dynamodb:GetItem"]
+    assert statements["StartProjectTraining"]["Action"] == ["codebuild:StartBuild"]
+    assert "project/sagemaker-*" in json.dumps(statements["StartProjectTraining"]["Resource"])
+
+
+def test_the_lifecycle_reaches_only_project_repositories_seed_code_and_platform_secrets() -> None:
+    statements = policy_statements("LifecycleFunctionRole")
+    assert (
+        json.dumps(statements["ProjectCodeCommitRepositories"]["Resource"]).count(":sagemaker-*")
+        == 1
+    )
+    seed = json.dumps(statements["SeedCode"]["Resource"])
+    assert "BaselineSeedCodeKey" in seed and "AdvancedSeedCodeKey" in seed
+    assert "secret:mlops-portfolio/*" in json.dumps(statements["RepositoryTokens"]["Resource"])
+    connections = json.dumps(statements["PushThroughConnections"]["Resource"])
+    assert "${AWS::Region}" in connections and "connection/*" in connections
+    for statement in statements.values():
+        if statement["Sid"] != "ListingHasNoResourceScope":
+            assert statement["Resource"] != ["*"], statement["Sid"]
+
+
+def test_the_launch_role_can_make_training_resources_with_the_sagemaker_prefix_only() -> None:
+    statements = policy_statements("LaunchRole")
+    for sid in ("TrainingProjects", "TrainingRoles", "PassTrainingRolesToCodeBuild"):
+        resources = json.dumps(statements[sid]["Resource"])
+        assert "sagemaker-*" in resources, sid
+    assert statements["PassTrainingRolesToCodeBuild"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "codebuild.amazonaws.com"}
+    }
+    assert "project-data-bucket" in json.dumps(statements["ResolveProjectDataBucket"]["Resource"])

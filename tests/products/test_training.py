@@ -1,0 +1,138 @@
+"""The product template's training: one CodeBuild project and one role per project, scoped."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from lambda_project_lifecycle.repositories.settings import REPOSITORY_PROPERTIES
+from lambda_project_lifecycle.training_trigger import BRANCH_PATTERN_FOR_WEBHOOKS
+from portfolio.settings import TemplateSettings
+from products.catalog import PRODUCTS
+from products.template import USER_PARAMETERS, build
+
+SETTINGS = TemplateSettings()
+
+
+def rendered(product: Any) -> dict[str, Any]:
+    return json.loads(json.dumps(build(product, SETTINGS).to_dict()))
+
+
+@pytest.fixture(params=PRODUCTS, ids=[p.name for p in PRODUCTS])
+def product(request: pytest.FixtureRequest) -> Any:
+    return request.param
+
+
+def statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    policy = template["Resources"]["TrainingRole"]["Properties"]["Policies"][0]
+    result = []
+    for statement in policy["PolicyDocument"]["Statement"]:
+        if "Fn::If" in statement:
+            result.append(statement["Fn::If"][1])
+        else:
+            result.append(statement)
+    return result
+
+
+def test_names_come_from_the_lifecycle_resource(product: Any) -> None:
+    resources = rendered(product)["Resources"]
+    project = resources["TrainingProject"]
+    role = resources["TrainingRole"]
+    assert project["Condition"] == role["Condition"] == "HasTrainingProject"
+    assert project["Properties"]["Name"] == {
+        "Fn::GetAtt": ["ProjectLifecycle", "TrainingProjectName"]
+    }
+    assert role["Properties"]["RoleName"] == {
+        "Fn::GetAtt": ["ProjectLifecycle", "TrainingRoleName"]
+    }
+    assert project["Properties"]["ServiceRole"] == {"Fn::GetAtt": ["TrainingRole", "Arn"]}
+    assert project["Properties"]["Source"]["Location"] == {
+        "Fn::GetAtt": ["ProjectLifecycle", "RepositoryCloneUrl"]
+    }
+    assert "BuildSpec" not in project["Properties"]["Source"], "buildspec.yml of the repository"
+    variables = project["Properties"]["Environment"]["EnvironmentVariables"]
+    assert {
+        "Name": "SAGEMAKER_PIPELINE_ROLE_ARN",
+        "Type": "PLAINTEXT",
+        "Value": {"Fn::GetAtt": ["TrainingRole", "Arn"]},
+    } in variables
+
+
+def test_hosted_git_builds_through_a_webhook_on_the_training_branches(product: Any) -> None:
+    triggers = rendered(product)["Resources"]["TrainingProject"]["Properties"]["Triggers"]
+    condition, webhook, otherwise = triggers["Fn::If"]
+    assert condition == "IsHostedRepository"
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    assert webhook["Webhook"] is True
+    assert webhook["FilterGroups"] == [
+        [
+            {"Type": "EVENT", "Pattern": "PUSH"},
+            {"Type": "HEAD_REF", "Pattern": BRANCH_PATTERN_FOR_WEBHOOKS},
+        ]
+    ]
+
+
+def test_the_role_passes_only_itself_and_only_to_sagemaker(product: Any) -> None:
+    template = rendered(product)
+    trust = template["Resources"]["TrainingRole"]["Properties"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"]["Service"] == [
+        "codebuild.amazonaws.com",
+        "sagemaker.amazonaws.com",
+    ]
+    passing = [s for s in statements(template) if "iam:PassRole" in s["Action"]]
+    assert passing == [
+        {
+            "Sid": "PassItselfToSageMaker",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [
+                {
+                    "Fn::Sub": [
+                        "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${Name}",
+                        {"Name": {"Fn::GetAtt": ["ProjectLifecycle", "TrainingRoleName"]}},
+                    ]
+                }
+            ],
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        }
+    ]
+
+
+def test_the_role_reaches_only_the_projects_prefix_groups_and_pipelines(product: Any) -> None:
+    template = rendered(product)
+    by_sid = {s["Sid"]: s for s in statements(template)}
+    bucket = f"{{{{resolve:ssm:{SETTINGS.project_data_bucket_parameter}}}}}"
+    data = json.dumps(by_sid["ProjectData"]["Resource"])
+    assert bucket in data and "${Prefix}/*" in data
+    assert "ProjectPrefix" in data
+    assert "pipeline/${ArnPrefix}-*" in json.dumps(by_sid["ProjectPipelines"]["Resource"])
+    wildcard = [sid for sid, s in by_sid.items() if "*" in s["Resource"]]
+    if product.registry == "sagemaker":
+        assert wildcard == ["ListingHasNoResourceScope"]
+        groups = json.dumps(by_sid["ProjectModelGroups"]["Resource"])
+        for kind in product.scenario.model_group_kinds:
+            assert f"ModelGroup{kind.capitalize()}ArnName" in groups
+    else:
+        assert wildcard == []
+        assert "ProjectModelGroups" not in by_sid
+
+
+def test_every_repository_setting_is_a_labelled_optional_studio_parameter(product: Any) -> None:
+    template = rendered(product)
+    assert {p.name for p in USER_PARAMETERS} >= set(REPOSITORY_PROPERTIES)
+    properties = template["Resources"]["ProjectLifecycle"]["Properties"]
+    labels = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterLabels"]
+    for name in REPOSITORY_PROPERTIES:
+        assert properties[name] == {"Ref": name}
+        assert template["Parameters"][name]["Default"] in ("", "codecommit")
+        assert labels[name]["default"]
+        assert template["Metadata"]["SagemakerTemplateParameterRules"][name]["Required"] is False
+    assert template["Parameters"]["RepositoryProvider"]["AllowedValues"] == [
+        "codecommit",
+        "github",
+        "gitlab",
+        "bitbucket",
+        "git",
+    ]

@@ -1,0 +1,272 @@
+"""A real git smart-HTTP server on 127.0.0.1: ``git http-backend`` behind basic auth.
+
+Every request is authenticated by a pluggable check (a fixed user and password,
+or the CodeCommit SigV4 password scheme, see :mod:`tests.support.sigv4_check`),
+then handed to ``git http-backend`` as a CGI request, exactly as a web server in
+front of git would. Repositories are bare directories; the URL path of each one
+is chosen by the test (``/acme/churn.git``, ``/v1/repos/<name>``, ...) or
+resolved on demand (see ``resolver``).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+GIT_SERVICES = ("/info/refs", "/git-upload-pack", "/git-receive-pack", "/HEAD")
+
+
+@dataclass(frozen=True)
+class GitRequest:
+    method: str
+    path: str  # URL path without the query
+    query: str
+    host: str  # the Host header, as the client sent it
+    username: str
+    password: str
+
+
+Authenticator = Callable[[GitRequest], bool]
+Resolver = Callable[[str], Path | None]
+
+
+def basic_auth(username: str, password: str) -> Authenticator:
+    def check(request: GitRequest) -> bool:
+        return request.username == username and request.password == password
+
+    return check
+
+
+class GitHttpServer:
+    """Serves bare repositories over smart HTTP with basic auth; records every request."""
+
+    def __init__(self, root: Path, authenticate: Authenticator) -> None:
+        self.root = root
+        self.authenticate = authenticate
+        self.repositories: dict[str, Path] = {}  # URL path of a repository -> bare directory
+        self.resolver: Resolver | None = None
+        self.requests: list[GitRequest] = []
+        self.refused: list[GitRequest] = []
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server._handle(self)
+
+            def do_POST(self) -> None:
+                server._handle(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> GitHttpServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # --- repositories -----------------------------------------------------------------
+
+    def add_repository(self, url_path: str) -> Path:
+        """Create an empty bare repository served at ``url_path`` (e.g. ``/acme/churn.git``)."""
+        with self.lock:
+            directory = self.root / f"repo-{len(self.repositories)}.git"
+            init_bare(directory)
+            self.repositories[url_path.rstrip("/")] = directory
+            return directory
+
+    def remove_repository(self, url_path: str) -> None:
+        with self.lock:
+            directory = self.repositories.pop(url_path.rstrip("/"))
+        shutil.rmtree(directory)
+
+    def url(self, url_path: str, username: str = "", password: str = "") -> str:
+        credentials = f"{quote(username, safe='')}:{quote(password, safe='')}@" if username else ""
+        return f"http://{credentials}127.0.0.1:{self.port}{url_path}"
+
+    def _locate(self, path: str) -> tuple[Path, str] | None:
+        """(bare directory, service part of the path) for a request path."""
+        split = split_service(path)
+        if split is None:
+            return None
+        repo_path, rest = split
+        directory = self.repositories.get(repo_path)
+        if directory is None and self.resolver is not None:
+            directory = self.resolver(repo_path)
+        return (directory, rest) if directory is not None else None
+
+    # --- one request --------------------------------------------------------------------
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        path, _, query = handler.path.partition("?")
+        path = unquote(path)
+        username, password = _credentials(handler.headers.get("Authorization", ""))
+        request = GitRequest(
+            handler.command, path, query, handler.headers.get("Host", ""), username, password
+        )
+        body = _read_body(handler)
+        with self.lock:
+            self.requests.append(request)
+        if not username or not self.authenticate(request):
+            with self.lock:
+                self.refused.append(request)
+            handler.send_response(401)
+            handler.send_header("WWW-Authenticate", 'Basic realm="git"')
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        located = self._locate(path)
+        if located is None:
+            _send(handler, 404, {"Content-Type": "text/plain"}, b"Repository not found\n")
+            return
+        directory, rest = located
+        status, headers, payload = run_http_backend(
+            directory, rest, handler.command, query, handler.headers, body, username
+        )
+        _send(handler, status, headers, payload)
+
+
+# Like git hosts: the first branch pushed to an empty repository becomes its default (HEAD).
+DEFAULT_BRANCH_HOOK = """#!/bin/sh
+git rev-parse --verify --quiet HEAD >/dev/null && exit 0
+while read old new ref; do
+    case "$ref" in refs/heads/*) git symbolic-ref HEAD "$ref"; exit 0;; esac
+done
+"""
+
+
+def init_bare(directory: Path) -> None:
+    subprocess.run(
+        ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(directory)],
+        check=True,
+        capture_output=True,
+    )
+    hook = directory / "hooks" / "post-receive"
+    hook.write_text(DEFAULT_BRANCH_HOOK)
+    hook.chmod(0o755)
+
+
+def split_service(path: str) -> tuple[str, str] | None:
+    """(repository path, service path) of a smart-HTTP request path."""
+    for service in GIT_SERVICES:
+        index = path.find(service)
+        if index > 0:
+            return path[:index], path[index:]
+    return None
+
+
+def run_http_backend(
+    directory: Path,
+    service_path: str,
+    method: str,
+    query: str,
+    headers: Any,
+    body: bytes,
+    remote_user: str,
+) -> tuple[int, dict[str, str], bytes]:
+    """One CGI request to ``git http-backend`` for the bare repository ``directory``."""
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(directory),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_PROJECT_ROOT": str(directory.parent),
+        "GIT_HTTP_EXPORT_ALL": "1",
+        "PATH_INFO": f"/{directory.name}{service_path}",
+        "REQUEST_METHOD": method,
+        "QUERY_STRING": query,
+        "REMOTE_USER": remote_user,
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_TYPE": headers.get("Content-Type", ""),
+        "CONTENT_LENGTH": str(len(body)),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "GATEWAY_INTERFACE": "CGI/1.1",
+    }
+    if headers.get("Content-Encoding"):
+        environment["HTTP_CONTENT_ENCODING"] = headers["Content-Encoding"]
+    if headers.get("Git-Protocol"):
+        environment["GIT_PROTOCOL"] = headers["Git-Protocol"]
+    result = subprocess.run(
+        ["git", "http-backend"], input=body, env=environment, capture_output=True, check=False
+    )
+    head, _, payload = result.stdout.partition(b"\r\n\r\n")
+    if not _:
+        head, _, payload = result.stdout.partition(b"\n\n")
+    status = 200
+    response_headers: dict[str, str] = {}
+    for line in head.decode("latin-1").splitlines():
+        if not line.strip():
+            continue
+        key, _, value = line.partition(":")
+        if key.lower() == "status":
+            status = int(value.strip().split()[0])
+        else:
+            response_headers[key.strip()] = value.strip()
+    if result.returncode != 0 and not result.stdout:
+        return 500, {"Content-Type": "text/plain"}, result.stderr
+    return status, response_headers, payload
+
+
+def _credentials(authorization: str) -> tuple[str, str]:
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return "", ""
+    try:
+        decoded = base64.b64decode(value).decode()
+    except ValueError:
+        return "", ""
+    username, _, password = decoded.partition(":")
+    return unquote(username), password
+
+
+def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
+    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        chunks = []
+        while True:
+            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            chunks.append(handler.rfile.read(size))
+            handler.rfile.readline()
+    length = int(handler.headers.get("Content-Length", "0") or 0)
+    return handler.rfile.read(length) if length else b""
+
+
+def _send(
+    handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], payload: bytes
+) -> None:
+    handler.send_response(status)
+    for key, value in headers.items():
+        if key.lower() not in ("content-length", "transfer-encoding"):
+            handler.send_header(key, value)
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    handler.wfile.write(payload)
