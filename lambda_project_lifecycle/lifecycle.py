@@ -2,7 +2,9 @@
 
 Create: validate -> model groups -> registry record.
 Update: reconcile (missing groups, tags, settings); never deletes.
-Delete: model groups as ``OnDelete`` says -> registry record.
+Delete: endpoints, endpoint configs, models, alarms and autoscaling targets of the
+project (whatever ``OnDelete`` says: endpoints are never data) -> model groups as
+``OnDelete`` says -> registry record.
 
 Every step is idempotent, so a retried Create converges and a Delete after a
 Create that failed half-way removes what that Create made.
@@ -25,6 +27,7 @@ from lambda_project_lifecycle.custom_resource import (
     answer_request,
     put_response,
 )
+from lambda_project_lifecycle.deployments import teardown
 from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
 from lambda_project_lifecycle.project import ProjectSpec, changed_immutable_properties
 
@@ -121,13 +124,17 @@ class ProjectLifecycle:
         if physical_id and physical_id != spec.physical_resource_id:
             logger.info("Nothing to delete: %s is not this project's resource id", physical_id)
             return Outcome(physical_id)
+        deployments = teardown.remove_project_deployments(
+            self._clients, spec.names, self.settings.registry_table
+        )
         removal = model_groups.remove_model_groups(
             spec, self._clients.sagemaker, delete_packages=spec.on_delete == "delete-all"
         )
         project_registry.remove_project(self._clients.dynamodb, self.settings.registry_table, spec)
         logger.info(
-            "Deleted project %s: groups deleted %s, kept %s, packages deleted %d",
+            "Deleted project %s: endpoints %s, groups deleted %s, kept %s, packages deleted %d",
             spec.project_id,
+            deployments.endpoints,
             removal.deleted,
             removal.kept,
             removal.packages_deleted,

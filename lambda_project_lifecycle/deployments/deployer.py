@@ -72,6 +72,7 @@ NOTICE_STATUS: dict[str, str | None] = {
     "rolled-back": "ROLLED_BACK",
     "passed": "PASSED",
     "tests-failed": "FAILED",
+    "untested": "UNTESTED",
     "unchanged": None,
     "ignored": None,
 }
@@ -542,9 +543,10 @@ class Deployer:
         )
         production = [str(v["VariantName"]) for v in endpoint.get("ProductionVariants", [])]
         report = self._integration_tests(project, stage, record.endpoint_name, production, config)
-        record.status = records.IN_SERVICE if report.passed else records.TESTS_FAILED
+        result = "UNTESTED" if report.skipped else "PASSED" if report.passed else "FAILED"
+        record.status = records.TESTS_FAILED if result == "FAILED" else records.IN_SERVICE
         record.last_result = {
-            "status": "PASSED" if report.passed else "FAILED",
+            "status": result,
             "deployment_id": record.deployment_id,
             "config": serving,
             "tested_at": self._now().isoformat(),
@@ -554,7 +556,7 @@ class Deployer:
         self._save_result(record)
         pruned = teardown.prune_superseded(self._clients, names, stage, serving)
         outcome = Outcome(
-            "passed" if report.passed else "tests-failed",
+            {"PASSED": "passed", "FAILED": "tests-failed", "UNTESTED": "untested"}[result],
             record.endpoint_name,
             stage,
             report.summary(),

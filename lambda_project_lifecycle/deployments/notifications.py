@@ -31,7 +31,7 @@ WEBHOOK_TIMEOUT_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class Notice:
-    status: str  # STARTED, PASSED, FAILED, ROLLED_BACK, REMOVED, WAITING, PENDING
+    status: str  # STARTED, PASSED, FAILED, UNTESTED, ROLLED_BACK, REMOVED, WAITING, PENDING
     project_name: str
     project_id: str
     stage: str
