@@ -50,11 +50,15 @@ def handle_event(
         change.approval_status,
         change.group_name,
     )
-    own_account = invoked_account(context)
-    if change.package_account != change.account or (own_account and own_account != change.account):
+    own_account = invoked_account(context) or change.account
+    if change.package_account != own_account:
         return ignored(
-            f"{change.package_arn} belongs to account {change.package_account}, not this one "
-            f"({own_account or change.account})"
+            f"{change.package_arn} belongs to account {change.package_account}, "
+            f"not this one ({own_account})"
+        ).as_dict()
+    if change.account != own_account:
+        return ignored(
+            f"the event comes from account {change.account}, not this one ({own_account})"
         ).as_dict()
     if change.approval_status not in ("Approved", "Rejected"):
         return ignored(f"status {change.approval_status!r} needs no deployment").as_dict()
