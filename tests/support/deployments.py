@@ -152,9 +152,7 @@ class DeployWorld:
         )
 
     def set_status(self, package_arn: str, status: str) -> None:
-        self.sagemaker.update_model_package(
-            ModelPackageArn=package_arn, ModelApprovalStatus=status
-        )
+        self.sagemaker.update_model_package(ModelPackageArn=package_arn, ModelApprovalStatus=status)
 
     # --- events -----------------------------------------------------------------------
 
@@ -187,7 +185,10 @@ class DeployWorld:
 
     def deploy_event(self, event: dict[str, Any]) -> dict[str, Any]:
         return model_deploy.handle_event(
-            event, HandlerContext(), clients=self.clients, settings=self.settings,
+            event,
+            HandlerContext(),
+            clients=self.clients,
+            settings=self.settings,
             deployer=self.deployer(),
         )
 
@@ -212,7 +213,10 @@ class DeployWorld:
         if failure_reason:
             event["detail"]["FailureReason"] = failure_reason
         return endpoint_events.handle_event(
-            event, HandlerContext(), clients=self.clients, settings=self.settings,
+            event,
+            HandlerContext(),
+            clients=self.clients,
+            settings=self.settings,
             deployer=self.deployer(),
         )
 
@@ -247,9 +251,7 @@ class DeployWorld:
         """What the endpoint answers next (moto's documented results queue), in order."""
         backend = sagemakerruntime_backends[ACCOUNT][REGION]
         backend.results.clear()
-        backend.results_queue[:] = [
-            (body, "application/json", "AllTraffic", "") for body in bodies
-        ]
+        backend.results_queue[:] = [(body, "application/json", "AllTraffic", "") for body in bodies]
 
     # --- what happened ------------------------------------------------------------------
 
@@ -279,7 +281,10 @@ class DeployWorld:
         return {e["EndpointName"] for e in self.sagemaker.list_endpoints()["Endpoints"]}
 
     def config_names(self) -> set[str]:
-        return {c["EndpointConfigName"] for c in self.sagemaker.list_endpoint_configs()["EndpointConfigs"]}
+        return {
+            c["EndpointConfigName"]
+            for c in self.sagemaker.list_endpoint_configs()["EndpointConfigs"]
+        }
 
     def model_names(self) -> set[str]:
         return {m["ModelName"] for m in self.sagemaker.list_models()["Models"]}
@@ -319,7 +324,9 @@ class DeployWorld:
 
 
 @contextmanager
-def deploy_world(*, webhook_secret: str | None = None, ssl_context: ssl.SSLContext | None = None) -> Iterator[DeployWorld]:
+def deploy_world(
+    *, webhook_secret: str | None = None, ssl_context: ssl.SSLContext | None = None
+) -> Iterator[DeployWorld]:
     """moto with what the platform stack provides, and a notifier reading its topic."""
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
@@ -414,7 +421,9 @@ class WebhookListener:
             self._server.socket = server_context.wrap_socket(self._server.socket, server_side=True)
             self.client_context = ssl.create_default_context(cafile=str(cert))
         self.scheme = "https" if tls else "http"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
 
     def start(self) -> WebhookListener:
         self._thread.start()

@@ -30,7 +30,9 @@ JSON_TWO = {
     "expect": {"prediction_count": 2, "labels_in": [0, 1]},
 }
 ONE = json.dumps({"predictions": [{"label": 1, "probability": 0.93}]})
-TWO = json.dumps({"predictions": [{"label": 0, "probability": 0.1}, {"label": 1, "probability": 0.8}]})
+TWO = json.dumps(
+    {"predictions": [{"label": 0, "probability": 0.1}, {"label": 1, "probability": 0.8}]}
+)
 PROD_SCALING = {
     "schema_version": 1,
     "production": {
@@ -120,8 +122,9 @@ def test_wrong_answers_fail_the_tests_and_say_which_payload_and_why(
 
     assert result["action"] == "tests-failed"
     assert "1 of 2 integration test(s) failed" in result["detail"]
-    assert "json-two on AllTraffic: 1 predictions, expected 2; labels [7] not in [0, 1]" in (
-        result["detail"]
+    assert (
+        "json-two on AllTraffic: 1 predictions, expected 2; labels [7] not in [0, 1]"
+        in (result["detail"])
     )
     (notice,) = hooked.notices()
     assert notice["status"] == "FAILED"
@@ -201,7 +204,10 @@ def test_failed_reports_sagemakers_reason_and_clears_the_failed_endpoint(
 ) -> None:
     names, _ = deployed(hooked)
     endpoint = names.endpoint("production")
-    reason = "The primary container for production variant AllTraffic did not pass the ping health check."
+    reason = (
+        "The primary container for production variant AllTraffic did not pass the ping "
+        "health check."
+    )
     hooked.gaps.set_endpoint_status(endpoint, "Failed", reason)
 
     result = hooked.endpoint_event(endpoint, "FAILED", reason)

@@ -1,4 +1,4 @@
-"""Approvals deploy the exact package, rejections roll back, champion and challenger share production.
+"""Approvals deploy the exact package, rejections roll back, champion and challenger share prod.
 
 Every test sends stored "SageMaker Model Package State Change" events through the
 real handler; SageMaker, DynamoDB, S3, SNS and CloudWatch are moto. What the
@@ -438,9 +438,11 @@ def sagemaker_writes(world: DeployWorld) -> list[str]:
     writes: list[str] = []
     world.sagemaker.meta.events.register(
         "before-call.sagemaker.*",
-        lambda model, **_: writes.append(model.name)
-        if model.name.startswith(("Create", "Update", "Delete", "AddTags"))
-        else None,
+        lambda model, **_: (
+            writes.append(model.name)
+            if model.name.startswith(("Create", "Update", "Delete", "AddTags"))
+            else None
+        ),
     )
     return writes
 
@@ -547,7 +549,7 @@ def test_a_config_that_breaks_its_schema_fails_naming_the_key_and_changes_no_end
     (notice,) = world.notices()
     assert notice["status"] == "FAILED"
     assert f"key '{key}'" in notice["summary"]
-    assert f"config.json" in notice["summary"]
+    assert "config.json" in notice["summary"]
     assert world.served_packages(names.endpoint("development")) == {"AllTraffic": serving}
     assert world.config_names() == configs
     assert endpoint_requests(world) == []
@@ -572,7 +574,9 @@ def test_too_many_rollback_alarms_with_the_platforms_own_are_refused(world: Depl
     names = world.create_project()
     alarms = [f"kpi-{n}" for n in range(10)]
     world.publish_config(
-        names, "prod", {"schema_version": 1, "production": {"deployment": {"rollback_alarms": alarms}}}
+        names,
+        "prod",
+        {"schema_version": 1, "production": {"deployment": {"rollback_alarms": alarms}}},
     )
     result = world.approve(world.register_package(names.model_package_group("prod")))
     assert result["action"] == "failed"

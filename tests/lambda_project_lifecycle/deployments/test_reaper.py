@@ -14,7 +14,9 @@ def later(world: DeployWorld, hours: float) -> None:
 
 def dev_and_prod(world: DeployWorld, ttl_hours: int = 24) -> ProjectNames:
     names = world.create_project()
-    world.publish_config(names, "dev", {"schema_version": 1, "development": {"ttl_hours": ttl_hours}})
+    world.publish_config(
+        names, "dev", {"schema_version": 1, "development": {"ttl_hours": ttl_hours}}
+    )
     world.approve(world.register_package(names.model_package_group("dev")))
     world.approve(world.register_package(names.model_package_group("prod")))
     world.notices()
