@@ -1,7 +1,8 @@
 """The platform stack: deployed once per account and region, shared by every project.
 
 It holds the Service Catalog portfolio with one product per scenario and
-registry flavour, the shared lifecycle Lambda, the project registry table,
+registry flavour, the shared lifecycle Lambda, the deployment Lambdas and their
+rules (``portfolio.deployments``), the project registry table,
 the notification topic, and the SSM parameters that product templates resolve.
 Artifacts (product templates, the Lambda zip, seed-code zips) are read from the
 bootstrap stack's bucket, under keys given as parameters.
@@ -39,8 +40,13 @@ from troposphere import awslambda as lambda_
 from lambda_project_lifecycle.lifecycle import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.scenarios import SCENARIOS
 from portfolio.buckets import add_private_bucket
+from portfolio.deployments import add_deployments
 from portfolio.functions import SharedFunction, add_function, trust_policy
-from portfolio.permissions import model_group_statements, registry_statements
+from portfolio.permissions import (
+    deployment_teardown_statements,
+    model_group_statements,
+    registry_statements,
+)
 from portfolio.settings import TemplateSettings
 from products.catalog import PRODUCTS, Product
 
@@ -187,11 +193,23 @@ def build(settings: TemplateSettings) -> Template:
             logical_id="LifecycleFunction",
             handler=LIFECYCLE_HANDLER,
             description="mlops-portfolio: creates, updates and deletes SageMaker projects.",
-            statements=[*model_group_statements(), *registry_statements(registry, write=True)],
+            statements=[
+                *model_group_statements(),
+                *registry_statements(registry, write=True),
+                *deployment_teardown_statements(),
+            ],
             environment=environment,
             timeout_seconds=LIFECYCLE_TIMEOUT_SECONDS,
         ),
         code,
+    )
+    deployments = add_deployments(
+        template,
+        code,
+        registry=registry,
+        topic=topic,
+        data_bucket=data_bucket,
+        environment=environment,
     )
     launch_role = _add_launch_role(template, bucket, function, settings)
 
@@ -250,6 +268,9 @@ def build(settings: TemplateSettings) -> Template:
     template.add_output(Output("ProjectRegistryTable", Value=Ref(registry)))
     template.add_output(Output("NotificationTopicArn", Value=Ref(topic)))
     template.add_output(Output("ProjectDataBucketName", Value=Ref(data_bucket)))
+    template.add_output(
+        Output("ModelExecutionRoleArn", Value=GetAtt(deployments.model_role, "Arn"))
+    )
     return template
 
 
