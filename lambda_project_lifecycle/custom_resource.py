@@ -27,6 +27,7 @@ MAX_RESPONSE_BYTES = 4096
 # Answer FAILED this long before the Lambda's deadline (capped to a tenth of the time left).
 DEFAULT_TIMEOUT_MARGIN_SECONDS = 10.0
 SEND_ATTEMPTS = 4
+CUT_MARK = " [cut]"
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,8 @@ class Responder:
             self.answer = json.loads(body)
             logger.info("Answering %s for %s", status, physical_id)
             try:
-                self._send(str(self._event["ResponseURL"]), body)
-            except OSError:
+                self._send(str(self._event.get("ResponseURL", "")), body)
+            except Exception:  # an undeliverable answer must not hide the original outcome
                 logger.exception("Could not deliver the answer to CloudFormation")
             return True
 
@@ -96,7 +97,11 @@ class Responder:
 def response_body(
     event: Mapping[str, Any], status: str, physical_id: str, reason: str, data: dict[str, str]
 ) -> bytes:
-    """The JSON answer, kept under CloudFormation's 4096-byte limit by shortening the reason."""
+    """The JSON answer, kept under CloudFormation's 4096-byte limit; never raises.
+
+    A long reason is cut; if the attributes alone are too big, the answer
+    becomes FAILED without them, so that the stack still hears back.
+    """
     document: dict[str, Any] = {
         "Status": status,
         "Reason": reason,
@@ -108,13 +113,24 @@ def response_body(
         "Data": data,
     }
     body = json.dumps(document, sort_keys=True).encode()
-    if len(body) > MAX_RESPONSE_BYTES:
-        overflow = len(body) - MAX_RESPONSE_BYTES
-        if len(reason.encode()) <= overflow + 20:
-            raise ValueError(f"custom resource Data is over {MAX_RESPONSE_BYTES} bytes")
-        document["Reason"] = reason.encode()[: -(overflow + 20)].decode(errors="ignore") + " [cut]"
+    overflow = len(body) - MAX_RESPONSE_BYTES
+    if overflow <= 0:
+        return body
+    kept = reason
+    while kept and overflow > 0:
+        # Escapes make the JSON longer than the text: cut by the overflow, then check again.
+        kept = kept[: max(0, len(kept) - overflow - len(CUT_MARK))]
+        document["Reason"] = kept + CUT_MARK
         body = json.dumps(document, sort_keys=True).encode()
-    return body
+        overflow = len(body) - MAX_RESPONSE_BYTES
+    if overflow <= 0:
+        return body
+    document.update(
+        Status="FAILED",
+        Data={},
+        Reason=f"The answer's attributes are over CloudFormation's {MAX_RESPONSE_BYTES}-byte limit",
+    )
+    return json.dumps(document, sort_keys=True).encode()
 
 
 def answer_request(

@@ -32,7 +32,8 @@ from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
 from lambda_project_lifecycle.project import ProjectSpec, changed_immutable_properties
 
 logger = logging.getLogger(__name__)
-logger.setLevel(logging.INFO)
+# The Lambda runtime leaves the root logger at WARNING; the package logs its steps at INFO.
+logging.getLogger("lambda_project_lifecycle").setLevel(logging.INFO)
 
 REGISTRY_TABLE_ENV = "PROJECT_REGISTRY_TABLE"
 

@@ -23,6 +23,38 @@ def test_a_long_reason_is_cut_to_fit_the_response_limit() -> None:
     assert json.loads(body)["Reason"].endswith("[cut]")
 
 
+def test_attributes_over_the_limit_still_get_a_failed_answer() -> None:
+    event = load_event("cfn-project-lifecycle-create.json")
+    body = response_body(event, "SUCCESS", "id", "", {"Big": "x" * 5000})
+    answer = json.loads(body)
+    assert len(body) <= MAX_RESPONSE_BYTES
+    assert answer["Status"] == "FAILED"
+    assert answer["Data"] == {}
+    assert "over CloudFormation's 4096-byte limit" in answer["Reason"]
+
+
+def test_a_reason_of_escaped_characters_still_fits() -> None:
+    event = load_event("cfn-project-lifecycle-create.json")
+    reason = 'quote " backslash \\ accent é\n' * 300
+    body = response_body(event, "FAILED", "id", reason, {})
+    assert len(body) <= MAX_RESPONSE_BYTES
+    sent = json.loads(body)["Reason"]
+    assert sent.endswith("[cut]")
+    assert reason.startswith(sent.removesuffix(" [cut]"))
+    assert len(sent) > 1000, "only as much is cut as the limit needs"
+
+
+def test_an_undeliverable_answer_does_not_raise() -> None:
+    def unreachable(url: str, body: bytes) -> None:
+        raise ValueError(f"unknown url type: {url!r}")
+
+    responder = Responder(
+        load_event("cfn-project-lifecycle-create.json", ResponseURL="nowhere"), unreachable
+    )
+    assert responder.succeed(Outcome("id")) is True
+    assert responder.answer is not None and responder.answer["Status"] == "SUCCESS"
+
+
 def test_only_the_first_answer_is_sent() -> None:
     sent: list[bytes] = []
     responder = Responder(
