@@ -27,8 +27,12 @@ logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
 
 
+# Created on first use and kept for the warm invocations of this Lambda container.
+_CLIENTS = AwsClients()
+
+
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    return handle_event(event, context)
+    return handle_event(event, context, clients=_CLIENTS)
 
 
 def handle_event(

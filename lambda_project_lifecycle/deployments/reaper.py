@@ -39,8 +39,12 @@ logger.setLevel(logging.INFO)
 STAGE = "development"
 
 
+# Created on first use and kept for the warm invocations of this Lambda container.
+_CLIENTS = AwsClients()
+
+
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    return handle_event(event, context)
+    return handle_event(event, context, clients=_CLIENTS)
 
 
 def handle_event(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import ipaddress
 import json
 import ssl
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -323,13 +325,25 @@ class DeployWorld:
         return [params for op, params in self.gaps.calls if op == operation]
 
 
+@functools.cache
+def _service_model_loader() -> Any:
+    """One loader for every test world's session: it reads each service model once."""
+    return botocore.session.get_session().get_component("data_loader")
+
+
+def _botocore_session() -> botocore.session.Session:
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _service_model_loader())
+    return session
+
+
 @contextmanager
 def deploy_world(
     *, webhook_secret: str | None = None, ssl_context: ssl.SSLContext | None = None
 ) -> Iterator[DeployWorld]:
     """moto with what the platform stack provides, and a notifier reading its topic."""
     with mock_aws():
-        session = boto3.session.Session(region_name=REGION)
+        session = boto3.session.Session(region_name=REGION, botocore_session=_botocore_session())
         dynamodb = session.client("dynamodb")
         dynamodb.create_table(
             TableName=REGISTRY_TABLE,
