@@ -492,6 +492,8 @@ class Deployer:
     ) -> Outcome:
         """After a deployment: scaling, integration tests, notice; or apply a pending change."""
         stage = record.stage
+        if not record.pending and record.status != records.DEPLOYING:
+            return ignored(f"no deployment of {record.endpoint_name} is waiting for InService")
         try:
             config = self.stage_config(project, stage)
         except DeployConfigError as exc:

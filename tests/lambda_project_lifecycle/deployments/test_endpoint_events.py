@@ -291,3 +291,15 @@ def test_a_webhook_url_that_is_not_https_is_never_called(webhook: WebhookListene
         assert plain.posts == []
     finally:
         plain.stop()
+
+
+def test_a_config_broken_after_the_deployment_does_not_turn_scaling_events_into_alarms(
+    world: DeployWorld,
+) -> None:
+    names, _ = deployed(world)
+    endpoint = names.endpoint("production")
+    world.endpoint_event(endpoint)
+    world.notices()
+    world.publish_config(names, "prod", {"schema_version": 1, "production": {"mode": "gpu"}})
+    assert world.endpoint_event(endpoint)["action"] == "ignored"
+    assert world.notices() == []
