@@ -9,7 +9,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-EXCLUDED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git"})
+# Caches, and what running the seed code locally leaves behind (local_runs/, mlruns/).
+EXCLUDED_DIRS = frozenset(
+    {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".git", "local_runs", "mlruns"}
+)
 EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd")
 EXCLUDED_NAMES = frozenset({".DS_Store"})
 

@@ -23,6 +23,16 @@ Product code never knows about any of this: it calls boto3 as it would on AWS.
 |                                   |                   | update back, with set_endpoint_status  |
 |                                   |                   | and roll_back (SageMaker does this     |
 |                                   |                   | asynchronously)                        |
+| iam.SimulatePrincipalPolicy       | not implemented   | SageMaker SDK v3 checks roles with it  |
+|                                   |                   | (ModelTrainer, Pipeline.upsert): tests |
+|                                   |                   | set SAGEMAKER_SDK_ENVIRONMENT          |
+|                                   |                   | (SAGEMAKER_VALIDATE_ROLE=false)        |
+| sagemaker pipeline executions     | always Succeeded  | ScriptedPipelineExecutions sets the    |
+|                                   | at once           | status the test asks for in moto state |
+| sagemaker.ListPipelineExecution-  | not implemented   | ScriptedPipelineExecutions answers     |
+| Steps                             |                   | with the steps the test scripts        |
+| sagemaker.StopPipelineExecution   | not implemented   | ScriptedPipelineExecutions marks the   |
+|                                   |                   | execution Stopped in moto's state      |
 
 Other measured gaps (from DESIGN.md) that no test relies on yet: CodeCommit
 commits/branches, Service Catalog provisioning, CodeConnections, CloudFormation
@@ -33,6 +43,7 @@ EventBridge never delivering to Lambda.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -193,3 +204,58 @@ class SageMakerGaps:
             return ("ConflictException", f"Model package group {name} still has model packages.")
         del backend.model_package_groups[name]
         return None
+
+
+# moto lacks iam:SimulatePrincipalPolicy; the SageMaker SDK's client-side role check calls it.
+SAGEMAKER_SDK_ENVIRONMENT = {"SAGEMAKER_VALIDATE_ROLE": "false"}
+
+
+@dataclass
+class ScriptedPipelineExecutions:
+    """A moto SageMaker client whose pipeline executions end as the test says.
+
+    Delegates every call to ``client``; after ``start_pipeline_execution`` sets
+    the execution's status in moto's state to ``status`` and answers
+    ``list_pipeline_execution_steps`` with ``steps``. ``stop_pipeline_execution``
+    marks the execution ``Stopped``. ``definition_override``, when set, replaces
+    the definition moto reports for the execution (as if another build had
+    upserted the pipeline in between).
+    """
+
+    client: Any
+    status: str = "Succeeded"
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    definition_override: str | None = None
+    started: list[str] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def start_pipeline_execution(self, **kwargs: Any) -> Any:
+        response = self.client.start_pipeline_execution(**kwargs)
+        arn = response["PipelineExecutionArn"]
+        self.started.append(arn)
+        self._execution(arn).pipeline_execution_status = self.status
+        return response
+
+    def describe_pipeline_definition_for_execution(self, **kwargs: Any) -> Any:
+        response = self.client.describe_pipeline_definition_for_execution(**kwargs)
+        if self.definition_override is not None:
+            response = {**response, "PipelineDefinition": self.definition_override}
+        return response
+
+    def list_pipeline_execution_steps(self, **kwargs: Any) -> Any:
+        return {"PipelineExecutionSteps": list(self.steps)}
+
+    def stop_pipeline_execution(self, **kwargs: Any) -> Any:
+        arn = kwargs["PipelineExecutionArn"]
+        self.stopped.append(arn)
+        self._execution(arn).pipeline_execution_status = "Stopped"
+        return {"PipelineExecutionArn": arn}
+
+    def _execution(self, arn: str) -> Any:
+        region, account = arn.split(":")[3], arn.split(":")[4]
+        pipeline_name = arn.split(":pipeline/")[1].split("/execution/")[0]
+        backend = sagemaker_backends[account][region]
+        return backend.pipelines[pipeline_name].pipeline_executions[arn]

@@ -1,0 +1,166 @@
+"""Run preprocess → train → evaluate on this machine, on the bundled sample dataset.
+
+    python -m pipelines.local            # or: make local
+
+The same scripts the SageMaker pipeline runs (steps/), with the same
+hyperparameters (pipelines/training_settings.py), on the sample that ships
+with scikit-learn: no AWS account and no download needed. Then every
+integration-test payload is sent to the trained model through the serving
+functions (steps/inference.py). Exits 1 if the model would not be registered
+(accuracy below MinAccuracy) or a payload check fails.
+
+Outputs go to ``local_runs/latest/`` (ignored by git): the splits, the model
+directory as SageMaker would tar it, ``dataset.json`` and ``evaluation.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from steps import evaluate, inference, preprocess, train
+
+from pipelines.payloads import check_response, load_payloads
+from pipelines.project import REPO_ROOT
+from pipelines.sample_data import write_sample_csv
+from pipelines.training_settings import HYPERPARAMETERS, MIN_ACCURACY, THRESHOLD_METRIC
+
+DEFAULT_OUTPUT = REPO_ROOT / "local_runs" / "latest"
+DEFAULT_PAYLOADS = REPO_ROOT / "integration_tests" / "payloads"
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    output_dir: Path
+    dataset: dict[str, object]
+    evaluation: dict[str, object]
+    metric: float
+    min_accuracy: float
+    payload_problems: dict[str, list[str]]
+    seconds: float
+
+    @property
+    def passed_threshold(self) -> bool:
+        return self.metric >= self.min_accuracy
+
+    @property
+    def ok(self) -> bool:
+        return self.passed_threshold and not any(self.payload_problems.values())
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.local", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=DEFAULT_OUTPUT, help="default: local_runs/latest"
+    )
+    parser.add_argument(
+        "--input-dir",
+        type=Path,
+        help="a directory of *.csv files with a 'target' column (default: the sample)",
+    )
+    parser.add_argument("--min-accuracy", type=float, default=MIN_ACCURACY)
+    parser.add_argument("--payloads-dir", type=Path, default=DEFAULT_PAYLOADS)
+    return parser.parse_args(argv)
+
+
+def hyperparameter_args(hyperparameters: dict[str, int | float]) -> list[str]:
+    """``--name value`` pairs, the way SageMaker passes a training job's hyperparameters."""
+    return [part for name, value in hyperparameters.items() for part in (f"--{name}", str(value))]
+
+
+def run_locally(
+    output_dir: Path,
+    input_dir: Path | None = None,
+    min_accuracy: float = MIN_ACCURACY,
+    payloads_dir: Path | None = DEFAULT_PAYLOADS,
+) -> LocalRun:
+    started = time.perf_counter()
+    if output_dir.exists():
+        shutil.rmtree(output_dir)
+    if input_dir is None:
+        input_dir = output_dir / "input"
+        write_sample_csv(input_dir / "breast_cancer.csv")
+    processing = output_dir / "processing"
+    model_dir = output_dir / "model"
+    dataset = preprocess.main(["--input-dir", str(input_dir), "--output-dir", str(processing)])
+    train.main(
+        [
+            "--train-dir", str(processing / "train"),
+            "--validation-dir", str(processing / "validation"),
+            "--model-dir", str(model_dir),
+            *hyperparameter_args(HYPERPARAMETERS),
+        ]
+    )  # fmt: skip
+    evaluation = evaluate.main(
+        [
+            "--model-dir", str(model_dir),
+            "--test-dir", str(processing / "test"),
+            "--output-dir", str(output_dir / "evaluation"),
+        ]
+    )  # fmt: skip
+    metrics = evaluation[evaluate.METRICS_KEY]
+    metric = float(metrics[THRESHOLD_METRIC]["value"])  # type: ignore[index]
+    problems = send_payloads(model_dir, payloads_dir) if payloads_dir is not None else {}
+    return LocalRun(
+        output_dir,
+        dataset,
+        evaluation,
+        metric,
+        min_accuracy,
+        problems,
+        time.perf_counter() - started,
+    )
+
+
+def send_payloads(model_dir: Path, payloads_dir: Path) -> dict[str, list[str]]:
+    """Each payload through the serving functions, checked like the platform checks an endpoint."""
+    model = inference.model_fn(str(model_dir))
+    problems: dict[str, list[str]] = {}
+    for payload in load_payloads(payloads_dir):
+        try:
+            rows = inference.input_fn(payload.body, payload.content_type)
+            body, _ = inference.output_fn(inference.predict_fn(rows, model), payload.accept)
+            status = 200
+        except ValueError as exc:
+            status, body = 400, str(exc)
+        problems[payload.name] = check_response(payload, status, body)
+    return problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    run = run_locally(args.output_dir, args.input_dir, args.min_accuracy, args.payloads_dir)
+    verdict = "would register" if run.passed_threshold else "would NOT register"
+    print(
+        f"\n{THRESHOLD_METRIC} {run.metric:.4f} vs MinAccuracy {run.min_accuracy}: {verdict}\n"
+        f"dataset sha256 {str(run.dataset['sha256'])[:12]}, outputs in {run.output_dir}"
+    )
+    for name, problems in run.payload_problems.items():
+        print(f"payload {name}: {'ok' if not problems else '; '.join(problems)}")
+    print(f"local run took {run.seconds:.1f} s")
+    (run.output_dir / "summary.json").write_text(
+        json.dumps(
+            {
+                "metric": THRESHOLD_METRIC,
+                "value": run.metric,
+                "min_accuracy": run.min_accuracy,
+                "payload_problems": run.payload_problems,
+                "seconds": round(run.seconds, 3),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return 0 if run.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Versions of MLflow registered models, as promotion sees them (the MLflow flavour).
+
+Lineage lives in model-version tags (the keys of pipelines/lineage.py). A
+version counts as approved when its ``approval_status`` tag is ``Approved`` or
+it carries an alias (aliases drive deployment through the platform's MLflow
+sync), as rejected when the tag is ``Rejected``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pipelines import lineage
+from pipelines.errors import PromotionError
+from pipelines.model_registry import APPROVED, PENDING, ModelVersion
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+APPROVAL_STATUS_TAG = "approval_status"
+
+
+class MlflowModelRegistry:
+    def __init__(self, client: MlflowClient) -> None:
+        self.client = client
+
+    def list_versions(self, group: str) -> list[ModelVersion]:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            found = self.client.search_model_versions(f"name = '{group}'")
+        except MlflowException as exc:
+            raise PromotionError(
+                f"cannot list the versions of MLflow model {group}: {exc}"
+            ) from exc
+        versions = [self._version(group, v) for v in found]
+        return sorted(versions, key=lambda v: v.version, reverse=True)
+
+    def copy(
+        self,
+        source: ModelVersion,
+        target_group: str,
+        metadata: dict[str, str],
+        approval_status: str,
+        description: str,
+    ) -> str:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            copied = self.client.copy_model_version(
+                src_model_uri=f"models:/{source.group}/{source.version}", dst_name=target_group
+            )
+            self.client.update_model_version(target_group, copied.version, description=description)
+            for key, value in {**metadata, APPROVAL_STATUS_TAG: approval_status}.items():
+                self.client.set_model_version_tag(target_group, copied.version, key, value)
+        except MlflowException as exc:
+            raise PromotionError(
+                f"cannot copy {source.ref} into MLflow model {target_group}: {exc}"
+            ) from exc
+        return f"{target_group}/{copied.version}"
+
+    @staticmethod
+    def _version(group: str, found: Any) -> ModelVersion:
+        tags = {str(k): str(v) for k, v in (found.tags or {}).items()}
+        status = tags.get(APPROVAL_STATUS_TAG, PENDING)
+        if getattr(found, "aliases", None) and status == PENDING:
+            status = APPROVED
+        metadata = {k: v for k, v in tags.items() if k != APPROVAL_STATUS_TAG}
+        return ModelVersion(
+            ref=f"{group}/{found.version}",
+            group=group,
+            version=int(found.version),
+            created=datetime.fromtimestamp(int(found.creation_timestamp) / 1000, tz=UTC),
+            approval_status=status,
+            commit=tags.get(lineage.COMMIT_ID),
+            metadata=metadata,
+        )

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import pytest
+from pipelines.errors import ProjectFileError
+from pipelines.project import PRODUCTION_KINDS, TRAINING_KINDS, Project, load_project
+
+
+def document_of(project: Project) -> dict[str, object]:
+    document = {"schema_version": 1, **asdict(project)}
+    if document["mlflow_tracking_uri"] is None:
+        del document["mlflow_tracking_uri"]
+    return document
+
+
+def test_project_json_names_one_group_per_kind_of_the_scenario(project: Project) -> None:
+    assert set(project.model_groups) == {*TRAINING_KINDS, *PRODUCTION_KINDS[project.scenario]}
+    assert all(name.startswith(project.prefix) for name in project.model_groups.values())
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("account_id", "not-an-account", "key 'account_id'"),
+        ("scenario", "premium", "key 'scenario'"),
+        ("prefix", "sagemaker-other-p-1", "key 'prefix'"),
+    ],
+)
+def test_a_broken_project_json_names_the_key(
+    tmp_path, project: Project, key, value, message
+) -> None:
+    path = tmp_path / "project.json"
+    path.write_text(json.dumps({**document_of(project), key: value}))
+    with pytest.raises(ProjectFileError, match=message):
+        load_project(path)
+
+
+def test_a_missing_project_json_says_where_it_comes_from(tmp_path) -> None:
+    with pytest.raises(ProjectFileError, match="not found"):
+        load_project(tmp_path / "project.json")

@@ -1,0 +1,262 @@
+"""The CI build (``python -m pipelines.ci``) under moto, per scenario and branch kind."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pipelines import ci
+
+from lambda_project_lifecycle.naming import ProjectNames
+from lambda_project_lifecycle.scenarios import SCENARIOS
+from tests.seed_code.conftest import (
+    BUCKET,
+    PROJECT_ID,
+    PROJECT_NAME,
+    ROLE_ARN,
+    SCENARIO_NAMES,
+    create_groups,
+    project_document,
+)
+from tests.support.emulator_gaps import ScriptedPipelineExecutions
+from tests.support.git_repository import GitRepository
+
+NAMES = ProjectNames(PROJECT_NAME, PROJECT_ID)
+SAMPLE_KEY = f"{NAMES.prefix}/datasets/sample/breast_cancer.csv"
+
+
+def build_environment(branch: str, commit: str, **extra: str) -> dict[str, str]:
+    return {
+        "SOURCE_BRANCH": branch,
+        "CODEBUILD_RESOLVED_SOURCE_VERSION": commit,
+        "SAGEMAKER_PIPELINE_ROLE_ARN": ROLE_ARN,
+        **extra,
+    }
+
+
+def run_ci(aws, repo_dir, environ, executions=None, argv=()):
+    executions = executions or ScriptedPipelineExecutions(aws.client("sagemaker"))
+    return ci.main(
+        list(argv),
+        environ=environ,
+        boto_session=aws,
+        repo_dir=repo_dir,
+        sagemaker_client=executions,
+        sleep=lambda seconds: None,
+    )
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_NAMES)
+@pytest.mark.parametrize(("branch", "kind"), [("feature-wider-trees", "feature"), ("dev", "dev")])
+def test_a_push_to_a_training_branch_runs_its_pipeline_and_waits(
+    aws, seed_repository, capsys, scenario, branch, kind
+):
+    repo = seed_repository(scenario)
+    commit = "c0ffee" + "0" * 34
+    executions = ScriptedPipelineExecutions(aws.client("sagemaker"))
+
+    assert run_ci(aws, repo, build_environment(branch, commit), executions) == 0
+
+    sagemaker = aws.client("sagemaker")
+    pipeline_name = NAMES.pipeline(kind)
+    described = sagemaker.describe_pipeline(PipelineName=pipeline_name)
+    definition = json.loads(described["PipelineDefinition"])
+    register = definition["Steps"][-1]["Arguments"]["IfSteps"][0]["Arguments"]
+    assert register["ModelPackageGroupName"] == NAMES.model_package_group(kind)
+    assert register["CustomerMetadataProperties"]["commit_id"] == commit
+    assert described["RoleArn"] == ROLE_ARN
+    tags = sagemaker.list_tags(ResourceArn=described["PipelineArn"])["Tags"]
+    assert {"Key": "sagemaker:project-name", "Value": PROJECT_NAME} in tags
+    assert {"Key": "sagemaker:project-id", "Value": PROJECT_ID} in tags
+
+    [arn] = executions.started
+    parameters = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)
+    assert {"Name": "InputDataUri", "Value": f"s3://{BUCKET}/{SAMPLE_KEY}"} in parameters[
+        "PipelineParameters"
+    ]
+    aws.client("s3").head_object(Bucket=BUCKET, Key=SAMPLE_KEY)  # the sample was uploaded
+    out = capsys.readouterr().out
+    assert "uploaded the sample dataset" in out
+    assert f"pipeline {pipeline_name} succeeded" in out
+
+
+def test_a_second_build_reuses_the_pipeline_and_the_uploaded_sample(aws, seed_repository, capsys):
+    repo = seed_repository("baseline")
+    assert run_ci(aws, repo, build_environment("dev", "a" * 40)) == 0
+    capsys.readouterr()
+    assert run_ci(aws, repo, build_environment("dev", "b" * 40)) == 0
+    assert "uploaded the sample dataset" not in capsys.readouterr().out
+    definition = aws.client("sagemaker").describe_pipeline(PipelineName=NAMES.pipeline("dev"))
+    assert "b" * 40 in definition["PipelineDefinition"]
+
+
+def test_a_failed_pipeline_fails_the_build_with_the_step_and_reason(aws, seed_repository, capsys):
+    repo = seed_repository("baseline")
+    executions = ScriptedPipelineExecutions(
+        aws.client("sagemaker"),
+        status="Failed",
+        steps=[
+            {"StepName": "Preprocess", "StepStatus": "Succeeded"},
+            {
+                "StepName": "AccuracyBelowThreshold",
+                "StepStatus": "Failed",
+                "FailureReason": "test accuracy 0.81 is below MinAccuracy 0.9",
+            },
+        ],
+    )
+    assert run_ci(aws, repo, build_environment("feature-x", "d" * 40), executions) == 1
+    error = capsys.readouterr().err
+    assert "AccuracyBelowThreshold: test accuracy 0.81 is below MinAccuracy 0.9" in error
+    assert error.startswith("error: pipeline execution failed")
+
+
+def test_a_pipeline_changed_by_a_concurrent_build_is_stopped(aws, seed_repository, capsys):
+    repo = seed_repository("advanced")
+    executions = ScriptedPipelineExecutions(
+        aws.client("sagemaker"), definition_override='{"Steps": []}'
+    )
+    assert run_ci(aws, repo, build_environment("feature-y", "e" * 40), executions) == 1
+    assert executions.stopped == executions.started
+    assert "Re-run this build" in capsys.readouterr().err
+
+
+def test_a_pipeline_still_running_after_the_wait_fails_the_build(aws, seed_repository, capsys):
+    repo = seed_repository("baseline")
+    executions = ScriptedPipelineExecutions(aws.client("sagemaker"), status="Executing")
+    environ = build_environment("dev", "f" * 40, PIPELINE_WAIT_MINUTES="1")
+    assert run_ci(aws, repo, environ, executions) == 1
+    assert "still Executing after 1 min" in capsys.readouterr().err
+
+
+def test_training_data_can_come_from_the_build_environment(aws, seed_repository):
+    repo = seed_repository("baseline")
+    aws.client("s3").put_object(Bucket=BUCKET, Key="data/churn/2024.csv", Body=b"a,target\n1,0\n")
+    executions = ScriptedPipelineExecutions(aws.client("sagemaker"))
+    environ = build_environment("dev", "1" * 40, INPUT_DATA_URI=f"s3://{BUCKET}/data/churn/")
+    assert run_ci(aws, repo, environ, executions) == 0
+    parameters = aws.client("sagemaker").list_pipeline_parameters_for_execution(
+        PipelineExecutionArn=executions.started[0]
+    )["PipelineParameters"]
+    assert {"Name": "InputDataUri", "Value": f"s3://{BUCKET}/data/churn/"} in parameters
+
+
+def test_training_data_that_is_not_there_fails_before_any_pipeline_runs(
+    aws, seed_repository, capsys
+):
+    repo = seed_repository("baseline")
+    environ = build_environment("dev", "2" * 40, INPUT_DATA_URI=f"s3://{BUCKET}/data/missing/")
+    assert run_ci(aws, repo, environ) == 1
+    assert "holds no object" in capsys.readouterr().err
+    assert aws.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
+
+
+def test_training_without_the_pipeline_role_is_a_clear_error(aws, seed_repository, capsys):
+    repo = seed_repository("baseline")
+    environ = build_environment("dev", "3" * 40)
+    del environ["SAGEMAKER_PIPELINE_ROLE_ARN"]
+    assert run_ci(aws, repo, environ) == 1
+    assert "SAGEMAKER_PIPELINE_ROLE_ARN is not set" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("branch", ["main", "release-1", "feature-"])
+def test_any_other_branch_builds_nothing_and_says_so(aws, seed_repository, capsys, branch):
+    repo = seed_repository("baseline")
+    assert run_ci(aws, repo, build_environment(branch, "4" * 40)) == 0
+    assert "nothing to build" in capsys.readouterr().out
+    assert aws.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_NAMES)
+def test_plan_only_says_what_the_build_would_do_without_aws(seed_repository, capsys, scenario):
+    repo = seed_repository(scenario)
+    assert ci.main(["--plan"], environ=build_environment("prod", "5" * 40), repo_dir=repo) == 0
+    out = capsys.readouterr().out
+    production = project_document(scenario)["model_groups"]
+    assert "no training" in out
+    assert all(production[k] in out for k in ("prod",) if scenario == "baseline")
+    assert all(production[k] in out for k in ("champion", "challenger") if scenario == "advanced")
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_NAMES)
+def test_a_push_to_prod_promotes_without_training(aws, seed_repository, capsys, scenario):
+    repo_dir = seed_repository(scenario)
+    git = GitRepository(repo_dir)
+    trained = git.commit("initial seed code")
+    document = project_document(scenario)
+    create_groups(aws, document)
+    sagemaker = aws.client("sagemaker")
+    sagemaker.create_model_package(
+        ModelPackageGroupName=document["model_groups"]["dev"],
+        InferenceSpecification={
+            "Containers": [
+                {"Image": "example.com/sklearn:1", "ModelDataUrl": f"s3://{BUCKET}/m.tar.gz"}
+            ],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+        MetadataProperties={"CommitId": trained},
+        CustomerMetadataProperties={"commit_id": trained, "branch": "dev"},
+        ModelApprovalStatus="Approved",
+    )
+
+    assert run_ci(aws, repo_dir, build_environment("prod", trained)) == 0
+
+    for kind in project_document(scenario)["model_groups"]:
+        packages = sagemaker.list_model_packages(
+            ModelPackageGroupName=document["model_groups"][kind]
+        )
+        expected = 1 if kind in ("dev", "prod", "champion", "challenger") else 0
+        assert len(packages["ModelPackageSummaryList"]) == expected, kind
+    assert sagemaker.list_pipelines()["PipelineSummaries"] == []
+    assert "created" in capsys.readouterr().out
+
+
+def test_the_registration_approval_status_comes_from_the_deploy_config(aws, seed_repository):
+    repo = seed_repository("advanced")
+    config = repo / "deploy" / "config.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "approval_status: PendingManualApproval   # status of models the pipeline registers",
+            "approval_status: Approved",
+        )
+    )
+    assert run_ci(aws, repo, build_environment("feature-auto", "6" * 40)) == 0
+    described = aws.client("sagemaker").describe_pipeline(PipelineName=NAMES.pipeline("feature"))
+    parameters = {p["Name"]: p for p in json.loads(described["PipelineDefinition"])["Parameters"]}
+    assert parameters["ModelApprovalStatus"]["DefaultValue"] == "Approved"
+
+
+def test_a_broken_deploy_config_fails_the_build_before_anything_runs(aws, seed_repository, capsys):
+    repo = seed_repository("baseline")
+    (repo / "deploy" / "config.yaml").write_text("schema_version: 1\ndevelopment: {mode: batch}\n")
+    assert run_ci(aws, repo, build_environment("dev", "7" * 40)) == 1
+    assert "key 'development.mode'" in capsys.readouterr().err
+    assert aws.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_NAMES)
+def test_a_push_to_prod_promotes_mlflow_versions_in_the_mlflow_flavour(
+    seed_repository, tmp_path, monkeypatch, capsys, scenario
+):
+    from mlflow import MlflowClient
+
+    monkeypatch.chdir(tmp_path)
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    repo_dir = seed_repository(scenario, "mlflow")
+    document = project_document(scenario, "mlflow", mlflow_tracking_uri=store)
+    (repo_dir / "project.json").write_text(json.dumps(document))
+    trained = GitRepository(repo_dir).commit("initial seed code")
+    groups = document["model_groups"]
+    client = MlflowClient(tracking_uri=store, registry_uri=store)
+    client.create_registered_model(groups["dev"])
+    client.create_model_version(
+        groups["dev"], source=f"s3://{BUCKET}/m.tar.gz", tags={"commit_id": trained}
+    )
+
+    assert ci.main([], environ=build_environment("prod", trained), repo_dir=repo_dir) == 0
+
+    for kind in SCENARIOS[scenario].production_kinds:
+        [copy] = client.search_model_versions(f"name = '{groups[kind]}'")
+        assert copy.tags["commit_id"] == trained
+        assert copy.tags["promoted_from"] == f"{groups['dev']}/1"
+    assert "created" in capsys.readouterr().out
