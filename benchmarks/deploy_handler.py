@@ -43,19 +43,15 @@ def main() -> int:
         AWS_CONFIG_FILE="/dev/null",
         AWS_SHARED_CREDENTIALS_FILE="/dev/null",
     )
-    import dataclasses
-
     import boto3
 
     from lambda_project_lifecycle.clients import AwsClients
     from lambda_project_lifecycle.deployments import model_deploy
-    from lambda_project_lifecycle.deployments.settings import DeploySettings
     from tests.support.deployments import (
         DATA_BUCKET,
         MODEL_ROLE_ARN,
         REGISTRY_TABLE,
         HandlerContext,
-        deploy_config_schema,
         deploy_world,
     )
     from tests.support.emulator_gaps import SageMakerGaps
@@ -75,15 +71,11 @@ def main() -> int:
         SageMakerGaps(clients.sagemaker)
         sagemaker_client_seconds = time.perf_counter() - started
 
+        model_deploy._CLIENTS = clients
+
         def invoke(event: dict[str, Any]) -> tuple[float, dict[str, Any]]:
-            """What model_deploy.handler does, with the schema found where tests find it."""
             started = time.perf_counter()
-            settings = dataclasses.replace(
-                DeploySettings.from_environment(), schema_path=deploy_config_schema()
-            )
-            result = model_deploy.handle_event(
-                event, HandlerContext(), clients=clients, settings=settings
-            )
+            result = model_deploy.handler(event, HandlerContext())
             return time.perf_counter() - started, result
 
         def approval(package: str) -> dict[str, Any]:

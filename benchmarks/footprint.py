@@ -125,10 +125,10 @@ def per_running_endpoint(scenario: str) -> list[tuple[str, str, str]]:
     from lambda_project_lifecycle.deployments.config import load_schema, parse_stage_config
     from lambda_project_lifecycle.deployments.plan import plan_endpoint
     from lambda_project_lifecycle.deployments.records import VariantState
+    from lambda_project_lifecycle.deployments.settings import default_schema_path
     from lambda_project_lifecycle.naming import ProjectNames
-    from tests.support.deployments import deploy_config_schema
 
-    schema = load_schema(deploy_config_schema())
+    schema = load_schema(default_schema_path())
     names = ProjectNames("example", "p-example00000")
     rows = []
     for stage, kinds in (

@@ -1,8 +1,7 @@
 """What the deployment tests need around the handlers: AWS in moto, a webhook, stored events.
 
-* :func:`deploy_config_schema` finds the deployment-config schema the way the build
-  does (``seed_code/common/deploy/config.schema.json`` of this checkout) and, until the
-  seed-code branch is merged, in the seed-code worktree next to this one.
+* :func:`deploy_config_schema`: the deployment-config schema's one source,
+  ``seed_code/common/deploy/config.schema.json`` (what the build packages).
 * :class:`DeployWorld`: moto with the registry table, the notification topic (an SQS
   queue subscribed to read what was published), the project data bucket, a project
   made by the real lifecycle handler, and the deployment handlers' settings.
@@ -39,11 +38,7 @@ from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments import endpoint_events, model_deploy, reaper
 from lambda_project_lifecycle.deployments.deployer import Deployer
 from lambda_project_lifecycle.deployments.notifications import Notifier
-from lambda_project_lifecycle.deployments.settings import (
-    REPOSITORY_SCHEMA,
-    SEED_CODE_SCHEMA_PATH,
-    DeploySettings,
-)
+from lambda_project_lifecycle.deployments.settings import REPOSITORY_SCHEMA, DeploySettings
 from lambda_project_lifecycle.lifecycle import Settings, handle_event
 from lambda_project_lifecycle.naming import ProjectNames
 from tests.support.cloudformation import LambdaContext, load_event
@@ -55,19 +50,13 @@ REGISTRY_TABLE = "mlops-portfolio-project-registry"
 DATA_BUCKET = "mlops-portfolio-project-data-123456789012"
 MODEL_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/mlops-portfolio-ModelExecutionRole"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:mlops-portfolio-ModelDeployFunction"
-# Until branch seed-code is merged, its worktree holds the schema's one source.
-SEED_WORKTREE_SCHEMA = Path("/work/wt-seed/seed_code").joinpath(*SEED_CODE_SCHEMA_PATH)
 IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/sklearn-inference:1.4-1"
 
 
 def deploy_config_schema() -> Path:
-    for candidate in (REPOSITORY_SCHEMA, SEED_WORKTREE_SCHEMA):
-        if candidate.is_file():
-            return candidate
-    pytest.fail(
-        f"the deployment-config schema is in neither {REPOSITORY_SCHEMA} nor "
-        f"{SEED_WORKTREE_SCHEMA}; it is written on branch seed-code"
-    )
+    if not REPOSITORY_SCHEMA.is_file():
+        pytest.fail(f"the deployment-config schema {REPOSITORY_SCHEMA} is missing")
+    return REPOSITORY_SCHEMA
 
 
 class HandlerContext(LambdaContext):

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from lambda_project_lifecycle.clients import AwsClients
-from lambda_project_lifecycle.deployments import endpoint_events, model_deploy, reaper, settings
+from lambda_project_lifecycle.deployments import endpoint_events, model_deploy, reaper
 from lambda_project_lifecycle.deployments.settings import DeploySettings
 from lambda_project_lifecycle.errors import LifecycleError
 from tests.support.cloudformation import load_event
@@ -19,7 +19,6 @@ from tests.support.deployments import (
     REGISTRY_TABLE,
     DeployWorld,
     HandlerContext,
-    deploy_config_schema,
 )
 
 
@@ -34,8 +33,6 @@ def test_the_entry_points_read_the_environment_and_deploy(
         "NOTIFICATION_WEBHOOK_SECRET_ARN": "",
     }.items():
         monkeypatch.setenv(name, value)
-    if not settings.REPOSITORY_SCHEMA.is_file():  # until seed-code is merged into this branch
-        monkeypatch.setattr(settings, "REPOSITORY_SCHEMA", deploy_config_schema())
     for module in (model_deploy, endpoint_events, reaper):
         monkeypatch.setattr(module, "_CLIENTS", AwsClients())
     names = world.create_project()
