@@ -21,6 +21,7 @@ from lambda_project_lifecycle.deployments.deployer import Deployer, ignored
 from lambda_project_lifecycle.deployments.errors import InvalidEventError
 from lambda_project_lifecycle.deployments.events import EndpointEvent, invoked_account
 from lambda_project_lifecycle.deployments.settings import DeploySettings
+from lambda_project_lifecycle.errors import LifecycleError
 from lambda_project_lifecycle.naming import NAME_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,10 @@ def handle_event(
     project = deployer.load_project(record.project_id)
     if project is None:
         return ignored(f"the project of {change.endpoint_name} is gone").as_dict()
-    if change.status == "InService":
-        return deployer.on_in_service(project, record, change).as_dict()
-    return deployer.on_failed(project, record, change).as_dict()
+    try:
+        if change.status == "InService":
+            return deployer.on_in_service(project, record, change).as_dict()
+        return deployer.on_failed(project, record, change).as_dict()
+    except LifecycleError as exc:
+        deployer.failed(project, record.stage, f"{exc} (the event is retried)")
+        raise

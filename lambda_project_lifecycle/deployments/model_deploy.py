@@ -22,6 +22,7 @@ from lambda_project_lifecycle.deployments.deployer import Deployer, ignored
 from lambda_project_lifecycle.deployments.errors import InvalidEventError
 from lambda_project_lifecycle.deployments.events import ModelPackageEvent, invoked_account
 from lambda_project_lifecycle.deployments.settings import DeploySettings
+from lambda_project_lifecycle.errors import LifecycleError
 from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,17 @@ def handle_event(
     if project is None:
         return ignored(f"the project of group {change.group_name} is gone").as_dict()
     kind = str(group["GroupKind"])
-    if change.approval_status == "Approved":
-        return deployer.approve(project, kind, change).as_dict()
-    return deployer.reject(project, kind, change).as_dict()
+    try:
+        if change.approval_status == "Approved":
+            return deployer.approve(project, kind, change).as_dict()
+        return deployer.reject(project, kind, change).as_dict()
+    except LifecycleError as exc:
+        # Tell people, then fail the invocation so that EventBridge retries it (every
+        # step is idempotent); a retry that succeeds is announced as usual.
+        deployer.failed(
+            project,
+            STAGE_OF_GROUP[kind],
+            f"{exc} (the event is retried)",
+            model_package_arn=change.package_arn,
+        )
+        raise

@@ -605,3 +605,33 @@ def test_the_longest_legal_project_gets_names_within_sagemakers_limits(world: De
     for alarm in world.alarm_names():
         check_name("cloudwatch_alarm", alarm)
     assert all(names.project_id in n for n in world.config_names() | world.model_names())
+
+
+def test_an_aws_error_is_announced_and_the_invocation_fails_so_eventbridge_retries(
+    world: DeployWorld,
+) -> None:
+    from botocore.awsrequest import AWSResponse
+
+    from lambda_project_lifecycle.errors import AwsCallError
+
+    names = world.create_project()
+    package = world.register_package(names.model_package_group("dev"))
+    world.set_status(package, "Approved")
+    event = world.package_event(package, "Approved")
+
+    def throttled(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        error = {"Code": "ThrottlingException", "Message": "Rate exceeded"}
+        return AWSResponse("https://x", 400, {}, None), {
+            "Error": error,
+            "ResponseMetadata": {"HTTPStatusCode": 400, "MaxAttemptsReached": True},
+        }
+
+    world.sagemaker.meta.events.register_first("before-call.sagemaker.CreateEndpoint", throttled)
+    with pytest.raises(AwsCallError, match="ThrottlingException"):
+        world.deploy_event(event)
+    (notice,) = world.notices()
+    assert notice["status"] == "FAILED" and "the event is retried" in notice["summary"]
+
+    world.sagemaker.meta.events.unregister("before-call.sagemaker.CreateEndpoint", throttled)
+    assert world.deploy_event(event)["action"] == "deploying"  # the retry converges
+    assert world.served_packages(names.endpoint("development")) == {"AllTraffic": package}
