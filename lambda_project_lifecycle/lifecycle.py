@@ -2,8 +2,9 @@
 
 Create: validate -> repository (made and seeded) -> model groups -> registry records.
 Update: reconcile (missing repository or groups, tags, settings); never deletes.
-Delete: model groups as ``OnDelete`` says -> repository as ``OnDelete`` says ->
-registry records.
+Delete: endpoints, endpoint configs, models, alarms and autoscaling targets of the
+project (whatever ``OnDelete`` says: endpoints are never data) -> model groups as
+``OnDelete`` says -> repository as ``OnDelete`` says -> registry records.
 
 Every step is idempotent, so a retried Create converges and a Delete after a
 Create that failed half-way removes what that Create made.
@@ -26,6 +27,7 @@ from lambda_project_lifecycle.custom_resource import (
     answer_request,
     put_response,
 )
+from lambda_project_lifecycle.deployments import teardown
 from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
 from lambda_project_lifecycle.project import ProjectSpec, changed_immutable_properties
 from lambda_project_lifecycle.repositories import lifecycle_steps
@@ -148,6 +150,9 @@ class ProjectLifecycle:
         if physical_id and physical_id != spec.physical_resource_id:
             logger.info("Nothing to delete: %s is not this project's resource id", physical_id)
             return Outcome(physical_id)
+        deployments = teardown.remove_project_deployments(
+            self._clients, spec.names, self.settings.registry_table
+        )
         removal = model_groups.remove_model_groups(
             spec, self._clients.sagemaker, delete_packages=spec.on_delete == "delete-all"
         )
@@ -156,8 +161,10 @@ class ProjectLifecycle:
         )
         project_registry.remove_project(self._clients.dynamodb, self.settings.registry_table, spec)
         logger.info(
-            "Deleted project %s: groups deleted %s, kept %s, packages deleted %d; repository %s",
+            "Deleted project %s: endpoints %s, groups deleted %s, kept %s, packages deleted %d; "
+            "repository %s",
             spec.project_id,
+            deployments.endpoints,
             removal.deleted,
             removal.kept,
             removal.packages_deleted,

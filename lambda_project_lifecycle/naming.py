@@ -46,6 +46,8 @@ NAME_RULES: dict[str, NameRule] = {
     "gitlab_project": NameRule("GitLab project path", 255, r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"),
     "bitbucket_repository": NameRule("Bitbucket repository slug", 62, r"^[a-z0-9_.-]+$"),
     "log_group": NameRule("CloudWatch log group", 512, r"^[\.\-_/#A-Za-z0-9]+$"),
+    "cloudwatch_alarm": NameRule("CloudWatch alarm", 255, r"^[\x20-\x7e]+$"),
+    "scaling_policy": NameRule("Application Auto Scaling policy", 256, r"^[\x20-\x7e]+$"),
 }
 
 
@@ -118,6 +120,41 @@ class ProjectNames:
     def training_log_group(self) -> str:
         """The log group CodeBuild writes the training project's builds to (its default name)."""
         return f"/aws/codebuild/{self.training_project()}"
+
+    # --- deployments -------------------------------------------------------------------
+
+    def endpoint_config(self, stage: str, digest: str) -> str:
+        """``<prefix>-<stage>-<digest>``: one config per distinct content of a stage's endpoint."""
+        return self.fit("endpoint_config", f"{stage}-{digest}")
+
+    def model(self, group_kind: str, package_version: int | str) -> str:
+        """``<prefix>-<group kind>-<package version>``: one SageMaker model per model package."""
+        return self.fit("model", f"{group_kind}-{package_version}")
+
+    def rollback_alarm(self, stage: str, variant: str) -> str:
+        """The 5xx alarm of one variant of a stage's endpoint, used to roll deployments back."""
+        return self.fit("cloudwatch_alarm", f"{stage}-{variant}-5xx")
+
+    def scaling_policy(self, stage: str, variant: str) -> str:
+        return self.fit("scaling_policy", f"{stage}-{variant}-invocations")
+
+    def owns(self, name: str) -> bool:
+        """True when ``name`` is ``sagemaker-<this project's name, maybe cut>-<id>-<suffix>``.
+
+        Used before deleting by name: a resource whose name only looks like ours
+        (another project's, or one made by hand) is never matched.
+        """
+        head = f"{NAME_PREFIX}-"
+        marker = f"-{self.project_id}-"
+        if not name.startswith(head):
+            return False
+        start = len(head)
+        while (at := name.find(marker, start)) != -1:
+            name_part = name[len(head) : at]
+            if name_part and self.project_name.startswith(name_part):
+                return True
+            start = at + 1
+        return False
 
 
 def check_name(kind: str, name: str) -> None:

@@ -6,12 +6,15 @@ Records, keyed by ``pk``:
   flavour, delete choice, model groups, stack) and its timestamps;
 * ``model-group#<group name>``: which project and stage a model package group
   belongs to, so that handlers driven by registry events find the project
-  with one read.
+  with one read;
 * ``repository#<repository key>``: which project a repository belongs to, its
   provider and clone URL, and the project's training (CodeBuild) project, so
   that the training trigger routes a push with one read. The key is the
   repository name for CodeCommit (as its events name it),
-  ``<provider>/<owner>/<name>`` for hosted providers and the URL for plain git.
+  ``<provider>/<owner>/<name>`` for hosted providers and the URL for plain git;
+* ``endpoint#<endpoint name>``: a stage's endpoint as the deployment handlers
+  want it (the package of each variant), what they last asked SageMaker for,
+  and the result of the last deployment (see ``deployments.records``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from lambda_project_lifecycle import __version__
-from lambda_project_lifecycle.errors import AwsCallError
+from lambda_project_lifecycle.errors import AwsCallError, error_code
 from lambda_project_lifecycle.project import ProjectSpec
 from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
 
@@ -37,6 +40,10 @@ def project_key(project_id: str) -> str:
 
 def model_group_key(group_name: str) -> str:
     return f"model-group#{group_name}"
+
+
+def endpoint_key(endpoint_name: str) -> str:
+    return f"endpoint#{endpoint_name}"
 
 
 def save_project(
@@ -109,6 +116,52 @@ def remove_project(dynamodb: Any, table: str, spec: ProjectSpec) -> None:
         f"Removing project {spec.project_id} from the registry table {table}",
         [{"Delete": {"TableName": table, "Key": _to_item({"pk": key})}} for key in keys],
     )
+
+
+def load_record(dynamodb: Any, table: str, key: str) -> dict[str, Any] | None:
+    """Any record by its ``pk`` (consistent read); None when absent."""
+    try:
+        reply = dynamodb.get_item(TableName=table, Key=_to_item({"pk": key}), ConsistentRead=True)
+    except ClientError as exc:
+        raise AwsCallError(f"Reading {key} from the registry table {table}", exc) from exc
+    item = reply.get("Item")
+    return _from_item(item) if item else None
+
+
+def load_model_group(dynamodb: Any, table: str, group_name: str) -> dict[str, Any] | None:
+    """Which project and stage a model package group belongs to; None when it is not ours."""
+    return load_record(dynamodb, table, model_group_key(group_name))
+
+
+def put_record(
+    dynamodb: Any, table: str, record: dict[str, Any], *, condition: dict[str, Any] | None = None
+) -> None:
+    """Write a whole record; ``condition`` holds ConditionExpression and its values.
+
+    A failed condition raises the ClientError (code ConditionalCheckFailedException)
+    unwrapped, so that callers can re-read and retry.
+    """
+    options: dict[str, Any] = {}
+    if condition:
+        options["ConditionExpression"] = condition["expression"]
+        if condition.get("names"):
+            options["ExpressionAttributeNames"] = condition["names"]
+        if condition.get("values"):
+            options["ExpressionAttributeValues"] = _to_item(condition["values"])
+    try:
+        dynamodb.put_item(TableName=table, Item=_to_item(record), **options)
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            raise
+        raise AwsCallError(f"Writing {record['pk']} to the registry table {table}", exc) from exc
+
+
+def delete_record(dynamodb: Any, table: str, key: str) -> None:
+    """Delete a record by its ``pk``; an absent record is fine."""
+    try:
+        dynamodb.delete_item(TableName=table, Key=_to_item({"pk": key}))
+    except ClientError as exc:
+        raise AwsCallError(f"Removing {key} from the registry table {table}", exc) from exc
 
 
 def _transact(dynamodb: Any, action: str, operations: list[dict[str, Any]]) -> None:

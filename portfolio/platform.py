@@ -1,7 +1,8 @@
 """The platform stack: deployed once per account and region, shared by every project.
 
 It holds the Service Catalog portfolio with one product per scenario and
-registry flavour, the shared lifecycle Lambda, the project registry table,
+registry flavour, the shared lifecycle Lambda, the deployment Lambdas and their
+rules (``portfolio.deployments``), the project registry table,
 the notification topic, and the SSM parameters that product templates resolve.
 Artifacts (product templates, the Lambda zip, seed-code zips) are read from the
 bootstrap stack's bucket, under keys given as parameters.
@@ -41,8 +42,10 @@ from lambda_project_lifecycle.naming import NAME_PREFIX
 from lambda_project_lifecycle.scenarios import SCENARIOS
 from lambda_project_lifecycle.training_trigger import DETAIL_TYPE, PUSH_EVENTS
 from portfolio.buckets import add_private_bucket
+from portfolio.deployments import add_deployments
 from portfolio.functions import SharedFunction, add_event_rule, add_function, trust_policy
 from portfolio.permissions import (
+    deployment_teardown_statements,
     model_group_statements,
     registry_statements,
     repository_statements,
@@ -200,6 +203,7 @@ def build(settings: TemplateSettings) -> Template:
             statements=[
                 *model_group_statements(),
                 *registry_statements(registry, write=True),
+                *deployment_teardown_statements(),
                 *repository_statements(
                     [
                         Sub(
@@ -218,6 +222,14 @@ def build(settings: TemplateSettings) -> Template:
         code,
     )
     _add_training_trigger(template, registry, code)
+    deployments = add_deployments(
+        template,
+        code,
+        registry=registry,
+        topic=topic,
+        data_bucket=data_bucket,
+        environment=environment,
+    )
     launch_role = _add_launch_role(template, bucket, function, settings)
 
     for product in PRODUCTS:
@@ -275,6 +287,9 @@ def build(settings: TemplateSettings) -> Template:
     template.add_output(Output("ProjectRegistryTable", Value=Ref(registry)))
     template.add_output(Output("NotificationTopicArn", Value=Ref(topic)))
     template.add_output(Output("ProjectDataBucketName", Value=Ref(data_bucket)))
+    template.add_output(
+        Output("ModelExecutionRoleArn", Value=GetAtt(deployments.model_role, "Arn"))
+    )
     return template
 
 

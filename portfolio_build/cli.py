@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from portfolio_build import render
-from portfolio_build.checks import Finding, limits, studio_contract
+from portfolio_build.checks import Finding, lambda_package, limits, studio_contract
 from portfolio_build.checks.lint import lint_templates
 from portfolio_build.config import BuildConfig, load_config
 from portfolio_build.errors import BuildError
@@ -105,6 +105,12 @@ def validate(
             findings += studio_contract.check_bootstrap(label, body)
     findings += limits.check_zip_size(
         artifact_label(lambda_zip, config.dist), lambda_zip.path, limits.LAMBDA_ZIP_MAX_BYTES
+    )
+    findings += lambda_package.check_deploy_config_schema(
+        artifact_label(lambda_zip, config.dist),
+        lambda_zip.path,
+        render.SEED_CODE_DIR,
+        render.PACKAGED_SCHEMA_NAME,
     )
     for seed in seed_zips:
         findings += limits.check_zip_size(

@@ -11,6 +11,7 @@ from typing import Any
 
 from troposphere import Template
 
+from lambda_project_lifecycle.deployments.settings import PACKAGED_SCHEMA, SEED_CODE_SCHEMA_PATH
 from lambda_project_lifecycle.scenarios import SCENARIOS
 from portfolio import bootstrap, platform
 from portfolio.settings import TemplateSettings
@@ -31,6 +32,11 @@ VENDORED_EXCLUDES: dict[str, tuple[str, ...]] = {
 }
 SEED_CODE_DIR = REPO_ROOT / "seed_code"
 SEED_CODE_COMMON = "common"
+# The deployment handlers validate each project's deploy config against the schema the
+# seed code ships: one source (seed_code/common/deploy/config.schema.json), copied into
+# the Lambda zip next to the module that reads it.
+DEPLOY_CONFIG_SCHEMA = SEED_CODE_DIR.joinpath(*SEED_CODE_SCHEMA_PATH)
+PACKAGED_SCHEMA_NAME = f"{LAMBDA_PACKAGE}/deployments/{PACKAGED_SCHEMA.name}"
 
 
 @dataclass
@@ -85,8 +91,10 @@ def write_templates(
     return artifacts
 
 
-def package_lambda(dist: Path) -> Artifact:
+def package_lambda(dist: Path, deploy_config_schema: Path = DEPLOY_CONFIG_SCHEMA) -> Artifact:
     files = collect_files(REPO_ROOT / LAMBDA_PACKAGE, f"{LAMBDA_PACKAGE}/")
+    if deploy_config_schema.is_file():
+        files[PACKAGED_SCHEMA_NAME] = deploy_config_schema
     for package in VENDORED_PACKAGES:
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:

@@ -34,6 +34,14 @@ def every_name(names: ProjectNames) -> list[tuple[str, str]]:
     ]
     result += [("endpoint", names.endpoint(stage)) for stage in STAGES]
     result += [("pipeline", names.pipeline(kind)) for kind in MODEL_GROUP_DESCRIPTIONS]
+    result += [("endpoint_config", names.endpoint_config(stage, "0" * 10)) for stage in STAGES]
+    result += [("model", names.model(kind, 99_999_999)) for kind in MODEL_GROUP_DESCRIPTIONS]
+    result += [
+        ("cloudwatch_alarm", names.rollback_alarm(stage, variant))
+        for stage in STAGES
+        for variant in ("AllTraffic", "champion", "challenger")
+    ]
+    result += [("scaling_policy", names.scaling_policy("production", "challenger"))]
     result += [
         ("codecommit_repository", names.repository()),
         ("codebuild_project", names.training_project()),
@@ -116,3 +124,22 @@ def test_repository_names_per_provider_for_the_longest_project() -> None:
     assert names.repository("github_repository") == names.prefix
     assert names.repository("bitbucket_repository") == names.prefix.lower()
     assert len(names.prefix) == 59 < NAME_RULES["bitbucket_repository"].max_length
+
+
+@pytest.mark.parametrize(("name", "project_id"), PROJECTS)
+def test_a_project_owns_its_deployment_names_and_no_one_elses(name: str, project_id: str) -> None:
+    names = ProjectNames(name, project_id)
+    deployment_kinds = {
+        "endpoint",
+        "endpoint_config",
+        "model",
+        "cloudwatch_alarm",
+        "scaling_policy",
+    }
+    suffixed = [n for kind, n in every_name(names) if kind in deployment_kinds]
+    assert suffixed
+    assert all(names.owns(n) for n in suffixed)
+    other = ProjectNames(name, "p-someoneelse1")
+    assert not any(other.owns(n) for n in suffixed)
+    assert not names.owns(f"sagemaker-{name}x-{project_id}-dev-1")
+    assert not names.owns(f"{name}-{project_id}-dev-1")

@@ -10,6 +10,19 @@ Product code never knows about any of this: it calls boto3 as it would on AWS.
 |                                   |                   | state so that later calls see it       |
 | sagemaker.DeleteModelPackageGroup | not implemented   | as above; ConflictException while the  |
 |                                   |                   | group still holds model packages       |
+| sagemaker.UpdateEndpoint          | not implemented   | as above (DeploymentConfig checked     |
+|                                   |                   | against the service model); the        |
+|                                   |                   | endpoint moves to the new config at    |
+|                                   |                   | once; ValidationException unless it is |
+|                                   |                   | InService, as SageMaker answers        |
+| sagemaker.CreateEndpointConfig    | drops Shadow-     | after the call, the shadow variants    |
+|                                   | ProductionVariants| are stored on moto's config, so that   |
+|                                   |                   | DescribeEndpointConfig returns them    |
+| sagemaker endpoint lifecycle      | endpoints are     | tests move an endpoint through         |
+|                                   | InService at once | Creating/Updating/Failed, or roll an   |
+|                                   |                   | update back, with set_endpoint_status  |
+|                                   |                   | and roll_back (SageMaker does this     |
+|                                   |                   | asynchronously)                        |
 | iam.SimulatePrincipalPolicy       | not implemented   | SageMaker SDK v3 checks roles with it  |
 |                                   |                   | (ModelTrainer, Pipeline.upsert): tests |
 |                                   |                   | set SAGEMAKER_SDK_ENVIRONMENT          |
@@ -46,6 +59,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +82,14 @@ def shadow_session() -> botocore.session.Session:
 
 
 MISSING_OPERATIONS: dict[str, tuple[str, ...]] = {
-    "sagemaker": ("DeleteModelPackage", "DeleteModelPackageGroup"),
+    "sagemaker": ("DeleteModelPackage", "DeleteModelPackageGroup", "UpdateEndpoint"),
     "codecommit": ("ListTagsForResource", "TagResource", "UntagResource"),
     "codeconnections": ("GetConnection",),
     "codestar-connections": ("GetConnection",),
+}
+# Operations moto implements but answers incompletely: completed after moto's call.
+INCOMPLETE_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "sagemaker": ("CreateEndpointConfig",),
 }
 
 
@@ -99,6 +117,11 @@ class SageMakerGaps:
                 f"before-parameter-build.sagemaker.{operation}", self._remember
             )
             client.meta.events.register(f"before-call.sagemaker.{operation}", self._answer)
+        for operation in INCOMPLETE_OPERATIONS["sagemaker"]:
+            client.meta.events.register(
+                f"before-parameter-build.sagemaker.{operation}", self._remember
+            )
+            client.meta.events.register(f"after-call.sagemaker.{operation}", self._complete)
 
     @property
     def _backend(self) -> Any:
@@ -112,8 +135,11 @@ class SageMakerGaps:
         apply = {
             "DeleteModelPackage": self._delete_model_package,
             "DeleteModelPackageGroup": self._delete_model_package_group,
+            "UpdateEndpoint": self._update_endpoint,
         }[model.name]
-        error = apply(params)
+        result = apply(params)
+        error = result if isinstance(result, tuple) else None
+        reply = result if isinstance(result, dict) else {}
         method = xform_name(model.name)
         metadata = {"HTTPStatusCode": 400 if error else 200, "RequestId": "emulator-gap"}
         if error:
@@ -124,8 +150,8 @@ class SageMakerGaps:
                 "ResponseMetadata": metadata,
             }
         else:
-            self._stubber.add_response(method, {}, expected_params=params)
-            parsed = {"ResponseMetadata": metadata}
+            self._stubber.add_response(method, reply, expected_params=params)
+            parsed = {**reply, "ResponseMetadata": metadata}
         # The Stubber validates the parameters and the reply against the service model.
         with contextlib.suppress(ClientError):
             getattr(self._shadow, method)(**params)
@@ -134,6 +160,56 @@ class SageMakerGaps:
         return AWSResponse(
             "https://sagemaker.emulator", metadata["HTTPStatusCode"], {}, None
         ), parsed
+
+    def _complete(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
+        params = self._pending.pop(model.name, {})
+        if model.name == "CreateEndpointConfig" and "Error" not in parsed:
+            shadows = params.get("ShadowProductionVariants")
+            if shadows:
+                config = self._backend.endpoint_configs[params["EndpointConfigName"]]
+                config.shadow_production_variants = shadows
+                self.calls.append((model.name, params))
+
+    def _update_endpoint(self, params: dict[str, Any]) -> tuple[str, str] | dict[str, Any]:
+        backend = self._backend
+        name = params["EndpointName"]
+        endpoint = backend.endpoints.get(name)
+        if endpoint is None:
+            return ("ValidationException", f"Could not find endpoint {name}.")
+        config = backend.endpoint_configs.get(params["EndpointConfigName"])
+        if config is None:
+            return (
+                "ValidationException",
+                f"Could not find endpoint configuration {params['EndpointConfigName']}.",
+            )
+        if endpoint.endpoint_status != "InService":
+            return (
+                "ValidationException",
+                f"Cannot update in-progress endpoint {endpoint.arn}.",
+            )
+        endpoint.endpoint_config_name = config.endpoint_config_name
+        endpoint.production_variants = endpoint._process_production_variants(
+            config.production_variants
+        )
+        endpoint.last_modified_time = datetime.now(UTC)
+        return {"EndpointArn": endpoint.arn}
+
+    def set_endpoint_status(self, name: str, status: str, failure_reason: str = "") -> None:
+        """Move an endpoint to ``status``, as SageMaker does on its own while it works."""
+        endpoint = self._backend.endpoints[name]
+        endpoint.endpoint_status = status
+        endpoint.failure_reason = failure_reason or None
+
+    def roll_back(self, name: str, config_name: str, failure_reason: str) -> None:
+        """What SageMaker does when a blue/green update fails or an alarm fires."""
+        endpoint = self._backend.endpoints[name]
+        config = self._backend.endpoint_configs[config_name]
+        endpoint.endpoint_config_name = config_name
+        endpoint.production_variants = endpoint._process_production_variants(
+            config.production_variants
+        )
+        endpoint.endpoint_status = "InService"
+        endpoint.failure_reason = failure_reason
 
     def _delete_model_package(self, params: dict[str, Any]) -> tuple[str, str] | None:
         backend = self._backend

@@ -1,0 +1,294 @@
+"""Per-project footprint: what a project creates, what it costs idle, how many fit in a region.
+
+    .venv/bin/python benchmarks/footprint.py            # print docs/footprint.md
+    .venv/bin/python benchmarks/footprint.py --write    # rewrite it
+
+Every count comes from the generated templates (rendered in-process, as
+``python build.py`` renders them) and from the code that decides what the shared
+Lambdas make (scenarios, naming, the deployment plan); prices and default quotas
+are the table below, with their sources. ``tests/test_footprint.py`` fails when
+docs/footprint.md differs from what this prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+DOC = REPO / "docs" / "footprint.md"
+
+
+@dataclass(frozen=True)
+class Price:
+    """Idle monthly price of one resource, in USD, and why."""
+
+    usd: float
+    note: str
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A default AWS quota, its scope, and where it is documented."""
+
+    limit: int
+    scope: str
+    source: str
+
+
+# Idle monthly price per resource type (what it costs while nobody trains or calls it).
+PRICES: dict[str, Price] = {
+    "AWS::CloudFormation::Stack": Price(0.0, "no charge for AWS:: and Custom:: resources"),
+    "AWS::ServiceCatalog::ProvisionedProduct": Price(0.0, "no charge per provisioned product"),
+    "Custom::ProjectLifecycle": Price(0.0, "a call of the shared Lambda at create/update/delete"),
+    "AWS::SageMaker::ModelPackageGroup": Price(0.0, "no charge; artifacts are S3 storage"),
+    "registry records (DynamoDB on demand)": Price(
+        0.0, "a few hundred bytes at $0.25 per GB-month: under $0.01"
+    ),
+    "AWS::IAM::Role": Price(0.0, "no charge"),
+    "AWS::IAM::Policy": Price(0.0, "no charge"),
+    "AWS::CodeBuild::Project": Price(0.0, "billed per build minute only"),
+    "AWS::CodeCommit::Repository": Price(0.0, "billed per active user, not per repository"),
+    "AWS::Logs::LogGroup": Price(0.0, "storage only"),
+    "AWS::Events::Rule": Price(0.0, "no charge for AWS service events"),
+    "AWS::SSM::Parameter": Price(0.0, "standard parameters are free"),
+    "AWS::S3::Bucket": Price(0.0, "storage only"),
+    "AWS::CloudWatch::Alarm": Price(0.10, "standard-resolution metric alarm"),
+}
+CFN_STACKS = Quota(
+    2000,
+    "account and Region",
+    "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html",
+)
+# Default quotas of the resource types a project can create (None: none binds per project).
+QUOTAS: dict[str, Quota] = {
+    "AWS::CloudFormation::Stack": CFN_STACKS,
+    "AWS::IAM::Role": Quota(
+        1000,
+        "account (all Regions)",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html",
+    ),
+    "AWS::CodeBuild::Project": Quota(
+        5000,
+        "account and Region",
+        "https://docs.aws.amazon.com/codebuild/latest/userguide/limits.html",
+    ),
+    "AWS::Events::Rule": Quota(
+        300,
+        "event bus",
+        "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html",
+    ),
+}
+# Stacks every account and Region with the portfolio holds besides projects.
+PLATFORM_STACKS = ("bootstrap", "platform")
+
+
+def render() -> dict[str, dict[str, Any]]:
+    from portfolio.settings import TemplateSettings
+    from portfolio_build.render import render_templates
+
+    return {
+        name: json.loads(json.dumps(template.to_dict()))
+        for _, name, template, _ in render_templates(TemplateSettings())
+    }
+
+
+def template_resources(body: dict[str, Any]) -> Counter[str]:
+    return Counter(
+        str(resource["Type"])
+        for resource in body.get("Resources", {}).values()
+        if isinstance(resource, dict)
+    )
+
+
+def lambda_made(scenario: str, registry: str) -> Counter[str]:
+    """What the lifecycle Lambda makes for a project that never deploys (from its code)."""
+    from lambda_project_lifecycle.scenarios import SCENARIOS
+
+    groups = len(SCENARIOS[scenario].model_group_kinds) if registry == "sagemaker" else 0
+    made: Counter[str] = Counter()
+    if groups:
+        made["AWS::SageMaker::ModelPackageGroup"] = groups
+    made["registry records (DynamoDB on demand)"] = 1 + groups
+    return made
+
+
+def per_running_endpoint(scenario: str) -> list[tuple[str, str, str]]:
+    """(stage, what exists while its endpoint runs, idle cost) from the deployment plan."""
+    from lambda_project_lifecycle.deployments.config import load_schema, parse_stage_config
+    from lambda_project_lifecycle.deployments.plan import plan_endpoint
+    from lambda_project_lifecycle.deployments.records import VariantState
+    from lambda_project_lifecycle.deployments.settings import default_schema_path
+    from lambda_project_lifecycle.naming import ProjectNames
+
+    schema = load_schema(default_schema_path())
+    names = ProjectNames("example", "p-example00000")
+    rows = []
+    for stage, kinds in (
+        ("development", ("dev",)),
+        ("production", ("champion", "challenger") if scenario == "advanced" else ("prod",)),
+    ):
+        config = parse_stage_config(
+            {"schema_version": 1}, stage=stage, scenario=scenario, schema=schema, source="-"
+        )
+        desired = {
+            ("AllTraffic" if len(kinds) == 1 else kind): VariantState(
+                kind, f"arn:aws:sagemaker:r:1:model-package/{kind}/1", "2026-01-01T00:00:00+00:00"
+            )
+            for kind in kinds
+        }
+        plan = plan_endpoint(names, scenario, config, desired).plan
+        assert plan is not None
+        alarms = len(plan.own_alarms)
+        scaled = sum(1 for v in plan.variants if v.autoscaling)
+        what = (
+            f"1 endpoint, 1 endpoint config, {len(plan.variants)} model(s), "
+            f"{alarms} rollback alarm(s), {scaled} scaling target(s), 1 registry record"
+        )
+        if config.mode == "serverless":
+            compute = (
+                f"serverless ({config.serverless['memory_mb']} MB): $0 idle, billed per request"
+            )
+        else:
+            instances = ", ".join(
+                f"{v.request['InitialInstanceCount']} x {v.request['InstanceType']}"
+                for v in plan.variants
+            )
+            compute = f"real-time {instances}: on-demand price x 730 h (runs until deleted)"
+        alarm_cost = alarms * PRICES["AWS::CloudWatch::Alarm"].usd
+        ttl = f"; deleted after {config.ttl_hours} h" if stage == "development" else ""
+        rows.append((stage, what, f"{compute}; alarms ${alarm_cost:.2f}/month{ttl}"))
+    return rows
+
+
+def build_doc() -> str:
+    from products.catalog import PRODUCTS
+
+    bodies = render()
+    platform = template_resources(bodies["platform"])
+    lines = [
+        "# Per-project footprint",
+        "",
+        "Generated by `python benchmarks/footprint.py --write` from the rendered templates and",
+        "the code of the shared Lambdas; `tests/test_footprint.py` fails when this page is stale.",
+        "",
+        "A project is a Service Catalog provisioned product: one CloudFormation stack made from",
+        "its product template, plus what the shared Lambdas make for it. Nothing it owns has an",
+        "idle price; endpoints exist only while an approved model is deployed, and development",
+        "endpoints expire.",
+        "",
+        "## What each project creates while idle",
+        "",
+        "| product | resource | count | idle $/month | why |",
+        "|---|---|---:|---:|---|",
+    ]
+    fits: dict[str, tuple[int, str]] = {}
+    for product in PRODUCTS:
+        made: Counter[str] = Counter(
+            {"AWS::ServiceCatalog::ProvisionedProduct": 1, "AWS::CloudFormation::Stack": 1}
+        )
+        made.update(template_resources(bodies[product.name]))
+        made.update(lambda_made(product.scenario.name, product.registry))
+        total = 0.0
+        for kind, count in sorted(made.items()):
+            price = PRICES.get(kind)
+            if price is None:
+                raise SystemExit(
+                    f"{product.name}: resource type {kind} has no idle price in "
+                    "benchmarks/footprint.py; add it"
+                )
+            total += price.usd * count
+            lines.append(
+                f"| {product.name} | `{kind}` | {count} | {price.usd * count:.2f} | {price.note} |"
+            )
+        lines.append(f"| {product.name} | **total** | | **{total:.2f}** | |")
+        fits[product.name] = _fits(made, platform)
+    lines += [
+        "",
+        "## When a model is deployed",
+        "",
+        "Per stage with its default settings (deploy/config.yaml changes them); superseded",
+        "endpoint configs and models are deleted once a new deployment is InService.",
+        "",
+        "| scenario | stage | exists while the endpoint runs | cost |",
+        "|---|---|---|---|",
+    ]
+    for scenario in ("baseline", "advanced"):
+        for stage, what, cost in per_running_endpoint(scenario):
+            lines.append(f"| {scenario} | {stage} | {what} | {cost} |")
+    lines += [
+        "",
+        "## How many projects fit in an account and Region",
+        "",
+        "Default quotas of what projects consume; the platform's own use is subtracted.",
+        "",
+        "| product | projects before a default quota binds | binding quota |",
+        "|---|---:|---|",
+    ]
+    for name, (count, why) in fits.items():
+        lines.append(f"| {name} | {count:,} | {why} |")
+    rules = platform.get("AWS::Events::Rule", 0)
+    shared = ("AWS::IAM::Role", "AWS::Lambda::Function", "AWS::Events::Rule")
+    per_project = sorted(
+        {kind for p in PRODUCTS for kind in template_resources(bodies[p.name]) if kind in shared}
+    )
+    lines += [
+        "",
+        f"The platform stack uses {rules} EventBridge rules of the default bus's "
+        f"{QUOTAS['AWS::Events::Rule'].limit} (one per event kind, matched by name prefix) and "
+        f"{platform.get('AWS::Lambda::Function', 0)} Lambdas for all projects. Product templates "
+        + (
+            "hold no IAM role, Lambda or EventBridge rule."
+            if not per_project
+            else f"hold {', '.join(per_project)} per project."
+        ),
+        "",
+        "Quota sources:",
+        "",
+    ]
+    for kind, quota in sorted(QUOTAS.items()):
+        lines.append(f"- `{kind}`: {quota.limit:,} per {quota.scope}: {quota.source}")
+    return "\n".join(lines) + "\n"
+
+
+def _fits(made: Counter[str], platform: Counter[str]) -> tuple[int, str]:
+    best: tuple[int, str] | None = None
+    for kind, per_project in made.items():
+        quota = QUOTAS.get(kind)
+        if quota is None or per_project == 0:
+            continue
+        used = len(PLATFORM_STACKS) if kind == "AWS::CloudFormation::Stack" else platform[kind]
+        count = (quota.limit - used) // per_project
+        why = (
+            f"`{kind}`: {quota.limit:,} per {quota.scope}, {used} used by the platform, "
+            f"{per_project} per project"
+        )
+        if best is None or count < best[0]:
+            best = (count, why)
+    assert best is not None, "every project has a CloudFormation stack"
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help=f"rewrite {DOC.relative_to(REPO)}")
+    args = parser.parse_args()
+    document = build_doc()
+    if args.write:
+        DOC.parent.mkdir(parents=True, exist_ok=True)
+        DOC.write_text(document)
+        print(f"wrote {DOC}")
+    else:
+        print(document, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Application Auto Scaling of endpoint variants: target tracking on invocations per instance.
+
+Registered when a deployment is InService (a variant cannot be registered while
+its endpoint is being created), removed before an update that changes a
+scaled variant's instance type or removes it (SageMaker refuses such updates
+otherwise), and removed with the endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from lambda_project_lifecycle.deployments.aws import call, call_unless
+
+NAMESPACE = "sagemaker"
+DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+METRIC = "SageMakerVariantInvocationsPerInstance"
+_GONE = frozenset({"ObjectNotFoundException"})
+
+
+def resource_id(endpoint_name: str, variant: str) -> str:
+    return f"endpoint/{endpoint_name}/variant/{variant}"
+
+
+def apply_scaling(
+    client: Any,
+    endpoint_name: str,
+    scaling: dict[str, dict[str, int]],
+    policy_names: dict[str, str],
+) -> list[str]:
+    """Register each variant (variant -> min, max, target) and its policy; returns resource ids."""
+    registered = []
+    for variant, limits in sorted(scaling.items()):
+        resource = resource_id(endpoint_name, variant)
+        call(
+            f"Registering {resource} for autoscaling",
+            client.register_scalable_target,
+            ServiceNamespace=NAMESPACE,
+            ResourceId=resource,
+            ScalableDimension=DIMENSION,
+            MinCapacity=int(limits["min"]),
+            MaxCapacity=int(limits["max"]),
+        )
+        call(
+            f"Putting the scaling policy of {resource}",
+            client.put_scaling_policy,
+            PolicyName=policy_names[variant],
+            ServiceNamespace=NAMESPACE,
+            ResourceId=resource,
+            ScalableDimension=DIMENSION,
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": float(limits["target"]),
+                "PredefinedMetricSpecification": {"PredefinedMetricType": METRIC},
+                "ScaleInCooldown": 300,
+                "ScaleOutCooldown": 60,
+            },
+        )
+        registered.append(resource)
+    return registered
+
+
+def scaled_variants(client: Any, endpoint_name: str) -> list[str]:
+    """Variants of the endpoint registered as scalable targets."""
+    prefix = resource_id(endpoint_name, "")
+    variants = []
+    kwargs: dict[str, Any] = {"ServiceNamespace": NAMESPACE}
+    while True:
+        page = call("Listing scalable targets", client.describe_scalable_targets, **kwargs)
+        for target in page.get("ScalableTargets", []):
+            if target["ResourceId"].startswith(prefix):
+                variants.append(target["ResourceId"][len(prefix) :])
+        if not page.get("NextToken"):
+            return variants
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def remove_scaling(
+    client: Any, endpoint_name: str, variants: Iterable[str] | None = None
+) -> list[str]:
+    """Delete the policies and deregister the variants (all of the endpoint's when None)."""
+    chosen = scaled_variants(client, endpoint_name) if variants is None else list(variants)
+    removed = []
+    for variant in chosen:
+        resource = resource_id(endpoint_name, variant)
+        policies = call(
+            f"Listing scaling policies of {resource}",
+            client.describe_scaling_policies,
+            ServiceNamespace=NAMESPACE,
+            ResourceId=resource,
+            ScalableDimension=DIMENSION,
+        ).get("ScalingPolicies", [])
+        for policy in policies:
+            call_unless(
+                _GONE,
+                f"Deleting scaling policy {policy['PolicyName']}",
+                client.delete_scaling_policy,
+                PolicyName=policy["PolicyName"],
+                ServiceNamespace=NAMESPACE,
+                ResourceId=resource,
+                ScalableDimension=DIMENSION,
+            )
+        reply = call_unless(
+            _GONE | frozenset({"ValidationException"}),
+            f"Deregistering {resource}",
+            client.deregister_scalable_target,
+            ServiceNamespace=NAMESPACE,
+            ResourceId=resource,
+            ScalableDimension=DIMENSION,
+        )
+        if reply is not None:
+            removed.append(resource)
+    return removed

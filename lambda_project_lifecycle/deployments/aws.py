@@ -1,0 +1,36 @@
+"""Calling AWS from the deployment handlers: every ClientError wrapped once, with what we did."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lambda_project_lifecycle.errors import AwsCallError, error_code
+
+
+def call(action: str, method: Callable[..., Any], **kwargs: Any) -> Any:
+    try:
+        return method(**kwargs)
+    except ClientError as exc:
+        raise AwsCallError(action, exc) from exc
+
+
+def call_unless(
+    codes: frozenset[str], action: str, method: Callable[..., Any], **kwargs: Any
+) -> Any:
+    """Like :func:`call`, but None when the service answers one of ``codes``.
+
+    For idempotent steps: deleting what is already gone, describing what may not
+    exist (SageMaker answers ValidationException for a missing model, config or endpoint).
+    """
+    try:
+        return method(**kwargs)
+    except ClientError as exc:
+        if error_code(exc) in codes:
+            return None
+        raise AwsCallError(action, exc) from exc
+
+
+MISSING = frozenset({"ValidationException", "ResourceNotFound", "ResourceNotFoundException"})

@@ -1,0 +1,74 @@
+"""Handler: "SageMaker Endpoint State Change" -> after a deployment, test and report.
+
+InService after a deployment: register autoscaling, run the project's
+integration tests, record the result on the endpoint's registry entry and
+notify (SNS topic, and the webhook when configured). A change that waited for
+the endpoint is applied now. Failed: notify with SageMaker's reason. Endpoints
+the deployment handlers did not make (no registry entry) are ignored.
+
+Entry point: ``lambda_project_lifecycle.deployments.endpoint_events.handler``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from lambda_project_lifecycle.clients import AwsClients
+from lambda_project_lifecycle.deployments import records
+from lambda_project_lifecycle.deployments.deployer import Deployer, ignored
+from lambda_project_lifecycle.deployments.errors import InvalidEventError
+from lambda_project_lifecycle.deployments.events import EndpointEvent, invoked_account
+from lambda_project_lifecycle.deployments.settings import DeploySettings
+from lambda_project_lifecycle.errors import LifecycleError
+from lambda_project_lifecycle.naming import NAME_PREFIX
+
+logger = logging.getLogger(__name__)
+logger.setLevel(logging.INFO)
+
+
+# Created on first use and kept for the warm invocations of this Lambda container.
+_CLIENTS = AwsClients()
+
+
+def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    return handle_event(event, context, clients=_CLIENTS)
+
+
+def handle_event(
+    event: Mapping[str, Any],
+    context: Any,
+    *,
+    clients: AwsClients | None = None,
+    settings: DeploySettings | None = None,
+    deployer: Deployer | None = None,
+) -> dict[str, Any]:
+    try:
+        change = EndpointEvent.from_event(event)
+    except InvalidEventError as exc:
+        return ignored(f"not an endpoint state change: {exc}").as_dict()
+    logger.info("Endpoint %s is %s", change.endpoint_name, change.status)
+    own_account = invoked_account(context)
+    if own_account and change.account and own_account != change.account:
+        return ignored(f"the event is from account {change.account}").as_dict()
+    if not change.endpoint_name.startswith(f"{NAME_PREFIX}-"):
+        return ignored(f"{change.endpoint_name} is not a project endpoint").as_dict()
+    if change.status not in ("InService", "Failed"):
+        return ignored(f"state {change.status} needs nothing").as_dict()
+    settings = settings or DeploySettings.from_environment()
+    clients = clients or AwsClients()
+    deployer = deployer or Deployer(clients, settings)
+    record = records.load(clients.dynamodb, settings.registry_table, change.endpoint_name)
+    if record is None:
+        return ignored(f"{change.endpoint_name} was not deployed by the platform").as_dict()
+    project = deployer.load_project(record.project_id)
+    if project is None:
+        return ignored(f"the project of {change.endpoint_name} is gone").as_dict()
+    try:
+        if change.status == "InService":
+            return deployer.on_in_service(project, record, change).as_dict()
+        return deployer.on_failed(project, record, change).as_dict()
+    except LifecycleError as exc:
+        deployer.failed(project, record.stage, f"{exc} (the event is retried)")
+        raise

@@ -1,0 +1,214 @@
+"""SageMaker models, endpoint configs and endpoints of a project, made and removed idempotently.
+
+Each step checks what exists first (names are deterministic), so a retried event
+converges instead of failing on "already exists". Nothing waits: create and
+update start the change and return.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from lambda_project_lifecycle.deployments.aws import MISSING, call, call_unless
+from lambda_project_lifecycle.deployments.plan import TAG_PROJECT_ID
+from lambda_project_lifecycle.errors import ProjectConflictError
+from lambda_project_lifecycle.naming import ProjectNames
+
+logger = logging.getLogger(__name__)
+
+BUSY_STATES = frozenset(
+    {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting", "UpdateRollbackFailed"}
+)
+
+
+def describe_endpoint(sagemaker: Any, name: str) -> dict[str, Any] | None:
+    reply = call_unless(
+        MISSING, f"Describing endpoint {name}", sagemaker.describe_endpoint, EndpointName=name
+    )
+    return None if reply is None else dict(reply)
+
+
+def describe_endpoint_config(sagemaker: Any, name: str) -> dict[str, Any] | None:
+    reply = call_unless(
+        MISSING,
+        f"Describing endpoint config {name}",
+        sagemaker.describe_endpoint_config,
+        EndpointConfigName=name,
+    )
+    return None if reply is None else dict(reply)
+
+
+def ensure_model(
+    sagemaker: Any, name: str, model_package_arn: str, role_arn: str, tags: list[dict[str, str]]
+) -> bool:
+    """A SageMaker model that serves exactly ``model_package_arn``; True when it was made now."""
+    existing = call_unless(
+        MISSING, f"Describing model {name}", sagemaker.describe_model, ModelName=name
+    )
+    if existing is not None:
+        containers = [existing.get("PrimaryContainer") or {}, *existing.get("Containers", [])]
+        if not any(c.get("ModelPackageName") == model_package_arn for c in containers):
+            raise ProjectConflictError(
+                f"SageMaker model {name} exists and does not serve {model_package_arn}; "
+                "it was left untouched"
+            )
+        return False
+    options: dict[str, Any] = {}
+    if role_arn:
+        options["ExecutionRoleArn"] = role_arn
+    call(
+        f"Creating model {name} from {model_package_arn}",
+        sagemaker.create_model,
+        ModelName=name,
+        PrimaryContainer={"ModelPackageName": model_package_arn},
+        Tags=tags,
+        **options,
+    )
+    return True
+
+
+def ensure_endpoint_config(sagemaker: Any, request: dict[str, Any]) -> bool:
+    """The config named in ``request`` (its name is a digest of its content); True when made now."""
+    name = request["EndpointConfigName"]
+    if describe_endpoint_config(sagemaker, name) is not None:
+        return False
+    call(f"Creating endpoint config {name}", sagemaker.create_endpoint_config, **request)
+    return True
+
+
+def create_endpoint(
+    sagemaker: Any, name: str, config_name: str, tags: list[dict[str, str]]
+) -> None:
+    call(
+        f"Creating endpoint {name} with {config_name}",
+        sagemaker.create_endpoint,
+        EndpointName=name,
+        EndpointConfigName=config_name,
+        Tags=tags,
+    )
+
+
+def update_endpoint(
+    sagemaker: Any, name: str, config_name: str, deployment_config: dict[str, Any] | None
+) -> None:
+    options: dict[str, Any] = {}
+    if deployment_config is not None:
+        options["DeploymentConfig"] = deployment_config
+    call(
+        f"Updating endpoint {name} to {config_name}",
+        sagemaker.update_endpoint,
+        EndpointName=name,
+        EndpointConfigName=config_name,
+        RetainAllVariantProperties=False,
+        **options,
+    )
+
+
+def retag(sagemaker: Any, arn: str, tags: list[dict[str, str]], *, stale_prefix: str = "") -> None:
+    """Set ``tags`` on ``arn`` and drop tags starting with ``stale_prefix`` that are not in them."""
+    if stale_prefix:
+        current = call(f"Reading tags of {arn}", sagemaker.list_tags, ResourceArn=arn)
+        wanted = {tag["Key"] for tag in tags}
+        stale = [
+            t["Key"]
+            for t in current.get("Tags", [])
+            if t["Key"].startswith(stale_prefix) and t["Key"] not in wanted
+        ]
+        if stale:
+            call(
+                f"Removing stale tags of {arn}",
+                sagemaker.delete_tags,
+                ResourceArn=arn,
+                TagKeys=stale,
+            )
+    call(f"Tagging {arn}", sagemaker.add_tags, ResourceArn=arn, Tags=tags)
+
+
+def delete_endpoint(sagemaker: Any, name: str) -> bool:
+    """Start deleting the endpoint; False when it was already gone."""
+    reply = call_unless(
+        MISSING, f"Deleting endpoint {name}", sagemaker.delete_endpoint, EndpointName=name
+    )
+    return reply is not None
+
+
+def owned_configs(sagemaker: Any, names: ProjectNames, contains: str) -> list[dict[str, Any]]:
+    """Summaries (name, ARN, creation time) of the project's configs named ``*contains*``."""
+    found: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"NameContains": contains, "MaxResults": 100}
+    while True:
+        page = call("Listing endpoint configs", sagemaker.list_endpoint_configs, **kwargs)
+        for summary in page.get("EndpointConfigs", []):
+            name = summary["EndpointConfigName"]
+            if (
+                contains in name
+                and names.owns(name)
+                and _tagged_for(sagemaker, summary["EndpointConfigArn"], names)
+            ):
+                found.append(summary)
+        if not page.get("NextToken"):
+            return found
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def owned_models(sagemaker: Any, names: ProjectNames, contains: str) -> list[str]:
+    """SageMaker models whose name contains ``contains`` and that are this project's."""
+    found: list[str] = []
+    kwargs: dict[str, Any] = {"NameContains": contains, "MaxResults": 100}
+    while True:
+        page = call("Listing models", sagemaker.list_models, **kwargs)
+        for summary in page.get("Models", []):
+            name = summary["ModelName"]
+            if (
+                contains in name
+                and names.owns(name)
+                and _tagged_for(sagemaker, summary["ModelArn"], names)
+            ):
+                found.append(name)
+        if not page.get("NextToken"):
+            return found
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def delete_configs(sagemaker: Any, config_names: Iterable[str]) -> list[str]:
+    deleted = []
+    for name in config_names:
+        if (
+            call_unless(
+                MISSING,
+                f"Deleting endpoint config {name}",
+                sagemaker.delete_endpoint_config,
+                EndpointConfigName=name,
+            )
+            is not None
+        ):
+            deleted.append(name)
+    return deleted
+
+
+def delete_models(sagemaker: Any, model_names: Iterable[str]) -> list[str]:
+    deleted = []
+    for name in model_names:
+        if (
+            call_unless(MISSING, f"Deleting model {name}", sagemaker.delete_model, ModelName=name)
+            is not None
+        ):
+            deleted.append(name)
+    return deleted
+
+
+def model_names_of_config(sagemaker: Any, config_name: str) -> set[str]:
+    config = describe_endpoint_config(sagemaker, config_name) or {}
+    variants = [*config.get("ProductionVariants", []), *config.get("ShadowProductionVariants", [])]
+    return {str(v["ModelName"]) for v in variants if v.get("ModelName")}
+
+
+def _tagged_for(sagemaker: Any, arn: str, names: ProjectNames) -> bool:
+    reply = call(f"Reading tags of {arn}", sagemaker.list_tags, ResourceArn=arn)
+    tags = {tag["Key"]: tag["Value"] for tag in reply.get("Tags", [])}
+    if tags.get(TAG_PROJECT_ID) != names.project_id:
+        logger.warning("Leaving %s: it does not carry %s=%s", arn, TAG_PROJECT_ID, names.project_id)
+        return False
+    return True

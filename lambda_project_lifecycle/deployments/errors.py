@@ -1,0 +1,34 @@
+"""Errors of the deployment handlers; all derive from :class:`LifecycleError`."""
+
+from __future__ import annotations
+
+from lambda_project_lifecycle.errors import LifecycleError
+
+
+class DeploymentError(LifecycleError):
+    """A deployment cannot go ahead; the message says why and is what users are told."""
+
+
+class DeployConfigError(DeploymentError):
+    """The project's deployment config breaks its schema or a rule; names the key."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        self.source = source
+        self.problem = problem
+        super().__init__(f"{source}: {problem}")
+
+
+class InvalidEventError(DeploymentError):
+    """An event lacks what its documented shape promises."""
+
+
+class RecordConflictError(DeploymentError):
+    """Another invocation changed the endpoint's registry record first; re-read and retry."""
+
+
+class PayloadError(DeploymentError):
+    """An integration-test payload is malformed; names the object."""
+
+
+class WebhookError(DeploymentError):
+    """The notification webhook is unusable (not https, unreadable secret, refused)."""

@@ -1,0 +1,203 @@
+"""Integration tests of a freshly deployed endpoint: the project's payloads, checked.
+
+Payloads are published by the project's build to
+``s3://<bucket>/<prefix>/deploy/<branch>/payloads/<name>.json``, one request each::
+
+    {"description": "...", "content_type": "text/csv", "accept": "application/json",
+     "body": "...", "expect": {"status": 200, "prediction_count": 1, "labels_in": [0, 1]}}
+
+Each payload is sent to each production variant (``TargetVariant``); a response
+passes when it meets every expectation and arrives within the stage's latency
+budget. Shadow variants return no responses to callers, so they are not tested.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lambda_project_lifecycle.deployments.aws import call
+from lambda_project_lifecycle.deployments.errors import PayloadError
+from lambda_project_lifecycle.errors import error_code
+
+EXPECT_KEYS = ("status", "prediction_count", "labels_in")
+MAX_PAYLOADS = 50
+
+
+@dataclass(frozen=True)
+class Payload:
+    name: str
+    content_type: str
+    accept: str
+    body: str
+    expect: dict[str, Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    payload: str
+    variant: str
+    latency_ms: int
+    problems: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class IntegrationReport:
+    cases: list[CaseResult] = field(default_factory=list)
+    skipped: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return not self.skipped and all(case.passed for case in self.cases)
+
+    def summary(self) -> str:
+        if self.skipped:
+            return f"integration tests skipped: {self.skipped}"
+        failed = [case for case in self.cases if not case.passed]
+        if not failed:
+            slowest = max((case.latency_ms for case in self.cases), default=0)
+            return f"{len(self.cases)} integration test(s) passed (slowest {slowest} ms)"
+        first = failed[0]
+        return (
+            f"{len(failed)} of {len(self.cases)} integration test(s) failed; first: "
+            f"{first.payload} on {first.variant}: {'; '.join(first.problems)}"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "skipped": self.skipped,
+            "summary": self.summary(),
+            "cases": [
+                {
+                    "payload": case.payload,
+                    "variant": case.variant,
+                    "latency_ms": case.latency_ms,
+                    "problems": list(case.problems),
+                }
+                for case in self.cases
+            ],
+        }
+
+
+def load_payloads(s3: Any, bucket: str, prefix: str) -> list[Payload]:
+    """Every ``*.json`` payload under ``prefix``, by name; PayloadError names a bad one."""
+    keys: list[str] = []
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+    while True:
+        page = call(f"Listing payloads s3://{bucket}/{prefix}", s3.list_objects_v2, **kwargs)
+        keys.extend(o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".json"))
+        if not page.get("IsTruncated"):
+            break
+        kwargs["ContinuationToken"] = page["NextContinuationToken"]
+    payloads = []
+    for key in sorted(keys)[:MAX_PAYLOADS]:
+        body = call(f"Reading s3://{bucket}/{key}", s3.get_object, Bucket=bucket, Key=key)
+        payloads.append(parse_payload(key, body["Body"].read()))
+    return payloads
+
+
+def parse_payload(key: str, raw: bytes) -> Payload:
+    where = key.rsplit("/", 1)[-1]
+    try:
+        document = json.loads(raw)
+    except ValueError as exc:
+        raise PayloadError(f"payload {where}: not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise PayloadError(f"payload {where}: must be a JSON object")
+    for required in ("content_type", "body", "expect"):
+        if required not in document:
+            raise PayloadError(f"payload {where}: key {required!r} is required")
+    expect = document["expect"]
+    if not isinstance(expect, dict) or not expect:
+        raise PayloadError(f"payload {where}: key 'expect' must be an object with a check")
+    unknown = sorted(set(expect) - set(EXPECT_KEYS))
+    if unknown:
+        raise PayloadError(f"payload {where}: key 'expect.{unknown[0]}' is not a known check")
+    return Payload(
+        name=where.removesuffix(".json"),
+        content_type=str(document["content_type"]),
+        accept=str(document.get("accept", "application/json")),
+        body=str(document["body"]),
+        expect=dict(expect),
+        description=str(document.get("description", "")),
+    )
+
+
+def check_response(payload: Payload, status: int, body: str) -> list[str]:
+    """What is wrong with a response to ``payload`` (same checks as the seed code's tests)."""
+    problems = []
+    expected_status = payload.expect.get("status")
+    if expected_status is not None and status != expected_status:
+        problems.append(f"status {status}, expected {expected_status}")
+    if status >= 400:
+        return problems
+    try:
+        predictions = json.loads(body)["predictions"]
+        labels = [p.get("label") for p in predictions]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return [*problems, f"response is not {{'predictions': [...]}}: {body[:200]!r}"]
+    count = payload.expect.get("prediction_count")
+    if count is not None and len(predictions) != count:
+        problems.append(f"{len(predictions)} predictions, expected {count}")
+    allowed = payload.expect.get("labels_in")
+    if allowed is not None:
+        bad = [label for label in labels if label not in allowed]
+        if bad:
+            problems.append(f"labels {bad} not in {allowed}")
+    return problems
+
+
+def run_integration_tests(
+    runtime: Any,
+    endpoint_name: str,
+    variants: list[str],
+    payloads: list[Payload],
+    latency_budget_ms: int,
+    *,
+    clock: Callable[[], float] = time.perf_counter,
+) -> IntegrationReport:
+    report = IntegrationReport()
+    if not payloads:
+        report.skipped = "the project published no payloads for this stage"
+        return report
+    for variant in variants:
+        for payload in payloads:
+            started = clock()
+            status, body, problems = _invoke(runtime, endpoint_name, variant, payload)
+            latency_ms = round((clock() - started) * 1000)
+            problems += check_response(payload, status, body) if status else []
+            if latency_ms > latency_budget_ms:
+                problems.append(f"took {latency_ms} ms, over the {latency_budget_ms} ms budget")
+            report.cases.append(CaseResult(payload.name, variant, latency_ms, tuple(problems)))
+    return report
+
+
+def _invoke(
+    runtime: Any, endpoint_name: str, variant: str, payload: Payload
+) -> tuple[int, str, list[str]]:
+    try:
+        reply = runtime.invoke_endpoint(
+            EndpointName=endpoint_name,
+            TargetVariant=variant,
+            ContentType=payload.content_type,
+            Accept=payload.accept,
+            Body=payload.body.encode(),
+        )
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        original = exc.response.get("OriginalStatusCode")
+        if error_code(exc) == "ModelError" and original:
+            return int(original), str(exc.response.get("OriginalMessage", "")), []
+        return 0, "", [f"invocation failed: {error_code(exc)}: {error.get('Message', '')}"]
+    return 200, reply["Body"].read().decode("utf-8", "replace"), []

@@ -1,0 +1,95 @@
+"""Handler: "SageMaker Model Package State Change" -> deploy, roll back, or ignore.
+
+One EventBridge rule in the platform stack routes these events of every
+project here. The package's group is looked up in the project registry
+(``model-group#<name>``): groups that are not a project's, and packages of
+another account, are ignored and logged. Approved -> deploy that exact package
+to its stage; Rejected while deployed -> the previous approved package of the
+group, or no endpoint (variant) if none is left. Starts the change and returns.
+
+Entry point: ``lambda_project_lifecycle.deployments.model_deploy.handler``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from lambda_project_lifecycle import project_registry
+from lambda_project_lifecycle.clients import AwsClients
+from lambda_project_lifecycle.deployments.deployer import Deployer, ignored
+from lambda_project_lifecycle.deployments.errors import InvalidEventError
+from lambda_project_lifecycle.deployments.events import ModelPackageEvent, invoked_account
+from lambda_project_lifecycle.deployments.settings import DeploySettings
+from lambda_project_lifecycle.errors import LifecycleError
+from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
+
+logger = logging.getLogger(__name__)
+logger.setLevel(logging.INFO)
+
+
+# Created on first use and kept for the warm invocations of this Lambda container.
+_CLIENTS = AwsClients()
+
+
+def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    return handle_event(event, context, clients=_CLIENTS)
+
+
+def handle_event(
+    event: Mapping[str, Any],
+    context: Any,
+    *,
+    clients: AwsClients | None = None,
+    settings: DeploySettings | None = None,
+    deployer: Deployer | None = None,
+) -> dict[str, Any]:
+    try:
+        change = ModelPackageEvent.from_event(event)
+    except InvalidEventError as exc:
+        return ignored(f"not a model package state change: {exc}").as_dict()
+    logger.info(
+        "Model package %s is %s (group %s)",
+        change.package_arn,
+        change.approval_status,
+        change.group_name,
+    )
+    own_account = invoked_account(context) or change.account
+    if change.package_account != own_account:
+        return ignored(
+            f"{change.package_arn} belongs to account {change.package_account}, "
+            f"not this one ({own_account})"
+        ).as_dict()
+    if change.account != own_account:
+        return ignored(
+            f"the event comes from account {change.account}, not this one ({own_account})"
+        ).as_dict()
+    if change.approval_status not in ("Approved", "Rejected"):
+        return ignored(f"status {change.approval_status!r} needs no deployment").as_dict()
+    settings = settings or DeploySettings.from_environment()
+    clients = clients or AwsClients()
+    deployer = deployer or Deployer(clients, settings)
+    group = project_registry.load_model_group(
+        clients.dynamodb, settings.registry_table, change.group_name
+    )
+    if group is None or group.get("GroupKind") not in STAGE_OF_GROUP:
+        return ignored(f"model package group {change.group_name} is not a project's").as_dict()
+    project = deployer.load_project(str(group["ProjectId"]))
+    if project is None:
+        return ignored(f"the project of group {change.group_name} is gone").as_dict()
+    kind = str(group["GroupKind"])
+    try:
+        if change.approval_status == "Approved":
+            return deployer.approve(project, kind, change).as_dict()
+        return deployer.reject(project, kind, change).as_dict()
+    except LifecycleError as exc:
+        # Tell people, then fail the invocation so that EventBridge retries it (every
+        # step is idempotent); a retry that succeeds is announced as usual.
+        deployer.failed(
+            project,
+            STAGE_OF_GROUP[kind],
+            f"{exc} (the event is retried)",
+            model_package_arn=change.package_arn,
+        )
+        raise

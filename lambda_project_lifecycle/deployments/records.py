@@ -1,0 +1,182 @@
+"""A stage endpoint's registry record: ``endpoint#<endpoint name>`` in the project registry.
+
+It holds what the handlers *want* the endpoint to serve (``desired``: variant ->
+model package), what they last *asked* SageMaker for (``applied_config`` and
+``applied``), whether a change waits for the endpoint to be free (``pending``),
+and the result of the last deployment. Writes are conditional on ``revision``,
+so two handlers changing the same endpoint at once never lose each other's
+change: the loser re-reads and decides again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lambda_project_lifecycle import project_registry
+from lambda_project_lifecycle.deployments.errors import RecordConflictError
+
+# Deployment states the record moves through.
+DEPLOYING = "Deploying"  # a create/update was started; the next InService tests it
+PENDING = "Pending"  # the endpoint was busy; the next InService/Failed event applies it
+IN_SERVICE = "InService"  # deployed and its integration tests passed
+TESTS_FAILED = "TestsFailed"
+FAILED = "Failed"
+ROLLED_BACK = "RolledBack"  # SageMaker rolled the update back (alarm or failure)
+WAITING = "Waiting"  # nothing to serve yet (a challenger without a champion)
+REMOVED = "Removed"
+
+
+@dataclass
+class VariantState:
+    """One variant of the endpoint: the exact model package it serves."""
+
+    group_kind: str
+    model_package_arn: str
+    event_time: str  # ISO 8601 of the registry event that chose this package
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "GroupKind": self.group_kind,
+            "ModelPackageArn": self.model_package_arn,
+            "EventTime": self.event_time,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VariantState:
+        return cls(str(data["GroupKind"]), str(data["ModelPackageArn"]), str(data["EventTime"]))
+
+
+@dataclass
+class EndpointRecord:
+    endpoint_name: str
+    project_id: str
+    project_name: str
+    stage: str
+    desired: dict[str, VariantState] = field(default_factory=dict)
+    applied_config: str = ""
+    applied: dict[str, VariantState] = field(default_factory=dict)
+    status: str = WAITING
+    pending: bool = False
+    autoscaling: dict[str, dict[str, int]] = field(default_factory=dict)
+    deployment_id: str = ""
+    expires_at: str = ""
+    last_result: dict[str, Any] = field(default_factory=dict)
+    updated_at: str = ""
+    revision: int = 0
+
+    @property
+    def key(self) -> str:
+        return project_registry.endpoint_key(self.endpoint_name)
+
+    def to_item(self) -> dict[str, Any]:
+        return {
+            "pk": self.key,
+            "EndpointName": self.endpoint_name,
+            "ProjectId": self.project_id,
+            "ProjectName": self.project_name,
+            "Stage": self.stage,
+            "Desired": {name: state.to_dict() for name, state in self.desired.items()},
+            "AppliedConfig": self.applied_config,
+            "Applied": {name: state.to_dict() for name, state in self.applied.items()},
+            "Status": self.status,
+            "Pending": self.pending,
+            "Autoscaling": self.autoscaling,
+            "DeploymentId": self.deployment_id,
+            "ExpiresAt": self.expires_at,
+            "LastResult": _storable(self.last_result),
+            "UpdatedAt": self.updated_at,
+            "Revision": self.revision,
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> EndpointRecord:
+        return cls(
+            endpoint_name=str(item["EndpointName"]),
+            project_id=str(item["ProjectId"]),
+            project_name=str(item["ProjectName"]),
+            stage=str(item["Stage"]),
+            desired={
+                name: VariantState.from_dict(state)
+                for name, state in item.get("Desired", {}).items()
+            },
+            applied_config=str(item.get("AppliedConfig", "")),
+            applied={
+                name: VariantState.from_dict(state)
+                for name, state in item.get("Applied", {}).items()
+            },
+            status=str(item.get("Status", WAITING)),
+            pending=bool(item.get("Pending", False)),
+            autoscaling={
+                variant: {key: int(value) for key, value in scaling.items()}
+                for variant, scaling in item.get("Autoscaling", {}).items()
+            },
+            deployment_id=str(item.get("DeploymentId", "")),
+            expires_at=str(item.get("ExpiresAt", "")),
+            last_result=_plain(item.get("LastResult", {})),
+            updated_at=str(item.get("UpdatedAt", "")),
+            revision=int(item.get("Revision", 0)),
+        )
+
+
+def load(dynamodb: Any, table: str, endpoint_name: str) -> EndpointRecord | None:
+    item = project_registry.load_record(
+        dynamodb, table, project_registry.endpoint_key(endpoint_name)
+    )
+    return EndpointRecord.from_item(item) if item else None
+
+
+def save(dynamodb: Any, table: str, record: EndpointRecord, *, now: datetime | None = None) -> None:
+    """Write ``record`` if nobody else wrote it since it was read; bumps its revision.
+
+    Raises :class:`RecordConflictError` when another handler got there first.
+    """
+    expected = record.revision
+    record.revision = expected + 1
+    record.updated_at = (now or datetime.now(UTC)).isoformat()
+    condition = (
+        {"expression": "attribute_not_exists(pk)"}
+        if expected == 0
+        else {
+            "expression": "#revision = :revision",
+            "names": {"#revision": "Revision"},
+            "values": {":revision": expected},
+        }
+    )
+    try:
+        project_registry.put_record(dynamodb, table, record.to_item(), condition=condition)
+    except ClientError as exc:
+        record.revision = expected
+        raise RecordConflictError(
+            f"{record.key} changed while this deployment was decided; retrying"
+        ) from exc
+
+
+def delete(dynamodb: Any, table: str, endpoint_name: str) -> None:
+    project_registry.delete_record(dynamodb, table, project_registry.endpoint_key(endpoint_name))
+
+
+def _storable(value: Any) -> Any:
+    """DynamoDB takes no float: store them as Decimal."""
+    if isinstance(value, dict):
+        return {key: _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, float):
+        return Decimal(str(value))
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; turn them into int or float for JSON."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value

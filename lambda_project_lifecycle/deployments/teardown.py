@@ -1,0 +1,138 @@
+"""Removing what deployments made: a stage's endpoint, or all of a project's.
+
+Order per stage: scaling policies and targets -> alarms -> endpoint -> endpoint
+configs -> models -> the endpoint's registry record. Every step tolerates
+what is already gone, so a retried delete converges. Configs and models are
+found by name and deleted only when they carry the project's
+``sagemaker:project-id`` tag.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from lambda_project_lifecycle.clients import AwsClients
+from lambda_project_lifecycle.deployments import alarms, autoscaling, endpoints, records
+from lambda_project_lifecycle.deployments.config import STAGES
+from lambda_project_lifecycle.naming import ProjectNames
+from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Removed:
+    endpoints: list[str] = field(default_factory=list)
+    configs: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    alarms: list[str] = field(default_factory=list)
+    scaling_targets: list[str] = field(default_factory=list)
+
+    def add(self, other: Removed) -> None:
+        for name in ("endpoints", "configs", "models", "alarms", "scaling_targets"):
+            getattr(self, name).extend(getattr(other, name))
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {
+            "endpoints": self.endpoints,
+            "endpoint_configs": self.configs,
+            "models": self.models,
+            "alarms": self.alarms,
+            "scaling_targets": self.scaling_targets,
+        }
+
+
+def group_kinds_of_stage(stage: str) -> list[str]:
+    return [kind for kind, of_stage in STAGE_OF_GROUP.items() if of_stage == stage]
+
+
+def config_marker(names: ProjectNames, stage: str) -> str:
+    """What every endpoint config name of the stage contains (the name part may be cut)."""
+    return f"-{names.project_id}-{stage}-"
+
+
+def model_marker(names: ProjectNames, group_kind: str) -> str:
+    return f"-{names.project_id}-{group_kind}-"
+
+
+def alarm_prefix(names: ProjectNames, stage: str) -> str:
+    return names.rollback_alarm(stage, "")[: -len("-5xx")]
+
+
+def remove_stage_endpoint(clients: AwsClients, names: ProjectNames, stage: str) -> Removed:
+    """Delete the stage's endpoint with its scaling targets and alarms (configs and models stay)."""
+    endpoint = names.endpoint(stage)
+    removed = Removed()
+    removed.scaling_targets = autoscaling.remove_scaling(
+        clients.client("application-autoscaling"), endpoint
+    )
+    removed.alarms = alarms.remove_alarms(
+        clients.client("cloudwatch"), endpoint, alarm_prefix(names, stage)
+    )
+    if endpoints.delete_endpoint(clients.sagemaker, endpoint):
+        removed.endpoints.append(endpoint)
+    return removed
+
+
+def remove_stage(clients: AwsClients, names: ProjectNames, stage: str) -> Removed:
+    """Delete the stage's endpoint and everything made for it."""
+    sagemaker = clients.sagemaker
+    removed = remove_stage_endpoint(clients, names, stage)
+    configs = endpoints.owned_configs(sagemaker, names, config_marker(names, stage))
+    removed.configs = endpoints.delete_configs(
+        sagemaker, [c["EndpointConfigName"] for c in configs]
+    )
+    removed.models = endpoints.delete_models(sagemaker, _stage_models(sagemaker, names, stage))
+    return removed
+
+
+def prune_superseded(
+    clients: AwsClients, names: ProjectNames, stage: str, serving_config: str
+) -> Removed:
+    """After a deployment is InService: delete the stage's older configs and unused models.
+
+    Configs created after the serving one are kept (a newer deployment may be on
+    its way), and so are the models any kept config uses.
+    """
+    sagemaker = clients.sagemaker
+    configs = endpoints.owned_configs(sagemaker, names, config_marker(names, stage))
+    serving = next((c for c in configs if c["EndpointConfigName"] == serving_config), None)
+    if serving is None:
+        return Removed()
+    kept = [
+        c["EndpointConfigName"]
+        for c in configs
+        if c["EndpointConfigName"] == serving_config or c["CreationTime"] > serving["CreationTime"]
+    ]
+    doomed = [c["EndpointConfigName"] for c in configs if c["EndpointConfigName"] not in kept]
+    used: set[str] = set()
+    for name in kept:
+        used |= endpoints.model_names_of_config(sagemaker, name)
+    removed = Removed()
+    removed.configs = endpoints.delete_configs(sagemaker, doomed)
+    removed.models = endpoints.delete_models(
+        sagemaker, [m for m in _stage_models(sagemaker, names, stage) if m not in used]
+    )
+    return removed
+
+
+def _stage_models(sagemaker: Any, names: ProjectNames, stage: str) -> list[str]:
+    return [
+        model
+        for kind in group_kinds_of_stage(stage)
+        for model in endpoints.owned_models(sagemaker, names, model_marker(names, kind))
+    ]
+
+
+def remove_project_deployments(
+    clients: AwsClients, names: ProjectNames, registry_table: str
+) -> Removed:
+    """Project delete: every endpoint, config, model, alarm, scaling target and record."""
+    removed = Removed()
+    for stage in STAGES:
+        removed.add(remove_stage(clients, names, stage))
+        records.delete(clients.dynamodb, registry_table, names.endpoint(stage))
+    logger.info("Removed the deployments of project %s: %s", names.project_id, removed.as_dict())
+    return removed

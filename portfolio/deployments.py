@@ -1,0 +1,255 @@
+"""The platform's deployment machinery: three shared Lambdas, three rules, one model role.
+
+* ``ModelDeployFunction`` on "SageMaker Model Package State Change" (approved or
+  rejected packages of groups named ``sagemaker-*``);
+* ``EndpointEventsFunction`` on "SageMaker Endpoint State Change" (InService or
+  Failed endpoints named ``sagemaker-*``);
+* ``DevEndpointReaperFunction`` on a schedule (daily by default).
+
+One rule per event kind for every project, matched by name prefix (no wildcard
+patterns). SageMaker runs every project's models as ``ModelExecutionRole``,
+which reads model artifacts from the project data bucket and pulls images.
+Nothing here is per project, and nothing has an idle price.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from awacs import ecr as ecr_actions
+from awacs import logs as logs_actions
+from awacs import s3 as s3_actions
+from awacs import secretsmanager as secrets_actions
+from awacs.aws import Allow, PolicyDocument, Statement
+from troposphere import Equals, GetAtt, Join, Not, Parameter, Ref, Sub, Template, iam
+from troposphere import awslambda as lambda_
+
+from lambda_project_lifecycle.deployments.events import (
+    ENDPOINT_DETAIL_TYPE,
+    MODEL_PACKAGE_DETAIL_TYPE,
+)
+from lambda_project_lifecycle.deployments.settings import MODEL_ROLE_ENV, WEBHOOK_SECRET_ENV
+from lambda_project_lifecycle.naming import NAME_PREFIX
+from portfolio.functions import SharedFunction, add_event_rule, add_function, trust_policy
+from portfolio.permissions import (
+    deployment_statements,
+    deployment_teardown_statements,
+    notification_statement,
+    registry_statements,
+)
+
+MODEL_DEPLOY_HANDLER = "lambda_project_lifecycle.deployments.model_deploy.handler"
+ENDPOINT_EVENTS_HANDLER = "lambda_project_lifecycle.deployments.endpoint_events.handler"
+REAPER_HANDLER = "lambda_project_lifecycle.deployments.reaper.handler"
+REAPER_SCHEDULE_DEFAULT = "rate(1 day)"
+HAS_WEBHOOK = "HasNotificationWebhook"
+
+MODEL_PACKAGE_PATTERN: dict[str, Any] = {
+    "source": ["aws.sagemaker"],
+    "detail-type": [MODEL_PACKAGE_DETAIL_TYPE],
+    "detail": {
+        "ModelPackageGroupName": [{"prefix": f"{NAME_PREFIX}-"}],
+        "ModelApprovalStatus": ["Approved", "Rejected"],
+    },
+}
+# SageMaker documents IN_SERVICE/FAILED in events; the API spelling is matched too.
+ENDPOINT_PATTERN: dict[str, Any] = {
+    "source": ["aws.sagemaker"],
+    "detail-type": [ENDPOINT_DETAIL_TYPE],
+    "detail": {
+        "EndpointName": [{"prefix": f"{NAME_PREFIX}-"}],
+        "EndpointStatus": ["IN_SERVICE", "FAILED", "InService", "Failed"],
+    },
+}
+
+
+@dataclass(frozen=True)
+class DeploymentResources:
+    model_deploy: lambda_.Function
+    endpoint_events: lambda_.Function
+    reaper: lambda_.Function
+    model_role: iam.Role
+
+
+def add_deployments(
+    template: Template,
+    code: lambda_.Code,
+    *,
+    registry: Any,
+    topic: Any,
+    data_bucket: Any,
+    environment: dict[str, Any],
+) -> DeploymentResources:
+    webhook_secret = template.add_parameter(
+        Parameter(
+            "NotificationWebhookSecretArn",
+            Type="String",
+            Default="",
+            AllowedPattern=r"^$|^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$",
+            Description="Secrets Manager secret holding a Slack-compatible https webhook URL "
+            "(the URL, or JSON with a url key) for deployment notices; empty for none.",
+        )
+    )
+    schedule = template.add_parameter(
+        Parameter(
+            "DevEndpointReaperSchedule",
+            Type="String",
+            Default=REAPER_SCHEDULE_DEFAULT,
+            AllowedPattern=r"^(rate|cron)\(.+\)$",
+            Description="When expired development endpoints are deleted (EventBridge schedule).",
+        )
+    )
+    template.add_condition(HAS_WEBHOOK, Not(Equals(Ref(webhook_secret), "")))
+    model_role = _add_model_role(template, data_bucket)
+    variables = {
+        **environment,
+        MODEL_ROLE_ENV: GetAtt(model_role, "Arn"),
+        WEBHOOK_SECRET_ENV: Ref(webhook_secret),
+    }
+    registry_access = registry_statements(registry, write=True)
+    model_deploy = add_function(
+        template,
+        SharedFunction(
+            logical_id="ModelDeployFunction",
+            handler=MODEL_DEPLOY_HANDLER,
+            description="mlops-portfolio: deploys approved model packages, rolls back rejected.",
+            statements=[*deployment_statements(model_role, data_bucket, topic), *registry_access],
+            environment=variables,
+            timeout_seconds=60,
+        ),
+        code,
+    )
+    endpoint_events = add_function(
+        template,
+        SharedFunction(
+            logical_id="EndpointEventsFunction",
+            handler=ENDPOINT_EVENTS_HANDLER,
+            description="mlops-portfolio: tests new deployments and reports endpoint results.",
+            statements=[*deployment_statements(model_role, data_bucket, topic), *registry_access],
+            environment=variables,
+            timeout_seconds=300,
+        ),
+        code,
+    )
+    reaper = add_function(
+        template,
+        SharedFunction(
+            logical_id="DevEndpointReaperFunction",
+            handler=REAPER_HANDLER,
+            description="mlops-portfolio: deletes development endpoints past their TTL.",
+            statements=[
+                *deployment_teardown_statements(),
+                notification_statement(topic),
+                *registry_access,
+            ],
+            environment=variables,
+            timeout_seconds=300,
+        ),
+        code,
+    )
+    add_event_rule(
+        template,
+        "ModelPackageStateChangeRule",
+        model_deploy,
+        "Approved or rejected model packages of every project -> deploy or roll back.",
+        event_pattern=MODEL_PACKAGE_PATTERN,
+    )
+    add_event_rule(
+        template,
+        "EndpointStateChangeRule",
+        endpoint_events,
+        "Project endpoints InService or Failed -> integration tests and notices.",
+        event_pattern=ENDPOINT_PATTERN,
+    )
+    add_event_rule(
+        template,
+        "DevEndpointReaperRule",
+        reaper,
+        "Deletes development endpoints past their TTL.",
+        schedule=Ref(schedule),
+    )
+    template.add_resource(
+        iam.PolicyType(
+            "NotificationWebhookSecretAccess",
+            Condition=HAS_WEBHOOK,
+            PolicyName="read-notification-webhook",
+            Roles=[Ref(f"{fn.title}Role") for fn in (model_deploy, endpoint_events, reaper)],
+            PolicyDocument=PolicyDocument(
+                Version="2012-10-17",
+                Statement=[
+                    Statement(
+                        Sid="WebhookUrl",
+                        Effect=Allow,
+                        Action=[secrets_actions.GetSecretValue],
+                        Resource=[Ref(webhook_secret)],
+                    )
+                ],
+            ),
+        )
+    )
+    return DeploymentResources(model_deploy, endpoint_events, reaper, model_role)
+
+
+def _add_model_role(template: Template, data_bucket: Any) -> iam.Role:
+    """The role SageMaker runs every project's deployed models with."""
+    return template.add_resource(
+        iam.Role(
+            "ModelExecutionRole",
+            Description="SageMaker runs the models of every project's endpoints with this role.",
+            AssumeRolePolicyDocument=trust_policy("sagemaker.amazonaws.com"),
+            Policies=[
+                iam.Policy(
+                    PolicyName="serve-project-models",
+                    PolicyDocument=PolicyDocument(
+                        Version="2012-10-17",
+                        Statement=[
+                            Statement(
+                                Sid="ModelArtifacts",
+                                Effect=Allow,
+                                Action=[s3_actions.GetObject],
+                                Resource=[
+                                    Join("", [GetAtt(data_bucket, "Arn"), f"/{NAME_PREFIX}-*"])
+                                ],
+                            ),
+                            Statement(
+                                Sid="PullImages",
+                                Effect=Allow,
+                                Action=[
+                                    ecr_actions.BatchGetImage,
+                                    ecr_actions.GetDownloadUrlForLayer,
+                                    ecr_actions.BatchCheckLayerAvailability,
+                                ],
+                                Resource=[
+                                    Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:*:repository/*")
+                                ],
+                            ),
+                            Statement(
+                                Sid="EcrTokenHasNoResourceScope",
+                                Effect=Allow,
+                                Action=[ecr_actions.GetAuthorizationToken],
+                                Resource=["*"],
+                            ),
+                            Statement(
+                                Sid="EndpointLogs",
+                                Effect=Allow,
+                                Action=[
+                                    logs_actions.CreateLogGroup,
+                                    logs_actions.CreateLogStream,
+                                    logs_actions.PutLogEvents,
+                                    logs_actions.DescribeLogStreams,
+                                ],
+                                Resource=[
+                                    Sub(
+                                        "arn:${AWS::Partition}:logs:${AWS::Region}:"
+                                        "${AWS::AccountId}:log-group:/aws/sagemaker/Endpoints/"
+                                        f"{NAME_PREFIX}-*"
+                                    )
+                                ],
+                            ),
+                        ],
+                    ),
+                )
+            ],
+        )
+    )

@@ -1,0 +1,53 @@
+"""docs/footprint.md is what benchmarks/footprint.py derives from the generated templates."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+REGENERATE = ".venv/bin/python benchmarks/footprint.py --write"
+
+
+def load_script() -> object:
+    spec = importlib.util.spec_from_file_location("footprint", REPO / "benchmarks" / "footprint.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["footprint"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_footprint_page_matches_the_templates() -> None:
+    footprint = load_script()
+    expected = footprint.build_doc()  # type: ignore[attr-defined]
+    page = REPO / "docs" / "footprint.md"
+    assert page.is_file(), f"docs/footprint.md is missing; run: {REGENERATE}"
+    assert page.read_text() == expected, (
+        f"docs/footprint.md is stale; review, then run: {REGENERATE}"
+    )
+
+
+def test_no_project_resource_has_an_idle_price_and_the_iam_role_quota_binds_first() -> None:
+    footprint = load_script()
+    page = footprint.build_doc()  # type: ignore[attr-defined]
+    totals = [line for line in page.splitlines() if "**total**" in line]
+    assert len(totals) == 4
+    assert all("**0.00**" in line for line in totals)
+    # Each project owns one IAM role (its training role); IAM allows 1,000 per account by
+    # default, and the platform stack's own roles come first.
+    platform = json.loads((REPO / "tests" / "golden" / "templates" / "platform.json").read_text())
+    platform_roles = sum(
+        1
+        for r in platform["Resources"].values()
+        if isinstance(r, dict) and r.get("Type") == "AWS::IAM::Role"
+    )
+    fits = [
+        line
+        for line in page.splitlines()
+        if line.startswith("| ") and "`AWS::IAM::Role`: 1,000 per account" in line
+    ]
+    assert len(fits) == 4
+    assert all(f"| {1000 - platform_roles} |" in line for line in fits)
