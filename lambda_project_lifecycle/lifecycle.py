@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lambda_project_lifecycle import model_groups, project_registry
+from lambda_project_lifecycle import environment, model_groups, project_registry
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.custom_resource import (
     DEFAULT_TIMEOUT_MARGIN_SECONDS,
@@ -28,6 +28,7 @@ from lambda_project_lifecycle.custom_resource import (
     put_response,
 )
 from lambda_project_lifecycle.deployments import teardown
+from lambda_project_lifecycle.environment import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
 from lambda_project_lifecycle.project import ProjectSpec, changed_immutable_properties
 from lambda_project_lifecycle.repositories import lifecycle_steps
@@ -35,8 +36,6 @@ from lambda_project_lifecycle.repositories import lifecycle_steps
 logger = logging.getLogger(__name__)
 # The Lambda runtime leaves the root logger at WARNING; the package logs its steps at INFO.
 logging.getLogger("lambda_project_lifecycle").setLevel(logging.INFO)
-
-REGISTRY_TABLE_ENV = "PROJECT_REGISTRY_TABLE"
 
 
 @dataclass(frozen=True)
@@ -55,17 +54,17 @@ class Settings:
         table = environ.get(REGISTRY_TABLE_ENV, "")
         if not table:
             raise LifecycleError(f"The Lambda environment variable {REGISTRY_TABLE_ENV} is not set")
-        prefix = lifecycle_steps.SEED_CODE_KEY_ENV.format(scenario="")
+        prefix = environment.SEED_CODE_KEY_ENV.format(scenario="")
         return cls(
             registry_table=table,
-            artifacts_bucket=environ.get(lifecycle_steps.ARTIFACTS_BUCKET_ENV, ""),
-            project_data_bucket=environ.get(lifecycle_steps.PROJECT_DATA_BUCKET_ENV, ""),
+            artifacts_bucket=environ.get(environment.ARTIFACTS_BUCKET_ENV, ""),
+            project_data_bucket=environ.get(environment.PROJECT_DATA_BUCKET_ENV, ""),
             seed_code_keys={
                 name[len(prefix) :].lower(): value
                 for name, value in environ.items()
                 if name.startswith(prefix) and value
             },
-            mlflow_tracking_uri=environ.get(lifecycle_steps.MLFLOW_TRACKING_URI_ENV, ""),
+            mlflow_tracking_uri=environ.get(environment.MLFLOW_TRACKING_URI_ENV, ""),
         )
 
     @property

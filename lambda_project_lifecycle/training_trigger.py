@@ -28,8 +28,8 @@ from botocore.exceptions import ClientError
 
 from lambda_project_lifecycle import project_registry
 from lambda_project_lifecycle.clients import AwsClients
+from lambda_project_lifecycle.environment import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.errors import AwsCallError, LifecycleError
-from lambda_project_lifecycle.lifecycle import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.naming import ProjectNames
 from lambda_project_lifecycle.scenarios import SCENARIOS, branch_kind
 

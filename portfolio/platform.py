@@ -37,7 +37,14 @@ from troposphere import (
 )
 from troposphere import awslambda as lambda_
 
-from lambda_project_lifecycle.lifecycle import REGISTRY_TABLE_ENV
+from lambda_project_lifecycle.environment import (
+    ARTIFACTS_BUCKET_ENV,
+    NOTIFICATION_TOPIC_ENV,
+    PORTFOLIO_VERSION_ENV,
+    PROJECT_DATA_BUCKET_ENV,
+    REGISTRY_TABLE_ENV,
+    SEED_CODE_KEY_ENV,
+)
 from lambda_project_lifecycle.naming import NAME_PREFIX
 from lambda_project_lifecycle.scenarios import SCENARIOS
 from lambda_project_lifecycle.training_trigger import DETAIL_TYPE, PUSH_EVENTS
@@ -188,11 +195,11 @@ def build(settings: TemplateSettings) -> Template:
     code = lambda_.Code(S3Bucket=Ref(bucket), S3Key=Ref(lambda_key))
     environment = {
         REGISTRY_TABLE_ENV: Ref(registry),
-        "NOTIFICATION_TOPIC_ARN": Ref(topic),
-        "ARTIFACTS_BUCKET": Ref(bucket),
-        "PROJECT_DATA_BUCKET": Ref(data_bucket),
-        "PORTFOLIO_VERSION": settings.version,
-        **{f"SEED_CODE_KEY_{s.upper()}": Ref(key) for s, key in seed_keys.items()},
+        NOTIFICATION_TOPIC_ENV: Ref(topic),
+        ARTIFACTS_BUCKET_ENV: Ref(bucket),
+        PROJECT_DATA_BUCKET_ENV: Ref(data_bucket),
+        PORTFOLIO_VERSION_ENV: settings.version,
+        **{SEED_CODE_KEY_ENV.format(scenario=s.upper()): Ref(key) for s, key in seed_keys.items()},
     }
     function = add_function(
         template,

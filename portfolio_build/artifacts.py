@@ -34,7 +34,7 @@ def write_zip(destination: Path, files: dict[str, Path] | Iterable[tuple[str, Pa
     """Write ``files`` (archive name -> source) sorted by name, keeping the executable bit."""
     entries = sorted(dict(files).items())
     destination.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+    with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
         for name, source in entries:
             info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
             info.create_system = 3  # Unix, so that unzip and git honour the mode bits
@@ -42,7 +42,7 @@ def write_zip(destination: Path, files: dict[str, Path] | Iterable[tuple[str, Pa
             info.external_attr = (0o100755 if executable else 0o100644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(
-                info, source.read_bytes(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9
+                info, source.read_bytes(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=6
             )
 
 

@@ -7,13 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lambda_project_lifecycle.environment import (
+    MODEL_ROLE_ENV,
+    REGISTRY_TABLE_ENV,
+    WEBHOOK_SECRET_ENV,
+)
+from lambda_project_lifecycle.environment import NOTIFICATION_TOPIC_ENV as TOPIC_ENV
+from lambda_project_lifecycle.environment import PROJECT_DATA_BUCKET_ENV as DATA_BUCKET_ENV
 from lambda_project_lifecycle.errors import LifecycleError
-
-REGISTRY_TABLE_ENV = "PROJECT_REGISTRY_TABLE"
-TOPIC_ENV = "NOTIFICATION_TOPIC_ARN"
-DATA_BUCKET_ENV = "PROJECT_DATA_BUCKET"
-MODEL_ROLE_ENV = "MODEL_EXECUTION_ROLE_ARN"
-WEBHOOK_SECRET_ENV = "NOTIFICATION_WEBHOOK_SECRET_ARN"
 
 # The schema of deploy/config.yaml: packaged into the Lambda zip next to this module by
 # the build (from seed_code/common/deploy/config.schema.json, its one source); in a

@@ -14,6 +14,12 @@ from typing import Any
 
 from lambda_project_lifecycle import __version__, project_registry
 from lambda_project_lifecycle.clients import AwsClients
+from lambda_project_lifecycle.environment import (  # names the lifecycle Settings reads
+    ARTIFACTS_BUCKET_ENV,
+    MLFLOW_TRACKING_URI_ENV,
+    PROJECT_DATA_BUCKET_ENV,
+    SEED_CODE_KEY_ENV,
+)
 from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
 from lambda_project_lifecycle.location import StackLocation
 from lambda_project_lifecycle.project import ProjectSpec
@@ -39,10 +45,6 @@ from lambda_project_lifecycle.repositories.settings import (
 
 logger = logging.getLogger(__name__)
 
-ARTIFACTS_BUCKET_ENV = "ARTIFACTS_BUCKET"
-PROJECT_DATA_BUCKET_ENV = "PROJECT_DATA_BUCKET"
-SEED_CODE_KEY_ENV = "SEED_CODE_KEY_{scenario}"
-MLFLOW_TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 # Optional property of the custom resource; overrides the Lambda's MLFLOW_TRACKING_URI.
 MLFLOW_TRACKING_URI_PROPERTY = "MlflowTrackingUri"
 

@@ -1,0 +1,16 @@
+"""The environment the platform stack gives the shared Lambdas: one name for each setting.
+
+The platform template (``portfolio/``) writes these variables and the handlers
+read them; both import the names from here, so they cannot drift apart. This
+module imports nothing, so that any handler (and the build) can read it cheaply.
+"""
+
+REGISTRY_TABLE_ENV = "PROJECT_REGISTRY_TABLE"
+NOTIFICATION_TOPIC_ENV = "NOTIFICATION_TOPIC_ARN"
+ARTIFACTS_BUCKET_ENV = "ARTIFACTS_BUCKET"
+PROJECT_DATA_BUCKET_ENV = "PROJECT_DATA_BUCKET"
+PORTFOLIO_VERSION_ENV = "PORTFOLIO_VERSION"
+SEED_CODE_KEY_ENV = "SEED_CODE_KEY_{scenario}"  # the scenario in upper case
+MLFLOW_TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+MODEL_ROLE_ENV = "MODEL_EXECUTION_ROLE_ARN"
+WEBHOOK_SECRET_ENV = "NOTIFICATION_WEBHOOK_SECRET_ARN"
