@@ -100,23 +100,18 @@ class SageMakerGaps:
     """
 
     def __init__(self, client: Any, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
         self._region = client.meta.region_name
         self._account_id = account_id
         self._pending: dict[str, dict[str, Any]] = {}
-        self._shadow = shadow_session().create_client(
-            "sagemaker",
-            region_name=self._region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+        answers = {
+            "DeleteModelPackage": self._delete_model_package,
+            "DeleteModelPackageGroup": self._delete_model_package_group,
+            "UpdateEndpoint": self._update_endpoint,
+        }
+        assert set(answers) == set(MISSING_OPERATIONS["sagemaker"])
+        self._stubbed = StubbedOperations(
+            client, {operation: _as_gap_answer(apply) for operation, apply in answers.items()}
         )
-        self._stubber = Stubber(self._shadow)
-        self._stubber.activate()
-        for operation in MISSING_OPERATIONS["sagemaker"]:
-            client.meta.events.register(
-                f"before-parameter-build.sagemaker.{operation}", self._remember
-            )
-            client.meta.events.register(f"before-call.sagemaker.{operation}", self._answer)
         for operation in INCOMPLETE_OPERATIONS["sagemaker"]:
             client.meta.events.register(
                 f"before-parameter-build.sagemaker.{operation}", self._remember
@@ -124,42 +119,16 @@ class SageMakerGaps:
             client.meta.events.register(f"after-call.sagemaker.{operation}", self._complete)
 
     @property
+    def calls(self) -> list[tuple[str, dict[str, Any]]]:
+        """Each filled call as (operation, parameters)."""
+        return self._stubbed.calls
+
+    @property
     def _backend(self) -> Any:
         return sagemaker_backends[self._account_id][self._region]
 
     def _remember(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self._pending[model.name] = dict(params)
-
-    def _answer(self, model: Any, **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
-        params = self._pending.pop(model.name)
-        apply = {
-            "DeleteModelPackage": self._delete_model_package,
-            "DeleteModelPackageGroup": self._delete_model_package_group,
-            "UpdateEndpoint": self._update_endpoint,
-        }[model.name]
-        result = apply(params)
-        error = result if isinstance(result, tuple) else None
-        reply = result if isinstance(result, dict) else {}
-        method = xform_name(model.name)
-        metadata = {"HTTPStatusCode": 400 if error else 200, "RequestId": "emulator-gap"}
-        if error:
-            code, message = error
-            self._stubber.add_client_error(method, code, message, 400, expected_params=params)
-            parsed: dict[str, Any] = {
-                "Error": {"Code": code, "Message": message},
-                "ResponseMetadata": metadata,
-            }
-        else:
-            self._stubber.add_response(method, reply, expected_params=params)
-            parsed = {**reply, "ResponseMetadata": metadata}
-        # The Stubber validates the parameters and the reply against the service model.
-        with contextlib.suppress(ClientError):
-            getattr(self._shadow, method)(**params)
-        self._stubber.assert_no_pending_responses()
-        self.calls.append((model.name, params))
-        return AWSResponse(
-            "https://sagemaker.emulator", metadata["HTTPStatusCode"], {}, None
-        ), parsed
 
     def _complete(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
         params = self._pending.pop(model.name, {})
@@ -291,6 +260,20 @@ class ScriptedPipelineExecutions:
 
 
 GapAnswer = Callable[[dict[str, Any]], tuple[dict[str, Any], tuple[str, str] | None]]
+
+
+def _as_gap_answer(
+    apply: Callable[[dict[str, Any]], tuple[str, str] | dict[str, Any] | None],
+) -> GapAnswer:
+    """Adapt an answer that returns an error (code, message), a reply, or None (empty reply)."""
+
+    def answer(params: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, str] | None]:
+        result = apply(params)
+        if isinstance(result, tuple):
+            return {}, result
+        return result or {}, None
+
+    return answer
 
 
 class StubbedOperations:
