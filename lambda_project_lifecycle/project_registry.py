@@ -42,6 +42,10 @@ def model_group_key(group_name: str) -> str:
     return f"model-group#{group_name}"
 
 
+def repository_key(key: str) -> str:
+    return f"repository#{key}"
+
+
 def endpoint_key(endpoint_name: str) -> str:
     return f"endpoint#{endpoint_name}"
 
@@ -94,16 +98,7 @@ def save_project(
 
 
 def load_project(dynamodb: Any, table: str, project_id: str) -> dict[str, Any] | None:
-    try:
-        reply = dynamodb.get_item(
-            TableName=table, Key=_to_item({"pk": project_key(project_id)}), ConsistentRead=True
-        )
-    except ClientError as exc:
-        raise AwsCallError(
-            f"Reading project {project_id} from the registry table {table}", exc
-        ) from exc
-    item = reply.get("Item")
-    return _from_item(item) if item else None
+    return load_record(dynamodb, table, project_key(project_id))
 
 
 def remove_project(dynamodb: Any, table: str, spec: ProjectSpec) -> None:
@@ -179,35 +174,14 @@ def _from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _deserializer.deserialize(value) for key, value in item.items()}
 
 
-def repository_key(key: str) -> str:
-    return f"repository#{key}"
-
-
 def save_repository(dynamodb: Any, table: str, record: dict[str, Any]) -> None:
     """Write a ``repository#`` record (``record["pk"]`` made with :func:`repository_key`)."""
-    try:
-        dynamodb.put_item(TableName=table, Item=_to_item(record))
-    except ClientError as exc:
-        raise AwsCallError(f"Writing {record['pk']} to the registry table {table}", exc) from exc
+    put_record(dynamodb, table, record)
 
 
 def load_repository(dynamodb: Any, table: str, key: str) -> dict[str, Any] | None:
-    try:
-        reply = dynamodb.get_item(
-            TableName=table, Key=_to_item({"pk": repository_key(key)}), ConsistentRead=True
-        )
-    except ClientError as exc:
-        raise AwsCallError(
-            f"Reading {repository_key(key)} from the registry table {table}", exc
-        ) from exc
-    item = reply.get("Item")
-    return _from_item(item) if item else None
+    return load_record(dynamodb, table, repository_key(key))
 
 
 def remove_repository(dynamodb: Any, table: str, key: str) -> None:
-    try:
-        dynamodb.delete_item(TableName=table, Key=_to_item({"pk": repository_key(key)}))
-    except ClientError as exc:
-        raise AwsCallError(
-            f"Removing {repository_key(key)} from the registry table {table}", exc
-        ) from exc
+    delete_record(dynamodb, table, repository_key(key))
