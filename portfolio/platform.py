@@ -39,6 +39,7 @@ from troposphere import awslambda as lambda_
 
 from lambda_project_lifecycle.environment import (
     ARTIFACTS_BUCKET_ENV,
+    MLFLOW_TRACKING_URI_ENV,
     NOTIFICATION_TOPIC_ENV,
     PORTFOLIO_VERSION_ENV,
     PROJECT_DATA_BUCKET_ENV,
@@ -46,6 +47,7 @@ from lambda_project_lifecycle.environment import (
     SEED_CODE_KEY_ENV,
 )
 from lambda_project_lifecycle.naming import NAME_PREFIX
+from lambda_project_lifecycle.repositories.settings import MLFLOW_TRACKING_URI_PROPERTY
 from lambda_project_lifecycle.scenarios import SCENARIOS
 from lambda_project_lifecycle.training_trigger import DETAIL_TYPE, PUSH_EVENTS
 from portfolio.buckets import add_private_bucket
@@ -155,6 +157,15 @@ def build(settings: TemplateSettings) -> Template:
             "the products; empty for none.",
         )
     )
+    mlflow_uri = template.add_parameter(
+        Parameter(
+            MLFLOW_TRACKING_URI_PROPERTY,
+            Type="String",
+            Default="",
+            Description="MLflow tracking server (https:// URL or SageMaker MLflow tracking server "
+            "ARN) of projects of the MLflow products that name none themselves.",
+        )
+    )
     template.add_condition("HasStudioRoleArns", Not(Equals(Join("", Ref(role_arns)), "")))
     template.add_condition("HasStudioRolePattern", Not(Equals(Ref(role_pattern), "")))
 
@@ -199,6 +210,7 @@ def build(settings: TemplateSettings) -> Template:
         ARTIFACTS_BUCKET_ENV: Ref(bucket),
         PROJECT_DATA_BUCKET_ENV: Ref(data_bucket),
         PORTFOLIO_VERSION_ENV: settings.version,
+        MLFLOW_TRACKING_URI_ENV: Ref(mlflow_uri),
         **{SEED_CODE_KEY_ENV.format(scenario=s.upper()): Ref(key) for s, key in seed_keys.items()},
     }
     function = add_function(

@@ -40,6 +40,7 @@ class ProjectLifecycleResource(CustomResource):
         "OnDelete": (str, True),
         "PortfolioVersion": (str, True),
         **{name: (str, False) for name in repository.REPOSITORY_PROPERTIES},
+        repository.MLFLOW_TRACKING_URI_PROPERTY: (str, False),
     }
 
 
@@ -130,6 +131,21 @@ USER_PARAMETERS: tuple[UserParameter, ...] = (
 )
 
 
+# Only the MLflow flavour asks for its tracking server.
+MLFLOW_PARAMETERS: tuple[UserParameter, ...] = (
+    UserParameter(
+        name=repository.MLFLOW_TRACKING_URI_PROPERTY,
+        label="MLflow tracking server (empty: the platform's)",
+        description=(
+            "https:// URL or SageMaker MLflow tracking server ARN where this project's models "
+            "are registered; empty uses the tracking server the platform stack names."
+        ),
+        default="",
+        group="MLflow",
+    ),
+)
+
+
 def build(product: Product, settings: TemplateSettings) -> Template:
     template = Template(
         Description=f"{product.display_name}: SageMaker project template, "
@@ -152,7 +168,8 @@ def build(product: Product, settings: TemplateSettings) -> Template:
             Description="Service-generated id of the project (filled in by SageMaker).",
         )
     )
-    user_values = _add_user_parameters(template, USER_PARAMETERS)
+    extra = MLFLOW_PARAMETERS if product.registry == "mlflow" else ()
+    user_values = _add_user_parameters(template, USER_PARAMETERS + extra)
 
     lifecycle = template.add_resource(
         ProjectLifecycleResource(
@@ -165,6 +182,7 @@ def build(product: Product, settings: TemplateSettings) -> Template:
             OnDelete=user_values["OnDelete"],
             PortfolioVersion=settings.version,
             **{name: user_values[name] for name in repository.REPOSITORY_PROPERTIES},
+            **{parameter.name: user_values[parameter.name] for parameter in extra},
         )
     )
     training.add_training(template, product, settings, lifecycle, user_values)

@@ -38,6 +38,7 @@ from lambda_project_lifecycle.repositories.seed import (
 )
 from lambda_project_lifecycle.repositories.settings import (
     DEFAULT_PROVIDER,
+    MLFLOW_TRACKING_URI_PROPERTY,
     PROVIDER,
     REPOSITORY_PROPERTIES,
     RepositorySettings,
@@ -45,8 +46,9 @@ from lambda_project_lifecycle.repositories.settings import (
 
 logger = logging.getLogger(__name__)
 
-# Optional property of the custom resource; overrides the Lambda's MLFLOW_TRACKING_URI.
-MLFLOW_TRACKING_URI_PROPERTY = "MlflowTrackingUri"
+# https:// for a self-hosted server; arn: for a SageMaker managed one (the sagemaker-mlflow
+# plugin resolves it); http:// only for a server the builds reach on a private network.
+MLFLOW_URI_SCHEMES = ("https://", "http://", "arn:")
 
 
 @dataclass(frozen=True)
@@ -111,20 +113,11 @@ def create_repository(
     reconcile: bool = False,
     properties: Mapping[str, Any] | None = None,
 ) -> ProjectRepository:
-    source.require()
     spec = context.spec
     tracking_uri = ""
     if spec.registry == "mlflow":
-        tracking_uri = str((properties or {}).get(MLFLOW_TRACKING_URI_PROPERTY) or "")
-        tracking_uri = tracking_uri or source.mlflow_tracking_uri
-        if not tracking_uri:
-            logger.warning(
-                "No MLflow tracking server for project %s: project.json gets no "
-                "mlflow_tracking_uri (set %s or the %s property)",
-                spec.project_id,
-                MLFLOW_TRACKING_URI_ENV,
-                MLFLOW_TRACKING_URI_PROPERTY,
-            )
+        tracking_uri = mlflow_tracking_uri(properties or {}, source)
+    source.require()
 
     def seed() -> SeedCommit:
         files = load_seed_code(
@@ -142,6 +135,31 @@ def create_repository(
         return build_seed_commit(files, config, spec, version=__version__, when=context.now())
 
     return ensure_project_repository(context, seed, reconcile=reconcile)
+
+
+def mlflow_tracking_uri(properties: Mapping[str, Any], source: SeedSource) -> str:
+    """The MLflow flavour's tracking server: the project's parameter, else the platform's.
+
+    Without one the seed code could not register a model, so the Create fails
+    (before anything is made) and says where to set it.
+    """
+    uri = str(properties.get(MLFLOW_TRACKING_URI_PROPERTY) or "").strip()
+    origin = f"the {MLFLOW_TRACKING_URI_PROPERTY} parameter"
+    if not uri:
+        uri = source.mlflow_tracking_uri.strip()
+        origin = f"the platform's {MLFLOW_TRACKING_URI_PROPERTY} ({MLFLOW_TRACKING_URI_ENV})"
+    if not uri:
+        raise InvalidProjectError(
+            "The MLflow flavour needs a tracking server: set the project's "
+            f"{MLFLOW_TRACKING_URI_PROPERTY} parameter, or the platform stack's "
+            f"{MLFLOW_TRACKING_URI_PROPERTY} parameter for every project"
+        )
+    if not uri.startswith(MLFLOW_URI_SCHEMES):
+        raise InvalidProjectError(
+            f"{origin} must be an https:// URL or the ARN of a SageMaker MLflow tracking "
+            f"server (got {uri!r})"
+        )
+    return uri
 
 
 def repository_record(context: RepositoryContext, repository: ProjectRepository) -> dict[str, Any]:

@@ -75,6 +75,11 @@ SECRET_ARN_PATTERN = (
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+# Optional property of the custom resource (MLflow flavour); overrides the Lambda's
+# MLFLOW_TRACKING_URI, which the platform stack's MlflowTrackingUri parameter sets.
+MLFLOW_TRACKING_URI_PROPERTY = "MlflowTrackingUri"
+
+
 @dataclass(frozen=True)
 class RepositorySettings:
     provider: str

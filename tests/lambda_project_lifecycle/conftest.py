@@ -36,6 +36,8 @@ SEED_CODE_KEYS = {
     "baseline": "mlops-portfolio/seed_code/baseline-0123456789abcdef.zip",
     "advanced": "mlops-portfolio/seed_code/advanced-fedcba9876543210.zip",
 }
+# The platform's MLflow tracking server (nothing connects to it in these tests).
+MLFLOW_TRACKING_URI = "https://mlflow.platform.example.internal"
 CODECOMMIT_HOST = f"git-codecommit.{REGION}.amazonaws.com"
 CONNECTION_HOSTS = (
     f"codestar-connections.{REGION}.amazonaws.com",
@@ -186,6 +188,7 @@ def emulated_aws() -> Iterator[Emulated]:
                 artifacts_bucket=ARTIFACTS_BUCKET,
                 project_data_bucket=PROJECT_DATA_BUCKET,
                 seed_code_keys=SEED_CODE_KEYS,
+                mlflow_tracking_uri=MLFLOW_TRACKING_URI,
             ),
             s3=s3,
             codecommit=codecommit,

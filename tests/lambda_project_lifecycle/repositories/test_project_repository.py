@@ -9,15 +9,18 @@ the seed files with their modes, and ``project.json``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from lambda_project_lifecycle.naming import ProjectNames
 from tests.lambda_project_lifecycle.conftest import (
     CODECOMMIT_HOST,
+    MLFLOW_TRACKING_URI,
     PROJECT_DATA_BUCKET,
     Emulated,
 )
@@ -36,6 +39,9 @@ from tests.support.git_checks import ClonedRepository, clone, git, push_foreign_
 from tests.support.git_server import GitHttpServer
 from tests.support.provider_apis import ProviderApiServer
 
+PROJECT_SCHEMA = (
+    Path(__file__).resolve().parents[3] / "seed_code" / "common" / "project.schema.json"
+)
 SEED = {
     "README.md": ("# Churn model\n", False),
     "pipelines/__init__.py": ("", False),
@@ -585,3 +591,51 @@ def test_delete_when_the_token_secret_is_gone(
         assert ("github", "acme", PREFIX) in hosted.repos
     else:
         assert aws.registry_keys() == set()
+
+
+# --- The MLflow flavour's tracking server ------------------------------------------------
+
+MANAGED_MLFLOW = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/team-a"
+
+
+@pytest.mark.parametrize(
+    ("property_value", "expected"),
+    [
+        ("", MLFLOW_TRACKING_URI),  # the platform's server
+        (MANAGED_MLFLOW, MANAGED_MLFLOW),  # the project's own choice wins
+    ],
+)
+def test_an_mlflow_project_json_names_its_tracking_server(
+    aws: Emulated, lifecycle: Lifecycle, tmp_path: Path, property_value: str, expected: str
+) -> None:
+    use_seed_code(aws, SEED)
+    answer = lifecycle.create(Registry="mlflow", MlflowTrackingUri=property_value)
+
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    repo = clone(str(aws.codecommit_git.bare_directory(PREFIX)), tmp_path)
+    document = json.loads(repo.read("project.json"))
+    assert document == {
+        **expected_project_json(registry="mlflow"),
+        "mlflow_tracking_uri": expected,
+    }
+    jsonschema.Draft202012Validator(json.loads(PROJECT_SCHEMA.read_text())).validate(document)
+
+
+@pytest.mark.parametrize(
+    ("platform_uri", "property_value", "reason"),
+    [
+        ("", "", "The MLflow flavour needs a tracking server: set the project's MlflowTrackingUri"),
+        (MLFLOW_TRACKING_URI, "mlflow.internal:5000", "the MlflowTrackingUri parameter must be"),
+        ("ftp://mlflow", "", "the platform's MlflowTrackingUri (MLFLOW_TRACKING_URI) must be"),
+    ],
+)
+def test_an_mlflow_project_without_a_usable_tracking_server_fails_and_makes_nothing(
+    aws: Emulated, lifecycle: Lifecycle, platform_uri: str, property_value: str, reason: str
+) -> None:
+    aws.settings = dataclasses.replace(aws.settings, mlflow_tracking_uri=platform_uri)
+    answer = lifecycle.create(Registry="mlflow", MlflowTrackingUri=property_value)
+
+    assert answer["Status"] == "FAILED"
+    assert reason in answer["Reason"]
+    assert aws.repository_names() == set()
+    assert aws.registry_keys() == set()

@@ -116,8 +116,7 @@ def test_project_json_follows_the_contract(scenario: str, kinds: list[str], regi
         **extra,
     }
     assert all(len(name) <= 63 for name in config["model_groups"].values())
-    if SCHEMA.is_file():  # the seed code's schema, once the seed-code branch is merged
-        jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).validate(config)
+    jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).validate(config)
 
 
 def test_the_seed_commit_is_recognised_only_for_its_project() -> None:
