@@ -29,6 +29,7 @@ from awacs import iam as iam_actions
 from awacs import logs as logs_actions
 from awacs import s3 as s3_actions
 from awacs import sagemaker as sm_actions
+from awacs import sagemaker_mlflow as sagemaker_mlflow_actions
 from awacs import secretsmanager as secretsmanager_actions
 from awacs.aws import (
     Allow,
@@ -381,6 +382,17 @@ def training_statements(
                 Effect=Allow,
                 Action=[sm_actions.ListModelPackages, sm_actions.ListModelPackageGroups],
                 Resource=["*"],
+            )
+        )
+    else:
+        # The MLflow flavour registers into MLflow; a SageMaker managed tracking server
+        # authorizes by IAM (a self-hosted one ignores this statement).
+        statements.append(
+            Statement(
+                Sid="ManagedMlflowTrackingServers",
+                Effect=Allow,
+                Action=[sagemaker_mlflow_actions.Action("*")],
+                Resource=[arn("sagemaker", "mlflow-tracking-server/*")],
             )
         )
     return statements

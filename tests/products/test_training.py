@@ -114,9 +114,14 @@ def test_the_role_reaches_only_the_projects_prefix_groups_and_pipelines(product:
         groups = json.dumps(by_sid["ProjectModelGroups"]["Resource"])
         for kind in product.scenario.model_group_kinds:
             assert f"ModelGroup{kind.capitalize()}ArnName" in groups
+        assert "ManagedMlflowTrackingServers" not in by_sid
     else:
         assert wildcard == []
         assert "ProjectModelGroups" not in by_sid
+        # Registering into a SageMaker managed MLflow server is an IAM-authorized call.
+        mlflow = by_sid["ManagedMlflowTrackingServers"]
+        assert mlflow["Action"] == ["sagemaker-mlflow:*"]
+        assert "mlflow-tracking-server/*" in json.dumps(mlflow["Resource"])
 
 
 def test_every_repository_setting_is_a_labelled_optional_studio_parameter(product: Any) -> None:
