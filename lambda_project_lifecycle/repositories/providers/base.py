@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,15 @@ DELETED_TOPIC = "sagemaker-project-deleted"  # GitHub and GitLab topic
 def ownership_marker(project_id: str) -> str:
     """Written into the description of a repository the platform made for a project."""
     return f"{PROJECT_ID_TAG}={project_id}"
+
+
+def is_marked_for(text: str, project_id: str) -> bool:
+    """Whether ``text`` carries the ownership marker of exactly ``project_id``.
+
+    Whole ids only: the marker of ``p-abc`` is not the marker of ``p-abcd``.
+    """
+    pattern = rf"{re.escape(PROJECT_ID_TAG)}=([A-Za-z0-9-]+)"
+    return project_id in re.findall(pattern, text)
 
 
 def description(spec: ProjectSpec) -> str:

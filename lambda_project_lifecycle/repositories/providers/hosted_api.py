@@ -29,7 +29,7 @@ from lambda_project_lifecycle.repositories.providers.base import (
     Repository,
     RepositoryContext,
     description,
-    ownership_marker,
+    is_marked_for,
 )
 from lambda_project_lifecycle.repositories.rest import RestApi
 from lambda_project_lifecycle.repositories.secrets import SecretCredentials, read_credentials
@@ -291,7 +291,6 @@ class HostedTokenRepositories:
     def _repository(self, hosted: HostedRepository, *, created_now: bool) -> Repository:
         assert self._credentials is not None, "prepare() first"
         check_https_url(f"the clone URL the {self._settings.title} API returned", hosted.clone_url)
-        marker = ownership_marker(self._context.spec.project_id)
         return Repository(
             provider=self._settings.provider,
             name=f"{self._settings.owner}/{self._settings.name}",
@@ -303,7 +302,7 @@ class HostedTokenRepositories:
                 http=self._context.clients.http,
                 credentials_from=self._credentials.source,
             ),
-            ours=created_now or marker in hosted.description,
+            ours=created_now or is_marked_for(hosted.description, self._context.spec.project_id),
             created_now=created_now,
             web_url=hosted.web_url,
             source_type=self._api.source_type,

@@ -639,3 +639,20 @@ def test_an_mlflow_project_without_a_usable_tracking_server_fails_and_makes_noth
     assert reason in answer["Reason"]
     assert aws.repository_names() == set()
     assert aws.registry_keys() == set()
+
+
+def test_delete_all_leaves_a_repository_marked_for_a_project_whose_id_only_starts_alike(
+    aws: Emulated, lifecycle: Lifecycle, hosted: ProviderApiServer
+) -> None:
+    # Another project's id extends ours: its marker contains ours as a substring.
+    other = f"Model code of SageMaker project x (sagemaker:project-id={PROJECT_ID}x), made by ..."
+    hosted.add_existing("github", "acme", PREFIX, other)
+    props = {**hosted_props(aws, hosted, "github", "acme"), "OnDelete": "delete-all"}
+
+    create = lifecycle.create(**props)  # an empty repository is seeded, never taken as ours
+    delete = lifecycle.delete(create, **props)
+
+    assert create["Status"] == "SUCCESS", create["Reason"]
+    assert delete["Status"] == "SUCCESS", delete["Reason"]
+    assert ("github", "acme", PREFIX) in hosted.repos, "the other project's repository survives"
+    assert "DELETE" not in [method for method, _ in hosted.calls("github")]
