@@ -33,7 +33,7 @@ class GitEndpoint:
     """Where a repository is reached over HTTPS, and with which basic-auth credentials."""
 
     url: str  # without credentials
-    username: str
+    username: str = field(repr=False)  # CodeCommit's holds the role's STS session token
     password: str = field(repr=False)
     http: Any = field(repr=False, compare=False)  # a urllib3 PoolManager
     credentials_from: str = ""  # what supplied the credentials, for error messages

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from lambda_project_lifecycle import __version__, project_registry
 from lambda_project_lifecycle.clients import AwsClients
@@ -159,6 +160,17 @@ def mlflow_tracking_uri(properties: Mapping[str, Any], source: SeedSource) -> st
             f"{origin} must be an https:// URL or the ARN of a SageMaker MLflow tracking "
             f"server (got {uri!r})"
         )
+    if not uri.startswith("arn:"):
+        try:
+            parts = urlsplit(uri)
+        except ValueError as exc:
+            raise InvalidProjectError(f"{origin} is not a URL (got {uri!r})") from exc
+        if parts.username or parts.password:
+            # project.json is committed to the repository: every clone would hold them.
+            raise InvalidProjectError(
+                f"{origin} must not hold credentials (user:password@); the builds "
+                "authenticate to the tracking server otherwise"
+            )
     return uri
 
 

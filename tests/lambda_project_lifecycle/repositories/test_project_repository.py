@@ -656,3 +656,27 @@ def test_delete_all_leaves_a_repository_marked_for_a_project_whose_id_only_start
     assert delete["Status"] == "SUCCESS", delete["Reason"]
     assert ("github", "acme", PREFIX) in hosted.repos, "the other project's repository survives"
     assert "DELETE" not in [method for method, _ in hosted.calls("github")]
+
+
+@pytest.mark.parametrize(
+    ("platform_uri", "property_value", "origin"),
+    [
+        (
+            MLFLOW_TRACKING_URI,
+            "https://robot:s3cret@mlflow.example.com",
+            "MlflowTrackingUri parameter",
+        ),
+        ("https://robot:s3cret@mlflow.example.com", "", "platform's MlflowTrackingUri"),
+    ],
+)
+def test_an_mlflow_tracking_uri_with_credentials_is_refused_before_anything_is_made(
+    aws: Emulated, lifecycle: Lifecycle, platform_uri: str, property_value: str, origin: str
+) -> None:
+    aws.settings = dataclasses.replace(aws.settings, mlflow_tracking_uri=platform_uri)
+    answer = lifecycle.create(Registry="mlflow", MlflowTrackingUri=property_value)
+
+    assert answer["Status"] == "FAILED"
+    assert origin in answer["Reason"] and "must not hold credentials" in answer["Reason"]
+    assert "s3cret" not in answer["Reason"]
+    assert aws.repository_names() == set(), "nothing was pushed into a project.json"
+    assert aws.registry_keys() == set()

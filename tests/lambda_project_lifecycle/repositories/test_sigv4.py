@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from lambda_project_lifecycle.repositories.git_transport import GitEndpoint
 from lambda_project_lifecycle.repositories.sigv4 import AwsCredentials, git_password, git_username
 from tests.support.sigv4_check import expected_password
 
@@ -87,3 +88,18 @@ def test_the_password_changes_with_the_path_region_and_time() -> None:
         git_password(credentials, **{**base, "when": datetime(2018, 1, 1, tzinfo=UTC)}),  # type: ignore[arg-type]
     }
     assert len(passwords) == 4
+
+
+def test_a_printed_git_endpoint_shows_neither_the_session_token_nor_the_password() -> None:
+    credentials = AwsCredentials("AKIAEXAMPLE", "secret", "IQoJb3JpZ2luX2VjSESSIONTOKEN")
+    endpoint = GitEndpoint(
+        url="https://git-codecommit.us-west-2.amazonaws.com/v1/repos/test_repo",
+        username=git_username(credentials),
+        password=VECTOR_PASSWORD,
+        http=None,
+        credentials_from="the Lambda role (SigV4)",
+    )
+    printed = repr(endpoint)  # what a log line or a traceback shows
+    assert "IQoJb3JpZ2luX2VjSESSIONTOKEN" not in printed
+    assert VECTOR_PASSWORD not in printed
+    assert "test_repo" in printed
