@@ -164,7 +164,7 @@ def mlflow_tracking_uri(properties: Mapping[str, Any], source: SeedSource) -> st
         try:
             parts = urlsplit(uri)
         except ValueError as exc:
-            raise InvalidProjectError(f"{origin} is not a URL (got {uri!r})") from exc
+            raise InvalidProjectError(f"{origin} is not a URL") from exc
         if parts.username or parts.password:
             # project.json is committed to the repository: every clone would hold them.
             raise InvalidProjectError(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lambda_project_lifecycle.repositories.errors import RepositoryAccessError, RepositoryError
+from lambda_project_lifecycle.repositories.settings import API_URL
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,9 @@ class RestApi:
             headers["Content-Type"] = "application/json"
             payload = json.dumps(body).encode()
         try:
-            response = self.http.request(method, url, body=payload, headers=headers)
+            # Never follow a redirect: urllib3 drops only Authorization (and cookies) on a
+            # cross-host redirect, so GitLab's PRIVATE-TOKEN would travel to the new host.
+            response = self.http.request(method, url, body=payload, headers=headers, redirect=False)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise RepositoryError(
@@ -57,8 +60,15 @@ class RestApi:
             return Reply(status, data)
         if status == 404 and missing_ok:
             return Reply(404, None)
-        message = _message(data) or response.data[:200].decode(errors="replace")
         where = f"{method} {url}"
+        if 300 <= status < 400:
+            location = response.headers.get("Location", "")
+            raise RepositoryError(
+                f"{self.title} answered HTTP {status} on {where} (to {location or 'nowhere'}); "
+                "redirects are not followed, so that the token stays with this host: set "
+                f"{API_URL} to the API's final URL"
+            )
+        message = _message(data) or response.data[:200].decode(errors="replace")
         source = f" from {self.credentials_from}" if self.credentials_from else ""
         if status in (401, 403):
             raise RepositoryAccessError(

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -679,4 +682,73 @@ def test_an_mlflow_tracking_uri_with_credentials_is_refused_before_anything_is_m
     assert origin in answer["Reason"] and "must not hold credentials" in answer["Reason"]
     assert "s3cret" not in answer["Reason"]
     assert aws.repository_names() == set(), "nothing was pushed into a project.json"
+    assert aws.registry_keys() == set()
+
+
+class RedirectingApi:
+    """An API host that redirects every request to another host, which records what arrives."""
+
+    def __init__(self) -> None:
+        self.arrived: list[dict[str, str]] = []
+        arrived = self.arrived
+
+        class Elsewhere(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                arrived.append(dict(self.headers))
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.elsewhere = ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+        target = f"http://localhost:{self.elsewhere.server_address[1]}"
+
+        class Redirect(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(301)
+                self.send_header("Location", target + self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.api = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+        for server in (self.elsewhere, self.api):
+            threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api.server_address[1]}/api/v4"
+
+    def stop(self) -> None:
+        for server in (self.elsewhere, self.api):
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture
+def redirecting_api() -> Iterator[RedirectingApi]:
+    api = RedirectingApi()
+    yield api
+    api.stop()
+
+
+def test_a_provider_api_redirect_is_not_followed_with_the_token(
+    aws: Emulated, lifecycle: Lifecycle, redirecting_api: RedirectingApi
+) -> None:
+    secret = put_secret(aws, "gitlab-token", {"Token": TOKEN, "Hosts": ["127.0.0.1"]})
+
+    answer = lifecycle.create(
+        RepositoryProvider="gitlab",
+        RepositoryOwner="acme",
+        RepositorySecretArn=secret,
+        ProviderApiUrl=redirecting_api.url(),
+    )
+
+    assert answer["Status"] == "FAILED"
+    assert "GitLab answered HTTP 301" in answer["Reason"]
+    assert "redirects are not followed" in answer["Reason"]
+    assert redirecting_api.arrived == [], "the PRIVATE-TOKEN header never reached another host"
     assert aws.registry_keys() == set()
