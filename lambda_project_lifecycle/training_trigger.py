@@ -12,6 +12,9 @@ project on the pushed commit, with the branch in ``SOURCE_BRANCH``:
 | ``feature-*`` | ``feature``                                          |
 | other, tags, deleted branches | nothing (ignored)                    |
 
+A branch at the project's seed commit (the Create's own push of ``prod`` and
+``dev``) trains nothing either: the first build runs on the first real push.
+
 Hosted repositories (GitHub, GitLab, Bitbucket) trigger their build through a
 CodeBuild webhook with the same branch filter instead.
 """
@@ -130,6 +133,12 @@ def handle_event(
     record = project_registry.load_repository(clients.dynamodb, table, repository)
     if record is None or not record.get("TrainingProject"):
         reason = f"repository {repository} belongs to no project in the registry"
+        logger.info("Ignored: %s", reason)
+        return {"started": False, "reason": reason}
+    if commit == record.get("SeedCommit"):
+        # The Create's own push makes prod and dev at the seed commit: nothing to train yet
+        # (and a prod promotion would find no dev model).
+        reason = f"{commit} on {branch} is the project's seed commit: nothing to train"
         logger.info("Ignored: %s", reason)
         return {"started": False, "reason": reason}
     request = build_request(record, branch, commit, str(event.get("id", "")))

@@ -212,3 +212,26 @@ def test_a_missing_table_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> No
 
     with pytest.raises(LifecycleError, match="PROJECT_REGISTRY_TABLE is not set"):
         training_trigger.handler(load_event("codecommit-branch-updated-dev.json"), None)
+
+
+@pytest.mark.parametrize("branch", ["prod", "dev"])
+def test_the_seed_push_itself_starts_no_build(
+    aws: Emulated, cfn_listener: ResponseListener, branch: str
+) -> None:
+    recorder = make_project(aws, cfn_listener, "baseline")
+    seed = cfn_listener.answers[0]["Data"]["SeedCommit"]
+
+    # What CodeCommit emits for the Create's own push: both branches made at the seed commit.
+    seeded = trigger(
+        aws,
+        "codecommit-branch-created-feature.json",
+        referenceName=branch,
+        referenceFullName=f"refs/heads/{branch}",
+        commitId=seed,
+    )
+
+    assert seeded["started"] is False
+    assert "the project's seed commit" in seeded["reason"]
+    assert recorder.calls == [], "no prod promotion without a dev model, no dev build of the seed"
+    # The first real push trains as usual.
+    assert trigger(aws, "codecommit-branch-updated-dev.json")["started"] is True
