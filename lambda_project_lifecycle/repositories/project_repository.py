@@ -136,6 +136,12 @@ class RepositoryRemoval:
 def remove_project_repository(context: RepositoryContext, *, delete_all: bool) -> RepositoryRemoval:
     """Delete or keep (and tag) the project's repository as ``OnDelete`` says."""
     provider = provider_for(context)
+    if not provider.manages_repositories:
+        # Nothing to delete or tag, so nothing to read: a deleted secret or a connection that
+        # is no longer AVAILABLE does not stand in the way of the Delete.
+        key = context.settings.registry_key()
+        logger.info("Leaving repository %s: the platform did not make it", key)
+        return RepositoryRemoval("not-ours", key)
     provider.prepare()
     repository = provider.find()
     if repository is None:

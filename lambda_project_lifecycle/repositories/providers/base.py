@@ -73,6 +73,10 @@ class Repository:
 
 
 class RepositoryProvider(Protocol):
+    # False: the provider only pushes to a repository someone else made, and never tags or
+    # deletes it; Delete then leaves the repository alone without a call (nor credentials).
+    manages_repositories: bool
+
     def prepare(self) -> None:
         """Read credentials and check the provider's settings; makes nothing."""
 

@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 
 class CodeCommitRepositories:
+    manages_repositories = True
+
     def __init__(self, context: RepositoryContext) -> None:
         self._context = context
         self._name = context.settings.name

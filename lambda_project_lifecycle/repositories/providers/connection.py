@@ -27,6 +27,8 @@ CONNECTION_PROVIDERS = {
 
 
 class ConnectionRepositories:
+    manages_repositories = False
+
     def __init__(self, context: RepositoryContext) -> None:
         self._context = context
         self._settings = context.settings

@@ -239,6 +239,8 @@ API_CLASSES: dict[str, Any] = {"github": GitHubApi, "gitlab": GitLabApi, "bitbuc
 class HostedTokenRepositories:
     """A hosted provider reached with a token from Secrets Manager."""
 
+    manages_repositories = True
+
     def __init__(self, context: RepositoryContext) -> None:
         self._context = context
         self._settings = context.settings

@@ -13,6 +13,8 @@ from lambda_project_lifecycle.repositories.secrets import SecretCredentials, rea
 
 
 class PlainGitRepositories:
+    manages_repositories = False
+
     def __init__(self, context: RepositoryContext) -> None:
         self._context = context
         self._credentials: SecretCredentials | None = None

@@ -752,3 +752,55 @@ def test_a_provider_api_redirect_is_not_followed_with_the_token(
     assert "redirects are not followed" in answer["Reason"]
     assert redirecting_api.arrived == [], "the PRIVATE-TOKEN header never reached another host"
     assert aws.registry_keys() == set()
+
+
+def connection_props(aws: Emulated, status: str = "AVAILABLE") -> dict[str, str]:
+    arn = connection_arn("codeconnections")
+    aws.connections.add(arn, "GitHub", status)
+    path = f"/git-http/123456789012/us-east-1/{CONNECTION_ID}/acme/churn.git"
+    aws.aws_git.add_repository(path)
+    return {
+        "RepositoryProvider": "github",
+        "RepositoryOwner": "acme",
+        "RepositoryName": "churn",
+        "ConnectionArn": arn,
+    }
+
+
+@pytest.mark.parametrize("on_delete", ["retain-data", "delete-all"])
+@pytest.mark.parametrize(
+    "what_broke", ["secret deleted", "connection deleted", "connection pending"]
+)
+def test_delete_of_a_repository_the_platform_never_deletes_needs_no_credentials(
+    aws: Emulated, lifecycle: Lifecycle, git_home: GitHttpServer, on_delete: str, what_broke: str
+) -> None:
+    if what_broke == "secret deleted":
+        git_home.add_repository("/ml/churn.git")
+        props = git_url_props(aws, git_home)
+    else:
+        props = connection_props(aws)
+    props["OnDelete"] = on_delete
+    create = lifecycle.create(**props)
+    assert create["Status"] == "SUCCESS", create["Reason"]
+    if what_broke == "secret deleted":
+        aws.secretsmanager.delete_secret(
+            SecretId=props["RepositorySecretArn"], ForceDeleteWithoutRecovery=True
+        )
+    elif what_broke == "connection deleted":
+        aws.connections.connections.clear()
+    else:
+        aws.connections.add(props["ConnectionArn"], "GitHub", "PENDING")
+    git_requests = len(git_home.requests) + len(aws.aws_git.requests)
+
+    answer = lifecycle.delete(create, **props)
+
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert aws.registry_keys() == set(), "no record is left behind"
+    assert aws.group_names() == set()
+    assert len(git_home.requests) + len(aws.aws_git.requests) == git_requests, "no git call"
+    if what_broke == "secret deleted":
+        bare = git_home.repositories["/ml/churn.git"]
+        assert (
+            git("rev-parse", "refs/heads/prod", cwd=bare).stdout.strip()
+            == (create["Data"]["SeedCommit"])
+        ), "the repository is kept, untouched"
