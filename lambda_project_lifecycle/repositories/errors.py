@@ -15,3 +15,11 @@ class RepositoryAccessError(RepositoryError):
 
 class RepositoryConflictError(ProjectConflictError):
     """A repository exists, holds commits, and they are not this project's seed."""
+
+
+def left_behind(repository: str, error: BaseException) -> str:
+    """The words for a repository a failed request made and could not delete again."""
+    return (
+        f"the repository {repository} this request made could not be deleted again ({error}); "
+        "delete it by hand"
+    )

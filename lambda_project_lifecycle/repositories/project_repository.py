@@ -20,8 +20,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from lambda_project_lifecycle.errors import LifecycleError
 from lambda_project_lifecycle.repositories import git_transport
-from lambda_project_lifecycle.repositories.errors import RepositoryConflictError
+from lambda_project_lifecycle.repositories.errors import (
+    RepositoryConflictError,
+    RepositoryError,
+    left_behind,
+)
 from lambda_project_lifecycle.repositories.providers import (
     Repository,
     RepositoryContext,
@@ -42,21 +47,24 @@ class ProjectRepository:
     commit_id: str  # the seed commit (or prod's tip for an existing repository on Update)
     pushed: list[str] = field(default_factory=list)  # branches this request created
 
-    def undo(self) -> None:
-        """Delete the repository if this request made it (best effort: failures are logged).
+    def undo(self) -> str:
+        """Delete the repository if this request made it; what was left behind, or "".
 
+        Best effort: a failure is logged and described (for the FAILED answer's reason).
         A repository the request did not make keeps its seed commit: git hosts refuse to
         delete a repository's default branch, and a retried Create of the project takes
         the seed as its own and carries on.
         """
         if not self.repository.created_now:
-            return
+            return ""
         try:
             self.provider.delete(self.repository)
-        except Exception:
+        except Exception as exc:
             logger.exception(
                 "Could not delete repository %s made by this request", self.repository.name
             )
+            return left_behind(self.repository.name, exc)
+        return ""
 
     def attributes(self) -> dict[str, str]:
         return {
@@ -83,12 +91,14 @@ def ensure_project_repository(
     repository = provider.ensure()
     try:
         commit_id, pushed = _seed(repository, seed_commit, context.spec.project_id, reconcile)
-    except Exception:
+    except Exception as exc:
         if repository.created_now:
             logger.info(
                 "Seeding failed: deleting repository %s made by this request", repository.name
             )
-            ProjectRepository(repository, provider, "").undo()
+            left = ProjectRepository(repository, provider, "").undo()
+            if left and isinstance(exc, LifecycleError):
+                raise RepositoryError(f"{exc}; {left}") from exc
         raise
     return ProjectRepository(repository, provider, commit_id, pushed)
 

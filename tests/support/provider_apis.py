@@ -53,6 +53,11 @@ class ProviderApiServer:
         self.github_organizations = {"acme"}
         self.gitlab_namespaces = {"acme": 7, "acme/ml": 8}
         self.repos: dict[tuple[str, str, str], HostedRepo] = {}
+        # provider -> fields replaced in every repository reply (None removes the field): a
+        # host that answers with an odd clone URL, or leaves a field out
+        self.reply_fields: dict[str, dict[str, Any]] = {}
+        # provider -> methods answered 403, as for a token that may not do them
+        self.forbidden: dict[str, set[str]] = {}
         self.requests: list[RecordedRequest] = []
         self._ids = iter(range(1001, 10**6))
         self._lock = threading.Lock()
@@ -123,15 +128,26 @@ class ProviderApiServer:
             return _reply(handler, 404, {"message": "Not Found"})
         if not self._authorized(provider, handler.headers):
             return _reply(handler, 401, _error(provider, 401, "Bad credentials"))
+        if handler.command in self.forbidden.get(provider, set()):
+            return _reply(handler, 403, _error(provider, 403, "Forbidden"))
         route = getattr(self, f"_{provider}")
         with self._lock:
             status, payload = route(handler.command, path, body)
-        _reply(handler, status, payload)
+        _reply(handler, status, self._with_reply_fields(provider, payload))
 
     def _authorized(self, provider: str, headers: Any) -> bool:
         if provider == "gitlab":
             return bool(headers.get("PRIVATE-TOKEN") == self.token)
         return bool(headers.get("Authorization") == f"Bearer {self.token}")
+
+    def _with_reply_fields(self, provider: str, payload: Any) -> Any:
+        fields = self.reply_fields.get(provider)
+        if not fields or not isinstance(payload, dict):
+            return payload
+        if "full_name" not in payload and "path_with_namespace" not in payload:
+            return payload  # not a repository
+        changed = {**payload, **fields}
+        return {key: value for key, value in changed.items() if value is not None}
 
     # --- GitHub ---------------------------------------------------------------------
 

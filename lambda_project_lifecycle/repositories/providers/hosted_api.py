@@ -11,7 +11,10 @@ Each API class speaks its provider's documented shapes:
   no tags.
 
 The git push then goes to the clone URL the API returned, with the token as
-the password (user ``x-access-token``, ``oauth2`` or ``x-token-auth``).
+the password (user ``x-access-token``, ``oauth2`` or ``x-token-auth``), once
+that URL is checked. A repository this request made whose reply fails a check
+(no clone URL, not HTTPS, ...) is deleted again at once. Delete identifies the
+repository through the API (GitLab: by its id) and never needs its clone URL.
 """
 
 from __future__ import annotations
@@ -22,7 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from lambda_project_lifecycle.repositories.errors import RepositoryAccessError, RepositoryError
+from lambda_project_lifecycle.errors import LifecycleError
+from lambda_project_lifecycle.repositories.errors import (
+    RepositoryAccessError,
+    RepositoryError,
+    left_behind,
+)
 from lambda_project_lifecycle.repositories.git_transport import GitEndpoint
 from lambda_project_lifecycle.repositories.providers.base import (
     DELETED_TOPIC,
@@ -57,7 +65,12 @@ class HostedApi(Protocol):
 
     def get(self, owner: str, name: str) -> HostedRepository | None: ...
 
-    def create(self, owner: str, name: str, description: str) -> HostedRepository: ...
+    def create(self, owner: str, name: str, description: str) -> Any:
+        """Make the repository; returns the API's reply as it came (see ``parse``)."""
+
+    @staticmethod
+    def parse(body: Any) -> HostedRepository:
+        """What the platform needs from a repository reply; the clone URL is checked later."""
 
     def delete(self, owner: str, name: str, repository: HostedRepository) -> None: ...
 
@@ -80,9 +93,9 @@ class GitHubApi:
 
     def get(self, owner: str, name: str) -> HostedRepository | None:
         reply = self._api.call("GET", f"/repos/{quote(owner)}/{quote(name)}", missing_ok=True)
-        return None if reply.body is None else self._parse(reply.body)
+        return None if reply.body is None else self.parse(reply.body)
 
-    def create(self, owner: str, name: str, description: str) -> HostedRepository:
+    def create(self, owner: str, name: str, description: str) -> Any:
         account = self._api.call("GET", f"/users/{quote(owner)}", missing_ok=True).body
         if account is None:
             raise RepositoryError(f"{OWNER} {owner}: no such GitHub user or organization")
@@ -103,7 +116,7 @@ class GitHubApi:
             "auto_init": False,
             "has_wiki": False,
         }
-        return self._parse(self._api.call("POST", path, body, ok=(201,)).body)
+        return self._api.call("POST", path, body, ok=(201,)).body
 
     def delete(self, owner: str, name: str, repository: HostedRepository) -> None:
         self._api.call("DELETE", f"/repos/{quote(owner)}/{quote(name)}", ok=(204,), missing_ok=True)
@@ -116,9 +129,9 @@ class GitHubApi:
         return True
 
     @staticmethod
-    def _parse(body: Any) -> HostedRepository:
+    def parse(body: Any) -> HostedRepository:
         return HostedRepository(
-            clone_url=str(body["clone_url"]),
+            clone_url=str(body.get("clone_url") or ""),
             web_url=str(body.get("html_url", "")),
             description=str(body.get("description") or ""),
             topics=[str(t) for t in body.get("topics") or []],
@@ -139,9 +152,9 @@ class GitLabApi:
     def get(self, owner: str, name: str) -> HostedRepository | None:
         path = quote(f"{owner}/{name}", safe="")
         reply = self._api.call("GET", f"/projects/{path}", missing_ok=True)
-        return None if reply.body is None else self._parse(reply.body)
+        return None if reply.body is None else self.parse(reply.body)
 
-    def create(self, owner: str, name: str, description: str) -> HostedRepository:
+    def create(self, owner: str, name: str, description: str) -> Any:
         namespace = self._api.call(
             "GET", f"/namespaces/{quote(owner, safe='')}", missing_ok=True
         ).body
@@ -156,10 +169,12 @@ class GitLabApi:
             "initialize_with_readme": False,
             "default_branch": "prod",
         }
-        return self._parse(self._api.call("POST", "/projects", body, ok=(201,)).body)
+        return self._api.call("POST", "/projects", body, ok=(201,)).body
 
     def delete(self, owner: str, name: str, repository: HostedRepository) -> None:
-        self._api.call("DELETE", f"/projects/{repository.id}", ok=(202, 204), missing_ok=True)
+        # By id: the project found (and checked for our marker), even if renamed since.
+        key = repository.id or quote(f"{owner}/{name}", safe="")
+        self._api.call("DELETE", f"/projects/{key}", ok=(202, 204), missing_ok=True)
 
     def mark_deleted(self, owner: str, name: str, repository: HostedRepository) -> bool:
         topics = sorted({*repository.topics, DELETED_TOPIC})
@@ -167,13 +182,13 @@ class GitLabApi:
         return True
 
     @staticmethod
-    def _parse(body: Any) -> HostedRepository:
+    def parse(body: Any) -> HostedRepository:
         return HostedRepository(
-            clone_url=str(body["http_url_to_repo"]),
+            clone_url=str(body.get("http_url_to_repo") or ""),
             web_url=str(body.get("web_url", "")),
             description=str(body.get("description") or ""),
             topics=[str(t) for t in body.get("topics") or []],
-            id=str(body["id"]),
+            id=str(body.get("id") or ""),
         )
 
 
@@ -192,18 +207,16 @@ class BitbucketApi:
 
     def get(self, owner: str, name: str) -> HostedRepository | None:
         reply = self._api.call("GET", self._path(owner, name), missing_ok=True)
-        return None if reply.body is None else self._parse(reply.body)
+        return None if reply.body is None else self.parse(reply.body)
 
-    def create(self, owner: str, name: str, description: str) -> HostedRepository:
+    def create(self, owner: str, name: str, description: str) -> Any:
         body = {
             "scm": "git",
             "is_private": True,
             "description": description,
             "fork_policy": "no_public_forks",
         }
-        return self._parse(
-            self._api.call("POST", self._path(owner, name), body, ok=(200, 201)).body
-        )
+        return self._api.call("POST", self._path(owner, name), body, ok=(200, 201)).body
 
     def delete(self, owner: str, name: str, repository: HostedRepository) -> None:
         self._api.call("DELETE", self._path(owner, name), ok=(204,), missing_ok=True)
@@ -216,17 +229,13 @@ class BitbucketApi:
         return f"/repositories/{quote(owner)}/{quote(name)}"
 
     @staticmethod
-    def _parse(body: Any) -> HostedRepository:
+    def parse(body: Any) -> HostedRepository:
         links = body.get("links", {})
         clone = next(
             (link["href"] for link in links.get("clone", []) if link.get("name") == "https"), ""
         )
-        if not clone:
-            raise RepositoryError(
-                f"Bitbucket returned no https clone link for {body.get('full_name')}"
-            )
         return HostedRepository(
-            clone_url=_without_userinfo(clone),
+            clone_url=_without_userinfo(clone) if clone else "",
             web_url=str(links.get("html", {}).get("href", "")),
             description=str(body.get("description") or ""),
             id=str(body.get("uuid", "")),
@@ -266,15 +275,25 @@ class HostedTokenRepositories:
         self._api = api_class(rest, self._credentials, custom)
 
     def ensure(self) -> Repository:
+        """The repository to push to; its clone URL checked before the token goes there."""
         owner, name = self._settings.owner, self._settings.name
         found = self._api.get(owner, name)
         if found is not None:
-            return self._repository(found, created_now=False)
-        made = self._api.create(owner, name, description(self._context.spec))
+            return self._for_push(self._repository(found, created_now=False))
+        reply = self._api.create(owner, name, description(self._context.spec))
         logger.info("Created %s repository %s/%s", self._settings.title, owner, name)
-        return self._repository(made, created_now=True)
+        try:
+            return self._for_push(self._repository(self._api.parse(reply), created_now=True))
+        except Exception as exc:
+            # The repository exists now: whatever is wrong with the reply, take it back.
+            left = self._take_back(reply)
+            if left and isinstance(exc, LifecycleError):
+                raise RepositoryError(f"{exc}; {left}") from exc
+            raise
 
     def find(self) -> Repository | None:
+        """The repository as the API knows it, for Delete: identified by the API (and its id),
+        its clone URL not checked, since nothing is pushed to it."""
         found = self._api.get(self._settings.owner, self._settings.name)
         return None if found is None else self._repository(found, created_now=False)
 
@@ -290,9 +309,32 @@ class HostedTokenRepositories:
             )
         )
 
+    def _for_push(self, repository: Repository) -> Repository:
+        what = f"the clone URL the {self._settings.title} API returned"
+        if not repository.clone_url:
+            raise RepositoryError(f"{what} for {repository.name} is missing")
+        check_https_url(what, repository.clone_url)
+        return repository
+
+    def _take_back(self, reply: Any) -> str:
+        """Delete a repository made by this request; what was left behind, or ""."""
+        owner, name = self._settings.owner, self._settings.name
+        try:
+            hosted = self._api.parse(reply)
+        except Exception:  # an odd reply: the owner and name still identify it
+            hosted = HostedRepository(clone_url="", web_url="", description="")
+        try:
+            self._api.delete(owner, name, hosted)
+        except Exception as exc:
+            logger.exception("Could not delete repository %s/%s made by this request", owner, name)
+            return left_behind(f"{owner}/{name}", exc)
+        logger.info(
+            "Deleted %s repository %s/%s made by this request", self._settings.title, owner, name
+        )
+        return ""
+
     def _repository(self, hosted: HostedRepository, *, created_now: bool) -> Repository:
         assert self._credentials is not None, "prepare() first"
-        check_https_url(f"the clone URL the {self._settings.title} API returned", hosted.clone_url)
         return Repository(
             provider=self._settings.provider,
             name=f"{self._settings.owner}/{self._settings.name}",

@@ -804,3 +804,69 @@ def test_delete_of_a_repository_the_platform_never_deletes_needs_no_credentials(
             git("rev-parse", "refs/heads/prod", cwd=bare).stdout.strip()
             == (create["Data"]["SeedCommit"])
         ), "the repository is kept, untouched"
+
+
+# --- a hosted repository made, then something goes wrong -----------------------------------
+
+ODD_REPLIES = [
+    ("gitlab", "acme/ml", {"http_url_to_repo": "http://gitlab.internal.example/acme/ml/x.git"}),
+    ("github", "acme", {"clone_url": "http://github.internal.example/acme/x.git"}),
+    ("github", "acme", {"clone_url": None}),  # a reply without a clone URL
+    ("bitbucket", "acme", {"links": {"clone": []}}),
+]
+
+
+@pytest.mark.parametrize(("provider", "owner", "reply"), ODD_REPLIES)
+def test_a_create_reply_that_fails_validation_takes_the_new_repository_back(
+    aws: Emulated,
+    lifecycle: Lifecycle,
+    hosted: ProviderApiServer,
+    provider: str,
+    owner: str,
+    reply: dict[str, Any],
+) -> None:
+    hosted.reply_fields[provider] = reply
+    props = {**hosted_props(aws, hosted, provider, owner), "OnDelete": "delete-all"}
+
+    answer = lifecycle.create(**props)
+
+    assert answer["Status"] == "FAILED"
+    assert hosted.repos == {}, "the repository this Create made was deleted again"
+    assert [m for m, _ in hosted.calls(provider)].count("DELETE") == 1
+    assert aws.registry_keys() == set()
+    assert lifecycle.delete(answer, **props)["Status"] == "SUCCESS"
+
+
+def test_delete_all_removes_a_repository_whose_clone_url_the_api_now_reports_oddly(
+    aws: Emulated, lifecycle: Lifecycle, hosted: ProviderApiServer
+) -> None:
+    props = {**hosted_props(aws, hosted, "gitlab", "acme/ml"), "OnDelete": "delete-all"}
+    create = lifecycle.create(**props)
+    assert create["Status"] == "SUCCESS", create["Reason"]
+    project_id = hosted.repos[("gitlab", "acme/ml", PREFIX)].id
+    hosted.reply_fields["gitlab"] = {"http_url_to_repo": "http://gitlab.internal.example/x.git"}
+
+    delete = lifecycle.delete(create, **props)
+
+    assert delete["Status"] == "SUCCESS", delete["Reason"]
+    assert hosted.repos == {}
+    assert hosted.calls("gitlab")[-1] == ("DELETE", f"/projects/{project_id}"), "by its API id"
+    assert aws.registry_keys() == set()
+
+
+def test_a_token_that_may_create_but_not_push_or_delete_says_what_it_left_behind(
+    aws: Emulated, lifecycle: Lifecycle, hosted: ProviderApiServer
+) -> None:
+    checks = hosted.git.authenticate
+    hosted.git.authenticate = lambda request: (
+        checks(request) and not request.path.endswith("git-receive-pack")
+    )
+    hosted.forbidden["github"] = {"DELETE"}
+    props = hosted_props(aws, hosted, "github", "acme")
+
+    answer = lifecycle.create(**props)
+
+    assert answer["Status"] == "FAILED"
+    assert "while pushing to it" in answer["Reason"]
+    assert f"acme/{PREFIX}" in answer["Reason"] and "delete it by hand" in answer["Reason"]
+    assert ("github", "acme", PREFIX) in hosted.repos
