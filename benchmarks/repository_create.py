@@ -65,7 +65,8 @@ def one_create(provider: str, zips: dict[str, bytes]) -> float:
             server = GitHttpServer(Path(root), basic_auth("robot", "pw")).start()
             server.add_repository("/ml/churn.git")
             secret = aws.secretsmanager.create_secret(
-                Name="mlops-portfolio/bench", SecretString='{"Username": "robot", "Token": "pw"}'
+                Name="mlops-portfolio/bench",
+                SecretString='{"Username": "robot", "Token": "pw", "Hosts": ["127.0.0.1"]}',
             )["ARN"]
             event["ResourceProperties"].update(
                 RepositoryProvider="git",

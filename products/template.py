@@ -107,9 +107,10 @@ USER_PARAMETERS: tuple[UserParameter, ...] = (
         name=repository.SECRET,
         label="Secrets Manager secret ARN with the token (or git username and token)",
         description=(
-            'JSON {"Token": "..."} (GitHub, GitLab, Bitbucket; CodeBuild\'s format also works) '
-            'or {"Username": "...", "Token": "..."} for a git URL. The secret name must start '
-            "with the platform's secret prefix."
+            'JSON {"Token": "...", "Hosts": ["<host>"]} (GitHub, GitLab, Bitbucket; CodeBuild\'s '
+            'format also works) or {"Username": "...", "Token": "...", "Hosts": ["<host>"]} for '
+            "a git URL. The token is sent only to the hosts the secret names. The secret name "
+            "must start with the platform's secret prefix."
         ),
         default="",
         group="Repository",

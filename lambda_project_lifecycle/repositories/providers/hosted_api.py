@@ -42,6 +42,7 @@ from lambda_project_lifecycle.repositories.providers.base import (
 from lambda_project_lifecycle.repositories.rest import RestApi
 from lambda_project_lifecycle.repositories.secrets import SecretCredentials, read_credentials
 from lambda_project_lifecycle.repositories.settings import (
+    API_URL,
     DEFAULT_API_URLS,
     OWNER,
     check_https_url,
@@ -263,6 +264,8 @@ class HostedTokenRepositories:
             settings.secret_arn,
             need_username=False,
         )
+        what = f"{API_URL} {settings.provider_api_url}"
+        self._credentials.check_host(what, settings.provider_api_url)
         api_class = API_CLASSES[settings.provider]
         rest = RestApi(
             title=settings.title,
@@ -314,6 +317,8 @@ class HostedTokenRepositories:
         if not repository.clone_url:
             raise RepositoryError(f"{what} for {repository.name} is missing")
         check_https_url(what, repository.clone_url)
+        assert self._credentials is not None, "prepare() first"
+        self._credentials.check_host(f"{what} ({repository.clone_url})", repository.clone_url)
         return repository
 
     def _take_back(self, reply: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from lambda_project_lifecycle.repositories.git_transport import GitEndpoint
 from lambda_project_lifecycle.repositories.providers.base import Repository, RepositoryContext
 from lambda_project_lifecycle.repositories.secrets import SecretCredentials, read_credentials
+from lambda_project_lifecycle.repositories.settings import URL
 
 
 class PlainGitRepositories:
@@ -25,6 +26,8 @@ class PlainGitRepositories:
             self._context.settings.secret_arn,
             need_username=True,
         )
+        url = self._context.settings.url
+        self._credentials.check_host(f"{URL} {url}", url)
 
     def ensure(self) -> Repository:
         return self._repository()

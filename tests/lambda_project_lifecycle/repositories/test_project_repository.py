@@ -260,7 +260,9 @@ def test_update_cannot_change_the_repository_settings(lifecycle: Lifecycle) -> N
 def git_url_props(
     aws: Emulated, server: GitHttpServer, path: str = "/ml/churn.git"
 ) -> dict[str, str]:
-    secret = put_secret(aws, "git-home", {"Username": GIT_USER, "Token": GIT_PASSWORD})
+    secret = put_secret(
+        aws, "git-home", {"Username": GIT_USER, "Token": GIT_PASSWORD, "Hosts": ["127.0.0.1"]}
+    )
     return {
         "RepositoryProvider": "git",
         "RepositoryUrl": server.url(path),
@@ -344,7 +346,12 @@ def hosted_props(
     secret = put_secret(
         aws,
         f"{provider}-token",
-        {"ServerType": provider.upper(), "AuthType": "PERSONAL_ACCESS_TOKEN", "Token": TOKEN},
+        {
+            "ServerType": provider.upper(),
+            "AuthType": "PERSONAL_ACCESS_TOKEN",
+            "Token": TOKEN,
+            "Hosts": ["127.0.0.1"],  # the local API and git servers stand in for the service
+        },
     )
     return {
         "RepositoryProvider": provider,
