@@ -1,7 +1,10 @@
 """The project lifecycle: the ``Custom::ProjectLifecycle`` resource of every product.
 
 Create: validate -> repository (made and seeded) -> model groups -> registry records.
-Update: reconcile (missing repository or groups, tags, settings); never deletes.
+Update: reconcile (missing repository or groups, tags, settings); never deletes. What
+may not change is compared with what the registry recorded on the last success, so
+CloudFormation's rollback of a refused Update succeeds; a repository the registry
+records needs neither its secret nor the seed code.
 Delete: endpoints, endpoint configs, models, alarms and autoscaling targets of the
 project (whatever ``OnDelete`` says: endpoints are never data) -> model groups as
 ``OnDelete`` says -> repository as ``OnDelete`` says -> registry records.
@@ -30,8 +33,13 @@ from lambda_project_lifecycle.custom_resource import (
 from lambda_project_lifecycle.deployments import teardown
 from lambda_project_lifecycle.environment import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
-from lambda_project_lifecycle.project import ProjectSpec, changed_immutable_properties
+from lambda_project_lifecycle.project import (
+    IMMUTABLE_PROPERTIES,
+    ProjectSpec,
+    changed_immutable_properties,
+)
 from lambda_project_lifecycle.repositories import lifecycle_steps
+from lambda_project_lifecycle.repositories.settings import REPOSITORY_PROPERTIES
 
 logger = logging.getLogger(__name__)
 # The Lambda runtime leaves the root logger at WARNING; the package logs its steps at INFO.
@@ -127,9 +135,11 @@ class ProjectLifecycle:
         return self._converge(spec, event, reconcile=False)
 
     def update(self, event: Mapping[str, Any]) -> Outcome:
+        new = event.get("ResourceProperties", {})
+        accepted = self._accepted_properties(event)
         changed = changed_immutable_properties(
-            event.get("OldResourceProperties", {}), event.get("ResourceProperties", {})
-        ) + lifecycle_steps.changed_repository_properties(event)
+            accepted, new
+        ) + lifecycle_steps.changed_repository_properties(accepted, new)
         if changed:
             raise InvalidProjectError(
                 f"{', '.join(changed)} cannot change after the project is created; "
@@ -171,19 +181,46 @@ class ProjectLifecycle:
         )
         return Outcome(spec.physical_resource_id)
 
+    def _accepted_properties(self, event: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The properties the project's last successful request was given, as the registry
+        recorded them; else (no record of this stack's project) ``OldResourceProperties``.
+
+        Compared with the recorded ones, the rollback of a refused Update (CloudFormation
+        sends the old properties back) changes nothing and succeeds.
+        """
+        project_id = event.get("ResourceProperties", {}).get("ProjectId")
+        if isinstance(project_id, str) and project_id:
+            record = project_registry.load_project(
+                self._clients.dynamodb, self.settings.registry_table, project_id
+            )
+            if (
+                record is not None
+                and record.get("StackId") == event.get("StackId")
+                and isinstance(record.get("Properties"), dict)
+            ):
+                return dict(record["Properties"])
+        return dict(event.get("OldResourceProperties", {}))
+
     def _converge(self, spec: ProjectSpec, event: Mapping[str, Any], *, reconcile: bool) -> Outcome:
         table = self.settings.registry_table
+        properties = event.get("ResourceProperties", {})
         context = lifecycle_steps.repository_context(spec, event, self._clients)
+        recorded = lifecycle_steps.recorded_repository(context, table) if reconcile else None
         repository = lifecycle_steps.create_repository(
             context,
             self.settings.seed_source,
             reconcile=reconcile,
-            properties=event.get("ResourceProperties", {}),
+            properties=properties,
+            recorded=recorded,
         )
         try:
             groups = model_groups.ensure_model_groups(spec, self._clients.sagemaker)
             project_registry.save_project(
-                self._clients.dynamodb, table, spec, stack_id=str(event.get("StackId", ""))
+                self._clients.dynamodb,
+                table,
+                spec,
+                stack_id=str(event.get("StackId", "")),
+                properties=recorded_properties(properties),
             )
             project_registry.save_repository(
                 self._clients.dynamodb,
@@ -197,6 +234,12 @@ class ProjectLifecycle:
         data = project_attributes(spec, groups)
         data.update(repository.attributes())
         return Outcome(spec.physical_resource_id, data)
+
+
+def recorded_properties(properties: Mapping[str, Any]) -> dict[str, str]:
+    """The properties an Update may not change, as the registry keeps them."""
+    keys = (*IMMUTABLE_PROPERTIES, *REPOSITORY_PROPERTIES)
+    return {key: str(properties[key]) for key in keys if properties.get(key) is not None}
 
 
 def project_attributes(spec: ProjectSpec, groups: Mapping[str, str]) -> dict[str, str]:

@@ -3,7 +3,8 @@
 Records, keyed by ``pk``:
 
 * ``project#<project id>``: the project's settings (name, scenario, registry
-  flavour, delete choice, model groups, stack) and its timestamps;
+  flavour, delete choice, model groups, stack), the properties that may not
+  change as the last successful request accepted them, and its timestamps;
 * ``model-group#<group name>``: which project and stage a model package group
   belongs to, so that handlers driven by registry events find the project
   with one read;
@@ -56,12 +57,14 @@ def save_project(
     spec: ProjectSpec,
     *,
     stack_id: str,
+    properties: dict[str, str] | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Write the project's record and its group records in one transaction.
 
     Keeps ``CreatedAt`` of an existing record, so an Update or a retried Create
-    does not rewrite history. Returns the project record.
+    does not rewrite history. ``properties`` are the custom resource's properties
+    that may not change, as this request accepted them. Returns the project record.
     """
     timestamp = (now or datetime.now(UTC)).isoformat()
     existing = load_project(dynamodb, table, spec.project_id)
@@ -79,6 +82,8 @@ def save_project(
         "CreatedAt": existing["CreatedAt"] if existing else timestamp,
         "UpdatedAt": timestamp,
     }
+    if properties is not None:
+        record["Properties"] = properties
     items = [record] + [
         {
             "pk": model_group_key(name),

@@ -24,13 +24,18 @@ from lambda_project_lifecycle.environment import (  # names the lifecycle Settin
 from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
 from lambda_project_lifecycle.location import StackLocation
 from lambda_project_lifecycle.project import ProjectSpec
+from lambda_project_lifecycle.repositories.git_transport import GitEndpoint
 from lambda_project_lifecycle.repositories.project_repository import (
     ProjectRepository,
     RepositoryRemoval,
     ensure_project_repository,
     remove_project_repository,
 )
-from lambda_project_lifecycle.repositories.providers import RepositoryContext
+from lambda_project_lifecycle.repositories.providers import (
+    Repository,
+    RepositoryContext,
+    provider_for,
+)
 from lambda_project_lifecycle.repositories.seed import (
     SeedCommit,
     build_seed_commit,
@@ -94,16 +99,15 @@ def repository_context(
     )
 
 
-def changed_repository_properties(event: Mapping[str, Any]) -> list[str]:
-    """Repository properties an Update changes (a missing one counts as its default, so a
-    project made before these properties existed keeps its CodeCommit repository)."""
+def changed_repository_properties(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Repository properties that differ between ``old`` and ``new`` (a missing one counts as
+    its default, so a project made before these properties existed keeps its CodeCommit
+    repository)."""
 
     def value(properties: Mapping[str, Any], key: str) -> str:
         text = str(properties.get(key) or "").strip()
         return text or (DEFAULT_PROVIDER if key == PROVIDER else "")
 
-    old = event.get("OldResourceProperties", {})
-    new = event.get("ResourceProperties", {})
     return [key for key in REPOSITORY_PROPERTIES if value(old, key) != value(new, key)]
 
 
@@ -113,14 +117,17 @@ def create_repository(
     *,
     reconcile: bool = False,
     properties: Mapping[str, Any] | None = None,
+    recorded: ProjectRepository | None = None,
 ) -> ProjectRepository:
+    """Make and seed the repository (Create), or reconcile it (Update: the seed code, the
+    tracking server and the Lambda's seed settings are read only if it must be seeded)."""
     spec = context.spec
-    tracking_uri = ""
-    if spec.registry == "mlflow":
-        tracking_uri = mlflow_tracking_uri(properties or {}, source)
-    source.require()
 
     def seed() -> SeedCommit:
+        tracking_uri = ""
+        if spec.registry == "mlflow":
+            tracking_uri = mlflow_tracking_uri(properties or {}, source)
+        source.require()
         files = load_seed_code(
             context.clients.client("s3"),
             source.artifacts_bucket,
@@ -135,7 +142,7 @@ def create_repository(
         )
         return build_seed_commit(files, config, spec, version=__version__, when=context.now())
 
-    return ensure_project_repository(context, seed, reconcile=reconcile)
+    return ensure_project_repository(context, seed, reconcile=reconcile, recorded=recorded)
 
 
 def mlflow_tracking_uri(properties: Mapping[str, Any], source: SeedSource) -> str:
@@ -187,8 +194,41 @@ def repository_record(context: RepositoryContext, repository: ProjectRepository)
         "CloneUrl": repository.repository.clone_url,
         "MadeForProject": repository.repository.ours,
         "SeedCommit": repository.commit_id,
+        "WebUrl": repository.repository.web_url,
+        "TrainingSourceType": repository.repository.source_type,
         "TrainingProject": spec.names.training_project(),
     }
+
+
+# What a repository record must hold to stand in for the provider on Update.
+RECORDED_FIELDS = ("RepositoryName", "CloneUrl", "SeedCommit", "WebUrl", "TrainingSourceType")
+
+
+def recorded_repository(context: RepositoryContext, table: str) -> ProjectRepository | None:
+    """The project's repository as the registry recorded it on the last success; None if
+    there is no record of this project (or an older record without every attribute)."""
+    spec = context.spec
+    record = project_registry.load_repository(
+        context.clients.dynamodb, table, context.settings.registry_key()
+    )
+    if record is None or record.get("ProjectId") != spec.project_id:
+        return None
+    if not all(isinstance(record.get(name), str) for name in RECORDED_FIELDS):
+        return None
+    clone_url = str(record["CloneUrl"])
+    repository = Repository(
+        provider=context.settings.provider,
+        name=str(record["RepositoryName"]),
+        clone_url=clone_url,
+        # Never used: a recorded repository is only reported, never pushed to.
+        endpoint=GitEndpoint(
+            url=clone_url, username="", password="", http=None, credentials_from="the registry"
+        ),
+        ours=bool(record.get("MadeForProject")),
+        web_url=str(record["WebUrl"]),
+        source_type=str(record["TrainingSourceType"]),
+    )
+    return ProjectRepository(repository, provider_for(context), str(record["SeedCommit"]))
 
 
 def delete_repository(

@@ -8,6 +8,10 @@ taken as is (a retried Create); any other repository with commits is left
 untouched and the Create fails. If seeding fails, a repository made by this
 request is deleted again (so is it when a later step of the Create fails).
 
+Update: a repository with commits is left alone, and the seed code is read only
+to seed a missing or empty one; when the provider cannot be asked, the
+repository the registry recorded on the last success stands.
+
 Delete: ``delete-all`` deletes a repository the platform made for the project;
 ``retain-data`` keeps it and tags it as left by a deleted project (where the
 provider has tags). Repositories the platform did not make for the project are
@@ -78,19 +82,69 @@ class ProjectRepository:
 
 
 def ensure_project_repository(
-    context: RepositoryContext, seed: Callable[[], SeedCommit], *, reconcile: bool = False
+    context: RepositoryContext,
+    seed: Callable[[], SeedCommit],
+    *,
+    reconcile: bool = False,
+    recorded: ProjectRepository | None = None,
 ) -> ProjectRepository:
     """Make (or find) and seed the project's repository.
 
     ``reconcile`` (Update): a repository with commits is left alone whatever
-    they are; only a missing or empty one is made and seeded.
+    they are; only a missing or empty one is made and seeded, and only then is
+    the seed code read. ``recorded`` is the repository as the registry holds it
+    from the last success: when the provider cannot be asked (a deleted or
+    rotated secret, a connection no longer AVAILABLE, an unreachable host), the
+    Update keeps it rather than fail.
     """
     provider = provider_for(context)
+    if reconcile:
+        return _reconcile(context, provider, seed, recorded)
     provider.prepare()
-    seed_commit = seed()
+    seed_commit = seed()  # a bad secret or seed zip fails before anything is made
     repository = provider.ensure()
+    return _seeded(context, provider, repository, lambda: seed_commit, reconcile=False)
+
+
+def _reconcile(
+    context: RepositoryContext,
+    provider: RepositoryProvider,
+    seed: Callable[[], SeedCommit],
+    recorded: ProjectRepository | None,
+) -> ProjectRepository:
     try:
-        commit_id, pushed = _seed(repository, seed_commit, context.spec.project_id, reconcile)
+        provider.prepare()
+        repository = provider.ensure()
+        branches = (
+            {} if repository.created_now else git_transport.list_branches(repository.endpoint)
+        )
+    except LifecycleError as exc:
+        if recorded is None:
+            raise
+        logger.warning(
+            "Keeping repository %s as the registry records it; the provider could not be asked: %s",
+            recorded.repository.name,
+            exc,
+        )
+        return recorded
+    if branches:
+        logger.info("Repository %s has commits; an Update leaves it alone", repository.name)
+        seed_commit = recorded.commit_id if recorded else branches.get("prod", b"").decode()
+        return ProjectRepository(repository, provider, seed_commit)
+    return _seeded(context, provider, repository, seed, reconcile=True)
+
+
+def _seeded(
+    context: RepositoryContext,
+    provider: RepositoryProvider,
+    repository: Repository,
+    seed: Callable[[], SeedCommit],
+    *,
+    reconcile: bool,
+) -> ProjectRepository:
+    """Seed ``repository``; a repository this request made is deleted again if that fails."""
+    try:
+        commit_id, pushed = _seed(repository, seed, context.spec.project_id, reconcile)
     except Exception as exc:
         if repository.created_now:
             logger.info(
@@ -104,22 +158,23 @@ def ensure_project_repository(
 
 
 def _seed(
-    repository: Repository, seed: SeedCommit, project_id: str, reconcile: bool
+    repository: Repository, seed: Callable[[], SeedCommit], project_id: str, reconcile: bool
 ) -> tuple[str, list[str]]:
     endpoint = repository.endpoint
     branches = git_transport.list_branches(endpoint)
     if not branches:
+        commit = seed()
         git_transport.push(
-            endpoint, dict.fromkeys(BRANCHES, seed.commit_id), seed.pack_data, expected_old={}
+            endpoint, dict.fromkeys(BRANCHES, commit.commit_id), commit.pack_data, expected_old={}
         )
         logger.info(
             "Seeded %s with %d files at %s on %s",
             repository.name,
-            seed.files,
-            seed.commit_id.decode(),
+            commit.files,
+            commit.commit_id.decode(),
             ", ".join(BRANCHES),
         )
-        return seed.commit_id.decode(), list(BRANCHES)
+        return commit.commit_id.decode(), list(BRANCHES)
     prod = branches.get("prod")
     if reconcile:
         logger.info("Repository %s has commits; an Update leaves it alone", repository.name)

@@ -322,6 +322,49 @@ def test_update_refuses_to_change_what_identifies_the_project(
     assert len(aws.group_names()) == 3
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"Scenario": "advanced"},
+        {"Registry": "mlflow"},
+        {"ProjectId": "p-other"},
+        {"ProjectName": "other-name"},
+        {"RepositoryProvider": "git", "RepositoryUrl": "https://git.example.com/x.git"},
+        {"RepositoryName": "another-name"},
+    ],
+    ids=lambda change: ",".join(change),
+)
+def test_cloudformations_rollback_of_a_refused_update_succeeds(
+    aws: Emulated, cfn_listener: ResponseListener, change: dict[str, str]
+) -> None:
+    created = send(aws, cfn_listener, "Create", properties())
+    original = properties(OnDelete="retain-data")
+    changed = properties(OnDelete="delete-all", **change)
+    physical_id = created["PhysicalResourceId"]
+
+    forward = send(
+        aws, cfn_listener, "Update", changed, old_props=original, physical_id=physical_id
+    )
+    # CloudFormation rolls back with the properties swapped: the refused ones are now "old".
+    rollback = send(
+        aws, cfn_listener, "Update", original, old_props=changed, physical_id=physical_id
+    )
+
+    assert forward["Status"] == "FAILED"
+    assert "cannot change after the project is created" in forward["Reason"]
+    assert rollback["Status"] == "SUCCESS", rollback["Reason"]  # not UPDATE_ROLLBACK_FAILED
+    assert rollback["PhysicalResourceId"] == physical_id
+    assert rollback["Data"] == created["Data"]
+    assert len(aws.group_names()) == 3
+    assert aws.repository_names() == {"sagemaker-churn-model-p-7gxpyr2wsl2k"}
+    record = registry_record(aws, "p-7gxpyr2wsl2k")
+    assert record is not None and record["OnDelete"]["S"] == "retain-data"
+    assert record["Scenario"]["S"] == "baseline"
+    # A later real change is still refused: the rollback did not accept the refused values.
+    again = send(aws, cfn_listener, "Update", changed, old_props=original, physical_id=physical_id)
+    assert again["Status"] == "FAILED"
+
+
 # --- Delete ---------------------------------------------------------------------------
 
 

@@ -22,9 +22,12 @@ import pytest
 
 from lambda_project_lifecycle.naming import ProjectNames
 from tests.lambda_project_lifecycle.conftest import (
+    ARTIFACTS_BUCKET,
     CODECOMMIT_HOST,
     MLFLOW_TRACKING_URI,
     PROJECT_DATA_BUCKET,
+    REGISTRY_TABLE,
+    SEED_CODE_KEYS,
     Emulated,
 )
 from tests.lambda_project_lifecycle.repositories.conftest import (
@@ -877,3 +880,89 @@ def test_a_token_that_may_create_but_not_push_or_delete_says_what_it_left_behind
     assert "while pushing to it" in answer["Reason"]
     assert f"acme/{PREFIX}" in answer["Reason"] and "delete it by hand" in answer["Reason"]
     assert ("github", "acme", PREFIX) in hosted.repos
+
+
+# --- Update of a project whose repository exists ------------------------------------------
+
+
+def gone(aws: Emulated, secret_arn: str = "") -> None:
+    """What an Update must not need once the repository exists: the secret, the seed code."""
+    if secret_arn:
+        aws.secretsmanager.delete_secret(SecretId=secret_arn, ForceDeleteWithoutRecovery=True)
+    for key in SEED_CODE_KEYS.values():
+        aws.s3.delete_object(Bucket=ARTIFACTS_BUCKET, Key=key)
+
+
+@pytest.mark.parametrize("provider", ["codecommit", "github", "git", "connection"])
+def test_update_of_an_existing_repository_needs_neither_the_secret_nor_the_seed_code(
+    aws: Emulated,
+    lifecycle: Lifecycle,
+    hosted: ProviderApiServer,
+    git_home: GitHttpServer,
+    provider: str,
+) -> None:
+    props: dict[str, str] = {}
+    if provider == "github":
+        props = hosted_props(aws, hosted, "github", "acme")
+    elif provider == "git":
+        git_home.add_repository("/ml/churn.git")
+        props = git_url_props(aws, git_home)
+    elif provider == "connection":
+        props = connection_props(aws)
+    old = lifecycle.properties(**props)
+    created = lifecycle.send("Create", old)
+    assert created["Status"] == "SUCCESS", created["Reason"]
+    gone(aws, props.get("RepositorySecretArn", ""))
+    if provider == "connection":
+        aws.connections.add(props["ConnectionArn"], "GitHub", "PENDING")
+    new = lifecycle.properties(**props, OnDelete="delete-all", PortfolioVersion="0.1.1")
+
+    update = lifecycle.send("Update", new, old=old, physical_id=PREFIX)
+    rollback = lifecycle.send("Update", old, old=new, physical_id=PREFIX)
+
+    assert update["Status"] == "SUCCESS", update["Reason"]
+    assert update["Data"] == created["Data"], "the training project keeps its source"
+    assert rollback["Status"] == "SUCCESS", rollback["Reason"]
+    assert [m for m, _ in hosted.calls("github")].count("POST") == (provider == "github")
+
+
+def test_update_keeps_the_seed_commit_when_prod_has_moved_on(
+    aws: Emulated, lifecycle: Lifecycle, tmp_path: Path
+) -> None:
+    props = lifecycle.properties()
+    created = lifecycle.send("Create", props)
+    bare = aws.codecommit_git.bare_directory(PREFIX)
+    work = tmp_path / "work"
+    git("clone", "--quiet", str(bare), str(work))
+    (work / "train.py").write_text("print('tuned')\n")
+    git("add", "train.py", cwd=work)
+    git("commit", "--quiet", "-m", "Tune", cwd=work)
+    git("push", "--quiet", "origin", "prod", cwd=work)
+
+    update = lifecycle.send("Update", props, old=props, physical_id=PREFIX)
+
+    assert update["Status"] == "SUCCESS", update["Reason"]
+    assert update["Data"]["SeedCommit"] == created["Data"]["SeedCommit"]
+    record = aws.dynamodb.get_item(
+        TableName=REGISTRY_TABLE, Key={"pk": {"S": f"repository#{PREFIX}"}}
+    )["Item"]
+    assert record["SeedCommit"]["S"] == created["Data"]["SeedCommit"], "pushes of prod still train"
+
+
+def test_a_refused_repository_change_rolls_back_after_the_secret_was_deleted(
+    aws: Emulated, lifecycle: Lifecycle, hosted: ProviderApiServer
+) -> None:
+    props = hosted_props(aws, hosted, "gitlab", "acme/ml")
+    original = lifecycle.properties(**props)
+    created = lifecycle.send("Create", original)
+    gone(aws, props["RepositorySecretArn"])
+    changed = lifecycle.properties(**{**props, "RepositoryOwner": "acme"})
+
+    forward = lifecycle.send("Update", changed, old=original, physical_id=PREFIX)
+    rollback = lifecycle.send("Update", original, old=changed, physical_id=PREFIX)
+
+    assert forward["Status"] == "FAILED"
+    assert "RepositoryOwner cannot change" in forward["Reason"]
+    assert rollback["Status"] == "SUCCESS", rollback["Reason"]
+    assert rollback["Data"] == created["Data"]
+    assert ("gitlab", "acme/ml", PREFIX) in hosted.repos
