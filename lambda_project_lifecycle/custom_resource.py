@@ -5,6 +5,13 @@ event. :func:`answer_request` runs the operation for the request type and
 answers SUCCESS, or FAILED with a reason, whatever happens: an error of ours,
 an unexpected exception, or the Lambda running out of time (a timer answers
 FAILED shortly before the deadline; the first answer wins).
+
+Once the request is answered, its work must stop: CloudFormation acts on the
+answer (a FAILED Create is rolled back with a Delete, which may run while this
+request still runs). Operations call :meth:`Responder.checkpoint` before every
+step that changes something; it raises :class:`RequestAnswered` once the
+request has its answer. An outcome that arrives after the answer is dropped,
+and its ``on_late`` (what undoes the request's work) runs instead.
 """
 
 from __future__ import annotations
@@ -32,14 +39,32 @@ CUT_MARK = " [cut]"
 
 @dataclass(frozen=True)
 class Outcome:
-    """What an operation returns: the resource's id and the attributes for ``Fn::GetAtt``."""
+    """What an operation returns: the resource's id and the attributes for ``Fn::GetAtt``.
+
+    ``on_late`` undoes what the operation made, for when the request was answered
+    (FAILED, by the deadline timer) before the outcome arrived.
+    """
 
     physical_resource_id: str
     data: dict[str, str] = field(default_factory=dict)
+    on_late: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+
+
+class RequestAnswered(Exception):
+    """The request has been answered (the deadline timer said FAILED); stop changing things.
+
+    Not a :class:`LifecycleError`, so that no handler of those takes it for a provider
+    problem and carries on.
+    """
 
 
 Operation = Callable[[Mapping[str, Any]], Outcome]
 Sender = Callable[[str, bytes], None]
+Checkpoint = Callable[[str], None]
+
+
+def no_checkpoint(step: str) -> None:
+    """The checkpoint of work that no request waits for."""
 
 
 def put_response(url: str, body: bytes) -> None:
@@ -72,6 +97,17 @@ class Responder:
         self._send = send
         self._lock = threading.Lock()
         self.answer: dict[str, Any] | None = None
+
+    @property
+    def answered(self) -> bool:
+        with self._lock:
+            return self.answer is not None
+
+    def checkpoint(self, step: str) -> None:
+        """Call before ``step`` changes something: raises :class:`RequestAnswered` once the
+        request has its answer, so that nothing changes after CloudFormation moved on."""
+        if self.answered:
+            raise RequestAnswered(f"the request was already answered; stopped before {step}")
 
     def succeed(self, outcome: Outcome) -> bool:
         return self._answer("SUCCESS", outcome.physical_resource_id, "", outcome.data)
@@ -143,14 +179,16 @@ def answer_request(
     fallback_physical_id: str,
     send: Sender = put_response,
     timeout_margin_seconds: float = DEFAULT_TIMEOUT_MARGIN_SECONDS,
+    responder: Responder | None = None,
 ) -> dict[str, Any] | None:
     """Run the operation for the event's RequestType and answer CloudFormation.
 
     ``fallback_physical_id`` names the resource in a FAILED answer to a Create
     that did not get far enough to know its id; Update and Delete keep the id
-    CloudFormation sent. Returns the answer sent.
+    CloudFormation sent. ``responder`` is the one the operations check (made
+    here when not given). Returns the answer sent.
     """
-    responder = Responder(event, send)
+    responder = responder or Responder(event, send)
     request_type = event.get("RequestType")
     physical_id = str(event.get("PhysicalResourceId") or fallback_physical_id)
     log_hint = _log_hint(context)
@@ -161,7 +199,11 @@ def answer_request(
         if operation is None:
             responder.fail(physical_id, f"Unknown RequestType {request_type!r}")
         else:
-            responder.succeed(operation(event))
+            outcome = operation(event)
+            if not responder.succeed(outcome) and outcome.on_late is not None:
+                _undo_late(str(request_type), outcome.on_late)
+    except RequestAnswered as exc:
+        logger.warning("%s stopped: %s", request_type, exc)
     except LifecycleError as exc:
         logger.error("%s failed: %s", request_type, exc)
         responder.fail(physical_id, f"{exc}{log_hint}")
@@ -172,6 +214,14 @@ def answer_request(
         if timer is not None:
             timer.cancel()
     return responder.answer
+
+
+def _undo_late(request_type: str, undo: Callable[[], None]) -> None:
+    logger.warning("%s finished after its answer: undoing what it made", request_type)
+    try:
+        undo()
+    except Exception:
+        logger.exception("Could not undo what the late %s made", request_type)
 
 
 def _deadline_timer(

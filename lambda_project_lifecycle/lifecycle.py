@@ -10,14 +10,17 @@ project (whatever ``OnDelete`` says: endpoints are never data) -> model groups a
 ``OnDelete`` says -> repository as ``OnDelete`` says -> registry records.
 
 Every step is idempotent, so a retried Create converges and a Delete after a
-Create that failed half-way removes what that Create made.
+Create that failed half-way removes what that Create made. Once the request is
+answered (the deadline timer answers FAILED shortly before the Lambda times
+out), its work stops before the next change, and a Create takes back what it
+made: CloudFormation's rollback Delete may run meanwhile, or be over.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +29,7 @@ from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.custom_resource import (
     DEFAULT_TIMEOUT_MARGIN_SECONDS,
     Outcome,
+    Responder,
     Sender,
     answer_request,
     put_response,
@@ -39,6 +43,8 @@ from lambda_project_lifecycle.project import (
     changed_immutable_properties,
 )
 from lambda_project_lifecycle.repositories import lifecycle_steps
+from lambda_project_lifecycle.repositories.errors import RepositoryError
+from lambda_project_lifecycle.repositories.providers import RepositoryContext
 from lambda_project_lifecycle.repositories.settings import REPOSITORY_PROPERTIES
 
 logger = logging.getLogger(__name__)
@@ -106,7 +112,8 @@ def handle_event(
         event.get("LogicalResourceId"),
         event.get("StackId"),
     )
-    lifecycle = ProjectLifecycle(clients or AwsClients(), settings)
+    responder = Responder(event, send)
+    lifecycle = ProjectLifecycle(clients or AwsClients(), settings, responder)
     return answer_request(
         event,
         context,
@@ -116,13 +123,29 @@ def handle_event(
         fallback_physical_id=_fallback_physical_id(event),
         send=send,
         timeout_margin_seconds=timeout_margin_seconds,
+        responder=responder,
     )
 
 
 class ProjectLifecycle:
-    def __init__(self, clients: AwsClients, settings: Settings | None) -> None:
+    """The operations of one request. ``responder`` (the request's) is checked before every
+    step that changes something: once the request is answered, the work stops, and a Create
+    undoes what it made (CloudFormation's rollback Delete may already have run)."""
+
+    def __init__(
+        self, clients: AwsClients, settings: Settings | None, responder: Responder | None = None
+    ) -> None:
         self._clients = clients
         self._settings = settings
+        self._responder = responder
+
+    def _checkpoint(self, step: str) -> None:
+        if self._responder is not None:
+            self._responder.checkpoint(step)
+
+    @property
+    def _answered(self) -> bool:
+        return self._responder is not None and self._responder.answered
 
     @property
     def settings(self) -> Settings:
@@ -159,15 +182,20 @@ class ProjectLifecycle:
         if physical_id and physical_id != spec.physical_resource_id:
             logger.info("Nothing to delete: %s is not this project's resource id", physical_id)
             return Outcome(physical_id)
+        self._checkpoint("removing the project's endpoints")
         deployments = teardown.remove_project_deployments(
             self._clients, spec.names, self.settings.registry_table
         )
         removal = model_groups.remove_model_groups(
-            spec, self._clients.sagemaker, delete_packages=spec.on_delete == "delete-all"
+            spec,
+            self._clients.sagemaker,
+            delete_packages=spec.on_delete == "delete-all",
+            checkpoint=self._checkpoint,
         )
         repository = lifecycle_steps.delete_repository(
-            spec, event, self._clients, self.settings.registry_table
+            spec, event, self._clients, self.settings.registry_table, checkpoint=self._checkpoint
         )
+        self._checkpoint("removing the project from the registry")
         project_registry.remove_project(self._clients.dynamodb, self.settings.registry_table, spec)
         logger.info(
             "Deleted project %s: endpoints %s, groups deleted %s, kept %s, packages deleted %d; "
@@ -212,9 +240,14 @@ class ProjectLifecycle:
             reconcile=reconcile,
             properties=properties,
             recorded=recorded,
+            checkpoint=self._checkpoint,
         )
+        made_groups: list[str] = []
         try:
-            groups = model_groups.ensure_model_groups(spec, self._clients.sagemaker)
+            groups = model_groups.ensure_model_groups(
+                spec, self._clients.sagemaker, checkpoint=self._checkpoint, made=made_groups
+            )
+            self._checkpoint("writing the project to the registry")
             project_registry.save_project(
                 self._clients.dynamodb,
                 table,
@@ -222,18 +255,68 @@ class ProjectLifecycle:
                 stack_id=str(event.get("StackId", "")),
                 properties=recorded_properties(properties),
             )
+            self._checkpoint("writing the repository to the registry")
             project_registry.save_repository(
                 self._clients.dynamodb,
                 table,
                 lifecycle_steps.repository_record(context, repository),
             )
-        except Exception:
-            if not reconcile:
-                repository.undo()  # a failed Create leaves no repository of its own behind
+        except Exception as exc:
+            if reconcile:  # an Update never takes anything back
+                raise
+            # A failed Create leaves no repository of its own behind; one whose answer went
+            # out already leaves nothing at all: the rollback Delete may be over.
+            left = repository.undo()
+            if self._answered:
+                self._undo_create(spec, context, made_groups)
+            if left and isinstance(exc, LifecycleError):
+                raise RepositoryError(f"{exc}; {left}") from exc
             raise
         data = project_attributes(spec, groups)
         data.update(repository.attributes())
-        return Outcome(spec.physical_resource_id, data)
+        if reconcile:
+            return Outcome(spec.physical_resource_id, data)
+
+        def undo() -> None:
+            repository.undo()
+            self._undo_create(spec, context, made_groups)
+
+        return Outcome(spec.physical_resource_id, data, on_late=undo)
+
+    def _undo_create(
+        self, spec: ProjectSpec, context: RepositoryContext, made_groups: list[str]
+    ) -> None:
+        """Take back a Create that was answered FAILED while it ran (best effort): the groups
+        it made (still empty) and the project's registry records. CloudFormation deletes the
+        resource of a failed Create, so nothing of the project may outlive that Delete."""
+        table = self.settings.registry_table
+        logger.warning(
+            "Create of %s was answered before it finished: taking back groups %s and its "
+            "registry records",
+            spec.project_id,
+            made_groups,
+        )
+        steps: list[tuple[str, Callable[[], object]]] = [
+            (
+                "model groups",
+                lambda: model_groups.remove_model_groups(
+                    spec, self._clients.sagemaker, delete_packages=False, only=made_groups
+                ),
+            ),
+            (
+                "repository record",
+                lambda: lifecycle_steps.remove_repository_record(context, table),
+            ),
+            (
+                "project records",
+                lambda: project_registry.remove_project(self._clients.dynamodb, table, spec),
+            ),
+        ]
+        for what, step in steps:
+            try:
+                step()
+            except Exception:
+                logger.exception("Could not take back the %s of project %s", what, spec.project_id)
 
 
 def recorded_properties(properties: Mapping[str, Any]) -> dict[str, str]:

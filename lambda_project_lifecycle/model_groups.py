@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lambda_project_lifecycle.custom_resource import Checkpoint, no_checkpoint
 from lambda_project_lifecycle.errors import AwsCallError, ProjectConflictError
 from lambda_project_lifecycle.project import ProjectSpec
 from lambda_project_lifecycle.scenarios import MODEL_GROUP_DESCRIPTIONS
@@ -31,11 +32,18 @@ class Removal:
     packages_deleted: int = 0
 
 
-def ensure_model_groups(spec: ProjectSpec, sagemaker: Any) -> dict[str, str]:
+def ensure_model_groups(
+    spec: ProjectSpec,
+    sagemaker: Any,
+    *,
+    checkpoint: Checkpoint = no_checkpoint,
+    made: list[str] | None = None,
+) -> dict[str, str]:
     """Create the project's missing groups and re-tag the existing ones; never deletes.
 
     Safe to run again: groups made by an earlier attempt are found and kept.
-    Returns group kind -> group name.
+    ``checkpoint`` runs before each change; the names of the groups this call
+    made are appended to ``made``. Returns group kind -> group name.
     """
     wanted = spec.model_group_names
     if not wanted:
@@ -44,6 +52,7 @@ def ensure_model_groups(spec: ProjectSpec, sagemaker: Any) -> dict[str, str]:
     for kind, name in wanted.items():
         arn = existing.get(name)
         if arn is None:
+            checkpoint(f"creating model package group {name}")
             _call(
                 f"Creating model package group {name}",
                 sagemaker.create_model_package_group,
@@ -52,6 +61,8 @@ def ensure_model_groups(spec: ProjectSpec, sagemaker: Any) -> dict[str, str]:
                 Tags=spec.tags,
             )
             logger.info("Created model package group %s", name)
+            if made is not None:
+                made.append(name)
             continue
         tags = _tags_of(sagemaker, name, arn)
         if tags.get(PROJECT_ID_TAG) != spec.project_id:
@@ -61,6 +72,7 @@ def ensure_model_groups(spec: ProjectSpec, sagemaker: Any) -> dict[str, str]:
             )
         missing = [tag for tag in spec.tags if tags.get(tag["Key"]) != tag["Value"]]
         if missing:
+            checkpoint(f"tagging model package group {name}")
             _call(
                 f"Tagging model package group {name}",
                 sagemaker.add_tags,
@@ -70,14 +82,22 @@ def ensure_model_groups(spec: ProjectSpec, sagemaker: Any) -> dict[str, str]:
     return wanted
 
 
-def remove_model_groups(spec: ProjectSpec, sagemaker: Any, *, delete_packages: bool) -> Removal:
-    """Delete the project's groups: with their packages, or only the empty ones."""
+def remove_model_groups(
+    spec: ProjectSpec,
+    sagemaker: Any,
+    *,
+    delete_packages: bool,
+    checkpoint: Checkpoint = no_checkpoint,
+    only: list[str] | None = None,
+) -> Removal:
+    """Delete the project's groups (or those of them in ``only``): with their packages, or
+    only the empty ones. ``checkpoint`` runs before each group is changed."""
     removal = Removal()
     wanted = set(spec.model_group_names.values())
     if not wanted:
         return removal
     for name, arn in sorted(_existing_groups(spec, sagemaker).items()):
-        if name not in wanted:
+        if name not in wanted or (only is not None and name not in only):
             continue
         if _tags_of(sagemaker, name, arn).get(PROJECT_ID_TAG) != spec.project_id:
             logger.warning("Leaving model package group %s: it is not this project's", name)
@@ -87,6 +107,7 @@ def remove_model_groups(spec: ProjectSpec, sagemaker: Any, *, delete_packages: b
             logger.info("Keeping model package group %s: it holds %d packages", name, len(packages))
             removal.kept[name] = len(packages)
             continue
+        checkpoint(f"deleting model package group {name}")
         for package_arn in packages:
             _call(
                 f"Deleting model package {package_arn}",

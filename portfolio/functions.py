@@ -31,6 +31,11 @@ class SharedFunction:
     environment: dict[str, Any] = field(default_factory=dict)
     timeout_seconds: int = 60
     memory_mb: int = 256
+    # Asynchronous invocations (CloudFormation custom resources, EventBridge rules): how
+    # often Lambda retries a failed one, and how old a queued event may get before it is
+    # dropped. None: Lambda's defaults (2 retries, 6 hours).
+    async_retries: int | None = None
+    async_max_event_age_seconds: int | None = None
 
 
 def trust_policy(service: str) -> PolicyDocument:
@@ -68,7 +73,7 @@ def add_function(template: Template, spec: SharedFunction, code: lambda_.Code) -
             ],
         )
     )
-    return template.add_resource(
+    function = template.add_resource(
         lambda_.Function(
             spec.logical_id,
             Description=spec.description,
@@ -83,6 +88,21 @@ def add_function(template: Template, spec: SharedFunction, code: lambda_.Code) -
             Environment=lambda_.Environment(Variables=spec.environment),
         )
     )
+    if spec.async_retries is not None or spec.async_max_event_age_seconds is not None:
+        options: dict[str, Any] = {}
+        if spec.async_retries is not None:
+            options["MaximumRetryAttempts"] = spec.async_retries
+        if spec.async_max_event_age_seconds is not None:
+            options["MaximumEventAgeInSeconds"] = spec.async_max_event_age_seconds
+        template.add_resource(
+            lambda_.EventInvokeConfig(
+                f"{spec.logical_id}AsyncInvocation",
+                FunctionName=Ref(function),
+                Qualifier="$LATEST",
+                **options,
+            )
+        )
+    return function
 
 
 def add_event_rule(

@@ -66,6 +66,14 @@ from products.catalog import PRODUCTS, Product
 
 LIFECYCLE_HANDLER = "lambda_project_lifecycle.lifecycle.handler"
 LIFECYCLE_TIMEOUT_SECONDS = 300
+# How long CloudFormation waits for the lifecycle's answer (the custom resource's
+# ServiceTimeout, set by every product template): a minute more than the Lambda may run.
+LIFECYCLE_SERVICE_TIMEOUT_SECONDS = LIFECYCLE_TIMEOUT_SECONDS + 60
+# CloudFormation invokes the lifecycle asynchronously. A retry would run the same request
+# again after it was answered (and re-make what the rollback deletes), so there is none;
+# a request queued longer than this could not be answered before CloudFormation stops
+# waiting, so Lambda drops it.
+LIFECYCLE_MAX_EVENT_AGE_SECONDS = LIFECYCLE_SERVICE_TIMEOUT_SECONDS - LIFECYCLE_TIMEOUT_SECONDS
 LIFECYCLE_MEMORY_MB = 512  # seeding (dulwich, zlib) runs faster with the CPU that comes with it
 TRAINING_TRIGGER_HANDLER = "lambda_project_lifecycle.training_trigger.handler"
 STUDIO_ROLE_PATTERN_DEFAULT = "role/service-role/AmazonSageMaker-ExecutionRole-*"
@@ -237,6 +245,8 @@ def build(settings: TemplateSettings) -> Template:
             environment=environment,
             timeout_seconds=LIFECYCLE_TIMEOUT_SECONDS,
             memory_mb=LIFECYCLE_MEMORY_MB,
+            async_retries=0,
+            async_max_event_age_seconds=LIFECYCLE_MAX_EVENT_AGE_SECONDS,
         ),
         code,
     )

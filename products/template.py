@@ -19,6 +19,7 @@ from lambda_project_lifecycle.naming import (
 )
 from lambda_project_lifecycle.repositories import settings as repository
 from lambda_project_lifecycle.scenarios import DEFAULT_ON_DELETE, ON_DELETE_CHOICES
+from portfolio.platform import LIFECYCLE_SERVICE_TIMEOUT_SECONDS
 from portfolio.settings import TemplateSettings
 from products import training
 from products.catalog import Product
@@ -33,6 +34,7 @@ class ProjectLifecycleResource(CustomResource):
     resource_type = "Custom::ProjectLifecycle"
     props: ClassVar[dict[str, tuple[type, bool]]] = {
         "ServiceToken": (str, True),
+        "ServiceTimeout": (int, False),
         "ProjectName": (str, True),
         "ProjectId": (str, True),
         "Scenario": (str, True),
@@ -176,6 +178,9 @@ def build(product: Product, settings: TemplateSettings) -> Template:
         ProjectLifecycleResource(
             LIFECYCLE_RESOURCE,
             ServiceToken=f"{{{{resolve:ssm:{settings.lifecycle_function_arn_parameter}}}}}",
+            # Above the Lambda's timeout (its deadline timer answers before it), far below
+            # CloudFormation's default hour should the Lambda never answer at all.
+            ServiceTimeout=LIFECYCLE_SERVICE_TIMEOUT_SECONDS,
             ProjectName=Ref(name),
             ProjectId=Ref(project_id),
             Scenario=product.scenario.name,

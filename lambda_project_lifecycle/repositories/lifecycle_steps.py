@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from lambda_project_lifecycle import __version__, project_registry
 from lambda_project_lifecycle.clients import AwsClients
+from lambda_project_lifecycle.custom_resource import Checkpoint, no_checkpoint
 from lambda_project_lifecycle.environment import (  # names the lifecycle Settings reads
     ARTIFACTS_BUCKET_ENV,
     MLFLOW_TRACKING_URI_ENV,
@@ -118,6 +119,7 @@ def create_repository(
     reconcile: bool = False,
     properties: Mapping[str, Any] | None = None,
     recorded: ProjectRepository | None = None,
+    checkpoint: Checkpoint = no_checkpoint,
 ) -> ProjectRepository:
     """Make and seed the repository (Create), or reconcile it (Update: the seed code, the
     tracking server and the Lambda's seed settings are read only if it must be seeded)."""
@@ -142,7 +144,9 @@ def create_repository(
         )
         return build_seed_commit(files, config, spec, version=__version__, when=context.now())
 
-    return ensure_project_repository(context, seed, reconcile=reconcile, recorded=recorded)
+    return ensure_project_repository(
+        context, seed, reconcile=reconcile, recorded=recorded, checkpoint=checkpoint
+    )
 
 
 def mlflow_tracking_uri(properties: Mapping[str, Any], source: SeedSource) -> str:
@@ -231,8 +235,21 @@ def recorded_repository(context: RepositoryContext, table: str) -> ProjectReposi
     return ProjectRepository(repository, provider_for(context), str(record["SeedCommit"]))
 
 
+def remove_repository_record(context: RepositoryContext, table: str) -> None:
+    """Remove the project's repository record (one of another project stays)."""
+    key = context.settings.registry_key()
+    record = project_registry.load_repository(context.clients.dynamodb, table, key)
+    if record is not None and record.get("ProjectId") == context.spec.project_id:
+        project_registry.remove_repository(context.clients.dynamodb, table, key)
+
+
 def delete_repository(
-    spec: ProjectSpec, event: Mapping[str, Any], clients: AwsClients, table: str
+    spec: ProjectSpec,
+    event: Mapping[str, Any],
+    clients: AwsClients,
+    table: str,
+    *,
+    checkpoint: Checkpoint = no_checkpoint,
 ) -> RepositoryRemoval | None:
     """Remove or keep the repository; then its registry record.
 
@@ -252,13 +269,16 @@ def delete_repository(
     if record is not None and record.get("ProjectId") != spec.project_id:
         record = None  # another project's repository under the same key: never ours to remove
     try:
-        removal = remove_project_repository(context, delete_all=spec.on_delete == "delete-all")
+        removal = remove_project_repository(
+            context, delete_all=spec.on_delete == "delete-all", checkpoint=checkpoint
+        )
     except LifecycleError as exc:
         if record is not None and spec.on_delete == "delete-all":
             raise
         logger.warning("Leaving the repository of a project whose Create did not finish: %s", exc)
         removal = RepositoryRemoval("unreachable")
     if record is not None:
+        checkpoint("removing the repository from the registry")
         project_registry.remove_repository(clients.dynamodb, table, key)
     logger.info("Repository of project %s: %s", spec.project_id, removal.outcome)
     return removal

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from lambda_project_lifecycle.custom_resource import Checkpoint, no_checkpoint
 from lambda_project_lifecycle.errors import LifecycleError
 from lambda_project_lifecycle.repositories import git_transport
 from lambda_project_lifecycle.repositories.errors import (
@@ -87,6 +88,7 @@ def ensure_project_repository(
     *,
     reconcile: bool = False,
     recorded: ProjectRepository | None = None,
+    checkpoint: Checkpoint = no_checkpoint,
 ) -> ProjectRepository:
     """Make (or find) and seed the project's repository.
 
@@ -95,15 +97,18 @@ def ensure_project_repository(
     the seed code read. ``recorded`` is the repository as the registry holds it
     from the last success: when the provider cannot be asked (a deleted or
     rotated secret, a connection no longer AVAILABLE, an unreachable host), the
-    Update keeps it rather than fail.
+    Update keeps it rather than fail. ``checkpoint`` runs before each change.
     """
     provider = provider_for(context)
     if reconcile:
-        return _reconcile(context, provider, seed, recorded)
+        return _reconcile(context, provider, seed, recorded, checkpoint)
     provider.prepare()
     seed_commit = seed()  # a bad secret or seed zip fails before anything is made
+    checkpoint("making the repository")
     repository = provider.ensure()
-    return _seeded(context, provider, repository, lambda: seed_commit, reconcile=False)
+    return _seeded(
+        context, provider, repository, lambda: seed_commit, reconcile=False, checkpoint=checkpoint
+    )
 
 
 def _reconcile(
@@ -111,9 +116,11 @@ def _reconcile(
     provider: RepositoryProvider,
     seed: Callable[[], SeedCommit],
     recorded: ProjectRepository | None,
+    checkpoint: Checkpoint,
 ) -> ProjectRepository:
     try:
         provider.prepare()
+        checkpoint("making the repository if it is missing")
         repository = provider.ensure()
         branches = (
             {} if repository.created_now else git_transport.list_branches(repository.endpoint)
@@ -131,7 +138,7 @@ def _reconcile(
         logger.info("Repository %s has commits; an Update leaves it alone", repository.name)
         seed_commit = recorded.commit_id if recorded else branches.get("prod", b"").decode()
         return ProjectRepository(repository, provider, seed_commit)
-    return _seeded(context, provider, repository, seed, reconcile=True)
+    return _seeded(context, provider, repository, seed, reconcile=True, checkpoint=checkpoint)
 
 
 def _seeded(
@@ -141,10 +148,12 @@ def _seeded(
     seed: Callable[[], SeedCommit],
     *,
     reconcile: bool,
+    checkpoint: Checkpoint,
 ) -> ProjectRepository:
-    """Seed ``repository``; a repository this request made is deleted again if that fails."""
+    """Seed ``repository``; a repository this request made is deleted again if that fails
+    (also when the request was answered meanwhile)."""
     try:
-        commit_id, pushed = _seed(repository, seed, context.spec.project_id, reconcile)
+        commit_id, pushed = _seed(repository, seed, context.spec.project_id, reconcile, checkpoint)
     except Exception as exc:
         if repository.created_now:
             logger.info(
@@ -158,12 +167,17 @@ def _seeded(
 
 
 def _seed(
-    repository: Repository, seed: Callable[[], SeedCommit], project_id: str, reconcile: bool
+    repository: Repository,
+    seed: Callable[[], SeedCommit],
+    project_id: str,
+    reconcile: bool,
+    checkpoint: Checkpoint,
 ) -> tuple[str, list[str]]:
     endpoint = repository.endpoint
     branches = git_transport.list_branches(endpoint)
     if not branches:
         commit = seed()
+        checkpoint(f"pushing the seed commit to {repository.name}")
         git_transport.push(
             endpoint, dict.fromkeys(BRANCHES, commit.commit_id), commit.pack_data, expected_old={}
         )
@@ -182,6 +196,7 @@ def _seed(
     if prod is not None and is_seed_of(git_transport.read_commit(endpoint, prod), project_id):
         missing = [branch for branch in BRANCHES if branch not in branches]
         if missing:
+            checkpoint(f"pushing {', '.join(missing)} to {repository.name}")
             git_transport.push(endpoint, dict.fromkeys(missing, prod), None, expected_old={})
         logger.info("Repository %s already holds this project's seed commit", repository.name)
         return prod.decode(), missing
@@ -198,7 +213,9 @@ class RepositoryRemoval:
     name: str = ""
 
 
-def remove_project_repository(context: RepositoryContext, *, delete_all: bool) -> RepositoryRemoval:
+def remove_project_repository(
+    context: RepositoryContext, *, delete_all: bool, checkpoint: Checkpoint = no_checkpoint
+) -> RepositoryRemoval:
     """Delete or keep (and tag) the project's repository as ``OnDelete`` says."""
     provider = provider_for(context)
     if not provider.manages_repositories:
@@ -214,6 +231,7 @@ def remove_project_repository(context: RepositoryContext, *, delete_all: bool) -
     if not repository.ours:
         logger.info("Leaving repository %s: the platform did not make it", repository.name)
         return RepositoryRemoval("not-ours", repository.name)
+    checkpoint(f"{'deleting' if delete_all else 'tagging'} repository {repository.name}")
     if delete_all and provider.delete(repository):
         return RepositoryRemoval("deleted", repository.name)
     tagged = provider.mark_deleted(repository)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from lambda_project_lifecycle.custom_resource import (
     MAX_RESPONSE_BYTES,
     Outcome,
+    RequestAnswered,
     Responder,
     answer_request,
     put_response,
@@ -87,3 +90,36 @@ def test_delivery_is_retried_when_the_url_fails_first(cfn_listener: ResponseList
     put_response(cfn_listener.url(), b'{"Status": "SUCCESS"}')
     assert cfn_listener.wait_for(1) == [{"Status": "SUCCESS"}]
     assert cfn_listener.refused == 2
+
+
+def test_an_outcome_that_arrives_after_the_deadline_answer_is_undone(
+    cfn_listener: ResponseListener,
+) -> None:
+    event = load_event("cfn-project-lifecycle-create.json", ResponseURL=cfn_listener.url())
+    undone: list[str] = []
+
+    def slow_create(_: Any) -> Outcome:
+        cfn_listener.wait_for(1)  # the deadline timer answered meanwhile
+        return Outcome("id", {"Made": "yes"}, on_late=lambda: undone.append("id"))
+
+    answer_request(
+        event,
+        LambdaContext(timeout_seconds=0.5),
+        create=slow_create,
+        update=slow_create,
+        delete=slow_create,
+        fallback_physical_id="id",
+    )
+
+    assert [a["Status"] for a in cfn_listener.wait_for(1)] == ["FAILED"]
+    assert undone == ["id"], "what the late Create made is taken back"
+
+
+def test_a_checkpoint_stops_the_work_once_the_request_is_answered() -> None:
+    responder = Responder(load_event("cfn-project-lifecycle-create.json"), lambda u, b: None)
+    responder.checkpoint("the first step")  # not answered yet: goes on
+    responder.fail("id", "about to time out")
+
+    with pytest.raises(RequestAnswered, match="stopped before the second step"):
+        responder.checkpoint("the second step")
+    assert responder.answered

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -539,34 +540,125 @@ def test_an_unexpected_exception_becomes_a_failed_answer(
 
 
 class SlowSageMaker:
-    """A client that takes longer than the Lambda has left."""
+    """A client that takes longer than the Lambda has left; it notes each call it starts and
+    whether CloudFormation had its answer by then."""
 
-    def __init__(self, real: Any, delay: float) -> None:
+    def __init__(self, real: Any, delay: float, listener: ResponseListener) -> None:
         self._real = real
         self._delay = delay
+        self._listener = listener
+        self._answers_before = len(listener.answers)
+        self.started: list[tuple[str, bool]] = []  # (operation, after the answer)
 
     def __getattr__(self, name: str) -> Any:
         def call(**kwargs: Any) -> Any:
+            self.started.append((name, len(self._listener.answers) > self._answers_before))
             time.sleep(self._delay)
             return getattr(self._real, name)(**kwargs)
 
         return call
 
+    def changes_after_the_answer(
+        self, kinds: tuple[str, ...] = ("create_", "add_tags")
+    ) -> list[str]:
+        return [name for name, late in self.started if late and name.startswith(kinds)]
 
-def test_an_approaching_timeout_answers_failed_once(
+
+# The slow client's delay and the Lambda's time: ListModelPackageGroups is done before the
+# deadline timer answers (at 90% of the time), the first CreateModelPackageGroup is under way.
+SLOW_CALL_SECONDS = 0.8
+LAMBDA_SECONDS = 1.6
+
+
+def test_an_approaching_timeout_answers_failed_once_and_the_work_stops(
     aws: Emulated, cfn_listener: ResponseListener
 ) -> None:
     event = load_event("cfn-project-lifecycle-create.json", ResponseURL=cfn_listener.url())
-    clients = aws.clients_with(sagemaker=SlowSageMaker(aws.sagemaker, 0.6))
-    started = time.monotonic()
-    handle_event(event, LambdaContext(timeout_seconds=1.0), clients=clients, settings=aws.settings)
+    slow = SlowSageMaker(aws.sagemaker, SLOW_CALL_SECONDS, cfn_listener)
+
+    handle_event(
+        event,
+        LambdaContext(timeout_seconds=LAMBDA_SECONDS),
+        clients=aws.clients_with(sagemaker=slow),
+        settings=aws.settings,
+    )
 
     answers = cfn_listener.wait_for(1)
     assert answers[0]["Status"] == "FAILED"
     assert "about to time out" in answers[0]["Reason"]
-    assert time.monotonic() - started >= 0.9  # the work went on after the answer...
     time.sleep(0.2)
-    assert len(cfn_listener.answers) == 1  # ...but its late SUCCESS was not sent
+    assert len(cfn_listener.answers) == 1, "no late SUCCESS"
+    assert slow.changes_after_the_answer() == [], "nothing was made once the answer was out"
+    # What the Create made before its answer went out is taken back (the rollback Delete
+    # that CloudFormation sends next may run at any time, even before the Create stops).
+    assert aws.group_names() == set()
+    assert aws.repository_names() == set()
+    assert aws.registry_keys() == set()
+
+
+def test_a_rollback_delete_arriving_while_the_create_still_runs_leaves_nothing(
+    aws: Emulated, cfn_listener: ResponseListener
+) -> None:
+    event = load_event("cfn-project-lifecycle-create.json", ResponseURL=cfn_listener.url())
+    slow = SlowSageMaker(aws.sagemaker, SLOW_CALL_SECONDS, cfn_listener)
+    create = threading.Thread(
+        target=handle_event,
+        args=(event, LambdaContext(timeout_seconds=LAMBDA_SECONDS)),
+        kwargs={"clients": aws.clients_with(sagemaker=slow), "settings": aws.settings},
+    )
+    create.start()
+    failed = cfn_listener.wait_for(1)[0]
+    assert failed["Status"] == "FAILED"
+
+    # CloudFormation's rollback: a Delete of the resource, in another invocation.
+    delete = send(
+        aws, cfn_listener, "Delete", properties(), physical_id=failed["PhysicalResourceId"]
+    )
+    assert create.is_alive(), "the Delete ran while the Create was still running"
+    create.join(timeout=30)
+
+    assert delete["Status"] == "SUCCESS", delete["Reason"]
+    assert not create.is_alive()
+    assert len(cfn_listener.answers) == 2
+    assert slow.changes_after_the_answer() == []
+    assert aws.group_names() == set(), "no orphan model group"
+    assert aws.repository_names() == set(), "no orphan repository"
+    assert aws.registry_keys() == set(), "no orphan registry record"
+
+
+@pytest.mark.parametrize("request_type", ["Update", "Delete"])
+def test_an_update_or_delete_stops_changing_things_once_answered(
+    aws: Emulated, cfn_listener: ResponseListener, request_type: str
+) -> None:
+    props = properties(OnDelete="delete-all")
+    send(aws, cfn_listener, "Create", props)
+    names = ProjectNames("churn-model", "p-7gxpyr2wsl2k")
+    if request_type == "Update":  # the Update has groups to make again
+        for kind in ("prod", "dev", "feature"):
+            aws.sagemaker.delete_model_package_group(
+                ModelPackageGroupName=names.model_package_group(kind)
+            )
+    slow = SlowSageMaker(aws.sagemaker, SLOW_CALL_SECONDS, cfn_listener)
+
+    answer = send(
+        aws,
+        cfn_listener,
+        request_type,
+        props,
+        old_props=props,
+        physical_id="sagemaker-churn-model-p-7gxpyr2wsl2k",
+        context=LambdaContext(timeout_seconds=LAMBDA_SECONDS),
+        clients=aws.clients_with(sagemaker=slow),
+    )
+
+    assert answer["Status"] == "FAILED" and "about to time out" in answer["Reason"]
+    # The model registry is the lifecycle's (endpoint teardown is the deployments' code).
+    assert slow.changes_after_the_answer(("create_", "add_tags", "delete_model_package")) == []
+    if request_type == "Delete":  # stopped before the groups: CloudFormation will retry
+        assert len(aws.group_names()) == 3
+        assert "project#p-7gxpyr2wsl2k" in aws.registry_keys()
+        assert send(aws, cfn_listener, "Delete", props)["Status"] == "SUCCESS"
+        assert aws.group_names() == set() and aws.registry_keys() == set()
 
 
 def test_a_missing_table_setting_is_a_failed_answer_naming_the_variable(
