@@ -94,34 +94,55 @@ def remove_model_groups(
     only the empty ones. ``checkpoint`` runs before each group is changed."""
     removal = Removal()
     wanted = set(spec.model_group_names.values())
+    if only is not None:
+        wanted &= set(only)
     if not wanted:
         return removal
     for name, arn in sorted(_existing_groups(spec, sagemaker).items()):
-        if name not in wanted or (only is not None and name not in only):
+        if name not in wanted:
             continue
-        if _tags_of(sagemaker, name, arn).get(PROJECT_ID_TAG) != spec.project_id:
-            logger.warning("Leaving model package group %s: it is not this project's", name)
-            continue
-        packages = _package_arns(sagemaker, name)
-        if packages and not delete_packages:
-            logger.info("Keeping model package group %s: it holds %d packages", name, len(packages))
-            removal.kept[name] = len(packages)
-            continue
-        checkpoint(f"deleting model package group {name}")
-        for package_arn in packages:
-            _call(
-                f"Deleting model package {package_arn}",
-                sagemaker.delete_model_package,
-                ModelPackageName=package_arn,
-            )
-            removal.packages_deleted += 1
-        _call(
-            f"Deleting model package group {name}",
-            sagemaker.delete_model_package_group,
-            ModelPackageGroupName=name,
-        )
-        removal.deleted.append(name)
+        try:
+            _remove_group(spec, sagemaker, name, arn, removal, delete_packages, checkpoint)
+        except AwsCallError:
+            # Deleted meanwhile by someone else (the undo of a Create answered while it ran,
+            # a second Delete): gone is what this Delete wanted.
+            if name in _existing_groups(spec, sagemaker):
+                raise
+            logger.info("Model package group %s was deleted meanwhile", name)
     return removal
+
+
+def _remove_group(
+    spec: ProjectSpec,
+    sagemaker: Any,
+    name: str,
+    arn: str,
+    removal: Removal,
+    delete_packages: bool,
+    checkpoint: Checkpoint,
+) -> None:
+    if _tags_of(sagemaker, name, arn).get(PROJECT_ID_TAG) != spec.project_id:
+        logger.warning("Leaving model package group %s: it is not this project's", name)
+        return
+    packages = _package_arns(sagemaker, name)
+    if packages and not delete_packages:
+        logger.info("Keeping model package group %s: it holds %d packages", name, len(packages))
+        removal.kept[name] = len(packages)
+        return
+    checkpoint(f"deleting model package group {name}")
+    for package_arn in packages:
+        _call(
+            f"Deleting model package {package_arn}",
+            sagemaker.delete_model_package,
+            ModelPackageName=package_arn,
+        )
+        removal.packages_deleted += 1
+    _call(
+        f"Deleting model package group {name}",
+        sagemaker.delete_model_package_group,
+        ModelPackageGroupName=name,
+    )
+    removal.deleted.append(name)
 
 
 def _description(spec: ProjectSpec, kind: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
 
 from lambda_project_lifecycle import http_pool
 from lambda_project_lifecycle.lifecycle import handle_event, handler
@@ -438,6 +439,46 @@ def test_delete_twice_succeeds(aws: Emulated, cfn_listener: ResponseListener) ->
     assert send(aws, cfn_listener, "Delete", properties())["Status"] == "SUCCESS"
     assert send(aws, cfn_listener, "Delete", properties())["Status"] == "SUCCESS"
     assert aws.group_names() == set()
+
+
+class GroupDeletedMeanwhile:
+    """SageMaker as a Delete sees it while someone else deletes the project's first group
+    (the undo of a Create answered while it ran): the group vanishes under ListTags."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.deleted: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._real, name)
+        if name != "list_tags" or self.deleted:
+            return method
+
+        def list_tags(**kwargs: Any) -> Any:
+            group = kwargs["ResourceArn"].rsplit("/", 1)[1]
+            self._real.delete_model_package_group(ModelPackageGroupName=group)
+            self.deleted.append(group)
+            raise ClientError(
+                {"Error": {"Code": "ValidationException", "Message": "no such group"}}, "ListTags"
+            )
+
+        return list_tags
+
+
+def test_a_group_deleted_by_someone_else_meanwhile_counts_as_deleted(
+    aws: Emulated, cfn_listener: ResponseListener
+) -> None:
+    send(aws, cfn_listener, "Create", properties())
+    meanwhile = GroupDeletedMeanwhile(aws.sagemaker)
+
+    answer = send(
+        aws, cfn_listener, "Delete", properties(), clients=aws.clients_with(sagemaker=meanwhile)
+    )
+
+    assert meanwhile.deleted, "a group vanished under the Delete"
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert aws.group_names() == set()
+    assert aws.registry_keys() == set()
 
 
 # --- Every request gets an answer -------------------------------------------------------
