@@ -37,6 +37,7 @@ from lambda_project_lifecycle.custom_resource import (
 from lambda_project_lifecycle.deployments import teardown
 from lambda_project_lifecycle.environment import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
+from lambda_project_lifecycle.location import StackLocation
 from lambda_project_lifecycle.project import (
     IMMUTABLE_PROPERTIES,
     ProjectSpec,
@@ -233,12 +234,13 @@ class ProjectLifecycle:
         table = self.settings.registry_table
         properties = event.get("ResourceProperties", {})
         context = lifecycle_steps.repository_context(spec, event, self._clients)
+        tracking_uri = self._tracking_uri(spec, properties, reconcile=reconcile)
         recorded = lifecycle_steps.recorded_repository(context, table) if reconcile else None
         repository = lifecycle_steps.create_repository(
             context,
             self.settings.seed_source,
             reconcile=reconcile,
-            properties=properties,
+            tracking_uri=tracking_uri,
             recorded=recorded,
             checkpoint=self._checkpoint,
         )
@@ -254,6 +256,7 @@ class ProjectLifecycle:
                 spec,
                 stack_id=str(event.get("StackId", "")),
                 properties=recorded_properties(properties),
+                mlflow_tracking_uri=tracking_uri,
             )
             self._checkpoint("writing the repository to the registry")
             project_registry.save_repository(
@@ -274,6 +277,10 @@ class ProjectLifecycle:
             raise
         data = project_attributes(spec, groups)
         data.update(repository.attributes())
+        if spec.registry == "mlflow":
+            data["MlflowTrackingServerArn"] = lifecycle_steps.mlflow_server_arn(
+                tracking_uri, StackLocation.from_event(event), spec.names.prefix
+            )
         if reconcile:
             return Outcome(spec.physical_resource_id, data)
 
@@ -282,6 +289,21 @@ class ProjectLifecycle:
             self._undo_create(spec, context, made_groups)
 
         return Outcome(spec.physical_resource_id, data, on_late=undo)
+
+    def _tracking_uri(
+        self, spec: ProjectSpec, properties: Mapping[str, Any], *, reconcile: bool
+    ) -> str:
+        """The MLflow flavour's tracking server. Fixed when the repository is seeded (it is
+        in project.json): an Update keeps the one the registry recorded."""
+        if spec.registry != "mlflow":
+            return ""
+        if reconcile:
+            record = project_registry.load_project(
+                self._clients.dynamodb, self.settings.registry_table, spec.project_id
+            )
+            if record is not None and record.get("MlflowTrackingUri"):
+                return str(record["MlflowTrackingUri"])
+        return lifecycle_steps.mlflow_tracking_uri(properties, self.settings.seed_source)
 
     def _undo_create(
         self, spec: ProjectSpec, context: RepositoryContext, made_groups: list[str]

@@ -58,13 +58,15 @@ def save_project(
     *,
     stack_id: str,
     properties: dict[str, str] | None = None,
+    mlflow_tracking_uri: str = "",
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Write the project's record and its group records in one transaction.
 
     Keeps ``CreatedAt`` of an existing record, so an Update or a retried Create
     does not rewrite history. ``properties`` are the custom resource's properties
-    that may not change, as this request accepted them. Returns the project record.
+    that may not change, as this request accepted them; ``mlflow_tracking_uri`` is the
+    MLflow flavour's tracking server (as project.json names it). Returns the project record.
     """
     timestamp = (now or datetime.now(UTC)).isoformat()
     existing = load_project(dynamodb, table, spec.project_id)
@@ -84,6 +86,8 @@ def save_project(
     }
     if properties is not None:
         record["Properties"] = properties
+    if mlflow_tracking_uri:
+        record["MlflowTrackingUri"] = mlflow_tracking_uri
     items = [record] + [
         {
             "pk": model_group_key(name),

@@ -386,13 +386,14 @@ def training_statements(
         )
     else:
         # The MLflow flavour registers into MLflow; a SageMaker managed tracking server
-        # authorizes by IAM (a self-hosted one ignores this statement).
+        # authorizes by IAM: the project's own server only (the one its project.json names;
+        # for a self-hosted server, which ignores this statement, one named after the project).
         statements.append(
             Statement(
                 Sid="ManagedMlflowTrackingServers",
                 Effect=Allow,
                 Action=[sagemaker_mlflow_actions.Action("*")],
-                Resource=[arn("sagemaker", "mlflow-tracking-server/*")],
+                Resource=[GetAtt(lifecycle, "MlflowTrackingServerArn")],
             )
         )
     return statements

@@ -8,6 +8,7 @@ event and where the stack lives.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,11 @@ logger = logging.getLogger(__name__)
 # https:// for a self-hosted server; arn: for a SageMaker managed one (the sagemaker-mlflow
 # plugin resolves it); http:// only for a server the builds reach on a private network.
 MLFLOW_URI_SCHEMES = ("https://", "http://", "arn:")
+# A SageMaker MLflow tracking server (or app) ARN: it scopes the training role's
+# sagemaker-mlflow permission, so no wildcard.
+MLFLOW_ARN_PATTERN = (
+    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:mlflow-[a-z-]+/[A-Za-z0-9](-*[A-Za-z0-9])*$"
+)
 
 
 @dataclass(frozen=True)
@@ -117,18 +123,16 @@ def create_repository(
     source: SeedSource,
     *,
     reconcile: bool = False,
-    properties: Mapping[str, Any] | None = None,
+    tracking_uri: str = "",
     recorded: ProjectRepository | None = None,
     checkpoint: Checkpoint = no_checkpoint,
 ) -> ProjectRepository:
-    """Make and seed the repository (Create), or reconcile it (Update: the seed code, the
-    tracking server and the Lambda's seed settings are read only if it must be seeded)."""
+    """Make and seed the repository (Create), or reconcile it (Update: the seed code and
+    the Lambda's seed settings are read only if it must be seeded). ``tracking_uri`` goes
+    into ``project.json`` (MLflow flavour)."""
     spec = context.spec
 
     def seed() -> SeedCommit:
-        tracking_uri = ""
-        if spec.registry == "mlflow":
-            tracking_uri = mlflow_tracking_uri(properties or {}, source)
         source.require()
         files = load_seed_code(
             context.clients.client("s3"),
@@ -146,6 +150,18 @@ def create_repository(
 
     return ensure_project_repository(
         context, seed, reconcile=reconcile, recorded=recorded, checkpoint=checkpoint
+    )
+
+
+def mlflow_server_arn(tracking_uri: str, location: StackLocation, prefix: str) -> str:
+    """What the project's training role may call ``sagemaker-mlflow:*`` on: the tracking
+    server its ``project.json`` names when that is a SageMaker ARN; else (a self-hosted
+    server, which IAM does not guard) the managed server the project would own by name."""
+    if tracking_uri.startswith("arn:"):
+        return tracking_uri
+    return (
+        f"arn:{location.partition}:sagemaker:{location.region}:{location.account_id}:"
+        f"mlflow-tracking-server/{prefix.lower()}"
     )
 
 
@@ -170,6 +186,11 @@ def mlflow_tracking_uri(properties: Mapping[str, Any], source: SeedSource) -> st
         raise InvalidProjectError(
             f"{origin} must be an https:// URL or the ARN of a SageMaker MLflow tracking "
             f"server (got {uri!r})"
+        )
+    if uri.startswith("arn:") and not re.fullmatch(MLFLOW_ARN_PATTERN, uri):
+        raise InvalidProjectError(
+            f"{origin} {uri!r} is not the ARN of a SageMaker MLflow tracking server "
+            "(arn:<partition>:sagemaker:<region>:<account>:mlflow-tracking-server/<name>)"
         )
     if not uri.startswith("arn:"):
         try:

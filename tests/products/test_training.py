@@ -121,7 +121,10 @@ def test_the_role_reaches_only_the_projects_prefix_groups_and_pipelines(product:
         # Registering into a SageMaker managed MLflow server is an IAM-authorized call.
         mlflow = by_sid["ManagedMlflowTrackingServers"]
         assert mlflow["Action"] == ["sagemaker-mlflow:*"]
-        assert "mlflow-tracking-server/*" in json.dumps(mlflow["Resource"])
+        # Only the project's own tracking server, as the lifecycle resolved it.
+        assert mlflow["Resource"] == [
+            {"Fn::GetAtt": ["ProjectLifecycle", "MlflowTrackingServerArn"]}
+        ]
 
 
 def test_every_repository_setting_is_a_labelled_optional_studio_parameter(product: Any) -> None:

@@ -966,3 +966,49 @@ def test_a_refused_repository_change_rolls_back_after_the_secret_was_deleted(
     assert rollback["Status"] == "SUCCESS", rollback["Reason"]
     assert rollback["Data"] == created["Data"]
     assert ("gitlab", "acme/ml", PREFIX) in hosted.repos
+
+
+# --- The MLflow flavour: which tracking server the training role may use ------------------
+
+
+@pytest.mark.parametrize(
+    ("property_value", "server_arn"),
+    [
+        (MANAGED_MLFLOW, MANAGED_MLFLOW),
+        # self-hosted (no IAM): only a managed server named after the project would match
+        ("", f"arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/{PREFIX}"),
+    ],
+)
+def test_the_training_role_may_use_only_the_projects_tracking_server(
+    aws: Emulated, lifecycle: Lifecycle, property_value: str, server_arn: str
+) -> None:
+    props = lifecycle.properties(Registry="mlflow", MlflowTrackingUri=property_value)
+    created = lifecycle.send("Create", props)
+    assert created["Status"] == "SUCCESS", created["Reason"]
+    assert created["Data"]["MlflowTrackingServerArn"] == server_arn
+
+    # The platform's server changes later; project.json still names the old one, and so
+    # does the role's permission after an Update.
+    aws.settings = dataclasses.replace(aws.settings, mlflow_tracking_uri="https://new.example")
+    update = lifecycle.send("Update", props, old=props, physical_id=PREFIX)
+
+    assert update["Status"] == "SUCCESS", update["Reason"]
+    assert update["Data"]["MlflowTrackingServerArn"] == server_arn
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/*",
+        "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/team-?",
+        "arn:aws:s3:::some-bucket",
+    ],
+)
+def test_an_mlflow_arn_that_is_not_one_tracking_server_is_refused(
+    aws: Emulated, lifecycle: Lifecycle, uri: str
+) -> None:
+    answer = lifecycle.create(Registry="mlflow", MlflowTrackingUri=uri)
+
+    assert answer["Status"] == "FAILED"
+    assert "is not the ARN of a SageMaker MLflow tracking server" in answer["Reason"]
+    assert aws.repository_names() == set() and aws.registry_keys() == set()
