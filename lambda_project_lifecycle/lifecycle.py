@@ -2,9 +2,11 @@
 
 Create: validate -> repository (made and seeded) -> model groups -> registry records.
 Update: reconcile (missing repository or groups, tags, settings); never deletes.
-Delete: endpoints, endpoint configs, models, alarms and autoscaling targets of the
-project (whatever ``OnDelete`` says: endpoints are never data) -> model groups as
-``OnDelete`` says -> repository as ``OnDelete`` says -> registry records.
+Delete: the project is flagged as being deleted (approvals of it are ignored from
+then on) -> endpoints, endpoint configs, models, alarms and autoscaling targets of the
+project (whatever ``OnDelete`` says: endpoints are never data; one SageMaker is still
+creating or updating is removed by the endpoint-events handler once it is free) ->
+model groups as ``OnDelete`` says -> repository as ``OnDelete`` says -> registry records.
 
 Every step is idempotent, so a retried Create converges and a Delete after a
 Create that failed half-way removes what that Create made.
@@ -16,6 +18,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from lambda_project_lifecycle import environment, model_groups, project_registry
@@ -149,8 +152,13 @@ class ProjectLifecycle:
         if physical_id and physical_id != spec.physical_resource_id:
             logger.info("Nothing to delete: %s is not this project's resource id", physical_id)
             return Outcome(physical_id)
+        # First: from now on the deployment handlers ignore approvals of this project, so
+        # none of them makes an endpoint after the teardown below.
+        project_registry.mark_project_deleting(
+            self._clients.dynamodb, self.settings.registry_table, spec.project_id
+        )
         deployments = teardown.remove_project_deployments(
-            self._clients, spec.names, self.settings.registry_table
+            self._clients, spec.names, self.settings.registry_table, now=datetime.now(UTC)
         )
         removal = model_groups.remove_model_groups(
             spec, self._clients.sagemaker, delete_packages=spec.on_delete == "delete-all"
@@ -160,10 +168,11 @@ class ProjectLifecycle:
         )
         project_registry.remove_project(self._clients.dynamodb, self.settings.registry_table, spec)
         logger.info(
-            "Deleted project %s: endpoints %s, groups deleted %s, kept %s, packages deleted %d; "
-            "repository %s",
+            "Deleted project %s: endpoints %s (removed once SageMaker is done with them: %s), "
+            "groups deleted %s, kept %s, packages deleted %d; repository %s",
             spec.project_id,
             deployments.endpoints,
+            deployments.pending,
             removal.deleted,
             removal.kept,
             removal.packages_deleted,
