@@ -205,12 +205,22 @@ class Deployer:
         }
         return outcome
 
-    def failed(self, project: ProjectContext, stage: str, reason: str, **data: Any) -> Outcome:
-        """A deployment that cannot go ahead: the endpoint is left as it is; people are told."""
+    def failed(
+        self,
+        project: ProjectContext,
+        stage: str,
+        reason: str,
+        *,
+        announce: bool = True,
+        **data: Any,
+    ) -> Outcome:
+        """A deployment that cannot go ahead: the endpoint is left as it is; people are told
+        (by the caller when ``announce`` is False)."""
         logger.error("Deployment to %s of %s failed: %s", stage, project.names.prefix, reason)
         endpoint = project.names.endpoint(stage)
         self._record_result(endpoint, {"status": "FAILED", "reason": reason, **data})
-        return self.announce(project, Outcome("failed", endpoint, stage, reason, dict(data)))
+        outcome = Outcome("failed", endpoint, stage, reason, dict(data))
+        return self.announce(project, outcome) if announce else outcome
 
     # --- model package state changes -----------------------------------------------------
 
@@ -390,7 +400,7 @@ class Deployer:
             try:
                 outcome = self.converge(project, record, config)
             except DeployConfigError as exc:
-                return self.failed(project, config.stage, str(exc))
+                return self.failed(project, config.stage, str(exc), announce=False)
             touched = True
             try:
                 records.save(self._clients.dynamodb, table, record, now=self._now())
