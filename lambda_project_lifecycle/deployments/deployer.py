@@ -546,6 +546,7 @@ class Deployer:
                 "deployment_id": record.deployment_id,
                 "guardrails": guardrails,
                 "variants": {v.name: v.state.model_package_arn for v in plan.variants},
+                "model_role": record.model_role_arn,
             },
         )
 
