@@ -61,6 +61,11 @@ PRICES: dict[str, Price] = {
     "AWS::SSM::Parameter": Price(0.0, "standard parameters are free"),
     "AWS::S3::Bucket": Price(0.0, "storage only"),
     "AWS::CloudWatch::Alarm": Price(0.10, "standard-resolution metric alarm"),
+    "project git repository": Price(
+        0.0,
+        "CodeCommit (the default; the lifecycle Lambda makes it) bills per active user, not per "
+        "repository; a GitHub, GitLab or Bitbucket repository is the provider's",
+    ),
 }
 CFN_STACKS = Quota(
     2000,
@@ -116,7 +121,9 @@ def lambda_made(scenario: str, registry: str) -> Counter[str]:
     made: Counter[str] = Counter()
     if groups:
         made["AWS::SageMaker::ModelPackageGroup"] = groups
-    made["registry records (DynamoDB on demand)"] = 1 + groups
+    # project#, model-group# (one per group) and repository# records.
+    made["registry records (DynamoDB on demand)"] = 1 + groups + 1
+    made["project git repository"] = 1
     return made
 
 
@@ -215,7 +222,10 @@ def build_doc() -> str:
         "## When a model is deployed",
         "",
         "Per stage with its default settings (deploy/config.yaml changes them); superseded",
-        "endpoint configs and models are deleted once a new deployment is InService.",
+        "endpoint configs and models are deleted once a new deployment is InService. The",
+        "models run as the project's own training role (the `AWS::IAM::Role` above: no role",
+        "per deployment); a project without one (a plain git repository) uses the platform's",
+        "shared model role.",
         "",
         "| scenario | stage | exists while the endpoint runs | cost |",
         "|---|---|---|---|",
@@ -234,6 +244,14 @@ def build_doc() -> str:
     ]
     for name, (count, why) in fits.items():
         lines.append(f"| {name} | {count:,} | {why} |")
+    roles = QUOTAS["AWS::IAM::Role"]
+    lines += [
+        "",
+        f"The IAM role quota ({roles.limit:,}) is per account, across all Regions: the counts "
+        f"above subtract the {platform.get('AWS::IAM::Role', 0)} roles of one Region's platform "
+        "stack. Each further Region with the platform uses as many again, and the projects of "
+        "every Region share what is left.",
+    ]
     rules = platform.get("AWS::Events::Rule", 0)
     shared = ("AWS::IAM::Role", "AWS::Lambda::Function", "AWS::Events::Rule")
     per_project = sorted(

@@ -28,6 +28,20 @@ class AwsClients:
             self._clients[service] = self._session.client(service)
         return self._clients[service]
 
+    def configured_client(self, service: str, config: Any, *, key: str) -> Any:
+        """A client of ``service`` made with its own botocore ``config`` (timeouts, retries).
+
+        Kept under ``key`` (inject a client under that key to replace it), beside the
+        plain client of the same service.
+        """
+        if key not in self._clients:
+            if self._session is None:
+                import boto3
+
+                self._session = boto3.session.Session()
+            self._clients[key] = self._session.client(service, config=config)
+        return self._clients[key]
+
     @property
     def sagemaker(self) -> Any:
         return self.client("sagemaker")

@@ -5,9 +5,11 @@ Update: reconcile (missing repository or groups, tags, settings); never deletes.
 may not change is compared with what the registry recorded on the last success, so
 CloudFormation's rollback of a refused Update succeeds; a repository the registry
 records needs neither its secret nor the seed code.
-Delete: endpoints, endpoint configs, models, alarms and autoscaling targets of the
-project (whatever ``OnDelete`` says: endpoints are never data) -> model groups as
-``OnDelete`` says -> repository as ``OnDelete`` says -> registry records.
+Delete: the project is flagged as being deleted (approvals of it are ignored from
+then on) -> endpoints, endpoint configs, models, alarms and autoscaling targets of the
+project (whatever ``OnDelete`` says: endpoints are never data; one SageMaker is still
+creating or updating is removed by the endpoint-events handler once it is free) ->
+model groups as ``OnDelete`` says -> repository as ``OnDelete`` says -> registry records.
 
 Every step is idempotent, so a retried Create converges and a Delete after a
 Create that failed half-way removes what that Create made. Once the request is
@@ -22,6 +24,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from lambda_project_lifecycle import environment, model_groups, project_registry
@@ -183,9 +186,15 @@ class ProjectLifecycle:
         if physical_id and physical_id != spec.physical_resource_id:
             logger.info("Nothing to delete: %s is not this project's resource id", physical_id)
             return Outcome(physical_id)
+        self._checkpoint("flagging the project as being deleted")
+        # First: from now on the deployment handlers ignore approvals of this project, so
+        # none of them makes an endpoint after the teardown below.
+        project_registry.mark_project_deleting(
+            self._clients.dynamodb, self.settings.registry_table, spec.project_id
+        )
         self._checkpoint("removing the project's endpoints")
         deployments = teardown.remove_project_deployments(
-            self._clients, spec.names, self.settings.registry_table
+            self._clients, spec.names, self.settings.registry_table, now=datetime.now(UTC)
         )
         removal = model_groups.remove_model_groups(
             spec,
@@ -199,10 +208,11 @@ class ProjectLifecycle:
         self._checkpoint("removing the project from the registry")
         project_registry.remove_project(self._clients.dynamodb, self.settings.registry_table, spec)
         logger.info(
-            "Deleted project %s: endpoints %s, groups deleted %s, kept %s, packages deleted %d; "
-            "repository %s",
+            "Deleted project %s: endpoints %s (removed once SageMaker is done with them: %s), "
+            "groups deleted %s, kept %s, packages deleted %d; repository %s",
             spec.project_id,
             deployments.endpoints,
+            deployments.pending,
             removal.deleted,
             removal.kept,
             removal.packages_deleted,

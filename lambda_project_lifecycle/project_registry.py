@@ -122,6 +122,33 @@ def remove_project(dynamodb: Any, table: str, spec: ProjectSpec) -> None:
     )
 
 
+def mark_project_deleting(
+    dynamodb: Any, table: str, project_id: str, *, now: datetime | None = None
+) -> bool:
+    """Flag ``project#<id>`` as being deleted (``Deleting``); False when there is no record.
+
+    The deployment handlers ignore approvals of a project so flagged, so none can
+    make an endpoint while its Delete removes them.
+    """
+    timestamp = (now or datetime.now(UTC)).isoformat()
+    try:
+        dynamodb.update_item(
+            TableName=table,
+            Key=_to_item({"pk": project_key(project_id)}),
+            UpdateExpression="SET #deleting = :deleting, #since = :since",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#deleting": "Deleting", "#since": "DeletingSince"},
+            ExpressionAttributeValues=_to_item({":deleting": True, ":since": timestamp}),
+        )
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise AwsCallError(
+            f"Marking project {project_id} as being deleted in the registry table {table}", exc
+        ) from exc
+    return True
+
+
 def load_record(dynamodb: Any, table: str, key: str) -> dict[str, Any] | None:
     """Any record by its ``pk`` (consistent read); None when absent."""
     try:

@@ -7,8 +7,12 @@
 * ``DevEndpointReaperFunction`` on a schedule (daily by default).
 
 One rule per event kind for every project, matched by name prefix (no wildcard
-patterns). SageMaker runs every project's models as ``ModelExecutionRole``,
-which reads model artifacts from the project data bucket and pulls images.
+patterns). SageMaker runs a project's models as the project's own training role
+(per project, in its product stack: it reaches only the project's prefix of the
+data bucket), so an approved model cannot read another project's data.
+``ModelExecutionRole`` is the fallback for projects without a training role (a
+plain git repository has no training project): it reads only model archives
+(``*.tar.gz``) under project prefixes, pulls images and writes endpoint logs.
 Nothing here is per project, and nothing has an idle price.
 """
 
@@ -192,11 +196,12 @@ def add_deployments(
 
 
 def _add_model_role(template: Template, data_bucket: Any) -> iam.Role:
-    """The role SageMaker runs every project's deployed models with."""
+    """The role SageMaker runs deployed models with for projects without a training role."""
     return template.add_resource(
         iam.Role(
             "ModelExecutionRole",
-            Description="SageMaker runs the models of every project's endpoints with this role.",
+            Description="SageMaker runs the deployed models of projects without a training role "
+            "(plain git repositories) with this role: model archives only.",
             AssumeRolePolicyDocument=trust_policy("sagemaker.amazonaws.com"),
             Policies=[
                 iam.Policy(
@@ -205,11 +210,14 @@ def _add_model_role(template: Template, data_bucket: Any) -> iam.Role:
                         Version="2012-10-17",
                         Statement=[
                             Statement(
-                                Sid="ModelArtifacts",
+                                Sid="ModelArchivesOnly",
                                 Effect=Allow,
                                 Action=[s3_actions.GetObject],
                                 Resource=[
-                                    Join("", [GetAtt(data_bucket, "Arn"), f"/{NAME_PREFIX}-*"])
+                                    Join(
+                                        "",
+                                        [GetAtt(data_bucket, "Arn"), f"/{NAME_PREFIX}-*/*.tar.gz"],
+                                    )
                                 ],
                             ),
                             Statement(

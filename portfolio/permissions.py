@@ -287,6 +287,10 @@ def deployment_teardown_statements() -> list[Statement]:
             Action=[cw_actions.DescribeAlarms],
             Resource=["*"],
         ),
+        # Application Auto Scaling names a scalable target by a random id
+        # (scalable-target/<id>), not by the endpoint, and has no condition key for the
+        # resource id; only aws:ResourceTag, which targets registered before tagging would
+        # fail. So scaling actions cannot be scoped to project endpoints: "*".
         Statement(
             Sid="VariantScalingTeardown",
             Effect=Allow,
@@ -301,8 +305,17 @@ def deployment_teardown_statements() -> list[Statement]:
     ]
 
 
+def project_training_roles() -> Sub:
+    """Every project's training role (``sagemaker-<name>-<id>-training``, naming.py)."""
+    return Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{NAME_PREFIX}-*-training")
+
+
 def deployment_statements(model_role: Any, data_bucket: Any, topic: Any) -> list[Statement]:
-    """Deploy approved packages: models, configs, endpoints, alarms, scaling, tests, notices."""
+    """Deploy approved packages: models, configs, endpoints, alarms, scaling, tests, notices.
+
+    A project's models run as its own training role (read with GetRole to check its
+    project tag); ``model_role`` only for projects without one.
+    """
     return [
         *deployment_teardown_statements(),
         Statement(
@@ -314,7 +327,6 @@ def deployment_statements(model_role: Any, data_bucket: Any, topic: Any) -> list
                 sm_actions.CreateEndpointConfig,
                 sm_actions.CreateEndpoint,
                 sm_actions.UpdateEndpoint,
-                sm_actions.UpdateEndpointWeightsAndCapacities,
                 sm_actions.AddTags,
                 sm_actions.DeleteTags,
                 sm_actions.InvokeEndpoint,
@@ -334,10 +346,16 @@ def deployment_statements(model_role: Any, data_bucket: Any, topic: Any) -> list
             Resource=["*"],
         ),
         Statement(
-            Sid="PassTheModelRoleToSageMaker",
+            Sid="ProjectTrainingRolesRead",
+            Effect=Allow,
+            Action=[iam_actions.GetRole],
+            Resource=[project_training_roles()],
+        ),
+        Statement(
+            Sid="PassModelRolesToSageMaker",
             Effect=Allow,
             Action=[iam_actions.PassRole],
-            Resource=[GetAtt(model_role, "Arn")],
+            Resource=[project_training_roles(), GetAtt(model_role, "Arn")],
             Condition=Condition(StringEquals("iam:PassedToService", "sagemaker.amazonaws.com")),
         ),
         Statement(

@@ -11,10 +11,11 @@ have no idle price. Names come from the lifecycle custom resource
   project's connection or token secret.
 * A plain git URL: no training project (no CodeBuild source fits every host).
 
-The role is the build's role and the SageMaker pipeline's execution role (it
+The role is the build's role, the SageMaker pipeline's execution role and the
+role the platform's deploy handlers run the project's deployed models as (it
 trusts both services): the project's model groups, its prefix in the project
-data bucket, its pipelines and the jobs they run, its logs, and ``PassRole``
-on itself only.
+data bucket, its pipelines and the jobs they run, container images to pull, its
+logs, and ``PassRole`` on itself only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from awacs import codebuild as codebuild_actions
 from awacs import codecommit as codecommit_actions
 from awacs import codeconnections as codeconnections_actions
 from awacs import codestar_connections as codestar_connections_actions
+from awacs import ecr as ecr_actions
 from awacs import iam as iam_actions
 from awacs import logs as logs_actions
 from awacs import s3 as s3_actions
@@ -104,8 +106,8 @@ def add_training(
             "TrainingRole",
             Condition=HAS_TRAINING,
             RoleName=GetAtt(lifecycle, "TrainingRoleName"),
-            Description="Training of one SageMaker project: its CodeBuild build and its "
-            "SageMaker pipelines.",
+            Description="Training of one SageMaker project: its CodeBuild build, its "
+            "SageMaker pipelines, and its deployed models.",
             AssumeRolePolicyDocument=PolicyDocument(
                 Version="2012-10-17",
                 Statement=[
@@ -285,6 +287,22 @@ def training_statements(
                 arn("sagemaker", "processing-job/pipelines-*"),
                 arn("sagemaker", "training-job/pipelines-*"),
             ],
+        ),
+        Statement(
+            Sid="PullImages",
+            Effect=Allow,
+            Action=[
+                ecr_actions.BatchGetImage,
+                ecr_actions.GetDownloadUrlForLayer,
+                ecr_actions.BatchCheckLayerAvailability,
+            ],
+            Resource=[Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:*:repository/*")],
+        ),
+        Statement(
+            Sid="EcrTokenHasNoResourceScope",
+            Effect=Allow,
+            Action=[ecr_actions.GetAuthorizationToken],
+            Resource=["*"],
         ),
         Statement(
             Sid="PassItselfToSageMaker",

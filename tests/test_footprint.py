@@ -51,3 +51,17 @@ def test_no_project_resource_has_an_idle_price_and_the_iam_role_quota_binds_firs
     ]
     assert len(fits) == 4
     assert all(f"| {1000 - platform_roles} |" in line for line in fits)
+
+
+def test_the_page_counts_what_the_lambda_makes_and_says_the_role_quota_spans_regions() -> None:
+    footprint = load_script()
+    page = footprint.build_doc()  # type: ignore[attr-defined]
+    # project#, one model-group# per group and repository# records; the project's repository.
+    for product, records in (
+        ("baseline-sagemaker", 5),
+        ("advanced-sagemaker", 6),
+        ("baseline-mlflow", 2),
+    ):
+        assert f"| {product} | `registry records (DynamoDB on demand)` | {records} |" in page
+        assert f"| {product} | `project git repository` | 1 |" in page
+    assert "The IAM role quota (1,000) is per account, across all Regions" in page

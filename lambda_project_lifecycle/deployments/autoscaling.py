@@ -3,7 +3,9 @@
 Registered when a deployment is InService (a variant cannot be registered while
 its endpoint is being created), removed before an update that changes a
 scaled variant's instance type or removes it (SageMaker refuses such updates
-otherwise), and removed with the endpoint.
+otherwise; put back if the update fails or SageMaker rolls it back), and removed
+with the endpoint. A variant whose config turns scaling off (min equal to max)
+is deregistered, so that its old target no longer overrides the fixed count.
 """
 
 from __future__ import annotations
@@ -59,6 +61,21 @@ def apply_scaling(
         )
         registered.append(resource)
     return registered
+
+
+def sync_scaling(
+    client: Any,
+    endpoint_name: str,
+    scaling: dict[str, dict[str, int]],
+    policy_names: dict[str, str],
+) -> dict[str, list[str]]:
+    """Make the endpoint's scalable variants exactly those of ``scaling``."""
+    registered = apply_scaling(client, endpoint_name, scaling, policy_names)
+    stale = [v for v in scaled_variants(client, endpoint_name) if v not in scaling]
+    return {
+        "registered": registered,
+        "deregistered": remove_scaling(client, endpoint_name, stale) if stale else [],
+    }
 
 
 def scaled_variants(client: Any, endpoint_name: str) -> list[str]:

@@ -160,6 +160,11 @@ def hosting_instance_types(sagemaker: Any) -> frozenset[str] | None:
 
     The enum ``ProductionVariantInstanceType`` is what CreateEndpointConfig accepts; it
     ships with botocore, so no API call is needed. None when the client has no model.
+    The list is that of the Lambda runtime's botocore (the zip does not vendor it): a
+    type SageMaker added after that botocore was released is refused here (a FAILED
+    notice naming the key, at approval time, since the build cannot know the runtime's
+    list) until AWS updates the runtime; a type listed but not offered in the Region
+    passes here and CreateEndpointConfig refuses it (the approval fails and is retried).
     """
     try:
         shape = sagemaker.meta.service_model.shape_for("ProductionVariantInstanceType")
@@ -180,6 +185,13 @@ def _check_rules(
             source,
             f"key {config.key('champion_challenger')!r} is for the advanced scenario only; "
             f"this project is {scenario}",
+        )
+    if scenario == "advanced" and config.stage == "production" and config.mode == "serverless":
+        raise DeployConfigError(
+            source,
+            f"key {config.key('mode')!r}: serverless is not available in the advanced "
+            "scenario: champion and challenger are two production variants (or a shadow "
+            "variant), which SageMaker Serverless Inference does not support; use realtime",
         )
     realtime = config.realtime
     scaling = realtime["autoscaling"]

@@ -6,6 +6,12 @@ desired state, converge the endpoint to it, write the record back (conditional
 on its revision; a conflict re-reads and decides again). Converging starts a
 create or update and returns; when the endpoint is busy, the change is marked
 pending and the next "InService" or "Failed" event applies it.
+
+Concurrent events: a rejection is written to the record before anything else
+(``rejected``), and an approval checks the package's status and the record's
+rejections when it decides. When another handler wrote the record while this one
+was already changing the endpoint, this one converges the endpoint again to what
+the record now says, so the last decision is what SageMaker serves.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from lambda_project_lifecycle.deployments.config import (
 from lambda_project_lifecycle.deployments.errors import (
     DeployConfigError,
     DeploymentError,
+    EndpointBusyError,
     PayloadError,
     RecordConflictError,
 )
@@ -54,6 +61,7 @@ from lambda_project_lifecycle.deployments.plan import (
 )
 from lambda_project_lifecycle.deployments.records import EndpointRecord, VariantState
 from lambda_project_lifecycle.deployments.settings import DeploySettings
+from lambda_project_lifecycle.errors import LifecycleError
 from lambda_project_lifecycle.naming import ProjectNames
 from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
 
@@ -72,6 +80,7 @@ NOTICE_STATUS: dict[str, str | None] = {
     "rolled-back": "ROLLED_BACK",
     "passed": "PASSED",
     "tests-failed": "FAILED",
+    "tests-timed-out": "TIMED_OUT",
     "untested": "UNTESTED",
     "unchanged": None,
     "ignored": None,
@@ -88,12 +97,14 @@ class ProjectContext:
 
     names: ProjectNames
     scenario: str
+    deleting: bool = False  # its Delete has started: approvals are ignored
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> ProjectContext:
         return cls(
             ProjectNames(str(record["ProjectName"]), str(record["ProjectId"])),
             str(record["Scenario"]),
+            bool(record.get("Deleting", False)),
         )
 
     @property
@@ -140,6 +151,7 @@ class Deployer:
         self._settings = settings
         self._notifier = notifier
         self._now = now
+        self._model_roles: dict[str, str] = {}  # project id -> role its models run as
 
     # --- shared -----------------------------------------------------------------------
 
@@ -193,12 +205,22 @@ class Deployer:
         }
         return outcome
 
-    def failed(self, project: ProjectContext, stage: str, reason: str, **data: Any) -> Outcome:
-        """A deployment that cannot go ahead: the endpoint is left as it is; people are told."""
+    def failed(
+        self,
+        project: ProjectContext,
+        stage: str,
+        reason: str,
+        *,
+        announce: bool = True,
+        **data: Any,
+    ) -> Outcome:
+        """A deployment that cannot go ahead: the endpoint is left as it is; people are told
+        (by the caller when ``announce`` is False)."""
         logger.error("Deployment to %s of %s failed: %s", stage, project.names.prefix, reason)
         endpoint = project.names.endpoint(stage)
         self._record_result(endpoint, {"status": "FAILED", "reason": reason, **data})
-        return self.announce(project, Outcome("failed", endpoint, stage, reason, dict(data)))
+        outcome = Outcome("failed", endpoint, stage, reason, dict(data))
+        return self.announce(project, outcome) if announce else outcome
 
     # --- model package state changes -----------------------------------------------------
 
@@ -208,18 +230,12 @@ class Deployer:
         """Deploy exactly ``event.package_arn`` to the variant of its group's stage."""
         stage = STAGE_OF_GROUP[group_kind]
         variant = variant_for(project.scenario, stage, group_kind)
-        package = call_unless(
-            MISSING,
-            f"Describing model package {event.package_arn}",
-            self._clients.sagemaker.describe_model_package,
-            ModelPackageName=event.package_arn,
-        )
-        if package is None:
+        status = self._approval_status(event.package_arn)
+        if status is None:
             return ignored(f"model package {event.package_arn} no longer exists")
-        if package.get("ModelApprovalStatus") != "Approved":
+        if status != "Approved":
             return ignored(
-                f"model package {event.package_arn} is {package.get('ModelApprovalStatus')} "
-                "now; the approval event is stale"
+                f"model package {event.package_arn} is {status} now; the approval event is stale"
             )
         try:
             config = self.stage_config(project, stage)
@@ -228,11 +244,21 @@ class Deployer:
         chosen = VariantState(group_kind, event.package_arn, event.time.isoformat())
 
         def change(record: EndpointRecord) -> str | None:
+            if record.project_deleted:
+                return f"project {project.names.project_id} is being deleted"
+            rejected_at = record.rejected.get(event.package_arn)
+            if rejected_at and not _after(chosen.event_time, rejected_at):
+                return f"{event.package_arn} was rejected at {rejected_at}, after this approval"
             current = record.desired.get(variant)
-            if current and _after(current.event_time, chosen.event_time):
+            if current and _chosen_later(current, chosen):
                 return (
                     f"a later change of variant {variant} already chose {current.model_package_arn}"
                 )
+            # Decided now, so a rejection handled meanwhile is seen before anything changes.
+            now_status = self._approval_status(event.package_arn)
+            if now_status != "Approved":
+                return f"{event.package_arn} is {now_status or 'gone'} now, no longer Approved"
+            record.rejected.pop(event.package_arn, None)
             record.desired[variant] = chosen
             return None
 
@@ -241,27 +267,36 @@ class Deployer:
         return self.announce(project, outcome)
 
     def reject(self, project: ProjectContext, group_kind: str, event: ModelPackageEvent) -> Outcome:
-        """A rejected package that is deployed: back to the previous approved one, or remove."""
+        """A rejected package that is deployed: back to the previous approved one, or remove.
+
+        The rejection is written to the endpoint's record first, deployed or not, so that
+        an approval of the same package handled at the same moment never deploys it.
+        """
         stage = STAGE_OF_GROUP[group_kind]
         variant = variant_for(project.scenario, stage, group_kind)
         endpoint = project.names.endpoint(stage)
-        record = records.load(self._clients.dynamodb, self._settings.registry_table, endpoint)
-        current = record.desired.get(variant) if record else None
+        when = event.time.isoformat()
+        record = self._remember_rejection(project, stage, event.package_arn, when)
+        current = record.desired.get(variant)
         if current is None or current.model_package_arn != event.package_arn:
             return ignored(
                 f"{event.package_arn} is not what variant {variant} of {endpoint} serves"
             )
+        if _after(current.event_time, when):
+            return ignored(f"{event.package_arn} was approved again after this rejection")
         try:
             config = self.stage_config(project, stage)
         except DeployConfigError as exc:
             return self.failed(project, stage, str(exc), model_package_arn=event.package_arn)
-        previous = self._previous_approved(event.group_name, event.package_arn)
-        when = event.time.isoformat()
+        previous = self._previous_approved(event.group_name, {event.package_arn, *record.rejected})
 
         def change(record: EndpointRecord) -> str | None:
+            record.remember_rejection(event.package_arn, when)
             state = record.desired.get(variant)
             if state is None or state.model_package_arn != event.package_arn:
                 return f"{event.package_arn} is no longer what variant {variant} serves"
+            if _after(state.event_time, when):
+                return f"{event.package_arn} was approved again after this rejection"
             if previous:
                 record.desired[variant] = VariantState(group_kind, previous, when)
             else:
@@ -282,8 +317,36 @@ class Deployer:
             )
         return self.announce(project, outcome)
 
-    def _previous_approved(self, group_name: str, rejected: str) -> str:
-        """The newest approved package of the group other than ``rejected`` ('' if none).
+    def _approval_status(self, package_arn: str) -> str | None:
+        """The package's approval status as SageMaker has it now; None when it is gone."""
+        package = call_unless(
+            MISSING,
+            f"Describing model package {package_arn}",
+            self._clients.sagemaker.describe_model_package,
+            ModelPackageName=package_arn,
+        )
+        return None if package is None else str(package.get("ModelApprovalStatus", ""))
+
+    def _remember_rejection(
+        self, project: ProjectContext, stage: str, package_arn: str, when: str
+    ) -> EndpointRecord:
+        """Write the rejection onto the stage's record (made if absent); returns it as saved."""
+        table = self._settings.registry_table
+        name = project.names.endpoint(stage)
+        for _ in range(SAVE_ATTEMPTS):
+            record = records.load(self._clients.dynamodb, table, name) or EndpointRecord(
+                name, project.names.project_id, project.names.project_name, stage
+            )
+            record.remember_rejection(package_arn, when)
+            try:
+                records.save(self._clients.dynamodb, table, record, now=self._now())
+            except RecordConflictError:
+                continue
+            return record
+        raise DeploymentError(f"the registry record of {name} kept changing; giving up")
+
+    def _previous_approved(self, group_name: str, rejected: set[str]) -> str:
+        """The newest approved package of the group not in ``rejected`` ('' if none).
 
         Newest first: the AWS samples list ascending and take the first, which is
         the oldest approved package, not the previous one.
@@ -302,7 +365,7 @@ class Deployer:
                 **kwargs,
             )
             for summary in page.get("ModelPackageSummaryList", []):
-                if summary["ModelPackageArn"] != rejected:
+                if summary["ModelPackageArn"] not in rejected:
                     return str(summary["ModelPackageArn"])
             if not page.get("NextToken"):
                 return ""
@@ -314,25 +377,41 @@ class Deployer:
         config: StageConfig,
         change: Callable[[EndpointRecord], str | None],
     ) -> Outcome:
-        """Read the record, apply ``change`` (a reason to ignore, or None), converge, save."""
+        """Read the record, apply ``change`` (a reason to ignore, or None), converge, save.
+
+        When the save finds that another handler wrote the record meanwhile, the record
+        is read again and ``change`` applied again. If ``change`` no longer applies but
+        this handler had already changed the endpoint, the endpoint is converged to what
+        the record says now, so that nothing this handler started outlives the decision.
+        """
         endpoint = project.names.endpoint(config.stage)
         table = self._settings.registry_table
+        touched = False
+        superseded = ""
         for _ in range(SAVE_ATTEMPTS):
             record = records.load(self._clients.dynamodb, table, endpoint) or EndpointRecord(
                 endpoint, project.names.project_id, project.names.project_name, config.stage
             )
             reason = change(record)
             if reason is not None:
-                return ignored(reason)
+                if not touched:
+                    return ignored(reason)
+                superseded = reason
             try:
                 outcome = self.converge(project, record, config)
             except DeployConfigError as exc:
-                return self.failed(project, config.stage, str(exc))
+                return self.failed(project, config.stage, str(exc), announce=False)
+            touched = True
             try:
                 records.save(self._clients.dynamodb, table, record, now=self._now())
             except RecordConflictError as exc:
                 logger.info("%s", exc)
                 continue
+            if superseded:
+                outcome.detail = (
+                    f"{superseded}; the endpoint follows the latest decision: {outcome.detail}"
+                )
+                outcome.data["superseded"] = superseded
             return outcome
         raise DeploymentError(f"the registry record of {endpoint} kept changing; giving up")
 
@@ -351,8 +430,21 @@ class Deployer:
 
         if decision.plan is None:
             removed = teardown.Removed()
-            if endpoint is not None and status != "Deleting":
-                removed = teardown.remove_stage(self._clients, names, stage)
+            if endpoint is not None:
+                try:
+                    removed = teardown.remove_stage(self._clients, names, stage)
+                except EndpointBusyError as exc:
+                    # Not deleted: SageMaker is still creating or updating it. The record
+                    # says what to remove; the next InService or Failed event removes it.
+                    record.pending, record.status = True, records.PENDING
+                    return Outcome(
+                        "pending",
+                        name,
+                        stage,
+                        f"{decision.reason}; the endpoint is {exc.status} and is removed as "
+                        "soon as SageMaker is done with it",
+                        {"waiting_for": exc.status},
+                    )
             record.applied_config, record.applied, record.autoscaling = "", {}, {}
             record.pending = False
             record.status = records.WAITING if record.desired else records.REMOVED
@@ -381,6 +473,14 @@ class Deployer:
                 "approve the package again once it is gone",
                 {"config": plan.config_name},
             )
+        current = (
+            endpoints.describe_endpoint_config(sagemaker, str(endpoint["EndpointConfigName"]))
+            if endpoint is not None
+            else None
+        )
+        if current is not None and endpoint is not None:
+            _refuse_mode_switch(config, name, current, plan)
+        previous_scaling = dict(record.autoscaling)
         self._record_plan(record, plan)
         if endpoint is not None and endpoint.get("EndpointConfigName") == plan.config_name:
             record.pending = False
@@ -404,13 +504,14 @@ class Deployer:
             record.expires_at = (now + timedelta(hours=ttl)).strftime(EXPIRES_FORMAT)
             tags.append({"Key": TAG_EXPIRES_AT, "Value": record.expires_at})
         for variant in plan.variants:
-            endpoints.ensure_model(
+            if endpoints.ensure_model(
                 sagemaker,
                 variant.model_name,
                 variant.state.model_package_arn,
-                self._settings.model_role_arn,
+                lambda: self.model_role(project),
                 project.tags,
-            )
+            ):
+                record.model_role_arn = self.model_role(project)
         cloudwatch = self._clients.client("cloudwatch")
         alarms.ensure_rollback_alarms(cloudwatch, name, plan.own_alarms, project.tags)
         endpoints.ensure_endpoint_config(sagemaker, plan.config_request())
@@ -419,7 +520,8 @@ class Deployer:
         if endpoint is None:
             endpoints.create_endpoint(sagemaker, name, plan.config_name, tags)
         else:
-            guardrails = self._update(name, endpoint, plan)
+            record.previous_autoscaling = previous_scaling
+            guardrails = self._update(names, stage, current, plan, previous_scaling)
             endpoints.retag(
                 sagemaker, str(endpoint["EndpointArn"]), tags, stale_prefix=TAG_PACKAGE_PREFIX
             )
@@ -444,6 +546,7 @@ class Deployer:
                 "deployment_id": record.deployment_id,
                 "guardrails": guardrails,
                 "variants": {v.name: v.state.model_package_arn for v in plan.variants},
+                "model_role": record.model_role_arn,
             },
         )
 
@@ -452,10 +555,17 @@ class Deployer:
         record.applied = {v.name: v.state for v in plan.variants}
         record.autoscaling = {v.name: v.autoscaling for v in plan.variants if v.autoscaling}
 
-    def _update(self, name: str, endpoint: dict[str, Any], plan: EndpointPlan) -> str:
+    def _update(
+        self,
+        names: ProjectNames,
+        stage: str,
+        current: dict[str, Any] | None,
+        plan: EndpointPlan,
+        previous_scaling: dict[str, dict[str, int]],
+    ) -> str:
         """UpdateEndpoint, blue/green with traffic shifting when the variants keep their shape."""
         sagemaker = self._clients.sagemaker
-        current = endpoints.describe_endpoint_config(sagemaker, str(endpoint["EndpointConfigName"]))
+        name = plan.endpoint_name
         shape_now = _shape(current) if current else None
         planned = {v.name: v.request for v in plan.variants}
         shape_next = {v.name: (v.shadow, v.serverless) for v in plan.variants}
@@ -468,7 +578,8 @@ class Deployer:
             ]
         }
         # SageMaker refuses an update that changes the instance type of, or removes, a
-        # variant registered for autoscaling: deregister those first (re-registered on InService).
+        # variant registered for autoscaling: deregister those first (re-registered on
+        # InService, or now if SageMaker refuses the update).
         blocking = [
             variant
             for variant in autoscaling.scaled_variants(scaling_client, name)
@@ -478,19 +589,73 @@ class Deployer:
         ]
         if blocking:
             autoscaling.remove_scaling(scaling_client, name, blocking)
-        if shape_now == shape_next:
-            endpoints.update_endpoint(sagemaker, name, plan.config_name, plan.deployment_config())
+        same_shape = shape_now == shape_next
+        try:
+            endpoints.update_endpoint(
+                sagemaker, name, plan.config_name, plan.deployment_config() if same_shape else None
+            )
+        except LifecycleError:
+            restore = {v: previous_scaling[v] for v in blocking if v in previous_scaling}
+            if restore:
+                autoscaling.apply_scaling(
+                    scaling_client,
+                    name,
+                    restore,
+                    {v: names.scaling_policy(stage, v) for v in restore},
+                )
+            raise
+        if same_shape:
             return f"blue/green, {plan.deployment['strategy']}"
         # New variant names: guardrails need the old names, so SageMaker's default applies.
-        endpoints.update_endpoint(sagemaker, name, plan.config_name, None)
         return "blue/green all at once (the variants changed)"
+
+    def model_role(self, project: ProjectContext) -> str:
+        """The role SageMaker runs the project's models as: its own training role if it has one.
+
+        The project's training role (made by its product stack, tagged with the project id)
+        trusts SageMaker and reaches only the project's prefix of the data bucket. Projects
+        without one (a plain git repository has no training project) use the platform's
+        shared model role.
+        """
+        project_id = project.names.project_id
+        if project_id not in self._model_roles:
+            role_name = project.names.training_role()
+            reply = call_unless(
+                frozenset({"NoSuchEntity"}),
+                f"Reading the training role {role_name}",
+                self._clients.client("iam").get_role,
+                RoleName=role_name,
+            )
+            role = (reply or {}).get("Role") or {}
+            tags = {tag["Key"]: tag["Value"] for tag in role.get("Tags", [])}
+            if role and tags.get(TAG_PROJECT_ID) == project_id:
+                self._model_roles[project_id] = str(role["Arn"])
+            else:
+                if role:
+                    logger.warning(
+                        "Role %s is not tagged %s=%s; models run as the shared role",
+                        role_name,
+                        TAG_PROJECT_ID,
+                        project_id,
+                    )
+                self._model_roles[project_id] = self._settings.model_role_arn
+        return self._model_roles[project_id]
 
     # --- endpoint state changes -------------------------------------------------------
 
     def on_in_service(
-        self, project: ProjectContext, record: EndpointRecord, event: EndpointEvent
+        self,
+        project: ProjectContext,
+        record: EndpointRecord,
+        event: EndpointEvent,
+        *,
+        time_left: Callable[[], float] | None = None,
     ) -> Outcome:
-        """After a deployment: scaling, integration tests, notice; or apply a pending change."""
+        """After a deployment: scaling, integration tests, notice; or apply a pending change.
+
+        ``time_left`` (seconds of the Lambda's time) stops the integration tests in time
+        to record and report their result.
+        """
         stage = record.stage
         if not record.pending and record.status != records.DEPLOYING:
             return ignored(f"no deployment of {record.endpoint_name} is waiting for InService")
@@ -516,14 +681,28 @@ class Deployer:
                 "the InService event is stale"
             )
         serving = str(endpoint.get("EndpointConfigName", "")) or event.config_name
+        names = project.names
+        scaling_client = self._clients.client("application-autoscaling")
         if serving != record.applied_config:
             reason = str(endpoint.get("FailureReason") or "no reason given")
+            # The update may have deregistered scaling of the variants it changed: the
+            # config SageMaker went back to scales as it did before the update.
+            kept = {str(v["VariantName"]) for v in endpoint.get("ProductionVariants", [])}
+            restore = {v: s for v, s in record.previous_autoscaling.items() if v in kept}
+            scaled = autoscaling.sync_scaling(
+                scaling_client,
+                record.endpoint_name,
+                restore,
+                {variant: names.scaling_policy(stage, variant) for variant in restore},
+            )
+            record.autoscaling = restore
             record.status = records.ROLLED_BACK
             record.last_result = {
                 "status": "ROLLED_BACK",
                 "reason": reason,
                 "serving_config": serving,
                 "wanted_config": record.applied_config,
+                "autoscaling": scaled,
             }
             self._save_result(record)
             return self.announce(
@@ -536,17 +715,28 @@ class Deployer:
                     dict(record.last_result),
                 ),
             )
-        names = project.names
-        scaled = autoscaling.apply_scaling(
-            self._clients.client("application-autoscaling"),
+        scaled = autoscaling.sync_scaling(
+            scaling_client,
             record.endpoint_name,
             record.autoscaling,
             {variant: names.scaling_policy(stage, variant) for variant in record.autoscaling},
         )
         production = [str(v["VariantName"]) for v in endpoint.get("ProductionVariants", [])]
-        report = self._integration_tests(project, stage, record.endpoint_name, production, config)
-        result = "UNTESTED" if report.skipped else "PASSED" if report.passed else "FAILED"
-        record.status = records.TESTS_FAILED if result == "FAILED" else records.IN_SERVICE
+        report = self._integration_tests(
+            project, stage, record.endpoint_name, production, config, time_left
+        )
+        result = (
+            "UNTESTED"
+            if report.skipped
+            else "TIMED_OUT"
+            if report.timed_out
+            else "PASSED"
+            if report.passed
+            else "FAILED"
+        )
+        record.status = (
+            records.IN_SERVICE if result in ("PASSED", "UNTESTED") else (records.TESTS_FAILED)
+        )
         record.last_result = {
             "status": result,
             "deployment_id": record.deployment_id,
@@ -558,7 +748,12 @@ class Deployer:
         self._save_result(record)
         pruned = teardown.prune_superseded(self._clients, names, stage, serving)
         outcome = Outcome(
-            {"PASSED": "passed", "FAILED": "tests-failed", "UNTESTED": "untested"}[result],
+            {
+                "PASSED": "passed",
+                "FAILED": "tests-failed",
+                "TIMED_OUT": "tests-timed-out",
+                "UNTESTED": "untested",
+            }[result],
             record.endpoint_name,
             stage,
             report.summary(),
@@ -573,7 +768,17 @@ class Deployer:
     def on_failed(
         self, project: ProjectContext, record: EndpointRecord, event: EndpointEvent
     ) -> Outcome:
-        """Tell people why SageMaker failed the endpoint; clear a failed endpoint away."""
+        """Tell people why SageMaker failed the endpoint; clear a failed endpoint away.
+
+        A removal that waited for the endpoint (its packages were all rejected while it
+        was being created) is carried out now, with the endpoint's configs and models.
+        """
+        if record.pending and not record.desired:
+            try:
+                config = self.stage_config(project, record.stage)
+            except DeployConfigError as exc:
+                return self.failed(project, record.stage, str(exc))
+            return self.announce(project, self._change(project, config, lambda _: None))
         sagemaker = self._clients.sagemaker
         endpoint = endpoints.describe_endpoint(sagemaker, record.endpoint_name)
         reason = event.failure_reason or str((endpoint or {}).get("FailureReason") or "")
@@ -599,6 +804,27 @@ class Deployer:
             Outcome("failed", record.endpoint_name, record.stage, detail, dict(record.last_result)),
         )
 
+    def finish_project_delete(self, record: EndpointRecord) -> Outcome:
+        """Remove an endpoint its project's Delete had to leave to SageMaker (then its record)."""
+        try:
+            removed = teardown.finish_project_delete(
+                self._clients, record, self._settings.registry_table
+            )
+        except EndpointBusyError as exc:
+            return ignored(f"{exc}; it goes with its deleted project on its next state change")
+        project = ProjectContext(ProjectNames(record.project_name, record.project_id), "")
+        return self.announce(
+            project,
+            Outcome(
+                "removed",
+                record.endpoint_name,
+                record.stage,
+                f"project {record.project_id} was deleted while SageMaker was busy with its "
+                f"endpoint {record.endpoint_name}; the endpoint is deleted now",
+                {"removed": removed.as_dict()},
+            ),
+        )
+
     def _integration_tests(
         self,
         project: ProjectContext,
@@ -606,6 +832,7 @@ class Deployer:
         endpoint_name: str,
         variants: list[str],
         config: StageConfig,
+        time_left: Callable[[], float] | None = None,
     ) -> integration_tests.IntegrationReport:
         try:
             payloads = integration_tests.load_payloads(
@@ -618,11 +845,12 @@ class Deployer:
             report.cases.append(integration_tests.CaseResult("(payloads)", "-", 0, (str(exc),)))
             return report
         return integration_tests.run_integration_tests(
-            self._clients.client("sagemaker-runtime"),
+            integration_tests.runtime_client(self._clients, config.latency_budget_ms),
             endpoint_name,
             variants,
             payloads,
             config.latency_budget_ms,
+            time_left=time_left,
         )
 
     def _save_result(self, record: EndpointRecord) -> None:
@@ -657,6 +885,49 @@ def _reason(endpoint: dict[str, Any] | None) -> str:
 def _after(left: str, right: str) -> bool:
     """True when ISO time ``left`` is later than ``right``."""
     return datetime.fromisoformat(left) > datetime.fromisoformat(right)
+
+
+def _chosen_later(current: VariantState, candidate: VariantState) -> bool:
+    """True when ``current`` was chosen after ``candidate``'s event.
+
+    Event times have a resolution of one second; two approvals in the same second
+    are ordered by package version (the newer package wins).
+    """
+    mine, theirs = (
+        datetime.fromisoformat(current.event_time),
+        datetime.fromisoformat(candidate.event_time),
+    )
+    if mine != theirs:
+        return mine > theirs
+    return _version(current.model_package_arn) > _version(candidate.model_package_arn)
+
+
+def _version(model_package_arn: str) -> int:
+    tail = model_package_arn.rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+def _refuse_mode_switch(
+    config: StageConfig, endpoint_name: str, current: dict[str, Any], plan: EndpointPlan
+) -> None:
+    """SageMaker cannot update an endpoint between real-time and serverless: refuse, naming
+    the stage's ``mode``, before anything is changed."""
+    variants = [
+        *current.get("ProductionVariants", []),
+        *current.get("ShadowProductionVariants", []),
+    ]
+    serving = {"serverless" if "ServerlessConfig" in v else "realtime" for v in variants}
+    wanted = {"serverless" if v.serverless else "realtime" for v in plan.variants}
+    if not serving or serving == wanted:
+        return
+    raise DeployConfigError(
+        config.source,
+        f"key {config.key('mode')!r}: {endpoint_name} runs {' and '.join(sorted(serving))} "
+        f"and the config asks for {' and '.join(sorted(wanted))}; SageMaker cannot update an "
+        "endpoint between real-time and serverless, so it keeps serving what it serves. To "
+        f"switch, delete the endpoint {endpoint_name} and approve the package again (it is "
+        "created in the new mode), or set the mode back",
+    )
 
 
 def _shape(config: dict[str, Any]) -> dict[str, tuple[bool, bool]]:

@@ -6,13 +6,17 @@ notify (SNS topic, and the webhook when configured). A change that waited for
 the endpoint is applied now. Failed: notify with SageMaker's reason. Endpoints
 the deployment handlers did not make (no registry entry) are ignored.
 
+An endpoint whose project was deleted while SageMaker was still creating or
+updating it (its record says ``project_deleted``) is removed, with everything
+made for it, on its next InService or Failed event.
+
 Entry point: ``lambda_project_lifecycle.deployments.endpoint_events.handler``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lambda_project_lifecycle.clients import AwsClients
@@ -62,13 +66,25 @@ def handle_event(
     record = records.load(clients.dynamodb, settings.registry_table, change.endpoint_name)
     if record is None:
         return ignored(f"{change.endpoint_name} was not deployed by the platform").as_dict()
+    if record.project_deleted:
+        return deployer.finish_project_delete(record).as_dict()
     project = deployer.load_project(record.project_id)
     if project is None:
         return ignored(f"the project of {change.endpoint_name} is gone").as_dict()
     try:
         if change.status == "InService":
-            return deployer.on_in_service(project, record, change).as_dict()
+            return deployer.on_in_service(
+                project, record, change, time_left=remaining_seconds(context)
+            ).as_dict()
         return deployer.on_failed(project, record, change).as_dict()
     except LifecycleError as exc:
         deployer.failed(project, record.stage, f"{exc} (the event is retried)")
         raise
+
+
+def remaining_seconds(context: Any) -> Callable[[], float] | None:
+    """Seconds left before the Lambda times out, read from its context (None if unknown)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return lambda: float(remaining()) / 1000

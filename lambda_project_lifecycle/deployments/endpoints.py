@@ -3,17 +3,26 @@
 Each step checks what exists first (names are deterministic), so a retried event
 converges instead of failing on "already exists". Nothing waits: create and
 update start the change and return.
+
+Deleting: SageMaker answers ValidationException both for what does not exist and
+for an endpoint it will not delete now (one being created or updated). Only a
+describe that finds nothing counts as gone; a refused endpoint raises
+:class:`EndpointBusyError`, and anything else that is still there re-raises the refusal.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from lambda_project_lifecycle.deployments.aws import MISSING, call, call_unless
+from lambda_project_lifecycle.deployments.errors import EndpointBusyError
 from lambda_project_lifecycle.deployments.plan import TAG_PROJECT_ID
-from lambda_project_lifecycle.errors import ProjectConflictError
+from lambda_project_lifecycle.errors import AwsCallError, ProjectConflictError, error_code
 from lambda_project_lifecycle.naming import ProjectNames
 
 logger = logging.getLogger(__name__)
@@ -21,6 +30,8 @@ logger = logging.getLogger(__name__)
 BUSY_STATES = frozenset(
     {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting", "UpdateRollbackFailed"}
 )
+# States in which SageMaker will not delete an endpoint: wait for its next state change.
+IN_PROGRESS_STATES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
 
 
 def describe_endpoint(sagemaker: Any, name: str) -> dict[str, Any] | None:
@@ -41,9 +52,16 @@ def describe_endpoint_config(sagemaker: Any, name: str) -> dict[str, Any] | None
 
 
 def ensure_model(
-    sagemaker: Any, name: str, model_package_arn: str, role_arn: str, tags: list[dict[str, str]]
+    sagemaker: Any,
+    name: str,
+    model_package_arn: str,
+    role_arn: Callable[[], str],
+    tags: list[dict[str, str]],
 ) -> bool:
-    """A SageMaker model that serves exactly ``model_package_arn``; True when it was made now."""
+    """A SageMaker model that serves exactly ``model_package_arn``; True when it was made now.
+
+    ``role_arn`` is asked only when the model has to be made: the role it runs as.
+    """
     existing = call_unless(
         MISSING, f"Describing model {name}", sagemaker.describe_model, ModelName=name
     )
@@ -56,8 +74,9 @@ def ensure_model(
             )
         return False
     options: dict[str, Any] = {}
-    if role_arn:
-        options["ExecutionRoleArn"] = role_arn
+    role = role_arn()
+    if role:
+        options["ExecutionRoleArn"] = role
     call(
         f"Creating model {name} from {model_package_arn}",
         sagemaker.create_model,
@@ -127,11 +146,41 @@ def retag(sagemaker: Any, arn: str, tags: list[dict[str, str]], *, stale_prefix:
 
 
 def delete_endpoint(sagemaker: Any, name: str) -> bool:
-    """Start deleting the endpoint; False when it was already gone."""
-    reply = call_unless(
-        MISSING, f"Deleting endpoint {name}", sagemaker.delete_endpoint, EndpointName=name
-    )
-    return reply is not None
+    """Start deleting the endpoint; False when it is gone or already being deleted.
+
+    Raises :class:`EndpointBusyError` when SageMaker refuses because the endpoint is
+    in progress (Creating, Updating, ...): it is still there and still billed.
+    """
+    action = f"Deleting endpoint {name}"
+    try:
+        sagemaker.delete_endpoint(EndpointName=name)
+        return True
+    except ClientError as exc:
+        if error_code(exc) not in MISSING:
+            raise AwsCallError(action, exc) from exc
+        refusal = exc
+    endpoint = describe_endpoint(sagemaker, name)
+    if endpoint is None:
+        return False
+    status = str(endpoint.get("EndpointStatus", ""))
+    if status == "Deleting":
+        return False
+    if status in IN_PROGRESS_STATES:
+        raise EndpointBusyError(name, status) from refusal
+    raise AwsCallError(action, refusal) from refusal
+
+
+def _delete_unless_gone(
+    action: str, delete: Callable[[], Any], still_there: Callable[[], bool]
+) -> bool:
+    """Run ``delete``; False only when it failed because the thing is confirmed gone."""
+    try:
+        delete()
+        return True
+    except ClientError as exc:
+        if error_code(exc) in MISSING and not still_there():
+            return False
+        raise AwsCallError(action, exc) from exc
 
 
 def owned_configs(sagemaker: Any, names: ProjectNames, contains: str) -> list[dict[str, Any]]:
@@ -175,14 +224,10 @@ def owned_models(sagemaker: Any, names: ProjectNames, contains: str) -> list[str
 def delete_configs(sagemaker: Any, config_names: Iterable[str]) -> list[str]:
     deleted = []
     for name in config_names:
-        if (
-            call_unless(
-                MISSING,
-                f"Deleting endpoint config {name}",
-                sagemaker.delete_endpoint_config,
-                EndpointConfigName=name,
-            )
-            is not None
+        if _delete_unless_gone(
+            f"Deleting endpoint config {name}",
+            partial(sagemaker.delete_endpoint_config, EndpointConfigName=name),
+            partial(_exists, describe_endpoint_config, sagemaker, name),
         ):
             deleted.append(name)
     return deleted
@@ -191,12 +236,26 @@ def delete_configs(sagemaker: Any, config_names: Iterable[str]) -> list[str]:
 def delete_models(sagemaker: Any, model_names: Iterable[str]) -> list[str]:
     deleted = []
     for name in model_names:
-        if (
-            call_unless(MISSING, f"Deleting model {name}", sagemaker.delete_model, ModelName=name)
-            is not None
+        if _delete_unless_gone(
+            f"Deleting model {name}",
+            partial(sagemaker.delete_model, ModelName=name),
+            partial(_exists, describe_model, sagemaker, name),
         ):
             deleted.append(name)
     return deleted
+
+
+def _exists(
+    describe: Callable[[Any, str], dict[str, Any] | None], sagemaker: Any, name: str
+) -> bool:
+    return describe(sagemaker, name) is not None
+
+
+def describe_model(sagemaker: Any, name: str) -> dict[str, Any] | None:
+    reply = call_unless(
+        MISSING, f"Describing model {name}", sagemaker.describe_model, ModelName=name
+    )
+    return None if reply is None else dict(reply)
 
 
 def model_names_of_config(sagemaker: Any, config_name: str) -> set[str]:

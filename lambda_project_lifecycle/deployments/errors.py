@@ -22,6 +22,18 @@ class InvalidEventError(DeploymentError):
     """An event lacks what its documented shape promises."""
 
 
+class EndpointBusyError(DeploymentError):
+    """SageMaker refuses to delete the endpoint while it is being created or updated."""
+
+    def __init__(self, endpoint_name: str, status: str) -> None:
+        self.endpoint_name = endpoint_name
+        self.status = status
+        super().__init__(
+            f"endpoint {endpoint_name} is {status}; SageMaker deletes it only once it is "
+            "no longer in progress"
+        )
+
+
 class RecordConflictError(DeploymentError):
     """Another invocation changed the endpoint's registry record first; re-read and retry."""
 

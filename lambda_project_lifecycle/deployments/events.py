@@ -1,10 +1,15 @@
 """The two EventBridge events the deployment handlers take, parsed from their documented shapes.
 
 "SageMaker Model Package State Change" (detail: ModelPackageGroupName,
-ModelPackageArn, ModelPackageVersion, ModelApprovalStatus, ...) and "SageMaker
-Endpoint State Change" (detail: EndpointName, EndpointConfigName, EndpointStatus,
-FailureReason, Tags, ...). SageMaker spells endpoint states ``IN_SERVICE`` in
-events and ``InService`` in the API; both are accepted.
+ModelPackageArn, ModelPackageVersion, ModelApprovalStatus, UpdatedModelPackageFields,
+...) and "SageMaker Endpoint State Change" (detail: EndpointName, EndpointConfigName,
+EndpointStatus, FailureReason, Tags, ...). SageMaker spells endpoint states
+``IN_SERVICE`` in events and ``InService`` in the API; both are accepted.
+
+A model package event is sent whenever the package changes, each with its
+current approval status: ``UpdatedModelPackageFields`` lists what the update
+changed (``["CustomerMetadataProperties"]`` for a metadata edit of an approved
+package). An event without that list is the package being registered.
 """
 
 from __future__ import annotations
@@ -58,6 +63,12 @@ class ModelPackageEvent:
     region: str
     time: datetime
     package_account: str
+    updated_fields: tuple[str, ...] | None = None  # None: the package was just registered
+
+    @property
+    def changes_approval(self) -> bool:
+        """True for a registration, or an update that changed ModelApprovalStatus."""
+        return not self.updated_fields or "ModelApprovalStatus" in self.updated_fields
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> ModelPackageEvent:
@@ -70,6 +81,9 @@ class ModelPackageEvent:
             number = int(version)
         except (TypeError, ValueError):
             raise InvalidEventError(f"ModelPackageVersion {version!r} is not a number") from None
+        updated = detail.get("UpdatedModelPackageFields")
+        if updated is not None and not isinstance(updated, list):
+            raise InvalidEventError("UpdatedModelPackageFields is not a list")
         return cls(
             group_name=_required(detail, "ModelPackageGroupName"),
             package_arn=arn,
@@ -79,6 +93,7 @@ class ModelPackageEvent:
             region=str(event.get("region", "")),
             time=parse_time(event.get("time")),
             package_account=parts.account,
+            updated_fields=None if updated is None else tuple(str(f) for f in updated),
         )
 
 

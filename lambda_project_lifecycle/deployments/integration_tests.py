@@ -9,6 +9,10 @@ Payloads are published by the project's build to
 Each payload is sent to each production variant (``TargetVariant``); a response
 passes when it meets every expectation and arrives within the stage's latency
 budget. Shadow variants return no responses to callers, so they are not tested.
+
+A model that hangs must not take the Lambda down with it: each call gives up one
+second after the latency budget (no retries), and the run stops while enough of
+the Lambda's time is left to record and report the result (``TIMED_OUT``).
 """
 
 from __future__ import annotations
@@ -19,14 +23,38 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
+from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments.aws import call
 from lambda_project_lifecycle.deployments.errors import PayloadError
 from lambda_project_lifecycle.errors import error_code
 
 EXPECT_KEYS = ("status", "prediction_count", "labels_in")
 MAX_PAYLOADS = 50
+CALL_MARGIN_SECONDS = 1.0  # a call gives up this long after the latency budget
+CONNECT_TIMEOUT_SECONDS = 5.0
+# Lambda time kept for what follows the tests: saving the result, pruning, notifying
+# (the webhook alone may take 5 s).
+RESERVE_SECONDS = 15.0
+
+
+def call_timeout_seconds(latency_budget_ms: int) -> float:
+    return latency_budget_ms / 1000 + CALL_MARGIN_SECONDS
+
+
+def runtime_client(clients: AwsClients, latency_budget_ms: int) -> Any:
+    """The SageMaker runtime client for a stage: one attempt, reads end after the budget."""
+    timeout = call_timeout_seconds(latency_budget_ms)
+    config = Config(
+        connect_timeout=min(CONNECT_TIMEOUT_SECONDS, timeout),
+        read_timeout=timeout,
+        retries={"mode": "standard", "total_max_attempts": 1},
+    )
+    return clients.configured_client(
+        "sagemaker-runtime", config, key=f"sagemaker-runtime@{timeout:g}s"
+    )
 
 
 @dataclass(frozen=True)
@@ -55,15 +83,25 @@ class CaseResult:
 class IntegrationReport:
     cases: list[CaseResult] = field(default_factory=list)
     skipped: str = ""
+    timed_out: str = ""  # why the run stopped before every case ran
 
     @property
     def passed(self) -> bool:
-        return not self.skipped and all(case.passed for case in self.cases)
+        return not self.skipped and not self.timed_out and all(c.passed for c in self.cases)
 
     def summary(self) -> str:
         if self.skipped:
             return f"integration tests skipped: {self.skipped}"
         failed = [case for case in self.cases if not case.passed]
+        if self.timed_out:
+            text = f"integration tests timed out: {self.timed_out}"
+            if failed:
+                first = failed[0]
+                text += (
+                    f"; {len(failed)} of {len(self.cases)} run failed, first: {first.payload} "
+                    f"on {first.variant}: {'; '.join(first.problems)}"
+                )
+            return text
         if not failed:
             slowest = max((case.latency_ms for case in self.cases), default=0)
             return f"{len(self.cases)} integration test(s) passed (slowest {slowest} ms)"
@@ -77,6 +115,7 @@ class IntegrationReport:
         return {
             "passed": self.passed,
             "skipped": self.skipped,
+            "timed_out": self.timed_out,
             "summary": self.summary(),
             "cases": [
                 {
@@ -166,25 +205,38 @@ def run_integration_tests(
     latency_budget_ms: int,
     *,
     clock: Callable[[], float] = time.perf_counter,
+    time_left: Callable[[], float] | None = None,
+    reserve_seconds: float = RESERVE_SECONDS,
 ) -> IntegrationReport:
+    """Send every payload to every variant; ``time_left`` (seconds) stops the run in time."""
     report = IntegrationReport()
     if not payloads:
         report.skipped = "the project published no payloads for this stage"
         return report
+    timeout = call_timeout_seconds(latency_budget_ms)
+    total = len(variants) * len(payloads)
     for variant in variants:
         for payload in payloads:
+            left = time_left() if time_left is not None else None
+            if left is not None and left < timeout + reserve_seconds:
+                report.timed_out = (
+                    f"stopped after {len(report.cases)} of {total} case(s) with {left:.0f} s "
+                    f"of Lambda time left (each call may take {timeout:g} s; "
+                    f"{reserve_seconds:g} s are kept to record and report the result)"
+                )
+                return report
             started = clock()
-            status, body, problems = _invoke(runtime, endpoint_name, variant, payload)
+            status, body, problems = _invoke(runtime, endpoint_name, variant, payload, timeout)
             latency_ms = round((clock() - started) * 1000)
             problems += check_response(payload, status, body) if status else []
-            if latency_ms > latency_budget_ms:
+            if status and latency_ms > latency_budget_ms:
                 problems.append(f"took {latency_ms} ms, over the {latency_budget_ms} ms budget")
             report.cases.append(CaseResult(payload.name, variant, latency_ms, tuple(problems)))
     return report
 
 
 def _invoke(
-    runtime: Any, endpoint_name: str, variant: str, payload: Payload
+    runtime: Any, endpoint_name: str, variant: str, payload: Payload, timeout: float
 ) -> tuple[int, str, list[str]]:
     try:
         reply = runtime.invoke_endpoint(
@@ -194,10 +246,14 @@ def _invoke(
             Accept=payload.accept,
             Body=payload.body.encode(),
         )
+        return 200, reply["Body"].read().decode("utf-8", "replace"), []
     except ClientError as exc:
         error = exc.response.get("Error", {})
         original = exc.response.get("OriginalStatusCode")
         if error_code(exc) == "ModelError" and original:
             return int(original), str(exc.response.get("OriginalMessage", "")), []
         return 0, "", [f"invocation failed: {error_code(exc)}: {error.get('Message', '')}"]
-    return 200, reply["Body"].read().decode("utf-8", "replace"), []
+    except (ReadTimeoutError, ConnectTimeoutError):
+        return 0, "", [f"no answer within {timeout:g} s (the call was abandoned)"]
+    except BotoCoreError as exc:
+        return 0, "", [f"invocation failed: {type(exc).__name__}: {exc}"]

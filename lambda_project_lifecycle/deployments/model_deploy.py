@@ -7,6 +7,12 @@ another account, are ignored and logged. Approved -> deploy that exact package
 to its stage; Rejected while deployed -> the previous approved package of the
 group, or no endpoint (variant) if none is left. Starts the change and returns.
 
+SageMaker sends this event for every change of a package, with its current
+status: an Approved event deploys only when the package was just registered as
+Approved or its approval status is what changed (``UpdatedModelPackageFields``);
+a metadata edit of an approved package deploys nothing. Approvals of a project
+whose Delete has started are ignored.
+
 Entry point: ``lambda_project_lifecycle.deployments.model_deploy.handler``.
 """
 
@@ -67,6 +73,11 @@ def handle_event(
         ).as_dict()
     if change.approval_status not in ("Approved", "Rejected"):
         return ignored(f"status {change.approval_status!r} needs no deployment").as_dict()
+    if change.approval_status == "Approved" and not change.changes_approval:
+        changed = ", ".join(change.updated_fields or ())
+        return ignored(
+            f"{change.package_arn} stays Approved; only {changed} changed, so nothing is deployed"
+        ).as_dict()
     settings = settings or DeploySettings.from_environment()
     clients = clients or AwsClients()
     deployer = deployer or Deployer(clients, settings)
@@ -78,6 +89,11 @@ def handle_event(
     project = deployer.load_project(str(group["ProjectId"]))
     if project is None:
         return ignored(f"the project of group {change.group_name} is gone").as_dict()
+    if project.deleting and change.approval_status == "Approved":
+        return ignored(
+            f"project {project.names.project_id} is being deleted; {change.package_arn} is "
+            "not deployed"
+        ).as_dict()
     kind = str(group["GroupKind"])
     try:
         if change.approval_status == "Approved":

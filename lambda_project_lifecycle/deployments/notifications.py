@@ -4,7 +4,9 @@ Every notice goes to the topic as JSON, with message attributes (project id,
 stage, status) that subscriptions can filter on. When the platform is given a
 webhook secret, the notice also goes as ``{"text": ...}`` to the URL stored in
 that Secrets Manager secret (plain URL, or JSON with a ``url`` key). Only
-``https://`` URLs are used; the certificate is verified.
+``https://`` URLs are used; the certificate is verified. The URL's path is a
+credential (Slack's is), so no message or log line shows more of it than its
+scheme and host.
 """
 
 from __future__ import annotations
@@ -139,7 +141,18 @@ class Notifier:
                     f"secret {self._webhook_secret_arn} is neither a URL nor JSON"
                 ) from None
             value = str(document.get("url") or document.get("webhook_url") or "")
-        parts = urlsplit(value)
+        if any(char.isspace() or not char.isprintable() for char in value):
+            raise WebhookError(
+                f"the webhook URL in secret {self._webhook_secret_arn} contains spaces or "
+                "control characters; store the URL alone"
+            )
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            raise WebhookError(
+                f"the webhook URL in secret {self._webhook_secret_arn} is not a valid URL"
+            ) from None
         if parts.scheme != "https" or not parts.hostname:
             shown = f"{parts.scheme}://{parts.hostname}" if parts.scheme else "(no scheme)"
             raise WebhookError(
@@ -158,6 +171,16 @@ class Notifier:
             with urllib.request.urlopen(request, timeout=self._timeout, context=context) as reply:
                 reply.read()
                 return f"sent ({reply.status})"
-        except OSError as exc:  # URLError, HTTPError, timeouts, TLS errors
-            logger.error("Webhook delivery failed: %s", exc)
-            return f"failed: {exc}"
+        except Exception as exc:  # URLError, HTTPError, timeouts, TLS, InvalidURL, UnicodeError
+            reason = _without_url(f"{type(exc).__name__}: {exc}", url)
+            logger.error("Webhook delivery failed: %s", reason)  # no traceback: it holds the URL
+            return f"failed: {reason}"
+
+
+def _without_url(text: str, url: str) -> str:
+    """``text`` with the URL, and its path, replaced by the URL's scheme and host."""
+    parts = urlsplit(url)
+    text = text.replace(url, f"{parts.scheme}://{parts.hostname}/...")
+    if parts.path not in ("", "/"):
+        text = text.replace(parts.path, "/...")
+    return text

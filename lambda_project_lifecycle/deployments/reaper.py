@@ -4,8 +4,16 @@ A development endpoint carries ``mlops-portfolio:expires-at`` (set at each
 deployment from the stage's ``ttl_hours``). When that time has passed, the
 endpoint goes with its scaling targets, alarms, configs and models, and its
 registry entry. Only endpoints tagged ``mlops-portfolio:stage=development``
-whose name is their project's development endpoint are ever touched:
-production endpoints never expire.
+whose name is their project's development endpoint expire: production
+endpoints never do.
+
+Backstop for project deletes: an endpoint (of either stage) whose registry
+record says its project was deleted, or whose project is no longer in the
+registry, goes too, once SageMaker is done creating or updating it. An
+endpoint without a registry record is never touched.
+
+One endpoint that cannot be removed does not stop the others: the failures are
+logged, announced (FAILED) and returned.
 
 Entry point: ``lambda_project_lifecycle.deployments.reaper.handler``.
 """
@@ -14,12 +22,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from lambda_project_lifecycle import project_registry
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments import endpoints, records, teardown
 from lambda_project_lifecycle.deployments.aws import call
+from lambda_project_lifecycle.deployments.config import STAGES
 from lambda_project_lifecycle.deployments.deployer import utc_now
 from lambda_project_lifecycle.deployments.errors import InvalidEventError
 from lambda_project_lifecycle.deployments.events import parse_time
@@ -31,6 +42,7 @@ from lambda_project_lifecycle.deployments.plan import (
     TAG_STAGE,
 )
 from lambda_project_lifecycle.deployments.settings import DeploySettings
+from lambda_project_lifecycle.errors import LifecycleError
 from lambda_project_lifecycle.naming import NAME_PREFIX, ProjectNames
 
 logger = logging.getLogger(__name__)
@@ -64,66 +76,157 @@ def handle_event(
         secrets=clients.client("secretsmanager") if settings.webhook_secret_arn else None,
         webhook_secret_arn=settings.webhook_secret_arn,
     )
-    reaped = reap_expired(clients, settings, now=now(), notifier=notifier)
-    return {"action": "reaped", "endpoints": reaped}
+    run = reap(clients, settings, now=now(), notifier=notifier)
+    answer: dict[str, Any] = {"action": "reaped", "endpoints": run.reaped}
+    if run.failed:
+        answer["failed"] = run.failed
+    return answer
+
+
+@dataclass
+class ReaperRun:
+    reaped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # endpoint -> why it is still there
 
 
 def reap_expired(
     clients: AwsClients, settings: DeploySettings, *, now: datetime, notifier: Notifier | None
 ) -> list[str]:
-    """Delete every expired development endpoint; returns their names."""
-    sagemaker = clients.sagemaker
-    reaped = []
-    for summary in _development_endpoints(sagemaker):
+    """Delete every expired development endpoint (and those of deleted projects)."""
+    return reap(clients, settings, now=now, notifier=notifier).reaped
+
+
+def reap(
+    clients: AwsClients, settings: DeploySettings, *, now: datetime, notifier: Notifier | None
+) -> ReaperRun:
+    run = ReaperRun()
+    for summary in _stage_endpoints(clients.sagemaker):
         name = summary["EndpointName"]
-        reply = call(
-            f"Reading tags of {name}", sagemaker.list_tags, ResourceArn=summary["EndpointArn"]
-        )
-        tags = {t["Key"]: t["Value"] for t in reply.get("Tags", [])}
-        if tags.get(TAG_STAGE) != STAGE or not tags.get(TAG_PROJECT_ID):
-            continue
         try:
-            expires = parse_time(tags.get(TAG_EXPIRES_AT) or "")
-        except InvalidEventError:
-            logger.warning("Leaving %s: its %s tag is not a time", name, TAG_EXPIRES_AT)
+            notice = _reap_one(clients, settings, summary, now)
+        except LifecycleError as exc:
+            logger.error("Could not reap %s: %s", name, exc)
+            run.failed[name] = str(exc)
+            if notifier is not None:
+                _notify_failure(notifier, clients, summary, str(exc))
             continue
-        if not tags.get(TAG_EXPIRES_AT) or expires > now:
+        if notice is None:
             continue
-        names = ProjectNames(tags.get(TAG_PROJECT_NAME, ""), tags[TAG_PROJECT_ID])
-        if names.endpoint(STAGE) != name:
-            logger.warning("Leaving %s: its tags name another project's endpoint", name)
-            continue
-        if summary.get("EndpointStatus") in endpoints.BUSY_STATES:
-            logger.info("Leaving %s until it is no longer %s", name, summary["EndpointStatus"])
-            continue
-        removed = teardown.remove_stage(clients, names, STAGE)
-        records.delete(clients.dynamodb, settings.registry_table, name)
-        reaped.append(name)
-        logger.info("Reaped %s (expired %s): %s", name, tags[TAG_EXPIRES_AT], removed.as_dict())
+        run.reaped.append(name)
         if notifier is not None:
-            notifier.send(
-                Notice(
-                    status="REMOVED",
-                    project_name=names.project_name,
-                    project_id=names.project_id,
-                    stage=STAGE,
-                    endpoint_name=name,
-                    summary=f"the development endpoint expired at {tags[TAG_EXPIRES_AT]} and was "
-                    "deleted; approve a package to deploy again",
-                    details=removed.as_dict(),
-                )
-            )
-    return reaped
+            notifier.send(notice)
+    return run
 
 
-def _development_endpoints(sagemaker: Any) -> list[dict[str, Any]]:
+def _reap_one(
+    clients: AwsClients, settings: DeploySettings, summary: dict[str, Any], now: datetime
+) -> Notice | None:
+    """Remove the endpoint if it expired or its project is gone; the notice to send, if so."""
+    sagemaker = clients.sagemaker
+    name = summary["EndpointName"]
+    tags = _tags(sagemaker, summary)
+    project_id = tags.get(TAG_PROJECT_ID)
+    if not project_id:
+        return None
+    if summary.get("EndpointStatus") in endpoints.BUSY_STATES:
+        logger.info("Leaving %s until it is no longer %s", name, summary["EndpointStatus"])
+        return None
+    orphan = _orphaned_record(clients, settings, name, project_id)
+    if orphan is not None:
+        removed = teardown.finish_project_delete(clients, orphan, settings.registry_table)
+        logger.info("Reaped %s of deleted project %s: %s", name, project_id, removed.as_dict())
+        return Notice(
+            status="REMOVED",
+            project_name=orphan.project_name,
+            project_id=project_id,
+            stage=orphan.stage,
+            endpoint_name=name,
+            summary=f"project {project_id} was deleted; its endpoint {name} is deleted now",
+            details=removed.as_dict(),
+        )
+    if tags.get(TAG_STAGE) != STAGE:
+        return None
+    try:
+        expires = parse_time(tags.get(TAG_EXPIRES_AT) or "")
+    except InvalidEventError:
+        logger.warning("Leaving %s: its %s tag is not a time", name, TAG_EXPIRES_AT)
+        return None
+    if not tags.get(TAG_EXPIRES_AT) or expires > now:
+        return None
+    names = ProjectNames(tags.get(TAG_PROJECT_NAME, ""), project_id)
+    if names.endpoint(STAGE) != name:
+        logger.warning("Leaving %s: its tags name another project's endpoint", name)
+        return None
+    removed = teardown.remove_stage(clients, names, STAGE)
+    records.delete(clients.dynamodb, settings.registry_table, name)
+    logger.info("Reaped %s (expired %s): %s", name, tags[TAG_EXPIRES_AT], removed.as_dict())
+    return Notice(
+        status="REMOVED",
+        project_name=names.project_name,
+        project_id=names.project_id,
+        stage=STAGE,
+        endpoint_name=name,
+        summary=f"the development endpoint expired at {tags[TAG_EXPIRES_AT]} and was "
+        "deleted; approve a package to deploy again",
+        details=removed.as_dict(),
+    )
+
+
+def _orphaned_record(
+    clients: AwsClients, settings: DeploySettings, name: str, project_id: str
+) -> records.EndpointRecord | None:
+    """The endpoint's record when its project was deleted (None for a live project's)."""
+    record = records.load(clients.dynamodb, settings.registry_table, name)
+    if record is None or record.project_id != project_id:
+        return None
+    if record.project_deleted:
+        return record
+    project = project_registry.load_project(
+        clients.dynamodb, settings.registry_table, record.project_id
+    )
+    return record if project is None else None
+
+
+def _tags(sagemaker: Any, summary: dict[str, Any]) -> dict[str, str]:
+    reply = call(
+        f"Reading tags of {summary['EndpointName']}",
+        sagemaker.list_tags,
+        ResourceArn=summary["EndpointArn"],
+    )
+    return {t["Key"]: t["Value"] for t in reply.get("Tags", [])}
+
+
+def _notify_failure(
+    notifier: Notifier, clients: AwsClients, summary: dict[str, Any], reason: str
+) -> None:
+    name = str(summary["EndpointName"])
+    try:
+        tags = _tags(clients.sagemaker, summary)
+    except LifecycleError:
+        tags = {}
+    notifier.send(
+        Notice(
+            status="FAILED",
+            project_name=tags.get(TAG_PROJECT_NAME, ""),
+            project_id=tags.get(TAG_PROJECT_ID, ""),
+            stage=tags.get(TAG_STAGE, ""),
+            endpoint_name=name,
+            summary=f"the reaper could not delete {name} (tried again on its next run): {reason}",
+        )
+    )
+
+
+def _stage_endpoints(sagemaker: Any) -> list[dict[str, Any]]:
+    """Endpoints named like a project's stage endpoint (``sagemaker-...-<stage>``)."""
     found = []
-    kwargs: dict[str, Any] = {"NameContains": f"-{STAGE}", "MaxResults": 100}
+    kwargs: dict[str, Any] = {"NameContains": f"{NAME_PREFIX}-", "MaxResults": 100}
     while True:
         page = call("Listing endpoints", sagemaker.list_endpoints, **kwargs)
         for summary in page.get("Endpoints", []):
             name = summary["EndpointName"]
-            if name.startswith(f"{NAME_PREFIX}-") and name.endswith(f"-{STAGE}"):
+            if name.startswith(f"{NAME_PREFIX}-") and name.endswith(
+                tuple(f"-{stage}" for stage in STAGES)
+            ):
                 found.append(summary)
         if not page.get("NextToken"):
             return found

@@ -3,6 +3,9 @@
 It holds what the handlers *want* the endpoint to serve (``desired``: variant ->
 model package), what they last *asked* SageMaker for (``applied_config`` and
 ``applied``), whether a change waits for the endpoint to be free (``pending``),
+the packages rejected while it existed (``rejected``: package ARN -> event time,
+so that an approval handled at the same moment cannot deploy them), whether its
+project was deleted while SageMaker was still busy with it (``project_deleted``),
 and the result of the last deployment. Writes are conditional on ``revision``,
 so two handlers changing the same endpoint at once never lose each other's
 change: the loser re-reads and decides again.
@@ -29,6 +32,10 @@ FAILED = "Failed"
 ROLLED_BACK = "RolledBack"  # SageMaker rolled the update back (alarm or failure)
 WAITING = "Waiting"  # nothing to serve yet (a challenger without a champion)
 REMOVED = "Removed"
+DELETE_PENDING = "DeletePending"  # the project is deleted; the endpoint goes once it is free
+
+# Rejections remembered per endpoint (the newest are kept).
+MAX_REJECTED = 20
 
 
 @dataclass
@@ -66,8 +73,22 @@ class EndpointRecord:
     deployment_id: str = ""
     expires_at: str = ""
     last_result: dict[str, Any] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)
+    project_deleted: bool = False
+    previous_autoscaling: dict[str, dict[str, int]] = field(default_factory=dict)
+    model_role_arn: str = ""
     updated_at: str = ""
     revision: int = 0
+
+    def remember_rejection(self, model_package_arn: str, when: str) -> None:
+        """Keep the rejection (the later time if known already), newest ``MAX_REJECTED``."""
+        known = self.rejected.get(model_package_arn)
+        if known is None or datetime.fromisoformat(when) > datetime.fromisoformat(known):
+            self.rejected[model_package_arn] = when
+        newest = sorted(
+            self.rejected.items(), key=lambda item: datetime.fromisoformat(item[1]), reverse=True
+        )
+        self.rejected = dict(newest[:MAX_REJECTED])
 
     @property
     def key(self) -> str:
@@ -89,6 +110,10 @@ class EndpointRecord:
             "DeploymentId": self.deployment_id,
             "ExpiresAt": self.expires_at,
             "LastResult": _storable(self.last_result),
+            "Rejected": self.rejected,
+            "ProjectDeleted": self.project_deleted,
+            "PreviousAutoscaling": self.previous_autoscaling,
+            "ModelRoleArn": self.model_role_arn,
             "UpdatedAt": self.updated_at,
             "Revision": self.revision,
         }
@@ -118,6 +143,13 @@ class EndpointRecord:
             deployment_id=str(item.get("DeploymentId", "")),
             expires_at=str(item.get("ExpiresAt", "")),
             last_result=_plain(item.get("LastResult", {})),
+            rejected={str(arn): str(when) for arn, when in item.get("Rejected", {}).items()},
+            project_deleted=bool(item.get("ProjectDeleted", False)),
+            previous_autoscaling={
+                variant: {key: int(value) for key, value in scaling.items()}
+                for variant, scaling in item.get("PreviousAutoscaling", {}).items()
+            },
+            model_role_arn=str(item.get("ModelRoleArn", "")),
             updated_at=str(item.get("UpdatedAt", "")),
             revision=int(item.get("Revision", 0)),
         )

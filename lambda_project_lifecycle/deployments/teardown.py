@@ -5,17 +5,28 @@ configs -> models -> the endpoint's registry record. Every step tolerates
 what is already gone, so a retried delete converges. Configs and models are
 found by name and deleted only when they carry the project's
 ``sagemaker:project-id`` tag.
+
+SageMaker does not delete an endpoint while it is being created or updated. Such
+a stage is left whole (:class:`EndpointBusyError`); on project delete its registry
+record is kept, marked ``project_deleted``, and the endpoint-events handler
+removes the stage when the endpoint leaves that state (the reaper is the backstop).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments import alarms, autoscaling, endpoints, records
 from lambda_project_lifecycle.deployments.config import STAGES
+from lambda_project_lifecycle.deployments.errors import (
+    DeploymentError,
+    EndpointBusyError,
+    RecordConflictError,
+)
 from lambda_project_lifecycle.naming import ProjectNames
 from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
 
@@ -29,9 +40,10 @@ class Removed:
     models: list[str] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
     scaling_targets: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # endpoints removed once no longer busy
 
     def add(self, other: Removed) -> None:
-        for name in ("endpoints", "configs", "models", "alarms", "scaling_targets"):
+        for name in ("endpoints", "configs", "models", "alarms", "scaling_targets", "pending"):
             getattr(self, name).extend(getattr(other, name))
 
     def as_dict(self) -> dict[str, list[str]]:
@@ -41,6 +53,7 @@ class Removed:
             "models": self.models,
             "alarms": self.alarms,
             "scaling_targets": self.scaling_targets,
+            "pending": self.pending,
         }
 
 
@@ -62,8 +75,16 @@ def alarm_prefix(names: ProjectNames, stage: str) -> str:
 
 
 def remove_stage_endpoint(clients: AwsClients, names: ProjectNames, stage: str) -> Removed:
-    """Delete the stage's endpoint with its scaling targets and alarms (configs and models stay)."""
+    """Delete the stage's endpoint with its scaling targets and alarms (configs and models stay).
+
+    Raises :class:`EndpointBusyError`, having changed nothing, while the endpoint is in
+    progress (SageMaker would refuse to delete it).
+    """
     endpoint = names.endpoint(stage)
+    found = endpoints.describe_endpoint(clients.sagemaker, endpoint)
+    status = str((found or {}).get("EndpointStatus", ""))
+    if status in endpoints.IN_PROGRESS_STATES:
+        raise EndpointBusyError(endpoint, status)
     removed = Removed()
     removed.scaling_targets = autoscaling.remove_scaling(
         clients.client("application-autoscaling"), endpoint
@@ -71,7 +92,7 @@ def remove_stage_endpoint(clients: AwsClients, names: ProjectNames, stage: str) 
     removed.alarms = alarms.remove_alarms(
         clients.client("cloudwatch"), endpoint, alarm_prefix(names, stage)
     )
-    if endpoints.delete_endpoint(clients.sagemaker, endpoint):
+    if found is not None and endpoints.delete_endpoint(clients.sagemaker, endpoint):
         removed.endpoints.append(endpoint)
     return removed
 
@@ -127,12 +148,60 @@ def _stage_models(sagemaker: Any, names: ProjectNames, stage: str) -> list[str]:
 
 
 def remove_project_deployments(
-    clients: AwsClients, names: ProjectNames, registry_table: str
+    clients: AwsClients, names: ProjectNames, registry_table: str, *, now: datetime
 ) -> Removed:
-    """Project delete: every endpoint, config, model, alarm, scaling target and record."""
+    """Project delete: every endpoint, config, model, alarm, scaling target and record.
+
+    A stage whose endpoint SageMaker is still creating or updating keeps everything and
+    its record, marked ``project_deleted``: the endpoint-events handler (or the reaper)
+    removes it once SageMaker lets go of it. Its name is in ``pending``.
+    """
     removed = Removed()
     for stage in STAGES:
-        removed.add(remove_stage(clients, names, stage))
+        try:
+            removed.add(remove_stage(clients, names, stage))
+        except EndpointBusyError as exc:
+            logger.info("%s: removed as soon as it is no longer %s", exc, exc.status)
+            mark_project_deleted(clients, names, stage, registry_table, now=now)
+            removed.pending.append(exc.endpoint_name)
+            continue
         records.delete(clients.dynamodb, registry_table, names.endpoint(stage))
     logger.info("Removed the deployments of project %s: %s", names.project_id, removed.as_dict())
+    return removed
+
+
+def mark_project_deleted(
+    clients: AwsClients, names: ProjectNames, stage: str, registry_table: str, *, now: datetime
+) -> None:
+    """Keep the stage's record as the note that its endpoint must go with the deleted project."""
+    name = names.endpoint(stage)
+    for _ in range(4):
+        record = records.load(clients.dynamodb, registry_table, name) or records.EndpointRecord(
+            name, names.project_id, names.project_name, stage
+        )
+        record.project_deleted = True
+        record.desired = {}
+        record.pending = True
+        record.status = records.DELETE_PENDING
+        try:
+            records.save(clients.dynamodb, registry_table, record, now=now)
+            return
+        except RecordConflictError:
+            continue
+    raise DeploymentError(f"the registry record of {name} kept changing; retry the delete")
+
+
+def finish_project_delete(
+    clients: AwsClients, record: records.EndpointRecord, registry_table: str
+) -> Removed:
+    """Remove a stage kept by a project delete, then its record; EndpointBusyError if not yet."""
+    names = ProjectNames(record.project_name, record.project_id)
+    removed = remove_stage(clients, names, record.stage)
+    records.delete(clients.dynamodb, registry_table, record.endpoint_name)
+    logger.info(
+        "Removed %s of deleted project %s: %s",
+        record.endpoint_name,
+        names.project_id,
+        removed.as_dict(),
+    )
     return removed

@@ -110,13 +110,13 @@ def test_the_role_reaches_only_the_projects_prefix_groups_and_pipelines(product:
     assert "pipeline/${ArnPrefix}-*" in json.dumps(by_sid["ProjectPipelines"]["Resource"])
     wildcard = [sid for sid, s in by_sid.items() if "*" in s["Resource"]]
     if product.registry == "sagemaker":
-        assert wildcard == ["ListingHasNoResourceScope"]
+        assert wildcard == ["EcrTokenHasNoResourceScope", "ListingHasNoResourceScope"]
         groups = json.dumps(by_sid["ProjectModelGroups"]["Resource"])
         for kind in product.scenario.model_group_kinds:
             assert f"ModelGroup{kind.capitalize()}ArnName" in groups
         assert "ManagedMlflowTrackingServers" not in by_sid
     else:
-        assert wildcard == []
+        assert wildcard == ["EcrTokenHasNoResourceScope"]
         assert "ProjectModelGroups" not in by_sid
         # Registering into a SageMaker managed MLflow server is an IAM-authorized call.
         mlflow = by_sid["ManagedMlflowTrackingServers"]
@@ -125,6 +125,24 @@ def test_the_role_reaches_only_the_projects_prefix_groups_and_pipelines(product:
         assert mlflow["Resource"] == [
             {"Fn::GetAtt": ["ProjectLifecycle", "MlflowTrackingServerArn"]}
         ]
+
+
+def test_the_role_can_run_the_projects_deployed_models(product: Any) -> None:
+    """The deploy handlers run a project's models as this role: it must trust SageMaker,
+    pull the model's image and read the project's prefix (where its model archives are)."""
+    template = rendered(product)
+    role = template["Resources"]["TrainingRole"]["Properties"]
+    services = role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
+    assert "sagemaker.amazonaws.com" in services
+    by_sid = {s["Sid"]: s for s in statements(template)}
+    assert by_sid["PullImages"]["Action"] == [
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+        "ecr:BatchCheckLayerAvailability",
+    ]
+    assert by_sid["EcrTokenHasNoResourceScope"]["Action"] == ["ecr:GetAuthorizationToken"]
+    assert "s3:GetObject" in by_sid["ProjectData"]["Action"]
+    assert "log-group:/aws/sagemaker/*" in json.dumps(by_sid["BuildLogs"]["Resource"])
 
 
 def test_every_repository_setting_is_a_labelled_optional_studio_parameter(product: Any) -> None:

@@ -285,6 +285,26 @@ def test_a_dev_build_publishes_its_deployment_settings_for_the_platform(
     assert "published the deployment settings of dev: 4 objects" in capsys.readouterr().out
 
 
+def test_payloads_removed_from_the_repository_are_no_longer_published(aws, seed_repository, capsys):
+    """The platform tests every published payload: a deleted one must not keep running."""
+    repo = seed_repository("baseline")
+    assert run_ci(aws, repo, build_environment("dev", "a" * 40)) == 0
+    payloads = repo / "integration_tests" / "payloads"
+    dropped, renamed = sorted(payloads.glob("*.json"))[:2]
+    dropped.unlink()
+    renamed.rename(payloads / f"renamed-{renamed.name}")
+    capsys.readouterr()
+
+    assert run_ci(aws, repo, build_environment("dev", "b" * 40)) == 0
+
+    s3 = aws.client("s3")
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{NAMES.prefix}/deploy/dev/payloads/")
+    published = sorted(item["Key"].rsplit("/", 1)[1] for item in listed["Contents"])
+    assert published == sorted(p.name for p in payloads.glob("*.json"))
+    assert dropped.name not in published and renamed.name not in published
+    assert "removed 2 stale payload(s)" in capsys.readouterr().out
+
+
 def test_a_feature_build_publishes_no_deployment_settings(aws, seed_repository):
     repo = seed_repository("baseline")
     assert run_ci(aws, repo, build_environment("feature-x", "1" * 40)) == 0

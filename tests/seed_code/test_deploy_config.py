@@ -154,6 +154,27 @@ def _set(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
         ("advanced", "production.champion_challenger.mode", "ab", "champion_challenger.mode"),
         ("advanced", "production.champion_challenger.challenger_weight", 101, "challenger_weight"),
         ("advanced", "production.tests.latency_budget_ms", 0, "production.tests.latency_budget_ms"),
+        # SageMaker's TrafficRoutingConfig: CanarySize at most 50%, LinearStepSize 10 to 50%.
+        (
+            "baseline",
+            "production.deployment.canary.size_percent",
+            51,
+            "production.deployment.canary.size_percent",
+        ),
+        (
+            "baseline",
+            "development.deployment.linear.size_percent",
+            9,
+            "development.deployment.linear.size_percent",
+        ),
+        (
+            "advanced",
+            "production.deployment.linear.size_percent",
+            60,
+            "production.deployment.linear.size_percent",
+        ),
+        # Serverless Inference has no second production variant.
+        ("advanced", "production.mode", "serverless", "'production.mode': serverless is not"),
     ],
 )
 def test_a_bad_setting_fails_with_the_key_named(scenario, path, value, message) -> None:
@@ -184,3 +205,28 @@ def test_approval_status_per_stage_comes_from_the_config(kind) -> None:
 def test_the_schema_file_is_plain_json_draft_2020_12() -> None:
     schema = json.loads(deploy_config.SCHEMA_FILE.read_text())
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("production.deployment.canary.size_percent", 50),
+        ("production.deployment.linear.size_percent", 10),
+        ("production.deployment.linear.size_percent", 50),
+    ],
+)
+def test_traffic_shifting_sizes_at_sagemakers_bounds_are_accepted(path, value) -> None:
+    written = _set({"schema_version": 1}, path, value)
+    settings = deploy_config.parse_deploy_config(written, "baseline").settings
+    *parents, leaf = path.split(".")
+    node = settings
+    for key in parents:
+        node = node[key]
+    assert node[leaf] == value
+
+
+def test_serverless_production_is_fine_in_the_baseline_scenario() -> None:
+    written = {"schema_version": 1, "production": {"mode": "serverless"}}
+    assert deploy_config.parse_deploy_config(written, "baseline").settings["production"][
+        "mode"
+    ] == ("serverless")

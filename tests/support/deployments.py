@@ -7,6 +7,9 @@
   made by the real lifecycle handler, and the deployment handlers' settings.
 * :class:`WebhookListener`: a real HTTPS (or, to prove it is refused, HTTP) server on
   127.0.0.1 that records what a Slack-compatible webhook would receive.
+* :func:`model_server`: a real HTTP server on 127.0.0.1 that answers the SageMaker
+  runtime's InvokeEndpoint in place of the endpoint, as slowly as a test says (moto
+  answers at once), so the handlers' timeouts meet a real socket.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import copy
 import datetime as dt
 import ipaddress
 import json
+import os
 import ssl
 import tempfile
 import threading
@@ -61,8 +65,8 @@ def deploy_config_schema() -> Path:
 
 
 class HandlerContext(LambdaContext):
-    def __init__(self, function_arn: str = FUNCTION_ARN) -> None:
-        super().__init__(60.0)
+    def __init__(self, function_arn: str = FUNCTION_ARN, timeout_seconds: float = 60.0) -> None:
+        super().__init__(timeout_seconds)
         self.invoked_function_arn = function_arn
 
 
@@ -147,6 +151,31 @@ class DeployWorld:
     def set_status(self, package_arn: str, status: str) -> None:
         self.sagemaker.update_model_package(ModelPackageArn=package_arn, ModelApprovalStatus=status)
 
+    def create_training_role(self, names: ProjectNames, project_id: str | None = None) -> str:
+        """The project's training role as its product stack makes it (moto's CloudFormation
+        does not run product stacks here): trusts SageMaker, tagged with the project."""
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {
+                        "Service": ["codebuild.amazonaws.com", "sagemaker.amazonaws.com"]
+                    },
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        role = self.client("iam").create_role(
+            RoleName=names.training_role(),
+            AssumeRolePolicyDocument=json.dumps(trust),
+            Tags=[
+                {"Key": "sagemaker:project-name", "Value": names.project_name},
+                {"Key": "sagemaker:project-id", "Value": project_id or names.project_id},
+            ],
+        )
+        return str(role["Role"]["Arn"])
+
     # --- events -----------------------------------------------------------------------
 
     def package_event(self, package_arn: str, status: str, **overrides: Any) -> dict[str, Any]:
@@ -186,7 +215,12 @@ class DeployWorld:
         )
 
     def endpoint_event(
-        self, endpoint_name: str, status: str = "IN_SERVICE", failure_reason: str = ""
+        self,
+        endpoint_name: str,
+        status: str = "IN_SERVICE",
+        failure_reason: str = "",
+        *,
+        lambda_seconds: float = 60.0,
     ) -> dict[str, Any]:
         """The stored "Endpoint State Change" event, filled from the endpoint as it is now."""
         name = (
@@ -207,7 +241,7 @@ class DeployWorld:
             event["detail"]["FailureReason"] = failure_reason
         return endpoint_events.handle_event(
             event,
-            HandlerContext(),
+            HandlerContext(timeout_seconds=lambda_seconds),
             clients=self.clients,
             settings=self.settings,
             deployer=self.deployer(),
@@ -364,6 +398,88 @@ def deploy_world(
             queue_url=queue_url,
             notifier=notifier,
         )
+
+
+# --- an endpoint's model on 127.0.0.1 ---------------------------------------------------
+
+
+class ModelServer:
+    """Answers InvokeEndpoint like a model that takes ``delay`` seconds per request.
+
+    ``answers`` are returned in turn (the last one repeats). ``stop`` releases
+    requests still waiting, so a hanging model never outlives its test.
+    """
+
+    def __init__(self, answers: list[str], delay: float = 0.0) -> None:
+        self.answers = list(answers)
+        self.delay = delay
+        self.requests: list[dict[str, str]] = []
+        self._released = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                server.requests.append(
+                    {
+                        "path": self.path,
+                        "variant": self.headers.get("X-Amzn-SageMaker-Target-Variant", ""),
+                    }
+                )
+                server._released.wait(server.delay)
+                index = min(len(server.requests), len(server.answers)) - 1
+                body = server.answers[index].encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the client gave up waiting
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> ModelServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._released.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+RUNTIME_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"
+
+
+@contextmanager
+def model_server(answers: list[str], delay: float = 0.0) -> Iterator[ModelServer]:
+    """Send the SageMaker runtime calls of clients made inside to a :class:`ModelServer`
+    (botocore reads the service's endpoint from this variable; moto lets 127.0.0.1 through)."""
+    server = ModelServer(answers, delay).start()
+    before = os.environ.get(RUNTIME_ENDPOINT_VARIABLE)
+    os.environ[RUNTIME_ENDPOINT_VARIABLE] = server.url
+    try:
+        yield server
+    finally:
+        if before is None:
+            os.environ.pop(RUNTIME_ENDPOINT_VARIABLE, None)
+        else:
+            os.environ[RUNTIME_ENDPOINT_VARIABLE] = before
+        server.stop()
 
 
 # --- a webhook receiver on 127.0.0.1 -----------------------------------------------------

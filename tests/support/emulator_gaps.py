@@ -18,6 +18,19 @@ Product code never knows about any of this: it calls boto3 as it would on AWS.
 | sagemaker.CreateEndpointConfig    | drops Shadow-     | after the call, the shadow variants    |
 |                                   | ProductionVariants| are stored on moto's config, so that   |
 |                                   |                   | DescribeEndpointConfig returns them    |
+| sagemaker.DeleteEndpoint          | deletes in any    | answered here (Stubber-checked): the   |
+|                                   | state             | deletion is applied to moto's state;   |
+|                                   |                   | ValidationException while the endpoint |
+|                                   |                   | is Creating or Updating, as SageMaker  |
+|                                   |                   | refuses to delete an in-progress one   |
+| sagemaker.UpdateEndpoint between  | accepted          | ValidationException when the new       |
+| real-time and serverless          |                   | config turns instance variants into    |
+|                                   |                   | serverless ones or back: SageMaker     |
+|                                   |                   | does not update an endpoint between    |
+|                                   |                   | the two                                |
+| sagemaker.UpdateEndpoint traffic  | accepted          | ValidationException for a CanarySize   |
+| routing sizes                     |                   | above 50% or a LinearStepSize outside  |
+|                                   |                   | 10-50% (TrafficRoutingConfig limits)   |
 | sagemaker endpoint lifecycle      | endpoints are     | tests move an endpoint through         |
 |                                   | InService at once | Creating/Updating/Failed, or roll an   |
 |                                   |                   | update back, with set_endpoint_status  |
@@ -87,6 +100,15 @@ MISSING_OPERATIONS: dict[str, tuple[str, ...]] = {
     "codeconnections": ("GetConnection",),
     "codestar-connections": ("GetConnection",),
 }
+# Operations moto implements without SageMaker's refusals: answered here in full.
+REFUSING_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "sagemaker": ("DeleteEndpoint",),
+}
+# SageMaker refuses to delete an endpoint while it is being created or updated.
+DELETE_REFUSED_STATES = ("Creating", "Updating")
+# TrafficRoutingConfig: CanarySize at most 50%, LinearStepSize 10-50% of the capacity.
+CANARY_PERCENT_RANGE = (1, 50)
+LINEAR_PERCENT_RANGE = (10, 50)
 # Operations moto implements but answers incompletely: completed after moto's call.
 INCOMPLETE_OPERATIONS: dict[str, tuple[str, ...]] = {
     "sagemaker": ("CreateEndpointConfig",),
@@ -107,8 +129,12 @@ class SageMakerGaps:
             "DeleteModelPackage": self._delete_model_package,
             "DeleteModelPackageGroup": self._delete_model_package_group,
             "UpdateEndpoint": self._update_endpoint,
+            "DeleteEndpoint": self._delete_endpoint,
         }
-        assert set(answers) == set(MISSING_OPERATIONS["sagemaker"])
+        assert set(answers) == {
+            *MISSING_OPERATIONS["sagemaker"],
+            *REFUSING_OPERATIONS["sagemaker"],
+        }
         self._stubbed = StubbedOperations(
             client, {operation: _as_gap_answer(apply) for operation, apply in answers.items()}
         )
@@ -156,12 +182,32 @@ class SageMakerGaps:
                 "ValidationException",
                 f"Cannot update in-progress endpoint {endpoint.arn}.",
             )
+        current = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+        if current is not None and _serverless_kinds(current) != _serverless_kinds(config):
+            return (
+                "ValidationException",
+                "Updating an endpoint between real-time and serverless inference is not supported.",
+            )
+        refused = _traffic_routing_refusal(params.get("DeploymentConfig") or {})
+        if refused:
+            return ("ValidationException", refused)
         endpoint.endpoint_config_name = config.endpoint_config_name
         endpoint.production_variants = endpoint._process_production_variants(
             config.production_variants
         )
         endpoint.last_modified_time = datetime.now(UTC)
         return {"EndpointArn": endpoint.arn}
+
+    def _delete_endpoint(self, params: dict[str, Any]) -> tuple[str, str] | None:
+        backend = self._backend
+        name = params["EndpointName"]
+        endpoint = backend.endpoints.get(name)
+        if endpoint is None:
+            return ("ValidationException", f"Could not find endpoint {name}.")
+        if endpoint.endpoint_status in DELETE_REFUSED_STATES:
+            return ("ValidationException", f"Cannot delete in-progress endpoint {endpoint.arn}.")
+        del backend.endpoints[name]
+        return None
 
     def set_endpoint_status(self, name: str, status: str, failure_reason: str = "") -> None:
         """Move an endpoint to ``status``, as SageMaker does on its own while it works."""
@@ -202,6 +248,26 @@ class SageMakerGaps:
             return ("ConflictException", f"Model package group {name} still has model packages.")
         del backend.model_package_groups[name]
         return None
+
+
+def _serverless_kinds(config: Any) -> set[bool]:
+    """Whether the production variants of a moto endpoint config are serverless."""
+    return {"ServerlessConfig" in variant for variant in config.production_variants}
+
+
+def _traffic_routing_refusal(deployment_config: dict[str, Any]) -> str:
+    """SageMaker's answer to traffic shifting sizes out of its bounds ('' when within)."""
+    routing = deployment_config.get("BlueGreenUpdatePolicy", {}).get(
+        "TrafficRoutingConfiguration", {}
+    )
+    for key, (low, high) in (
+        ("CanarySize", CANARY_PERCENT_RANGE),
+        ("LinearStepSize", LINEAR_PERCENT_RANGE),
+    ):
+        size = routing.get(key)
+        if size and size.get("Type") == "CAPACITY_PERCENT" and not low <= size["Value"] <= high:
+            return f"{key} {size['Value']}% is outside {low}-{high}% of the capacity."
+    return ""
 
 
 # moto lacks iam:SimulatePrincipalPolicy; the SageMaker SDK's client-side role check calls it.

@@ -85,8 +85,14 @@ def build(
     published = publish_deploy_settings(
         project, plan.branch, deploy_config, repo_dir, session.client("s3")
     )
-    if published:
-        print(f"published the deployment settings of {plan.branch}: {len(published)} objects")
+    if published.written:
+        removed = (
+            f"; removed {len(published.removed)} stale payload(s)" if published.removed else ""
+        )
+        print(
+            f"published the deployment settings of {plan.branch}: "
+            f"{len(published.written)} objects{removed}"
+        )
     if plan.action == "train":
         _train(
             project,

@@ -11,7 +11,10 @@ checked here too (and by the platform):
 - ``production.champion_challenger`` only in the advanced scenario; when it is
   absent there, it means ``{mode: split, challenger_weight: 10}``;
 - ``autoscaling.min <= initial_instance_count <= autoscaling.max``;
-- at most 10 ``rollback_alarms`` (SageMaker's limit).
+- at most 10 ``rollback_alarms`` (SageMaker's limit);
+- ``production.mode: serverless`` not in the advanced scenario: champion and
+  challenger are two variants (or a shadow variant), which Serverless Inference
+  does not support.
 """
 
 from __future__ import annotations
@@ -99,6 +102,12 @@ def _check_rules(settings: dict[str, Any], scenario: str, source: str) -> None:
         raise DeployConfigError(
             f"{source}: key 'production.champion_challenger' is for the advanced scenario only; "
             f"this project is {scenario}"
+        )
+    if scenario == "advanced" and settings["production"]["mode"] == "serverless":
+        raise DeployConfigError(
+            f"{source}: key 'production.mode': serverless is not available in the advanced "
+            "scenario: champion and challenger are two production variants (or a shadow "
+            "variant), which SageMaker Serverless Inference does not support; use realtime"
         )
     for stage in STAGES:
         realtime = settings[stage]["realtime"]

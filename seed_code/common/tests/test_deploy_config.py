@@ -49,6 +49,9 @@ def test_the_schema_uses_only_simple_keywords() -> None:
         (("production", "deployment", "strategy"), "big-bang", "production.deployment.strategy"),
         (("production", "realtime", "autoscaling", "min"), 3, "production.realtime.autoscaling"),
         (("production", "colour"), "blue", "production.colour"),
+        (("production", "deployment", "canary", "size_percent"), 60, "canary.size_percent"),
+        (("production", "deployment", "linear", "size_percent"), 5, "linear.size_percent"),
+        (("development", "deployment", "linear", "size_percent"), 55, "linear.size_percent"),
     ],
 )
 def test_a_bad_setting_is_named(project: Project, path, value, message) -> None:
@@ -59,3 +62,15 @@ def test_a_bad_setting_is_named(project: Project, path, value, message) -> None:
     node[path[-1]] = value
     with pytest.raises(DeployConfigError, match=message.replace(".", r"\.")):
         parse_deploy_config(broken, project.scenario)
+
+
+def test_production_serverless_fits_one_variant_only(project: Project) -> None:
+    """SageMaker Serverless Inference has no second production variant (or shadow)."""
+    serverless = copy.deepcopy(document())
+    serverless["production"]["mode"] = "serverless"
+    if project.scenario == "advanced":
+        with pytest.raises(DeployConfigError, match=r"'production\.mode': serverless is not"):
+            parse_deploy_config(serverless, project.scenario)
+    else:
+        settings = parse_deploy_config(serverless, project.scenario).settings
+        assert settings["production"]["mode"] == "serverless"

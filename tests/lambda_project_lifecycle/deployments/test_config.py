@@ -87,3 +87,19 @@ def test_hosting_instance_types_come_from_the_sdk_service_model() -> None:
     assert {"ml.m5.large", "ml.c5.xlarge", "ml.g5.xlarge"} <= types
     assert "ml.t3.micro" not in types and "ml.m5.huge" not in types
     assert hosting_instance_types(object()) is None
+
+
+def test_advanced_production_must_be_realtime_and_its_development_may_be_serverless() -> None:
+    document = {"schema_version": 1, "production": {"mode": "serverless"}}
+    with pytest.raises(DeployConfigError, match=r"key 'production\.mode': serverless is not"):
+        parse_stage_config(
+            document, stage="production", scenario="advanced", schema=SCHEMA, source="x"
+        )
+    development = parse_stage_config(
+        document, stage="development", scenario="advanced", schema=SCHEMA, source="x"
+    )
+    assert development.mode == "serverless"
+    baseline = parse_stage_config(
+        document, stage="production", scenario="baseline", schema=SCHEMA, source="x"
+    )
+    assert baseline.mode == "serverless"

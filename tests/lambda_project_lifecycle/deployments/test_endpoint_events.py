@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from lambda_project_lifecycle.naming import ProjectNames
-from tests.support.deployments import DeployWorld, WebhookListener, deploy_world
+from tests.support.deployments import DeployWorld, WebhookListener, deploy_world, model_server
 
 CSV_ONE = {
     "description": "One record as CSV",
@@ -133,32 +133,78 @@ def test_wrong_answers_fail_the_tests_and_say_which_payload_and_why(
     assert record is not None and record["Status"] == "TestsFailed"
 
 
-class SlowRuntime:
-    def __init__(self, real: Any, delay: float) -> None:
-        self._real, self._delay = real, delay
-
-    def invoke_endpoint(self, **kwargs: Any) -> Any:
-        time.sleep(self._delay)
-        return self._real.invoke_endpoint(**kwargs)
-
-
 def test_an_answer_slower_than_the_latency_budget_fails(world: DeployWorld) -> None:
     names, _ = deployed(world)
     world.publish_config(
         names, "prod", {"schema_version": 1, "production": {"tests": {"latency_budget_ms": 50}}}
     )
     world.publish_payloads(names, "prod", {"csv-one": CSV_ONE})
-    world.model_answers(ONE)
-    world.clients._clients["sagemaker-runtime"] = SlowRuntime(
-        world.client("sagemaker-runtime"), 0.12
-    )
 
-    result = world.endpoint_event(names.endpoint("production"))
+    with model_server([ONE], delay=0.12) as model:
+        result = world.endpoint_event(names.endpoint("production"))
 
     assert result["action"] == "tests-failed"
     (case,) = result["tests"]["cases"]
     assert case["latency_ms"] >= 120
     assert case["problems"] == [f"took {case['latency_ms']} ms, over the 50 ms budget"]
+    assert model.requests == [
+        {"path": f"/endpoints/{names.endpoint('production')}/invocations", "variant": "AllTraffic"}
+    ]
+
+
+def test_a_model_that_never_answers_fails_each_case_soon_after_the_budget(
+    world: DeployWorld,
+) -> None:
+    """Without a deadline of its own a call would wait a minute, and retry (botocore's
+    defaults); the Lambda would time out with no result and no notice."""
+    names, _ = deployed(world)
+    world.publish_config(
+        names, "prod", {"schema_version": 1, "production": {"tests": {"latency_budget_ms": 200}}}
+    )
+    world.publish_payloads(names, "prod", {"csv-one": CSV_ONE, "json-two": JSON_TWO})
+
+    with model_server([ONE], delay=60) as model:
+        started = time.monotonic()
+        result = world.endpoint_event(names.endpoint("production"))
+        took = time.monotonic() - started
+
+    assert result["action"] == "tests-failed"
+    assert [c["problems"] for c in result["tests"]["cases"]] == [
+        ["no answer within 1.2 s (the call was abandoned)"]
+    ] * 2
+    assert len(model.requests) == 2, "one attempt per case, no retries"
+    assert took < 6, f"two hanging calls took {took:.1f} s"
+    (notice,) = world.notices()
+    assert notice["status"] == "FAILED"
+
+
+def test_tests_stop_while_the_lambda_can_still_report_and_say_they_timed_out(
+    world: DeployWorld,
+) -> None:
+    names, _ = deployed(world)
+    world.publish_config(
+        names, "prod", {"schema_version": 1, "production": {"tests": {"latency_budget_ms": 200}}}
+    )
+    payloads = {f"case-{n}": CSV_ONE for n in range(6)}
+    world.publish_payloads(names, "prod", payloads)
+    endpoint = names.endpoint("production")
+
+    # 15 s are kept for what follows the tests; each hanging call takes 1.2 s.
+    with model_server([ONE], delay=60) as model:
+        result = world.endpoint_event(endpoint, lambda_seconds=18.0)
+
+    assert result["action"] == "tests-timed-out"
+    assert 1 <= len(model.requests) < 6
+    assert result["tests"]["timed_out"].startswith(
+        f"stopped after {len(model.requests)} of 6 case(s)"
+    )
+    (notice,) = world.notices()
+    assert notice["status"] == "TIMED_OUT"
+    assert "integration tests timed out" in notice["summary"]
+    record = world.record(endpoint)
+    assert record is not None
+    assert record["LastResult"]["status"] == "TIMED_OUT"
+    assert record["Status"] == "TestsFailed", "not left in Deploying"
 
 
 def test_every_production_variant_is_tested_and_the_shadow_is_not(world: DeployWorld) -> None:

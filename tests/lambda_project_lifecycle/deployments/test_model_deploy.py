@@ -570,6 +570,56 @@ def test_champion_challenger_settings_in_a_baseline_project_are_refused(
     assert world.endpoint_names() == set()
 
 
+@pytest.mark.parametrize(
+    ("deployment", "key", "problem"),
+    [
+        (
+            {"strategy": "canary", "canary": {"size_percent": 60}},
+            "production.deployment.canary.size_percent",
+            "greater than the maximum 50",
+        ),
+        (
+            {"strategy": "linear", "linear": {"size_percent": 5}},
+            "production.deployment.linear.size_percent",
+            "less than the minimum 10",
+        ),
+    ],
+)
+def test_traffic_shifting_sagemaker_would_refuse_fails_naming_the_key_before_any_update(
+    world: DeployWorld, deployment: dict[str, Any], key: str, problem: str
+) -> None:
+    names = world.create_project()
+    group = names.model_package_group("prod")
+    serving, candidate = world.register_package(group), world.register_package(group)
+    world.approve(serving)
+    world.publish_config(
+        names, "prod", {"schema_version": 1, "production": {"deployment": deployment}}
+    )
+
+    result = world.approve(candidate)
+
+    assert result["action"] == "failed"
+    assert f"key '{key}'" in result["detail"] and problem in result["detail"]
+    assert world.served_packages(names.endpoint("production")) == {"AllTraffic": serving}
+    assert endpoint_requests(world) == []
+
+
+def test_serverless_production_in_the_advanced_scenario_is_refused_naming_the_key(
+    world: DeployWorld,
+) -> None:
+    """Champion and challenger are two variants; Serverless Inference serves only one."""
+    names = world.create_project(Scenario="advanced")
+    world.publish_config(names, "prod", {"schema_version": 1, "production": {"mode": "serverless"}})
+
+    result = world.approve(world.register_package(names.model_package_group("champion")))
+
+    assert result["action"] == "failed"
+    assert "key 'production.mode': serverless is not available in the advanced" in result["detail"]
+    assert world.endpoint_names() == set() and world.config_names() == set()
+    (notice,) = world.notices()
+    assert notice["status"] == "FAILED"
+
+
 def test_too_many_rollback_alarms_with_the_platforms_own_are_refused(world: DeployWorld) -> None:
     names = world.create_project()
     alarms = [f"kpi-{n}" for n in range(10)]

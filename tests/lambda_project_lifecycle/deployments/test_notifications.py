@@ -51,6 +51,9 @@ def test_the_webhook_url_may_be_plain_or_json(aws: tuple[object, object, str], f
         "hooks.example.com/x",
         "https://",
         "{not json",
+        "https://hooks.example.com/services/T/B/x y",
+        "https://hooks.example.com/services/T/B/x\tz",
+        "https://hooks.example.com:port/services/T/B/x",
     ],
 )
 def test_anything_but_an_https_url_is_refused_without_revealing_it(
@@ -78,3 +81,17 @@ def test_the_subject_fits_sns_limits() -> None:
     notice = Notice("PASSED", "é" * 40, "p-1", "production", "e", "s")
     assert len(notice.subject) <= 100
     assert notice.subject.isascii()
+
+
+def test_a_url_the_http_client_cannot_use_fails_the_delivery_without_revealing_it(
+    aws: tuple[object, object, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """urllib raises UnicodeError (not OSError) for this host; SNS still gets the notice."""
+    hook = notifier(aws, "https://hooks..example.com/services/T000/B000/secret-token")
+
+    delivery = hook.send(NOTICE)
+
+    assert delivery.sns_message_id
+    assert delivery.webhook.startswith("failed: UnicodeError")
+    assert "secret-token" not in delivery.webhook
+    assert "secret-token" not in caplog.text

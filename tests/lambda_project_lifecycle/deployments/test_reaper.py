@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
+
+from botocore.awsrequest import AWSResponse
 
 from lambda_project_lifecycle.naming import ProjectNames
 from tests.support.deployments import DeployWorld
@@ -88,3 +91,37 @@ def test_endpoints_without_the_platforms_tags_or_still_busy_are_left(world: Depl
     world.gaps.set_endpoint_status(development, "InService")
     assert world.reap()["endpoints"] == [development]
     assert "sagemaker-handmade-development" in world.endpoint_names()
+
+
+def test_an_endpoint_that_cannot_be_deleted_does_not_stop_the_others(world: DeployWorld) -> None:
+    churn = dev_and_prod(world)
+    fraud = world.create_project("fraud-model", "p-0therpr0ject1")
+    world.approve(world.register_package(fraud.model_package_group("dev")))
+    world.notices()
+    later(world, 48)
+
+    def refuse_churns_endpoint(params: dict[str, Any], **_: Any) -> Any:
+        if churn.project_id in str(params.get("body", "")):
+            error = {"Code": "ThrottlingException", "Message": "Rate exceeded"}
+            return AWSResponse("https://x", 400, {}, None), {
+                "Error": error,
+                "ResponseMetadata": {"HTTPStatusCode": 400, "MaxAttemptsReached": True},
+            }
+        return None
+
+    world.sagemaker.meta.events.register_first(
+        "before-call.sagemaker.DeleteEndpoint", refuse_churns_endpoint
+    )
+    result = world.reap()
+
+    assert result["endpoints"] == [fraud.endpoint("development")]
+    assert list(result["failed"]) == [churn.endpoint("development")]
+    assert "ThrottlingException" in result["failed"][churn.endpoint("development")]
+    statuses = sorted((n["status"], n["project_id"]) for n in world.notices())
+    assert statuses == [("FAILED", churn.project_id), ("REMOVED", fraud.project_id)]
+
+    world.sagemaker.meta.events.unregister(
+        "before-call.sagemaker.DeleteEndpoint", refuse_churns_endpoint
+    )
+    assert world.reap()["endpoints"] == [churn.endpoint("development")], "the next run"
+    assert world.endpoint_names() == {churn.endpoint("production")}

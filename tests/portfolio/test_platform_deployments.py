@@ -1,0 +1,77 @@
+"""The platform stack's deployment Lambdas: which roles they may pass to SageMaker, and what
+the shared fallback model role may read."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from lambda_project_lifecycle.naming import ProjectNames, check_name
+from portfolio import platform
+from portfolio.settings import TemplateSettings
+
+TEMPLATE: dict[str, Any] = json.loads(json.dumps(platform.build(TemplateSettings()).to_dict()))
+RESOURCES = TEMPLATE["Resources"]
+DEPLOYING = ("ModelDeployFunctionRole", "EndpointEventsFunctionRole")
+TRAINING_ROLES = {
+    "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/sagemaker-*-training"
+}
+
+
+def statements(role: str) -> list[dict[str, Any]]:
+    return list(RESOURCES[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"])
+
+
+def by_sid(role: str) -> dict[str, dict[str, Any]]:
+    return {s["Sid"]: s for s in statements(role)}
+
+
+@pytest.mark.parametrize("role", DEPLOYING)
+def test_models_run_as_the_projects_training_role_or_the_shared_fallback_only(role: str) -> None:
+    passing = [s for s in statements(role) if "iam:PassRole" in s["Action"]]
+    assert passing == [
+        {
+            "Sid": "PassModelRolesToSageMaker",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [TRAINING_ROLES, {"Fn::GetAtt": ["ModelExecutionRole", "Arn"]}],
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        }
+    ]
+    assert by_sid(role)["ProjectTrainingRolesRead"]["Action"] == ["iam:GetRole"]
+    assert by_sid(role)["ProjectTrainingRolesRead"]["Resource"] == [TRAINING_ROLES]
+
+
+def test_the_training_role_pattern_matches_every_projects_training_role() -> None:
+    for names in (ProjectNames("a", "p-1"), ProjectNames("a" * 32, "p-" + "9" * 14)):
+        role = names.training_role()
+        check_name("iam_role", role)
+        assert role.startswith("sagemaker-") and role.endswith("-training")
+
+
+@pytest.mark.parametrize("role", DEPLOYING)
+def test_the_deploy_handlers_get_no_action_they_never_call(role: str) -> None:
+    actions = {a for s in statements(role) for a in s["Action"]}
+    assert "sagemaker:UpdateEndpointWeightsAndCapacities" not in actions
+
+
+def test_the_shared_model_role_reads_model_archives_not_project_data() -> None:
+    policy = RESOURCES["ModelExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    reads = [s for s in policy["Statement"] if "s3:GetObject" in s["Action"]]
+    assert reads == [
+        {
+            "Sid": "ModelArchivesOnly",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [
+                {
+                    "Fn::Join": [
+                        "",
+                        [{"Fn::GetAtt": ["ProjectDataBucket", "Arn"]}, "/sagemaker-*/*.tar.gz"],
+                    ]
+                }
+            ],
+        }
+    ]
