@@ -36,6 +36,8 @@ class SharedFunction:
     # dropped. None: Lambda's defaults (2 retries, 6 hours).
     async_retries: int | None = None
     async_max_event_age_seconds: int | None = None
+    # A fixed name, for a function whose ARN others keep (None: CloudFormation names it).
+    function_name: str | None = None
 
 
 def trust_policy(service: str) -> PolicyDocument:
@@ -73,9 +75,11 @@ def add_function(template: Template, spec: SharedFunction, code: lambda_.Code) -
             ],
         )
     )
+    named: dict[str, Any] = {"FunctionName": spec.function_name} if spec.function_name else {}
     function = template.add_resource(
         lambda_.Function(
             spec.logical_id,
+            **named,
             Description=spec.description,
             Runtime=LAMBDA_RUNTIME,
             Architectures=[LAMBDA_ARCHITECTURE],

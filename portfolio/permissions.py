@@ -195,6 +195,12 @@ def training_launch_statements(secret_prefix: str) -> list[Statement]:
                 iam_actions.DeleteRolePolicy,
                 iam_actions.TagRole,
                 iam_actions.UntagRole,
+                # what CloudFormation's AWS::IAM::Role handlers also call on read, update
+                # and delete (the resource schema's handler permissions)
+                iam_actions.ListRolePolicies,
+                iam_actions.ListAttachedRolePolicies,
+                iam_actions.UpdateRoleDescription,
+                iam_actions.UpdateAssumeRolePolicy,
             ],
             Resource=[role_arn],
         ),
@@ -258,6 +264,8 @@ def deployment_teardown_statements() -> list[Statement]:
                 sm_actions.DeleteEndpoint,
                 sm_actions.DeleteEndpointConfig,
                 sm_actions.DeleteModel,
+                # a model another run deleted meanwhile is confirmed gone with DescribeModel
+                sm_actions.DescribeModel,
                 sm_actions.ListTags,
             ],
             Resource=_project_hosting_arns(),
@@ -372,6 +380,14 @@ def deployment_statements(model_role: Any, data_bucket: Any, topic: Any) -> list
             Effect=Allow,
             Action=[aas_actions.RegisterScalableTarget, aas_actions.PutScalingPolicy],
             Resource=["*"],
+        ),
+        # Application Auto Scaling checks that the caller of RegisterScalableTarget may
+        # itself change the variant's instance count (its "permissions validation").
+        Statement(
+            Sid="VariantScalingValidation",
+            Effect=Allow,
+            Action=[sm_actions.UpdateEndpointWeightsAndCapacities],
+            Resource=[sagemaker_arn(f"endpoint/{NAME_PREFIX}-*")],
         ),
         Statement(
             Sid="ScalingServiceLinkedRole",

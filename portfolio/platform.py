@@ -15,7 +15,7 @@ from typing import Any
 from awacs import cloudformation as cfn_actions
 from awacs import s3 as s3_actions
 from awacs import ssm as ssm_actions
-from awacs.aws import Allow, PolicyDocument, Statement
+from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
 from awacs.awslambda import InvokeFunction
 from troposphere import (
     Equals,
@@ -78,6 +78,9 @@ LIFECYCLE_MEMORY_MB = 512  # seeding (dulwich, zlib) runs faster with the CPU th
 TRAINING_TRIGGER_HANDLER = "lambda_project_lifecycle.training_trigger.handler"
 STUDIO_ROLE_PATTERN_DEFAULT = "role/service-role/AmazonSageMaker-ExecutionRole-*"
 STUDIO_VISIBILITY_TAG = "sagemaker:studio-visibility"
+# Service Catalog's own copies of product templates carry this S3 object tag; the launch
+# role reads them (the Service Catalog Administrator Guide's launch-constraint policy).
+SERVICE_CATALOG_COPY_TAG = "s3:ExistingObjectTag/servicecatalog:provisioning"
 LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
 
 
@@ -225,6 +228,7 @@ def build(settings: TemplateSettings) -> Template:
         template,
         SharedFunction(
             logical_id="LifecycleFunction",
+            function_name=settings.lifecycle_function_name,
             handler=LIFECYCLE_HANDLER,
             description="mlops-portfolio: creates, updates and deletes SageMaker projects.",
             statements=[
@@ -433,6 +437,15 @@ def _add_launch_role(
                                 Effect=Allow,
                                 Action=[s3_actions.GetObject],
                                 Resource=[Sub("arn:${AWS::Partition}:s3:::${ArtifactsBucket}/*")],
+                            ),
+                            # Service Catalog provisions from its own copy of each product
+                            # version, in a bucket it owns and tags for provisioning.
+                            Statement(
+                                Sid="ServiceCatalogTemplateCopies",
+                                Effect=Allow,
+                                Action=[s3_actions.GetObject],
+                                Resource=["*"],
+                                Condition=Condition(StringEquals(SERVICE_CATALOG_COPY_TAG, "true")),
                             ),
                             Statement(
                                 Sid="ResolveLifecycleFunction",

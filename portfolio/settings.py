@@ -23,6 +23,14 @@ class TemplateSettings:
         return f"{self.ssm_prefix}/lifecycle-function-arn"
 
     @property
+    def lifecycle_function_name(self) -> str:
+        """The lifecycle Lambda's fixed name. Every project's custom resource keeps the
+        function ARN it was created with (CloudFormation refuses to change a ServiceToken),
+        so the ARN must outlive a replaced platform stack: ``mlops-portfolio-project-lifecycle``."""
+        base = self.ssm_prefix.strip("/").replace("/", "-").replace(".", "-")
+        return f"{base}-project-lifecycle"
+
+    @property
     def artifacts_bucket_parameter(self) -> str:
         return f"{self.ssm_prefix}/artifacts-bucket"
 

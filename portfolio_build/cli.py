@@ -50,7 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             config_file=args.config,
             overrides={
                 "dist": args.dist,
-                "regions": args.regions.split(",") if args.regions else None,
+                "regions": (
+                    [r.strip() for r in args.regions.split(",") if r.strip()]
+                    if args.regions is not None
+                    else None
+                ),
             },
         )
         return build(config)

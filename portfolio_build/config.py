@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from cfnlint.helpers import REGIONS as CFNLINT_REGIONS
 
 from portfolio.settings import DEFAULT_SSM_PREFIX, TemplateSettings
 from portfolio_build.errors import ConfigError
@@ -22,6 +23,7 @@ from portfolio_build.errors import ConfigError
 DEFAULT_CONFIG_FILE = "portfolio.toml"
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
 ENV_PREFIX = "MLOPS_PORTFOLIO_"
+LAMBDA_FUNCTION_NAME_MAX_LENGTH = 64
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -71,8 +73,15 @@ def load_config(
         _merge(values, sources, _read_file(path), str(path))
 
     from_env: dict[str, Any] = {}
-    for key in SCHEMA["properties"]:
-        raw = environ.get(ENV_PREFIX + key.upper())
+    known_variables = {ENV_PREFIX + key.upper(): key for key in SCHEMA["properties"]}
+    for variable in sorted(environ):
+        if variable.startswith(ENV_PREFIX) and variable not in known_variables:
+            raise ConfigError(
+                f"environment: unknown variable {variable} "
+                f"(known: {', '.join(sorted(known_variables))})"
+            )
+    for variable, key in known_variables.items():
+        raw = environ.get(variable)
         if raw is not None:
             from_env[key] = (
                 [p.strip() for p in raw.split(",") if p.strip()] if key in LIST_KEYS else raw
@@ -92,13 +101,32 @@ def load_config(
         provider_name=values.get("provider_name", TemplateSettings.provider_name),
         support_email=values.get("support_email", ""),
     )
+    function_name = settings.lifecycle_function_name
+    if len(function_name) > LAMBDA_FUNCTION_NAME_MAX_LENGTH:
+        raise ConfigError(
+            f"{sources.get('ssm_prefix', 'default')}: ssm_prefix gives the lifecycle function "
+            f"the name {function_name!r}, {len(function_name)} characters, over Lambda's "
+            f"{LAMBDA_FUNCTION_NAME_MAX_LENGTH}-character limit; use a shorter prefix"
+        )
+    regions = tuple(values.get("regions", DEFAULT_REGIONS))
+    unknown = [region for region in regions if region not in cfnlint_regions()]
+    if unknown:
+        raise ConfigError(
+            f"{sources.get('regions', 'default')}: regions: {', '.join(unknown)} "
+            "unknown to the installed cfn-lint (a typo, or a region newer than it)"
+        )
     dist = Path(values.get("dist", "dist"))
     return BuildConfig(
-        regions=tuple(values.get("regions", DEFAULT_REGIONS)),
+        regions=regions,
         dist=dist if dist.is_absolute() else cwd / dist,
         settings=settings,
         sources=sources,
     )
+
+
+def cfnlint_regions() -> frozenset[str]:
+    """The regions the installed cfn-lint has resource specifications for."""
+    return frozenset(CFNLINT_REGIONS)
 
 
 def _read_file(path: Path) -> dict[str, Any]:

@@ -7,6 +7,7 @@ stack uses; the platform entry lists the stack parameters that point at them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -50,9 +51,21 @@ def platform_parameters(entries: list[dict[str, Any]]) -> dict[str, str]:
     return parameters
 
 
+def product_version(version: str, entries: list[dict[str, Any]]) -> str:
+    """The products' provisioning-artifact name: ``<version>+<hash of the product templates>``.
+
+    Service Catalog tells a product's versions apart by template URL and name, so a build
+    that changes a product template must also give its version a new name.
+    """
+    digests = sorted(e["sha256"] for e in entries if e["kind"] == "product-template")
+    combined = hashlib.sha256("".join(digests).encode()).hexdigest()
+    return f"{version}+{combined[:8]}"
+
+
 def write_manifest(dist: Path, version: str, artifacts: list[Artifact]) -> dict[str, Any]:
     entries = [describe(artifact, dist) for artifact in artifacts]
     parameters = platform_parameters(entries)
+    parameters["ProductVersion"] = product_version(version, entries)
     for entry in entries:
         if entry["kind"] == "platform-template":
             entry["parameters"] = parameters

@@ -112,9 +112,11 @@ def package_seed_code(dist: Path, seed_dir: Path = SEED_CODE_DIR) -> list[Artifa
     artifacts = []
     for scenario in SCENARIOS:
         files: dict[str, Path] = {}
+        # The repository's .gitignore is common's: it applies to the overlay too.
+        gitignore = seed_dir / SEED_CODE_COMMON / ".gitignore"
         for part in (SEED_CODE_COMMON, scenario):
             if (seed_dir / part).is_dir():
-                files.update(collect_files(seed_dir / part))
+                files.update(collect_files(seed_dir / part, ignore_files=[gitignore]))
         path = dist / "seed_code" / f"{scenario}.zip"
         write_zip(path, files)
         artifacts.append(

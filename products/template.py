@@ -91,7 +91,10 @@ USER_PARAMETERS: tuple[UserParameter, ...] = (
     UserParameter(
         name=repository.NAME,
         label="Repository name (empty: sagemaker-<project name>-<project id>)",
-        description="Name of the repository to create (or, with a connection, the existing one).",
+        description=(
+            "Name of the repository to create (or, with a connection, the existing one). "
+            "CodeCommit: must start with sagemaker-."
+        ),
         default="",
         group="Repository",
     ),

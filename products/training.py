@@ -233,7 +233,24 @@ def training_statements(
                     "log-group:/aws/codebuild/${Name}:*",
                     Name=GetAtt(lifecycle, "TrainingProjectName"),
                 ),
-                arn("logs", "log-group:/aws/sagemaker/*"),
+                # The jobs of its pipelines write to SageMaker's shared job log groups (their
+                # stream names are the jobs' names, which the Pipelines service chooses).
+                *[
+                    arn("logs", f"log-group:/aws/sagemaker/{jobs}{streams}")
+                    for jobs in ("TrainingJobs", "ProcessingJobs", "TransformJobs")
+                    for streams in ("", ":log-stream:*")
+                ],
+                # Its deployed models (they run as this role) write to their endpoints' log
+                # groups, named after the endpoint: sagemaker-<name>-<id>-<stage>, the name part
+                # possibly shortened. No other project's endpoint logs.
+                *[
+                    arn(
+                        "logs",
+                        f"log-group:/aws/sagemaker/Endpoints/sagemaker-*-${{ProjectId}}-*{streams}",
+                        ProjectId=Ref("SageMakerProjectId"),
+                    )
+                    for streams in ("", ":log-stream:*")
+                ],
             ],
         ),
         Statement(

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lambda_project_lifecycle.errors import InvalidProjectError
-from lambda_project_lifecycle.naming import NAME_RULES, ProjectNames
+from lambda_project_lifecycle.naming import NAME_PREFIX, NAME_RULES, ProjectNames
 
 PROVIDERS = ("codecommit", "github", "gitlab", "bitbucket", "git")
 DEFAULT_PROVIDER = "codecommit"
@@ -78,6 +78,8 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # Optional property of the custom resource (MLflow flavour); overrides the Lambda's
 # MLFLOW_TRACKING_URI, which the platform stack's MlflowTrackingUri parameter sets.
 MLFLOW_TRACKING_URI_PROPERTY = "MlflowTrackingUri"
+# Project CodeCommit repositories: the only ones the platform may create and route pushes of.
+CODECOMMIT_NAME_PREFIX = f"{NAME_PREFIX}-"
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,17 @@ class RepositorySettings:
                     f"{NAME} {self.name!r} is not a valid {rule.what} name (pattern "
                     f"{rule.pattern}, not ending in .git)"
                 )
+        if (
+            self.name
+            and self.provider == "codecommit"
+            and not self.name.startswith(CODECOMMIT_NAME_PREFIX)
+        ):
+            # The lifecycle may make, and the push rule routes, only sagemaker-* repositories.
+            raise InvalidProjectError(
+                f"{NAME} {self.name!r} must start with {CODECOMMIT_NAME_PREFIX!r} with "
+                f"{PROVIDER} codecommit (the platform may create, and trains on pushes to, "
+                "only such repositories); leave it empty for the default name"
+            )
         if self.connection_arn:
             _check_arn(CONNECTION, self.connection_arn, CONNECTION_ARN_PATTERN, region)
         if self.secret_arn:

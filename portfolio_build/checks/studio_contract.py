@@ -3,9 +3,9 @@
 Product templates: the two parameters SageMaker fills in, labelled optional
 user parameters, the lifecycle custom resource wired to them, project tags on
 every taggable resource, and no resource with an idle price. Platform template:
-every product visible in Studio, in the portfolio, with a launch role, and
-principals who may launch it. Bootstrap template: a private, encrypted,
-versioned, TLS-only bucket.
+every product visible in Studio, in the portfolio, with a launch role that can
+read Service Catalog's copies of the templates, and principals who may launch it.
+Bootstrap template: a private, encrypted, versioned, TLS-only bucket.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from lambda_project_lifecycle.naming import PROJECT_ID_MAX_LENGTH, PROJECT_NAME_MAX_LENGTH
-from portfolio.platform import STUDIO_VISIBILITY_TAG
+from portfolio.platform import SERVICE_CATALOG_COPY_TAG, STUDIO_VISIBILITY_TAG
 from portfolio.settings import TemplateSettings
 from portfolio_build.checks import Finding
 from products.catalog import PRODUCTS
@@ -171,6 +171,13 @@ def check_platform(
             problems.append(f"{logical_id}: not associated with the portfolio")
         if logical_id not in constrained:
             problems.append(f"{logical_id}: has no launch-role constraint")
+    for role_id in sorted(_launch_roles(by_type)):
+        if not _reads_service_catalog_copies(resources.get(role_id, {})):
+            problems.append(
+                f"{role_id}: launch role may not s3:GetObject objects tagged "
+                f"{SERVICE_CATALOG_COPY_TAG}=true (Service Catalog provisions from its own copy "
+                "of each template; every project create would fail)"
+            )
     has_foreach_principals = any(
         key.startswith("Fn::ForEach::")
         and "AWS::ServiceCatalog::PortfolioPrincipalAssociation"
@@ -191,6 +198,29 @@ def check_platform(
             "product templates resolve it"
         )
     return [Finding(artifact, CHECK, problem) for problem in problems]
+
+
+def _launch_roles(by_type: dict[str, dict[str, Any]]) -> set[str]:
+    roles = set()
+    for constraint in by_type.get("AWS::ServiceCatalog::LaunchRoleConstraint", {}).values():
+        role_arn = constraint.get("Properties", {}).get("RoleArn", {})
+        if isinstance(role_arn, dict) and "Fn::GetAtt" in role_arn:
+            roles.add(role_arn["Fn::GetAtt"][0])
+    return roles
+
+
+def _reads_service_catalog_copies(role: dict[str, Any]) -> bool:
+    for policy in role.get("Properties", {}).get("Policies", []):
+        for statement in policy.get("PolicyDocument", {}).get("Statement", []):
+            actions = statement.get("Action", [])
+            condition = statement.get("Condition", {}).get("StringEquals", {})
+            if (
+                statement.get("Effect") == "Allow"
+                and "s3:GetObject" in actions
+                and condition.get(SERVICE_CATALOG_COPY_TAG) == "true"
+            ):
+                return True
+    return False
 
 
 def _referenced_products(resources: dict[str, Any]) -> set[str]:

@@ -52,9 +52,26 @@ def test_the_training_role_pattern_matches_every_projects_training_role() -> Non
 
 
 @pytest.mark.parametrize("role", DEPLOYING)
-def test_the_deploy_handlers_get_no_action_they_never_call(role: str) -> None:
+def test_the_deploy_handlers_may_register_variant_scaling(role: str) -> None:
+    # Application Auto Scaling refuses RegisterScalableTarget unless the caller may itself
+    # describe the endpoint and change its variants' capacities.
     actions = {a for s in statements(role) for a in s["Action"]}
-    assert "sagemaker:UpdateEndpointWeightsAndCapacities" not in actions
+    assert {
+        "application-autoscaling:RegisterScalableTarget",
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:DescribeEndpointConfig",
+        "sagemaker:UpdateEndpointWeightsAndCapacities",
+    } <= actions
+    [endpoints] = by_sid(role)["VariantScalingValidation"]["Resource"]
+    assert endpoints["Fn::Sub"].endswith(":endpoint/sagemaker-*")
+
+
+@pytest.mark.parametrize(
+    "role", (*DEPLOYING, "LifecycleFunctionRole", "DevEndpointReaperFunctionRole")
+)
+def test_every_role_that_deletes_models_may_confirm_one_is_gone(role: str) -> None:
+    actions = {a for s in statements(role) for a in s["Action"]}
+    assert {"sagemaker:DeleteModel", "sagemaker:DescribeModel"} <= actions
 
 
 def test_the_shared_model_role_reads_model_archives_not_project_data() -> None:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+
+import cfnlint.data.schemas
 
 from portfolio import platform
 from portfolio.settings import TemplateSettings
+from products import template
+from products.catalog import PRODUCTS
 
 TEMPLATE: dict[str, Any] = json.loads(json.dumps(platform.build(TemplateSettings()).to_dict()))
 RESOURCES = TEMPLATE["Resources"]
@@ -80,3 +85,48 @@ def test_the_launch_role_can_make_training_resources_with_the_sagemaker_prefix_o
         "StringEquals": {"iam:PassedToService": "codebuild.amazonaws.com"}
     }
     assert "project-data-bucket" in json.dumps(statements["ResolveProjectDataBucket"]["Resource"])
+
+
+def test_service_catalog_may_launch_from_its_own_copies_of_the_templates() -> None:
+    statement = policy_statements("LaunchRole")["ServiceCatalogTemplateCopies"]
+    assert statement["Action"] == ["s3:GetObject"]
+    # Only objects Service Catalog tagged for provisioning, wherever its bucket is.
+    assert statement["Condition"] == {
+        "StringEquals": {"s3:ExistingObjectTag/servicecatalog:provisioning": "true"}
+    }
+
+
+def test_the_launch_role_holds_what_cloudformation_calls_for_every_product_resource() -> None:
+    """The registry schema of each resource type a product stack holds lists the actions its
+    create, read, update and delete handlers call as the launch role; a missing one fails a
+    project's create, update or (worst) delete in Studio."""
+    schemas = Path(cfnlint.data.schemas.__file__).parent
+    providers = json.loads((schemas / "providers" / "us-east-1.json").read_text())
+    allowed = {
+        action
+        for statement in policy_statements("LaunchRole").values()
+        if statement["Effect"] == "Allow"
+        for action in statement["Action"]
+    }
+    # The product's role attaches no managed policy and has no permissions boundary, so the
+    # handlers never make these calls.
+    never_called = {
+        "iam:AttachRolePolicy",
+        "iam:DetachRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+        "iam:DeleteRolePermissionsBoundary",
+    }
+    checked = set()
+    for product in PRODUCTS:
+        body = json.loads(json.dumps(template.build(product, TemplateSettings()).to_dict()))
+        for resource in body["Resources"].values():
+            schema_file = schemas / "resources" / f"{providers.get(resource['Type'], '')}.json"
+            if resource["Type"].startswith("Custom::") or not schema_file.is_file():
+                continue
+            handlers = json.loads(schema_file.read_text()).get("handlers", {})
+            for operation in ("create", "read", "update", "delete"):
+                needed = set(handlers.get(operation, {}).get("permissions", [])) - never_called
+                missing = sorted(needed - allowed)
+                assert not missing, f"{resource['Type']} {operation}: {missing}"
+                checked.add(resource["Type"])
+    assert "AWS::IAM::Role" in checked

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -54,9 +55,27 @@ def test_the_platform_entry_carries_the_stack_parameters_of_this_build(
     platform = next(e for e in manifest["artifacts"] if e["kind"] == "platform-template")
     declared = json.loads((dist / platform["path"]).read_text())["Parameters"]
     keys = {e["key"] for e in manifest["artifacts"]}
-    assert set(platform["parameters"]) <= set(declared)
-    assert set(platform["parameters"].values()) <= keys
-    assert "LifecycleCodeKey" in platform["parameters"]
+    parameters = dict(platform["parameters"])
+    assert set(parameters) <= set(declared)
+    # Studio users tell product versions apart by name: the version and the templates' hash.
+    version = parameters.pop("ProductVersion")
+    assert re.fullmatch(re.escape(manifest["version"]) + r"\+[0-9a-f]{8}", version)
+    assert set(parameters.values()) <= keys
+    assert "LifecycleCodeKey" in parameters
+
+
+def test_a_changed_product_template_gets_a_new_product_version_name() -> None:
+    from portfolio_build.manifest import product_version
+
+    def entries(baseline_sha: str) -> list[dict[str, Any]]:
+        return [
+            {"kind": "product-template", "sha256": baseline_sha},
+            {"kind": "product-template", "sha256": "b" * 64},
+            {"kind": "lambda", "sha256": "c" * 64},
+        ]
+
+    assert product_version("1.0", entries("a" * 64)) == product_version("1.0", entries("a" * 64))
+    assert product_version("1.0", entries("a" * 64)) != product_version("1.0", entries("d" * 64))
 
 
 def test_two_builds_are_byte_identical(built: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
@@ -127,6 +146,28 @@ def test_seed_code_zips_overlay_the_scenario_and_keep_executable_bits(tmp_path: 
         assert archive.getinfo("README.md").external_attr >> 16 == 0o100644
     with zipfile.ZipFile(artifacts["baseline"].path) as archive:
         assert archive.read("README.md") == b"shared\n"
+
+
+def test_seed_code_zips_leave_out_what_the_seed_gitignore_ignores(tmp_path: Path) -> None:
+    """A platform engineer who tried the seed locally must not ship their virtualenv or MLflow
+    database into every new project's repository."""
+    from portfolio_build.render import package_seed_code
+
+    seed = tmp_path / "seed"
+    (seed / "common" / "pipelines").mkdir(parents=True)
+    (seed / "common" / ".gitignore").write_text("*.db\nscratch/\n")
+    (seed / "common" / "pipelines" / "run.py").write_text("print('run')\n")
+    (seed / "common" / "mlflow.db").write_bytes(b"SQLite format 3")
+    (seed / "common" / ".venv" / "lib").mkdir(parents=True)
+    (seed / "common" / ".venv" / "lib" / "site.py").write_text("")
+    (seed / "advanced" / "scratch").mkdir(parents=True)
+    (seed / "advanced" / "scratch" / "notes.txt").write_text("mine\n")
+
+    artifacts = {a.name: a for a in package_seed_code(tmp_path / "dist", seed)}
+
+    with zipfile.ZipFile(artifacts["advanced"].path) as archive:
+        # common's .gitignore is the repository's: it applies to the overlay too
+        assert archive.namelist() == [".gitignore", "pipelines/run.py"]
 
 
 def drop_project_id(original: Any) -> Any:
@@ -225,3 +266,29 @@ def test_bad_configuration_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.stderr.startswith(f"error: {tmp_path / 'portfolio.toml'}: regions: ")
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("regions", "message"),
+    [
+        ("", "error: command line: --regions: [] should be non-empty"),
+        ("eu-west-1, us-east-9", "error: command line: regions: us-east-9 unknown to the"),
+    ],
+)
+def test_bad_regions_stop_the_build_before_the_last_build_is_touched(
+    tmp_path: Path, regions: str, message: str
+) -> None:
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "manifest.json").write_text("{}")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "build.py"), "--dist", str(dist), "--regions", regions],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(message), result.stderr
+    assert "Traceback" not in result.stderr
+    assert (dist / "manifest.json").read_text() == "{}"

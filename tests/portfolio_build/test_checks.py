@@ -184,6 +184,19 @@ PLATFORM_BREAKS = [
         "no principal association",
     ),
     (
+        lambda t: [
+            policy["PolicyDocument"].update(
+                Statement=[
+                    s
+                    for s in policy["PolicyDocument"]["Statement"]
+                    if s.get("Sid") != "ServiceCatalogTemplateCopies"
+                ]
+            )
+            for policy in t["Resources"]["LaunchRole"]["Properties"]["Policies"]
+        ],
+        "LaunchRole: launch role may not s3:GetObject objects tagged",
+    ),
+    (
         lambda t: t["Resources"].pop("LifecycleFunctionArnParameter"),
         "SSM parameter /mlops-portfolio/lifecycle-function-arn",
     ),

@@ -78,3 +78,24 @@ def test_a_bad_command_line_value_names_the_option(tmp_path: Path) -> None:
 def test_a_config_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"config file .*missing\.toml does not exist"):
         load_config(config_file=tmp_path / "missing.toml", environ={}, cwd=tmp_path)
+
+
+def test_a_misspelled_environment_variable_stops_the_build(tmp_path: Path) -> None:
+    # MLOPS_PORTFOLIO_REGION (no S) would otherwise lint the default regions and say OK.
+    with pytest.raises(ConfigError, match="environment: unknown variable MLOPS_PORTFOLIO_REGION "):
+        load_config(environ={"MLOPS_PORTFOLIO_REGION": "eu-central-1"}, cwd=tmp_path)
+
+
+def test_a_region_cfn_lint_does_not_know_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="command line: regions: us-east-9 unknown to the"):
+        load_config(environ={}, overrides={"regions": ["eu-west-1", "us-east-9"]}, cwd=tmp_path)
+
+
+def test_an_ssm_prefix_too_long_for_the_lifecycle_function_name_is_refused(
+    tmp_path: Path,
+) -> None:
+    prefix = "/" + "p" * 60
+    with pytest.raises(ConfigError, match="over Lambda's 64-character limit; use a shorter prefix"):
+        load_config(environ={"MLOPS_PORTFOLIO_SSM_PREFIX": prefix}, cwd=tmp_path)
+    nested = load_config(environ={"MLOPS_PORTFOLIO_SSM_PREFIX": "/team.a/mlops"}, cwd=tmp_path)
+    assert nested.settings.lifecycle_function_name == "team-a-mlops-project-lifecycle"

@@ -142,7 +142,12 @@ def test_the_role_can_run_the_projects_deployed_models(product: Any) -> None:
     ]
     assert by_sid["EcrTokenHasNoResourceScope"]["Action"] == ["ecr:GetAuthorizationToken"]
     assert "s3:GetObject" in by_sid["ProjectData"]["Action"]
-    assert "log-group:/aws/sagemaker/*" in json.dumps(by_sid["BuildLogs"]["Resource"])
+    logs = json.dumps(by_sid["BuildLogs"]["Resource"])
+    # Its jobs' logs, and the logs of its own endpoints only: a push to a training branch
+    # cannot write into another project's endpoint logs.
+    assert "log-group:/aws/sagemaker/TrainingJobs:log-stream:*" in logs
+    assert "log-group:/aws/sagemaker/Endpoints/sagemaker-*-${ProjectId}-*" in logs
+    assert "log-group:/aws/sagemaker/*" not in logs and "Endpoints/*" not in logs
 
 
 def test_every_repository_setting_is_a_labelled_optional_studio_parameter(product: Any) -> None:
@@ -162,3 +167,15 @@ def test_every_repository_setting_is_a_labelled_optional_studio_parameter(produc
         "bitbucket",
         "git",
     ]
+
+
+def test_every_project_endpoint_log_group_matches_the_roles_pattern() -> None:
+    import fnmatch
+
+    from lambda_project_lifecycle.deployments.config import STAGES
+    from lambda_project_lifecycle.naming import ProjectNames
+
+    for names in (ProjectNames("a", "p-1"), ProjectNames("a" * 32, "p-" + "9" * 14)):
+        for stage in STAGES:
+            endpoint = names.endpoint(stage)
+            assert fnmatch.fnmatchcase(endpoint, f"sagemaker-*-{names.project_id}-*"), endpoint

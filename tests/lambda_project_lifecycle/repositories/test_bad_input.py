@@ -202,6 +202,11 @@ CASES: list[tuple[str, Setup, str]] = [
     ),
     # --- names over the provider's limit -----------------------------------------------------
     (
+        "CodeCommit name outside the platform's sagemaker- prefix",
+        lambda w: {"RepositoryName": "churn-models"},
+        "RepositoryName 'churn-models' must start with 'sagemaker-'",
+    ),
+    (
         "CodeCommit name over 100",
         lambda w: {"RepositoryName": "r" * 101},
         "RepositoryName 'rrrr",

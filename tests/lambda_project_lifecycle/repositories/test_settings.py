@@ -157,6 +157,12 @@ def test_a_given_name_is_kept() -> None:
             "RepositoryName 'churn.git' is not a valid GitHub repository name",
         ),
         (
+            # the platform may make, and trains on pushes to, sagemaker-* repositories only
+            {"RepositoryName": "churn-models"},
+            "RepositoryName 'churn-models' must start with 'sagemaker-' with "
+            "RepositoryProvider codecommit",
+        ),
+        (
             {"RepositoryName": "with space"},
             "RepositoryName 'with space' is not a valid CodeCommit repository name",
         ),
