@@ -15,7 +15,8 @@ The role is the build's role, the SageMaker pipeline's execution role and the
 role the platform's deploy handlers run the project's deployed models as (it
 trusts both services): the project's model groups, its prefix in the project
 data bucket, its pipelines and the jobs they run, container images to pull, its
-logs, and ``PassRole`` on itself only.
+logs, and ``PassRole`` on itself only (deleting model packages only in the
+production groups, where promotion removes its own second copy).
 """
 
 from __future__ import annotations
@@ -391,6 +392,23 @@ def training_statements(
                 Resource=[
                     *(arn("sagemaker", "model-package-group/${Name}", Name=g) for g in groups),
                     *(arn("sagemaker", "model-package/${Name}/*", Name=g) for g in groups),
+                ],
+            )
+        )
+        # Promotion deletes its own second copy when a concurrent prod build copied the
+        # same commit first (seed code, pipelines/promotion.py): production groups only.
+        statements.append(
+            Statement(
+                Sid="PromotionDuplicates",
+                Effect=Allow,
+                Action=[sm_actions.DeleteModelPackage],
+                Resource=[
+                    arn(
+                        "sagemaker",
+                        "model-package/${Name}/*",
+                        Name=GetAtt(lifecycle, f"ModelGroup{kind.capitalize()}ArnName"),
+                    )
+                    for kind in product.scenario.production_kinds
                 ],
             )
         )

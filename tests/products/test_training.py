@@ -115,6 +115,29 @@ def test_the_role_reaches_only_the_projects_prefix_groups_and_pipelines(product:
         for kind in product.scenario.model_group_kinds:
             assert f"ModelGroup{kind.capitalize()}ArnName" in groups
         assert "ManagedMlflowTrackingServers" not in by_sid
+        # Deleting packages: only promotion's own duplicates, so only the production groups.
+        deleting = [
+            s for s in statements(template) if "sagemaker:DeleteModelPackage" in s["Action"]
+        ]
+        assert [s["Sid"] for s in deleting] == ["PromotionDuplicates"]
+        assert deleting[0]["Action"] == ["sagemaker:DeleteModelPackage"]
+        assert deleting[0]["Resource"] == [
+            {
+                "Fn::Sub": [
+                    "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}"
+                    ":model-package/${Name}/*",
+                    {
+                        "Name": {
+                            "Fn::GetAtt": [
+                                "ProjectLifecycle",
+                                f"ModelGroup{kind.capitalize()}ArnName",
+                            ]
+                        }
+                    },
+                ]
+            }
+            for kind in product.scenario.production_kinds
+        ]
     else:
         assert wildcard == ["EcrTokenHasNoResourceScope"]
         assert "ProjectModelGroups" not in by_sid

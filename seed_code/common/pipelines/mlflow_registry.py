@@ -60,6 +60,26 @@ class MlflowModelRegistry:
             ) from exc
         return f"{target_group}/{copied.version}"
 
+    def set_approval_status(self, ref: str, approval_status: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        name, _, version = ref.rpartition("/")
+        try:
+            self.client.set_model_version_tag(name, version, APPROVAL_STATUS_TAG, approval_status)
+        except MlflowException as exc:
+            raise PromotionError(
+                f"cannot set the approval status of MLflow model version {ref}: {exc}"
+            ) from exc
+
+    def delete(self, ref: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        name, _, version = ref.rpartition("/")
+        try:
+            self.client.delete_model_version(name, version)
+        except MlflowException as exc:
+            raise PromotionError(f"cannot delete MLflow model version {ref}: {exc}") from exc
+
     @staticmethod
     def _version(group: str, found: Any) -> ModelVersion:
         tags = {str(k): str(v) for k, v in (found.tags or {}).items()}
