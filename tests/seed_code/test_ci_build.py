@@ -18,7 +18,7 @@ from tests.seed_code.conftest import (
     create_groups,
     project_document,
 )
-from tests.support.emulator_gaps import ScriptedPipelineExecutions
+from tests.support.emulator_gaps import ScriptedPipelineExecutions, TrainingRoleS3
 from tests.support.git_repository import GitRepository
 
 NAMES = ProjectNames(PROJECT_NAME, PROJECT_ID)
@@ -310,3 +310,27 @@ def test_a_feature_build_publishes_no_deployment_settings(aws, seed_repository):
     assert run_ci(aws, repo, build_environment("feature-x", "1" * 40)) == 0
     listed = aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=f"{NAMES.prefix}/deploy/")
     assert listed.get("KeyCount", 0) == 0
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_NAMES)
+def test_the_first_build_uploads_the_sample_with_the_training_roles_s3_access(
+    aws, seed_repository, capsys, scenario
+):
+    """The role may list only under the project's prefix, so S3 answers a HEAD of the
+    missing sample with 403, not 404: the first build must not depend on that answer."""
+    role_s3 = TrainingRoleS3(aws, BUCKET, NAMES.prefix)
+    repo = seed_repository(scenario)
+    executions = ScriptedPipelineExecutions(aws.client("sagemaker"))
+
+    assert run_ci(aws, repo, build_environment("dev", "8" * 40), executions) == 0
+
+    out = capsys.readouterr().out
+    assert f"uploaded the sample dataset to s3://{BUCKET}/{SAMPLE_KEY}" in out
+    parameters = aws.client("sagemaker").list_pipeline_parameters_for_execution(
+        PipelineExecutionArn=executions.started[0]
+    )["PipelineParameters"]
+    assert {"Name": "InputDataUri", "Value": f"s3://{BUCKET}/{SAMPLE_KEY}"} in parameters
+    assert role_s3.refused == []  # nothing the role may not do was asked
+
+    assert run_ci(aws, repo, build_environment("dev", "9" * 40)) == 0  # the next build reuses it
+    assert "uploaded the sample dataset" not in capsys.readouterr().out

@@ -111,12 +111,14 @@ def ensure_dataset(
         return dataset_uri
     key = f"{project.prefix}/{SAMPLE_DATASET_KEY}"
     uri = f"s3://{project.bucket}/{key}"
+    # Listed, not HEAD-ed: the role may list only under the project's prefix (an
+    # s3:prefix condition), and without ListBucket S3 answers a missing key's HEAD with 403.
     try:
-        s3.head_object(Bucket=project.bucket, Key=key)
-        return uri
+        listed = s3.list_objects_v2(Bucket=project.bucket, Prefix=key, MaxKeys=1)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-            raise PipelineRunError(f"cannot read {uri}: {_reason(exc)}") from exc
+        raise PipelineRunError(f"cannot list {uri}: {_reason(exc)}") from exc
+    if any(item.get("Key") == key for item in listed.get("Contents", [])):
+        return uri
     with tempfile.TemporaryDirectory() as scratch:
         sample = write_sample_csv(Path(scratch) / "breast_cancer.csv")
         try:
