@@ -110,8 +110,7 @@ def promote(
     # A production group holding a model of this commit or a newer one is up to date.
     oldest = history.index(str(source.commit)) if source else len(history) - 1
     held = {
-        target: held_copy(registry.list_versions(target), history, oldest)
-        for target in targets
+        target: held_copy(registry.list_versions(target), history, oldest) for target in targets
     }
     if source is None and not all(held.values()):
         raise PromotionError(_nothing_to_promote(source_group, head_commit, history, candidates))
