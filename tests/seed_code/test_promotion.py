@@ -484,3 +484,27 @@ def test_the_mlflow_flavour_never_copies_a_commit_twice(history, mlflow_client):
     for kind in ("champion", "challenger"):
         [copy] = mlflow_client.search_model_versions(f"name = '{groups[kind]}'")
         assert f"{groups[kind]}/{copy.version}" == concurrent[groups[kind]]
+
+
+def test_the_mlflow_flavour_promotes_the_version_with_an_alias_first(history, mlflow_client):
+    """With MLflow an alias is the approval (README); the SQL store's search results carry none."""
+    from pipelines.mlflow_registry import MlflowModelRegistry
+
+    document = project_document("baseline", "mlflow")
+    groups = document["model_groups"]
+    mlflow_client.create_registered_model(groups["dev"])
+    aliased = register_mlflow(mlflow_client, groups["dev"], history.c2)
+    register_mlflow(mlflow_client, groups["dev"], history.c2)  # newer, still pending
+    mlflow_client.set_registered_model_alias(groups["dev"], "champion", aliased.version)
+
+    outcome = promote(
+        parse_project(document),
+        history.merge,
+        MlflowModelRegistry(mlflow_client),
+        history.repo.path,
+    )
+
+    assert outcome.source.ref == f"{groups['dev']}/{aliased.version}"
+    assert outcome.source.approval_status == "Approved"
+    [copy] = mlflow_client.search_model_versions(f"name = '{groups['prod']}'")
+    assert copy.tags[lineage.PROMOTED_FROM] == f"{groups['dev']}/{aliased.version}"
