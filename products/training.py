@@ -66,6 +66,9 @@ from products.catalog import Product
 BUILD_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
 BUILD_TIMEOUT_MINUTES = 120
 PIPELINE_ROLE_VARIABLE = "SAGEMAKER_PIPELINE_ROLE_ARN"
+# The build's own timeout, so the seed code stops waiting for its pipeline (and says
+# so) before CodeBuild stops the build without a word (seed code: pipelines/ci.py).
+BUILD_TIMEOUT_VARIABLE = "BUILD_TIMEOUT_MINUTES"
 
 HAS_TRAINING = "HasTrainingProject"
 IS_CODECOMMIT = "IsCodeCommitRepository"
@@ -176,7 +179,12 @@ def add_training(
                 EnvironmentVariables=[
                     codebuild.EnvironmentVariable(
                         Name=PIPELINE_ROLE_VARIABLE, Type="PLAINTEXT", Value=GetAtt(role, "Arn")
-                    )
+                    ),
+                    codebuild.EnvironmentVariable(
+                        Name=BUILD_TIMEOUT_VARIABLE,
+                        Type="PLAINTEXT",
+                        Value=str(BUILD_TIMEOUT_MINUTES),
+                    ),
                 ],
             ),
             LogsConfig=codebuild.LogsConfig(

@@ -60,6 +60,14 @@ def test_names_come_from_the_lifecycle_resource(product: Any) -> None:
     } in variables
 
 
+def test_the_build_knows_its_own_timeout(product: Any) -> None:
+    """The seed's CI stops waiting for its pipeline, with a message, before CodeBuild's
+    timeout stops the build without one: it reads the timeout from BUILD_TIMEOUT_MINUTES."""
+    project = rendered(product)["Resources"]["TrainingProject"]["Properties"]
+    variables = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
+    assert variables["BUILD_TIMEOUT_MINUTES"] == str(project["TimeoutInMinutes"])
+
+
 def test_hosted_git_builds_through_a_webhook_on_the_training_branches(product: Any) -> None:
     triggers = rendered(product)["Resources"]["TrainingProject"]["Properties"]["Triggers"]
     condition, webhook, otherwise = triggers["Fn::If"]

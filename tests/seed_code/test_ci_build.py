@@ -34,16 +34,22 @@ def build_environment(branch: str, commit: str, **extra: str) -> dict[str, str]:
     }
 
 
-def run_ci(aws, repo_dir, environ, executions=None, argv=()):
+def run_ci(aws, repo_dir, environ, executions=None, argv=(), **options):
     executions = executions or ScriptedPipelineExecutions(aws.client("sagemaker"))
+    options.setdefault("sleep", lambda seconds: None)
     return ci.main(
         list(argv),
         environ=environ,
         boto_session=aws,
         repo_dir=repo_dir,
         sagemaker_client=executions,
-        sleep=lambda seconds: None,
+        **options,
     )
+
+
+def nothing_published(aws) -> bool:
+    listed = aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=f"{NAMES.prefix}/deploy/")
+    return listed.get("KeyCount", 0) == 0
 
 
 @pytest.mark.parametrize("scenario", SCENARIO_NAMES)
@@ -156,6 +162,7 @@ def test_training_without_the_pipeline_role_is_a_clear_error(aws, seed_repositor
     del environ["SAGEMAKER_PIPELINE_ROLE_ARN"]
     assert run_ci(aws, repo, environ) == 1
     assert "SAGEMAKER_PIPELINE_ROLE_ARN is not set" in capsys.readouterr().err
+    assert nothing_published(aws)  # checked before the dev settings are published
 
 
 @pytest.mark.parametrize("branch", ["main", "release-1", "feature-"])
@@ -334,3 +341,79 @@ def test_the_first_build_uploads_the_sample_with_the_training_roles_s3_access(
 
     assert run_ci(aws, repo, build_environment("dev", "9" * 40)) == 0  # the next build reuses it
     assert "uploaded the sample dataset" not in capsys.readouterr().out
+
+
+NOW = 1_800_000_000.0  # the build's clock, in seconds since the epoch
+
+
+def codebuild_environment(
+    commit: str, minutes_ago: float, timeout: str = "120", **extra: str
+) -> dict[str, str]:
+    """A dev build as CodeBuild runs it: started ``minutes_ago`` (pip install, pytest)."""
+    started_ms = int((NOW - minutes_ago * 60) * 1000)
+    return build_environment(
+        "dev",
+        commit,
+        BUILD_TIMEOUT_MINUTES=timeout,
+        CODEBUILD_START_TIME=str(started_ms),
+        **extra,
+    )
+
+
+@pytest.mark.parametrize(
+    ("minutes_ago", "requested", "waited_minutes"),
+    [
+        (6, None, 120 - 10 - 6),  # default: until 10 minutes before CodeBuild's timeout
+        (20, "105", 120 - 10 - 20),  # asked for more than the build has left: what is left
+        (6, "45", 45),
+    ],
+)
+def test_a_long_pipeline_fails_the_build_with_a_message_before_codebuild_stops_it(
+    aws, seed_repository, capsys, minutes_ago, requested, waited_minutes
+):
+    repo = seed_repository("baseline")
+    executions = ScriptedPipelineExecutions(aws.client("sagemaker"), status="Executing")
+    extra = {"PIPELINE_WAIT_MINUTES": requested} if requested else {}
+    environ = codebuild_environment("c" * 40, minutes_ago, **extra)
+    slept = []
+
+    assert run_ci(aws, repo, environ, executions, clock=lambda: NOW, sleep=slept.append) == 1
+
+    captured = capsys.readouterr()
+    assert f"waiting at most {waited_minutes} min for the pipeline" in captured.out
+    assert f"still Executing after {waited_minutes} min" in captured.err
+    assert minutes_ago + sum(slept) / 60 <= 120 - 10  # the build's own message, in time
+
+
+def test_a_wait_longer_than_the_build_timeout_is_refused_before_anything_runs(
+    aws, seed_repository, capsys
+):
+    repo = seed_repository("baseline")
+    environ = codebuild_environment("d" * 40, 5, PIPELINE_WAIT_MINUTES="150")
+
+    assert run_ci(aws, repo, environ, clock=lambda: NOW) == 1
+
+    assert capsys.readouterr().err == (
+        "error: PIPELINE_WAIT_MINUTES=150 is more than this build can wait: CodeBuild stops "
+        "it after BUILD_TIMEOUT_MINUTES=120 min and 10 min are kept to start the pipeline and "
+        "report; set at most 110\n"
+    )
+    assert nothing_published(aws)
+    assert aws.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
+
+
+@pytest.mark.parametrize("value", ["2h", "0", "-30", "nan", "inf", "1e999"])
+def test_a_bad_pipeline_wait_is_a_one_line_error_before_anything_is_published(
+    aws, seed_repository, capsys, value
+):
+    repo = seed_repository("baseline")
+    environ = build_environment("dev", "e" * 40, PIPELINE_WAIT_MINUTES=value)
+
+    assert run_ci(aws, repo, environ) == 1
+
+    assert capsys.readouterr().err == (
+        f"error: PIPELINE_WAIT_MINUTES={value!r} is not a positive number of minutes "
+        "(for example 90)\n"
+    )
+    assert nothing_published(aws)
+    assert aws.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
