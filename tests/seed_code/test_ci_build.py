@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 from pipelines import ci
 
 from lambda_project_lifecycle.naming import ProjectNames
 from lambda_project_lifecycle.scenarios import SCENARIOS
 from tests.seed_code.conftest import (
+    ACCOUNT_ID,
     BUCKET,
     PROJECT_ID,
     PROJECT_NAME,
@@ -135,24 +137,63 @@ def test_a_pipeline_still_running_after_the_wait_fails_the_build(aws, seed_repos
 
 
 def test_training_data_can_come_from_the_build_environment(aws, seed_repository):
+    """As the README says: the data under the project's prefix, INPUT_DATA_URI in buildspec.yml."""
+    role_s3 = TrainingRoleS3(aws, BUCKET, NAMES.prefix)
     repo = seed_repository("baseline")
-    aws.client("s3").put_object(Bucket=BUCKET, Key="data/churn/2024.csv", Body=b"a,target\n1,0\n")
+    data = f"{NAMES.prefix}/datasets/churn/"
+    aws.client("s3").put_object(Bucket=BUCKET, Key=f"{data}2024.csv", Body=b"a,target\n1,0\n")
+    buildspec = repo / "buildspec.yml"
+    with_data = buildspec.read_text().replace(
+        "  variables:\n", f"  variables:\n    INPUT_DATA_URI: s3://{BUCKET}/{data}\n", 1
+    )
+    buildspec.write_text(with_data)
+    variables = yaml.safe_load(with_data)["env"]["variables"]  # what CodeBuild exports
     executions = ScriptedPipelineExecutions(aws.client("sagemaker"))
-    environ = build_environment("dev", "1" * 40, INPUT_DATA_URI=f"s3://{BUCKET}/data/churn/")
+    environ = {**variables, **build_environment("dev", "1" * 40)}
+
     assert run_ci(aws, repo, environ, executions) == 0
+
     parameters = aws.client("sagemaker").list_pipeline_parameters_for_execution(
         PipelineExecutionArn=executions.started[0]
     )["PipelineParameters"]
-    assert {"Name": "InputDataUri", "Value": f"s3://{BUCKET}/data/churn/"} in parameters
+    assert {"Name": "InputDataUri", "Value": f"s3://{BUCKET}/{data}"} in parameters
+    assert role_s3.refused == []
 
 
 def test_training_data_that_is_not_there_fails_before_any_pipeline_runs(
     aws, seed_repository, capsys
 ):
     repo = seed_repository("baseline")
-    environ = build_environment("dev", "2" * 40, INPUT_DATA_URI=f"s3://{BUCKET}/data/missing/")
+    missing = f"s3://{BUCKET}/{NAMES.prefix}/datasets/missing/"
+    environ = build_environment("dev", "2" * 40, INPUT_DATA_URI=missing)
     assert run_ci(aws, repo, environ) == 1
     assert "holds no object" in capsys.readouterr().err
+    assert aws.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        f"s3://{BUCKET}/data/churn/",  # the project bucket, outside the project's prefix
+        f"s3://{BUCKET}/{NAMES.prefix}-other/data/",  # a prefix that only starts the same
+        f"s3://team-datasets-{ACCOUNT_ID}/churn/",  # another bucket
+    ],
+)
+def test_training_data_outside_the_projects_prefix_is_refused_naming_the_prefix(
+    aws, seed_repository, capsys, location
+):
+    repo = seed_repository("baseline")
+    environ = build_environment("dev", "3" * 40, INPUT_DATA_URI=location)
+
+    assert run_ci(aws, repo, environ) == 1
+
+    allowed = f"s3://{BUCKET}/{NAMES.prefix}/"
+    assert capsys.readouterr().err == (
+        f"error: INPUT_DATA_URI {location} is outside the project's data: the pipeline role "
+        f"may read only {allowed}; copy the data there, for example under "
+        f"{allowed}datasets/<name>/\n"
+    )
+    assert nothing_published(aws)
     assert aws.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
 
 

@@ -9,7 +9,9 @@ integration-test payloads for the platform (see ``pipelines.deploy_publish``).
 Reads the branch from ``SOURCE_BRANCH`` (or ``CODEBUILD_WEBHOOK_HEAD_REF``),
 the commit from ``CODEBUILD_RESOLVED_SOURCE_VERSION`` and, for training, the
 pipeline's execution role from ``SAGEMAKER_PIPELINE_ROLE_ARN``. Optional:
-``INPUT_DATA_URI`` (train on this S3 data instead of the sample),
+``INPUT_DATA_URI`` (train on this S3 data instead of the sample; it must lie
+under ``s3://<bucket>/<prefix>/`` of project.json, the only data the pipeline
+role may read),
 ``PIPELINE_WAIT_MINUTES`` (how long to wait for the pipeline). In CodeBuild the
 platform sets ``BUILD_TIMEOUT_MINUTES`` (and CodeBuild ``CODEBUILD_START_TIME``):
 the wait then ends ``STOP_MARGIN_MINUTES`` before CodeBuild would stop the
@@ -96,7 +98,12 @@ def build(
     if plan_only or plan.action == "skip":
         return 0
     if plan.action == "train":  # checked before anything is published or started
+        from pipelines.pipeline_run import check_dataset_uri
+
         role_arn = pipeline_role(environ)
+        dataset_uri = environ.get("INPUT_DATA_URI", "").strip() or None
+        if dataset_uri:
+            check_dataset_uri(project, dataset_uri)
         wait_seconds, wait_note = pipeline_wait_seconds(environ, clock())
         run_options.setdefault("timeout_seconds", wait_seconds)
         print(wait_note)
@@ -225,7 +232,11 @@ def _train(
         repository=environ.get("CODEBUILD_SOURCE_REPO_URL") or None,
     )
     result = run_training(
-        project, run, session, dataset_uri=environ.get("INPUT_DATA_URI") or None, **run_options
+        project,
+        run,
+        session,
+        dataset_uri=environ.get("INPUT_DATA_URI", "").strip() or None,
+        **run_options,
     )
     print(f"pipeline {result.pipeline_name} succeeded: {result.execution_arn}")
 

@@ -97,9 +97,7 @@ def ensure_dataset(
 ) -> str:
     """The dataset the pipeline reads: ``dataset_uri``, else the sample (uploaded if absent)."""
     if dataset_uri:
-        bucket, _, key = dataset_uri.removeprefix("s3://").partition("/")
-        if not dataset_uri.startswith("s3://") or not bucket:
-            raise PipelineRunError(f"INPUT_DATA_URI {dataset_uri!r} is not an s3:// URI")
+        bucket, key = check_dataset_uri(project, dataset_uri)
         try:
             listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
         except ClientError as exc:
@@ -129,6 +127,25 @@ def ensure_dataset(
             ) from exc
     report(f"uploaded the sample dataset to {uri} (set INPUT_DATA_URI to train on your data)")
     return uri
+
+
+def check_dataset_uri(project: Project, dataset_uri: str) -> tuple[str, str]:
+    """Bucket and key prefix of ``INPUT_DATA_URI``, which must lie under the project's prefix.
+
+    The pipeline role may read only ``s3://<bucket>/<prefix>/`` of the project
+    data bucket (project.json): data anywhere else would fail with AccessDenied.
+    """
+    bucket, _, key = dataset_uri.removeprefix("s3://").partition("/")
+    if not dataset_uri.startswith("s3://") or not bucket:
+        raise PipelineRunError(f"INPUT_DATA_URI {dataset_uri!r} is not an s3:// URI")
+    allowed = f"s3://{project.bucket}/{project.prefix}/"
+    if bucket != project.bucket or not key.startswith(f"{project.prefix}/"):
+        raise PipelineRunError(
+            f"INPUT_DATA_URI {dataset_uri} is outside the project's data: the pipeline role "
+            f"may read only {allowed}; copy the data there, for example under "
+            f"{allowed}datasets/<name>/"
+        )
+    return bucket, key
 
 
 def wait_for_execution(
