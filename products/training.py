@@ -15,7 +15,8 @@ The role is the build's role, the SageMaker pipeline's execution role and the
 role the platform's deploy handlers run the project's deployed models as (it
 trusts both services): the project's model groups, its prefix in the project
 data bucket, its pipelines and the jobs they run, container images to pull, its
-logs, and ``PassRole`` on itself only.
+logs, and ``PassRole`` on itself only (deleting model packages only in the
+production groups, where promotion removes its own second copy).
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ from products.catalog import Product
 BUILD_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
 BUILD_TIMEOUT_MINUTES = 120
 PIPELINE_ROLE_VARIABLE = "SAGEMAKER_PIPELINE_ROLE_ARN"
+# The build's own timeout, so the seed code stops waiting for its pipeline (and says
+# so) before CodeBuild stops the build without a word (seed code: pipelines/ci.py).
+BUILD_TIMEOUT_VARIABLE = "BUILD_TIMEOUT_MINUTES"
 
 HAS_TRAINING = "HasTrainingProject"
 IS_CODECOMMIT = "IsCodeCommitRepository"
@@ -175,7 +179,12 @@ def add_training(
                 EnvironmentVariables=[
                     codebuild.EnvironmentVariable(
                         Name=PIPELINE_ROLE_VARIABLE, Type="PLAINTEXT", Value=GetAtt(role, "Arn")
-                    )
+                    ),
+                    codebuild.EnvironmentVariable(
+                        Name=BUILD_TIMEOUT_VARIABLE,
+                        Type="PLAINTEXT",
+                        Value=str(BUILD_TIMEOUT_MINUTES),
+                    ),
                 ],
             ),
             LogsConfig=codebuild.LogsConfig(
@@ -408,6 +417,23 @@ def training_statements(
                 Resource=[
                     *(arn("sagemaker", "model-package-group/${Name}", Name=g) for g in groups),
                     *(arn("sagemaker", "model-package/${Name}/*", Name=g) for g in groups),
+                ],
+            )
+        )
+        # Promotion deletes its own second copy when a concurrent prod build copied the
+        # same commit first (seed code, pipelines/promotion.py): production groups only.
+        statements.append(
+            Statement(
+                Sid="PromotionDuplicates",
+                Effect=Allow,
+                Action=[sm_actions.DeleteModelPackage],
+                Resource=[
+                    arn(
+                        "sagemaker",
+                        "model-package/${Name}/*",
+                        Name=GetAtt(lifecycle, f"ModelGroup{kind.capitalize()}ArnName"),
+                    )
+                    for kind in product.scenario.production_kinds
                 ],
             )
         )

@@ -60,6 +60,14 @@ def test_names_come_from_the_lifecycle_resource(product: Any) -> None:
     } in variables
 
 
+def test_the_build_knows_its_own_timeout(product: Any) -> None:
+    """The seed's CI stops waiting for its pipeline, with a message, before CodeBuild's
+    timeout stops the build without one: it reads the timeout from BUILD_TIMEOUT_MINUTES."""
+    project = rendered(product)["Resources"]["TrainingProject"]["Properties"]
+    variables = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
+    assert variables["BUILD_TIMEOUT_MINUTES"] == str(project["TimeoutInMinutes"])
+
+
 def test_hosted_git_builds_through_a_webhook_on_the_training_branches(product: Any) -> None:
     triggers = rendered(product)["Resources"]["TrainingProject"]["Properties"]["Triggers"]
     condition, webhook, otherwise = triggers["Fn::If"]
@@ -115,6 +123,29 @@ def test_the_role_reaches_only_the_projects_prefix_groups_and_pipelines(product:
         for kind in product.scenario.model_group_kinds:
             assert f"ModelGroup{kind.capitalize()}ArnName" in groups
         assert "ManagedMlflowTrackingServers" not in by_sid
+        # Deleting packages: only promotion's own duplicates, so only the production groups.
+        deleting = [
+            s for s in statements(template) if "sagemaker:DeleteModelPackage" in s["Action"]
+        ]
+        assert [s["Sid"] for s in deleting] == ["PromotionDuplicates"]
+        assert deleting[0]["Action"] == ["sagemaker:DeleteModelPackage"]
+        assert deleting[0]["Resource"] == [
+            {
+                "Fn::Sub": [
+                    "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}"
+                    ":model-package/${Name}/*",
+                    {
+                        "Name": {
+                            "Fn::GetAtt": [
+                                "ProjectLifecycle",
+                                f"ModelGroup{kind.capitalize()}ArnName",
+                            ]
+                        }
+                    },
+                ]
+            }
+            for kind in product.scenario.production_kinds
+        ]
     else:
         assert wildcard == ["EcrTokenHasNoResourceScope"]
         assert "ProjectModelGroups" not in by_sid

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 from pipelines import ci
 
 from lambda_project_lifecycle.naming import ProjectNames
 from lambda_project_lifecycle.scenarios import SCENARIOS
 from tests.seed_code.conftest import (
+    ACCOUNT_ID,
     BUCKET,
     PROJECT_ID,
     PROJECT_NAME,
@@ -18,7 +20,7 @@ from tests.seed_code.conftest import (
     create_groups,
     project_document,
 )
-from tests.support.emulator_gaps import ScriptedPipelineExecutions
+from tests.support.emulator_gaps import ScriptedPipelineExecutions, TrainingRoleS3
 from tests.support.git_repository import GitRepository
 
 NAMES = ProjectNames(PROJECT_NAME, PROJECT_ID)
@@ -34,16 +36,22 @@ def build_environment(branch: str, commit: str, **extra: str) -> dict[str, str]:
     }
 
 
-def run_ci(aws, repo_dir, environ, executions=None, argv=()):
+def run_ci(aws, repo_dir, environ, executions=None, argv=(), **options):
     executions = executions or ScriptedPipelineExecutions(aws.client("sagemaker"))
+    options.setdefault("sleep", lambda seconds: None)
     return ci.main(
         list(argv),
         environ=environ,
         boto_session=aws,
         repo_dir=repo_dir,
         sagemaker_client=executions,
-        sleep=lambda seconds: None,
+        **options,
     )
+
+
+def nothing_published(aws) -> bool:
+    listed = aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=f"{NAMES.prefix}/deploy/")
+    return listed.get("KeyCount", 0) == 0
 
 
 @pytest.mark.parametrize("scenario", SCENARIO_NAMES)
@@ -129,24 +137,63 @@ def test_a_pipeline_still_running_after_the_wait_fails_the_build(aws, seed_repos
 
 
 def test_training_data_can_come_from_the_build_environment(aws, seed_repository):
+    """As the README says: the data under the project's prefix, INPUT_DATA_URI in buildspec.yml."""
+    role_s3 = TrainingRoleS3(aws, BUCKET, NAMES.prefix)
     repo = seed_repository("baseline")
-    aws.client("s3").put_object(Bucket=BUCKET, Key="data/churn/2024.csv", Body=b"a,target\n1,0\n")
+    data = f"{NAMES.prefix}/datasets/churn/"
+    aws.client("s3").put_object(Bucket=BUCKET, Key=f"{data}2024.csv", Body=b"a,target\n1,0\n")
+    buildspec = repo / "buildspec.yml"
+    with_data = buildspec.read_text().replace(
+        "  variables:\n", f"  variables:\n    INPUT_DATA_URI: s3://{BUCKET}/{data}\n", 1
+    )
+    buildspec.write_text(with_data)
+    variables = yaml.safe_load(with_data)["env"]["variables"]  # what CodeBuild exports
     executions = ScriptedPipelineExecutions(aws.client("sagemaker"))
-    environ = build_environment("dev", "1" * 40, INPUT_DATA_URI=f"s3://{BUCKET}/data/churn/")
+    environ = {**variables, **build_environment("dev", "1" * 40)}
+
     assert run_ci(aws, repo, environ, executions) == 0
+
     parameters = aws.client("sagemaker").list_pipeline_parameters_for_execution(
         PipelineExecutionArn=executions.started[0]
     )["PipelineParameters"]
-    assert {"Name": "InputDataUri", "Value": f"s3://{BUCKET}/data/churn/"} in parameters
+    assert {"Name": "InputDataUri", "Value": f"s3://{BUCKET}/{data}"} in parameters
+    assert role_s3.refused == []
 
 
 def test_training_data_that_is_not_there_fails_before_any_pipeline_runs(
     aws, seed_repository, capsys
 ):
     repo = seed_repository("baseline")
-    environ = build_environment("dev", "2" * 40, INPUT_DATA_URI=f"s3://{BUCKET}/data/missing/")
+    missing = f"s3://{BUCKET}/{NAMES.prefix}/datasets/missing/"
+    environ = build_environment("dev", "2" * 40, INPUT_DATA_URI=missing)
     assert run_ci(aws, repo, environ) == 1
     assert "holds no object" in capsys.readouterr().err
+    assert aws.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        f"s3://{BUCKET}/data/churn/",  # the project bucket, outside the project's prefix
+        f"s3://{BUCKET}/{NAMES.prefix}-other/data/",  # a prefix that only starts the same
+        f"s3://team-datasets-{ACCOUNT_ID}/churn/",  # another bucket
+    ],
+)
+def test_training_data_outside_the_projects_prefix_is_refused_naming_the_prefix(
+    aws, seed_repository, capsys, location
+):
+    repo = seed_repository("baseline")
+    environ = build_environment("dev", "3" * 40, INPUT_DATA_URI=location)
+
+    assert run_ci(aws, repo, environ) == 1
+
+    allowed = f"s3://{BUCKET}/{NAMES.prefix}/"
+    assert capsys.readouterr().err == (
+        f"error: INPUT_DATA_URI {location} is outside the project's data: the pipeline role "
+        f"may read only {allowed}; copy the data there, for example under "
+        f"{allowed}datasets/<name>/\n"
+    )
+    assert nothing_published(aws)
     assert aws.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
 
 
@@ -156,6 +203,7 @@ def test_training_without_the_pipeline_role_is_a_clear_error(aws, seed_repositor
     del environ["SAGEMAKER_PIPELINE_ROLE_ARN"]
     assert run_ci(aws, repo, environ) == 1
     assert "SAGEMAKER_PIPELINE_ROLE_ARN is not set" in capsys.readouterr().err
+    assert nothing_published(aws)  # checked before the dev settings are published
 
 
 @pytest.mark.parametrize("branch", ["main", "release-1", "feature-"])
@@ -310,3 +358,103 @@ def test_a_feature_build_publishes_no_deployment_settings(aws, seed_repository):
     assert run_ci(aws, repo, build_environment("feature-x", "1" * 40)) == 0
     listed = aws.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=f"{NAMES.prefix}/deploy/")
     assert listed.get("KeyCount", 0) == 0
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_NAMES)
+def test_the_first_build_uploads_the_sample_with_the_training_roles_s3_access(
+    aws, seed_repository, capsys, scenario
+):
+    """The role may list only under the project's prefix, so S3 answers a HEAD of the
+    missing sample with 403, not 404: the first build must not depend on that answer."""
+    role_s3 = TrainingRoleS3(aws, BUCKET, NAMES.prefix)
+    repo = seed_repository(scenario)
+    executions = ScriptedPipelineExecutions(aws.client("sagemaker"))
+
+    assert run_ci(aws, repo, build_environment("dev", "8" * 40), executions) == 0
+
+    out = capsys.readouterr().out
+    assert f"uploaded the sample dataset to s3://{BUCKET}/{SAMPLE_KEY}" in out
+    parameters = aws.client("sagemaker").list_pipeline_parameters_for_execution(
+        PipelineExecutionArn=executions.started[0]
+    )["PipelineParameters"]
+    assert {"Name": "InputDataUri", "Value": f"s3://{BUCKET}/{SAMPLE_KEY}"} in parameters
+    assert role_s3.refused == []  # nothing the role may not do was asked
+
+    assert run_ci(aws, repo, build_environment("dev", "9" * 40)) == 0  # the next build reuses it
+    assert "uploaded the sample dataset" not in capsys.readouterr().out
+
+
+NOW = 1_800_000_000.0  # the build's clock, in seconds since the epoch
+
+
+def codebuild_environment(
+    commit: str, minutes_ago: float, timeout: str = "120", **extra: str
+) -> dict[str, str]:
+    """A dev build as CodeBuild runs it: started ``minutes_ago`` (pip install, pytest)."""
+    started_ms = int((NOW - minutes_ago * 60) * 1000)
+    return build_environment(
+        "dev",
+        commit,
+        BUILD_TIMEOUT_MINUTES=timeout,
+        CODEBUILD_START_TIME=str(started_ms),
+        **extra,
+    )
+
+
+@pytest.mark.parametrize(
+    ("minutes_ago", "requested", "waited_minutes"),
+    [
+        (6, None, 120 - 10 - 6),  # default: until 10 minutes before CodeBuild's timeout
+        (20, "105", 120 - 10 - 20),  # asked for more than the build has left: what is left
+        (6, "45", 45),
+    ],
+)
+def test_a_long_pipeline_fails_the_build_with_a_message_before_codebuild_stops_it(
+    aws, seed_repository, capsys, minutes_ago, requested, waited_minutes
+):
+    repo = seed_repository("baseline")
+    executions = ScriptedPipelineExecutions(aws.client("sagemaker"), status="Executing")
+    extra = {"PIPELINE_WAIT_MINUTES": requested} if requested else {}
+    environ = codebuild_environment("c" * 40, minutes_ago, **extra)
+    slept = []
+
+    assert run_ci(aws, repo, environ, executions, clock=lambda: NOW, sleep=slept.append) == 1
+
+    captured = capsys.readouterr()
+    assert f"waiting at most {waited_minutes} min for the pipeline" in captured.out
+    assert f"still Executing after {waited_minutes} min" in captured.err
+    assert minutes_ago + sum(slept) / 60 <= 120 - 10  # the build's own message, in time
+
+
+def test_a_wait_longer_than_the_build_timeout_is_refused_before_anything_runs(
+    aws, seed_repository, capsys
+):
+    repo = seed_repository("baseline")
+    environ = codebuild_environment("d" * 40, 5, PIPELINE_WAIT_MINUTES="150")
+
+    assert run_ci(aws, repo, environ, clock=lambda: NOW) == 1
+
+    assert capsys.readouterr().err == (
+        "error: PIPELINE_WAIT_MINUTES=150 is more than this build can wait: CodeBuild stops "
+        "it after BUILD_TIMEOUT_MINUTES=120 min and 10 min are kept to start the pipeline and "
+        "report; set at most 110\n"
+    )
+    assert nothing_published(aws)
+    assert aws.client("sagemaker").list_pipelines()["PipelineSummaries"] == []
+
+
+@pytest.mark.parametrize("value", ["2h", "0", "-30", "nan", "inf", "1e999"])
+def test_a_bad_pipeline_wait_is_a_one_line_error_before_anything_is_published(
+    aws, seed_repository, capsys, value
+):
+    repo = seed_repository("baseline")
+    environ = build_environment("dev", "e" * 40, PIPELINE_WAIT_MINUTES=value)
+
+    assert run_ci(aws, repo, environ) == 1
+
+    assert capsys.readouterr().err == (
+        f"error: PIPELINE_WAIT_MINUTES={value!r} is not a positive number of minutes "
+        "(for example 90)\n"
+    )
+    assert nothing_published(aws)
+    assert aws.client("sagemaker").list_pipelines()["PipelineSummaries"] == []

@@ -57,6 +57,12 @@ Product code never knows about any of this: it calls boto3 as it would on AWS.
 | (and codestar-connections)        |                   | from the connections a test declares   |
 | codebuild.StartBuild              | environment       | not filled: the trigger tests read the |
 |                                   | overrides dropped | parameters of the recorded call        |
+| s3 under the training role's IAM  | IAM not enforced: | :class:`TrainingRoleS3`: ListObjectsV2 |
+| policy (ListProjectData: List-    | any list, and 404 | outside the project's prefix is        |
+| Bucket only with an s3:prefix     | for a missing key | AccessDenied; HeadObject of a missing  |
+| under the project's prefix)       |                   | key is 403 Forbidden, as S3 answers a  |
+|                                   |                   | caller without s3:ListBucket (a HEAD   |
+|                                   |                   | request carries no s3:prefix)          |
 
 Other measured gaps (from DESIGN.md) that no test relies on yet: Service
 Catalog provisioning, CloudFormation skipping SageMaker/Service Catalog/CodeBuild/
@@ -272,6 +278,56 @@ def _traffic_routing_refusal(deployment_config: dict[str, Any]) -> str:
 
 # moto lacks iam:SimulatePrincipalPolicy; the SageMaker SDK's client-side role check calls it.
 SAGEMAKER_SDK_ENVIRONMENT = {"SAGEMAKER_VALIDATE_ROLE": "false"}
+
+
+class TrainingRoleS3:
+    """S3 as the project's training role sees the project data bucket (moto ignores IAM).
+
+    The role's ``ListProjectData`` statement allows ``s3:ListBucket`` only with
+    an ``s3:prefix`` of ``<prefix>`` or ``<prefix>/*``: a ListObjectsV2 with
+    any other prefix is refused. A HeadObject request has no ``s3:prefix``, so
+    the role has no ListBucket for it, and S3 then answers a missing key with
+    403 instead of 404. Registered on a boto3 session: every client made from
+    it afterwards sees the bucket this way; other buckets are left alone.
+    """
+
+    def __init__(self, session: Any, bucket: str, prefix: str) -> None:
+        self._bucket = bucket
+        self._prefix = prefix
+        # A client outside the session, to ask moto whether a key exists.
+        self._plain = botocore.session.get_session().create_client(
+            "s3", region_name=session.region_name
+        )
+        self.refused: list[tuple[str, dict[str, Any]]] = []
+        session.events.register("before-parameter-build.s3.HeadObject", self._head_object)
+        session.events.register("before-parameter-build.s3.ListObjectsV2", self._list_objects)
+
+    def _head_object(self, params: dict[str, Any], **_: Any) -> None:
+        if params.get("Bucket") != self._bucket:
+            return
+        try:
+            self._plain.head_object(Bucket=self._bucket, Key=params["Key"])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "404":
+                raise
+            self._refuse("HeadObject", params, "403", "Forbidden")
+
+    def _list_objects(self, params: dict[str, Any], **_: Any) -> None:
+        if params.get("Bucket") != self._bucket:
+            return
+        prefix = str(params.get("Prefix", ""))
+        if prefix != self._prefix and not prefix.startswith(f"{self._prefix}/"):
+            self._refuse("ListObjectsV2", params, "AccessDenied", "Access Denied")
+
+    def _refuse(self, operation: str, params: dict[str, Any], code: str, message: str) -> None:
+        self.refused.append((operation, dict(params)))
+        raise ClientError(
+            {
+                "Error": {"Code": code, "Message": message},
+                "ResponseMetadata": {"HTTPStatusCode": 403},
+            },
+            operation,
+        )
 
 
 @dataclass

@@ -9,8 +9,15 @@ integration-test payloads for the platform (see ``pipelines.deploy_publish``).
 Reads the branch from ``SOURCE_BRANCH`` (or ``CODEBUILD_WEBHOOK_HEAD_REF``),
 the commit from ``CODEBUILD_RESOLVED_SOURCE_VERSION`` and, for training, the
 pipeline's execution role from ``SAGEMAKER_PIPELINE_ROLE_ARN``. Optional:
-``INPUT_DATA_URI`` (train on this S3 data instead of the sample),
-``PIPELINE_WAIT_MINUTES`` (default 120). Exit status 0 on success or when the
+``INPUT_DATA_URI`` (train on this S3 data instead of the sample; it must lie
+under ``s3://<bucket>/<prefix>/`` of project.json, the only data the pipeline
+role may read),
+``PIPELINE_WAIT_MINUTES`` (how long to wait for the pipeline). In CodeBuild the
+platform sets ``BUILD_TIMEOUT_MINUTES`` (and CodeBuild ``CODEBUILD_START_TIME``):
+the wait then ends ``STOP_MARGIN_MINUTES`` before CodeBuild would stop the
+build, so a long pipeline fails the build with a message, not a timeout;
+elsewhere it defaults to ``DEFAULT_WAIT_MINUTES``. The environment is checked
+before anything is published or started. Exit status 0 on success or when the
 branch builds nothing, 1 with a one-line reason otherwise (``--debug`` shows
 the traceback).
 """
@@ -18,9 +25,11 @@ the traceback).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +46,12 @@ from pipelines.routing import (
 )
 
 ROLE_VARIABLE = "SAGEMAKER_PIPELINE_ROLE_ARN"
+WAIT_VARIABLE = "PIPELINE_WAIT_MINUTES"
+BUILD_TIMEOUT_VARIABLE = "BUILD_TIMEOUT_MINUTES"  # set by the platform on the CodeBuild project
+START_TIME_VARIABLE = "CODEBUILD_START_TIME"  # set by CodeBuild: milliseconds since the epoch
+DEFAULT_WAIT_MINUTES = 120.0  # when no build timeout is known (a run by hand)
+# Kept before CodeBuild's timeout: upserting and starting the pipeline, and reporting.
+STOP_MARGIN_MINUTES = 10.0
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -72,6 +87,7 @@ def build(
     plan_only: bool = False,
     boto_session: Any = None,
     repo_dir: Path = REPO_ROOT,
+    clock: Callable[[], float] = time.time,
     **run_options: Any,
 ) -> int:
     """Plan the build of ``repo_dir`` (a checkout of this repository) and carry it out."""
@@ -81,6 +97,16 @@ def build(
     print(plan.describe())
     if plan_only or plan.action == "skip":
         return 0
+    if plan.action == "train":  # checked before anything is published or started
+        from pipelines.pipeline_run import check_dataset_uri
+
+        role_arn = pipeline_role(environ)
+        dataset_uri = environ.get("INPUT_DATA_URI", "").strip() or None
+        if dataset_uri:
+            check_dataset_uri(project, dataset_uri)
+        wait_seconds, wait_note = pipeline_wait_seconds(environ, clock())
+        run_options.setdefault("timeout_seconds", wait_seconds)
+        print(wait_note)
     session = boto_session or _session(project)
     published = publish_deploy_settings(
         project, plan.branch, deploy_config, repo_dir, session.client("s3")
@@ -98,6 +124,7 @@ def build(
             project,
             plan,
             deploy_config.approval_status(str(plan.kind)),
+            role_arn,
             environ,
             session,
             run_options,
@@ -108,22 +135,94 @@ def build(
     return 0
 
 
-def _train(
-    project: Project,
-    plan: BuildPlan,
-    approval_status: str,
-    environ: Mapping[str, str],
-    session: Any,
-    run_options: dict[str, Any],
-) -> None:
-    from pipelines.pipeline_run import DEFAULT_TIMEOUT_SECONDS, run_training
-
+def pipeline_role(environ: Mapping[str, str]) -> str:
     role_arn = environ.get(ROLE_VARIABLE, "").strip()
     if not role_arn:
         raise BuildEnvironmentError(
             f"{ROLE_VARIABLE} is not set: the build needs the pipeline execution role "
             "the platform made for the project"
         )
+    return role_arn
+
+
+def pipeline_wait_seconds(environ: Mapping[str, str], now: float) -> tuple[float, str]:
+    """How long to wait for the pipeline, and a line that says so.
+
+    ``PIPELINE_WAIT_MINUTES`` if set (a positive number), else as long as the
+    build may: until ``STOP_MARGIN_MINUTES`` before CodeBuild's timeout
+    (``BUILD_TIMEOUT_MINUTES`` after ``CODEBUILD_START_TIME``), or
+    ``DEFAULT_WAIT_MINUTES`` outside CodeBuild. Never past that point.
+    """
+    requested = _positive_minutes(environ, WAIT_VARIABLE)
+    timeout = _positive_minutes(environ, BUILD_TIMEOUT_VARIABLE)
+    if timeout is None:
+        minutes = requested if requested is not None else DEFAULT_WAIT_MINUTES
+        return minutes * 60, f"waiting at most {minutes:g} min for the pipeline"
+    limit = timeout - STOP_MARGIN_MINUTES
+    if limit <= 0:
+        raise BuildEnvironmentError(
+            f"{BUILD_TIMEOUT_VARIABLE}={timeout:g} leaves no time to wait for the pipeline: "
+            f"{STOP_MARGIN_MINUTES:g} min are kept to start it and report"
+        )
+    if requested is not None and requested > limit:
+        raise BuildEnvironmentError(
+            f"{WAIT_VARIABLE}={requested:g} is more than this build can wait: CodeBuild stops "
+            f"it after {BUILD_TIMEOUT_VARIABLE}={timeout:g} min and {STOP_MARGIN_MINUTES:g} min "
+            f"are kept to start the pipeline and report; set at most {limit:g}"
+        )
+    elapsed = max(0.0, now - _start_time(environ, now))
+    left = limit * 60 - elapsed
+    if left <= 0:
+        raise BuildEnvironmentError(
+            f"this build has run {elapsed / 60:.0f} of its {BUILD_TIMEOUT_VARIABLE}={timeout:g} "
+            "min: no time is left to wait for the pipeline"
+        )
+    stop = f"CodeBuild stops this build after {timeout:g} min"
+    if requested is not None and requested * 60 <= left:
+        return requested * 60, f"waiting at most {requested:g} min for the pipeline ({stop})"
+    shortened = f", not {WAIT_VARIABLE}={requested:g}" if requested is not None else ""
+    return left, f"waiting at most {left / 60:.0f} min for the pipeline{shortened} ({stop})"
+
+
+def _positive_minutes(environ: Mapping[str, str], name: str) -> float | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        minutes = float(raw)
+    except ValueError:
+        minutes = math.nan
+    if not math.isfinite(minutes) or minutes <= 0:
+        raise BuildEnvironmentError(
+            f"{name}={raw!r} is not a positive number of minutes (for example 90)"
+        )
+    return minutes
+
+
+def _start_time(environ: Mapping[str, str], now: float) -> float:
+    """When CodeBuild started this build, in seconds since the epoch (``now`` outside it)."""
+    raw = environ.get(START_TIME_VARIABLE, "").strip()
+    if not raw:
+        return now
+    try:
+        return int(raw) / 1000
+    except ValueError as exc:
+        raise BuildEnvironmentError(
+            f"{START_TIME_VARIABLE}={raw!r} is not a time in milliseconds since the epoch"
+        ) from exc
+
+
+def _train(
+    project: Project,
+    plan: BuildPlan,
+    approval_status: str,
+    role_arn: str,
+    environ: Mapping[str, str],
+    session: Any,
+    run_options: dict[str, Any],
+) -> None:
+    from pipelines.pipeline_run import run_training
+
     run = TrainingRun(
         kind=str(plan.kind),
         branch=plan.branch,
@@ -132,12 +231,12 @@ def _train(
         approval_status=approval_status,
         repository=environ.get("CODEBUILD_SOURCE_REPO_URL") or None,
     )
-    wait_minutes = environ.get("PIPELINE_WAIT_MINUTES")
-    run_options.setdefault(
-        "timeout_seconds", float(wait_minutes) * 60 if wait_minutes else DEFAULT_TIMEOUT_SECONDS
-    )
     result = run_training(
-        project, run, session, dataset_uri=environ.get("INPUT_DATA_URI") or None, **run_options
+        project,
+        run,
+        session,
+        dataset_uri=environ.get("INPUT_DATA_URI", "").strip() or None,
+        **run_options,
     )
     print(f"pipeline {result.pipeline_name} succeeded: {result.execution_arn}")
 

@@ -29,3 +29,7 @@ class PipelineRunError(SeedError):
 
 class PromotionError(SeedError):
     """Nothing to promote, or the registry or git history could not be read."""
+
+
+class LocalRunError(SeedError):
+    """``python -m pipelines.local`` was pointed at a directory it must not overwrite."""

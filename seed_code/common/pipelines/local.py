@@ -11,6 +11,11 @@ functions (steps/inference.py). Exits 1 if the model would not be registered
 
 Outputs go to ``local_runs/latest/`` (ignored by git): the splits, the model
 directory as SageMaker would tar it, ``dataset.json`` and ``evaluation.json``.
+A run replaces only what an earlier run wrote there (the entries of
+``RUN_OUTPUTS``, found through the ``.local-run`` marker file); it refuses an
+``--output-dir`` that is not empty and holds no marker, the repository root or
+a directory above it, and one that is, holds or lies inside ``--input-dir``
+(exit status 2, nothing deleted).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 
 from steps import evaluate, inference, preprocess, train
 
+from pipelines.errors import LocalRunError, SeedError
 from pipelines.payloads import check_response, load_payloads
 from pipelines.project import REPO_ROOT
 from pipelines.sample_data import write_sample_csv
@@ -33,6 +39,10 @@ from pipelines.training_settings import HYPERPARAMETERS, MIN_ACCURACY, THRESHOLD
 
 DEFAULT_OUTPUT = REPO_ROOT / "local_runs" / "latest"
 DEFAULT_PAYLOADS = REPO_ROOT / "integration_tests" / "payloads"
+# Written first into every output directory: a later run may replace what this run wrote.
+RUN_MARKER = ".local-run"
+# Everything a run writes under its output directory; the only entries a later run deletes.
+RUN_OUTPUTS = ("input", "processing", "model", "evaluation", "summary.json", RUN_MARKER)
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m pipelines.local", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
-        "--output-dir", type=Path, default=DEFAULT_OUTPUT, help="default: local_runs/latest"
+        "--output-dir",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help="a new or empty directory, or an earlier run's (default: local_runs/latest)",
     )
     parser.add_argument(
         "--input-dir",
@@ -83,8 +96,7 @@ def run_locally(
     payloads_dir: Path | None = DEFAULT_PAYLOADS,
 ) -> LocalRun:
     started = time.perf_counter()
-    if output_dir.exists():
-        shutil.rmtree(output_dir)
+    prepare_output_dir(output_dir, input_dir)
     if input_dir is None:
         input_dir = output_dir / "input"
         write_sample_csv(input_dir / "breast_cancer.csv")
@@ -120,6 +132,49 @@ def run_locally(
     )
 
 
+def prepare_output_dir(
+    output_dir: Path, input_dir: Path | None = None, repo_root: Path = REPO_ROOT
+) -> None:
+    """Empty ``output_dir`` of an earlier run's outputs, or refuse to touch it.
+
+    Deletes only the entries of ``RUN_OUTPUTS``, and only in a directory that
+    is new, empty or marked by an earlier run; anything else there is kept.
+    """
+    output = output_dir.resolve()
+    root = repo_root.resolve()
+    if output == root or output in root.parents:
+        raise LocalRunError(
+            f"--output-dir {output_dir} is the repository root or a directory above it; "
+            "a local run writes there, so choose a directory of its own "
+            "(default: local_runs/latest)"
+        )
+    if input_dir is not None:
+        data = input_dir.resolve()
+        if output == data or data in output.parents or output in data.parents:
+            raise LocalRunError(
+                f"--output-dir {output_dir} and --input-dir {input_dir} overlap; a local run "
+                "replaces its output directory, so keep the data outside it"
+            )
+    if output.exists() and not output.is_dir():
+        raise LocalRunError(f"--output-dir {output_dir} is a file, not a directory")
+    if output.is_dir() and not (output / RUN_MARKER).is_file() and any(output.iterdir()):
+        raise LocalRunError(
+            f"--output-dir {output_dir} is not empty and holds no earlier local run "
+            f"(no {RUN_MARKER} file); choose a new or empty directory"
+        )
+    for name in RUN_OUTPUTS:
+        entry = output / name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        elif entry.exists() or entry.is_symlink():
+            entry.unlink()
+    output.mkdir(parents=True, exist_ok=True)
+    (output / RUN_MARKER).write_text(
+        "Written by python -m pipelines.local: the next local run replaces "
+        f"{', '.join(RUN_OUTPUTS[:-1])} here.\n"
+    )
+
+
 def send_payloads(model_dir: Path, payloads_dir: Path) -> dict[str, list[str]]:
     """Each payload through the serving functions, checked like the platform checks an endpoint."""
     model = inference.model_fn(str(model_dir))
@@ -137,7 +192,11 @@ def send_payloads(model_dir: Path, payloads_dir: Path) -> dict[str, list[str]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    run = run_locally(args.output_dir, args.input_dir, args.min_accuracy, args.payloads_dir)
+    try:
+        run = run_locally(args.output_dir, args.input_dir, args.min_accuracy, args.payloads_dir)
+    except SeedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     verdict = "would register" if run.passed_threshold else "would NOT register"
     print(
         f"\n{THRESHOLD_METRIC} {run.metric:.4f} vs MinAccuracy {run.min_accuracy}: {verdict}\n"

@@ -3,7 +3,9 @@
 Lineage lives in model-version tags (the keys of pipelines/lineage.py). A
 version counts as approved when its ``approval_status`` tag is ``Approved`` or
 it carries an alias (aliases drive deployment through the platform's MLflow
-sync), as rejected when the tag is ``Rejected``.
+sync), as rejected when the tag is ``Rejected``. Aliases are read from the
+registered model: ``search_model_versions`` may return versions without them
+(the SQL store behind an MLflow server always does).
 """
 
 from __future__ import annotations
@@ -34,8 +36,19 @@ class MlflowModelRegistry:
             raise PromotionError(
                 f"cannot list the versions of MLflow model {group}: {exc}"
             ) from exc
-        versions = [self._version(group, v) for v in found]
+        aliased = self._aliased_versions(group) if found else set()
+        versions = [self._version(group, v, aliased) for v in found]
         return sorted(versions, key=lambda v: v.version, reverse=True)
+
+    def _aliased_versions(self, group: str) -> set[int]:
+        """The versions of ``group`` that carry at least one alias."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            aliases = self.client.get_registered_model(group).aliases or {}
+        except MlflowException as exc:
+            raise PromotionError(f"cannot read the aliases of MLflow model {group}: {exc}") from exc
+        return {int(version) for version in dict(aliases).values()}
 
     def copy(
         self,
@@ -60,11 +73,32 @@ class MlflowModelRegistry:
             ) from exc
         return f"{target_group}/{copied.version}"
 
+    def set_approval_status(self, ref: str, approval_status: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        name, _, version = ref.rpartition("/")
+        try:
+            self.client.set_model_version_tag(name, version, APPROVAL_STATUS_TAG, approval_status)
+        except MlflowException as exc:
+            raise PromotionError(
+                f"cannot set the approval status of MLflow model version {ref}: {exc}"
+            ) from exc
+
+    def delete(self, ref: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        name, _, version = ref.rpartition("/")
+        try:
+            self.client.delete_model_version(name, version)
+        except MlflowException as exc:
+            raise PromotionError(f"cannot delete MLflow model version {ref}: {exc}") from exc
+
     @staticmethod
-    def _version(group: str, found: Any) -> ModelVersion:
+    def _version(group: str, found: Any, aliased: set[int]) -> ModelVersion:
         tags = {str(k): str(v) for k, v in (found.tags or {}).items()}
         status = tags.get(APPROVAL_STATUS_TAG, PENDING)
-        if getattr(found, "aliases", None) and status == PENDING:
+        has_alias = bool(getattr(found, "aliases", None)) or int(found.version) in aliased
+        if has_alias and status == PENDING:
             status = APPROVED
         metadata = {k: v for k, v in tags.items() if k != APPROVAL_STATUS_TAG}
         return ModelVersion(

@@ -2,9 +2,9 @@
 
 A :class:`ModelVersion` is one model package of a model package group (or,
 with the MLflow flavour, one version of a registered model: see
-pipelines/mlflow_registry.py). Both registries offer the same two operations,
-listing a group and copying a version into another group, so promotion works
-the same for both.
+pipelines/mlflow_registry.py). Both registries offer the same operations
+(list a group, copy a version into another group, set a version's approval
+status, delete a version), so promotion works the same for both.
 """
 
 from __future__ import annotations
@@ -76,6 +76,10 @@ class ModelRegistry(Protocol):
         description: str,
     ) -> str: ...
 
+    def set_approval_status(self, ref: str, approval_status: str) -> None: ...
+
+    def delete(self, ref: str) -> None: ...
+
 
 class SageMakerModelRegistry:
     """Model package groups of the SageMaker Model Registry."""
@@ -123,6 +127,23 @@ class SageMakerModelRegistry:
                 f"cannot copy {source.ref} into {target_group}: {_reason(exc)}"
             ) from exc
         return str(response["ModelPackageArn"])
+
+    def set_approval_status(self, ref: str, approval_status: str) -> None:
+        try:
+            self.client.update_model_package(
+                ModelPackageArn=ref,
+                ModelApprovalStatus=approval_status,  # type: ignore[arg-type]
+            )
+        except ClientError as exc:
+            raise PromotionError(
+                f"cannot set the approval status of {ref} to {approval_status}: {_reason(exc)}"
+            ) from exc
+
+    def delete(self, ref: str) -> None:
+        try:
+            self.client.delete_model_package(ModelPackageName=ref)
+        except ClientError as exc:
+            raise PromotionError(f"cannot delete {ref}: {_reason(exc)}") from exc
 
     @staticmethod
     def _version(group: str, described: dict[str, Any]) -> ModelVersion:

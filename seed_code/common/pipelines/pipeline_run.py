@@ -97,9 +97,7 @@ def ensure_dataset(
 ) -> str:
     """The dataset the pipeline reads: ``dataset_uri``, else the sample (uploaded if absent)."""
     if dataset_uri:
-        bucket, _, key = dataset_uri.removeprefix("s3://").partition("/")
-        if not dataset_uri.startswith("s3://") or not bucket:
-            raise PipelineRunError(f"INPUT_DATA_URI {dataset_uri!r} is not an s3:// URI")
+        bucket, key = check_dataset_uri(project, dataset_uri)
         try:
             listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
         except ClientError as exc:
@@ -111,12 +109,14 @@ def ensure_dataset(
         return dataset_uri
     key = f"{project.prefix}/{SAMPLE_DATASET_KEY}"
     uri = f"s3://{project.bucket}/{key}"
+    # Listed, not HEAD-ed: the role may list only under the project's prefix (an
+    # s3:prefix condition), and without ListBucket S3 answers a missing key's HEAD with 403.
     try:
-        s3.head_object(Bucket=project.bucket, Key=key)
-        return uri
+        listed = s3.list_objects_v2(Bucket=project.bucket, Prefix=key, MaxKeys=1)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-            raise PipelineRunError(f"cannot read {uri}: {_reason(exc)}") from exc
+        raise PipelineRunError(f"cannot list {uri}: {_reason(exc)}") from exc
+    if any(item.get("Key") == key for item in listed.get("Contents", [])):
+        return uri
     with tempfile.TemporaryDirectory() as scratch:
         sample = write_sample_csv(Path(scratch) / "breast_cancer.csv")
         try:
@@ -127,6 +127,25 @@ def ensure_dataset(
             ) from exc
     report(f"uploaded the sample dataset to {uri} (set INPUT_DATA_URI to train on your data)")
     return uri
+
+
+def check_dataset_uri(project: Project, dataset_uri: str) -> tuple[str, str]:
+    """Bucket and key prefix of ``INPUT_DATA_URI``, which must lie under the project's prefix.
+
+    The pipeline role may read only ``s3://<bucket>/<prefix>/`` of the project
+    data bucket (project.json): data anywhere else would fail with AccessDenied.
+    """
+    bucket, _, key = dataset_uri.removeprefix("s3://").partition("/")
+    if not dataset_uri.startswith("s3://") or not bucket:
+        raise PipelineRunError(f"INPUT_DATA_URI {dataset_uri!r} is not an s3:// URI")
+    allowed = f"s3://{project.bucket}/{project.prefix}/"
+    if bucket != project.bucket or not key.startswith(f"{project.prefix}/"):
+        raise PipelineRunError(
+            f"INPUT_DATA_URI {dataset_uri} is outside the project's data: the pipeline role "
+            f"may read only {allowed}; copy the data there, for example under "
+            f"{allowed}datasets/<name>/"
+        )
+    return bucket, key
 
 
 def wait_for_execution(

@@ -2,8 +2,9 @@
 
 It ships inside the scikit-learn wheel, so local runs and the first pipeline
 run need no download. Replace it with your own data by pointing the pipeline's
-``InputDataUri`` at it (``INPUT_DATA_URI`` in the build); keep a ``target``
-column (0/1) and numeric features.
+``InputDataUri`` at it (``INPUT_DATA_URI`` in buildspec.yml, under the
+project's prefix: README.md, "Build settings"); keep a ``target`` column (0/1)
+and numeric features.
 """
 
 from __future__ import annotations
