@@ -11,9 +11,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from lambda_project_lifecycle.custom_resource import Checkpoint, no_checkpoint
+from lambda_project_lifecycle.deployments.aws import call, pages
 from lambda_project_lifecycle.errors import AwsCallError, ProjectConflictError
 from lambda_project_lifecycle.project import ProjectSpec
 from lambda_project_lifecycle.scenarios import MODEL_GROUP_DESCRIPTIONS
@@ -53,7 +52,7 @@ def ensure_model_groups(
         arn = existing.get(name)
         if arn is None:
             checkpoint(f"creating model package group {name}")
-            _call(
+            call(
                 f"Creating model package group {name}",
                 sagemaker.create_model_package_group,
                 ModelPackageGroupName=name,
@@ -73,7 +72,7 @@ def ensure_model_groups(
         missing = [tag for tag in spec.tags if tags.get(tag["Key"]) != tag["Value"]]
         if missing:
             checkpoint(f"tagging model package group {name}")
-            _call(
+            call(
                 f"Tagging model package group {name}",
                 sagemaker.add_tags,
                 ResourceArn=arn,
@@ -131,13 +130,13 @@ def _remove_group(
         return
     checkpoint(f"deleting model package group {name}")
     for package_arn in packages:
-        _call(
+        call(
             f"Deleting model package {package_arn}",
             sagemaker.delete_model_package,
             ModelPackageName=package_arn,
         )
         removal.packages_deleted += 1
-    _call(
+    call(
         f"Deleting model package group {name}",
         sagemaker.delete_model_package_group,
         ModelPackageGroupName=name,
@@ -152,18 +151,19 @@ def _description(spec: ProjectSpec, kind: str) -> str:
 def _existing_groups(spec: ProjectSpec, sagemaker: Any) -> dict[str, str]:
     """Name -> ARN of the groups whose name contains the project id."""
     groups: dict[str, str] = {}
-    kwargs: dict[str, Any] = {"NameContains": spec.project_id, "MaxResults": 100}
-    while True:
-        page = _call("Listing model package groups", sagemaker.list_model_package_groups, **kwargs)
+    for page in pages(
+        "Listing model package groups",
+        sagemaker.list_model_package_groups,
+        NameContains=spec.project_id,
+        MaxResults=100,
+    ):
         for summary in page.get("ModelPackageGroupSummaryList", []):
             groups[summary["ModelPackageGroupName"]] = summary["ModelPackageGroupArn"]
-        if not page.get("NextToken"):
-            return groups
-        kwargs["NextToken"] = page["NextToken"]
+    return groups
 
 
 def _tags_of(sagemaker: Any, name: str, arn: str) -> dict[str, str]:
-    reply = _call(
+    reply = call(
         f"Reading tags of model package group {name}", sagemaker.list_tags, ResourceArn=arn
     )
     return {tag["Key"]: tag["Value"] for tag in reply.get("Tags", [])}
@@ -171,19 +171,11 @@ def _tags_of(sagemaker: Any, name: str, arn: str) -> dict[str, str]:
 
 def _package_arns(sagemaker: Any, group_name: str) -> list[str]:
     arns: list[str] = []
-    kwargs: dict[str, Any] = {"ModelPackageGroupName": group_name, "MaxResults": 100}
-    while True:
-        page = _call(
-            f"Listing model packages of {group_name}", sagemaker.list_model_packages, **kwargs
-        )
+    for page in pages(
+        f"Listing model packages of {group_name}",
+        sagemaker.list_model_packages,
+        ModelPackageGroupName=group_name,
+        MaxResults=100,
+    ):
         arns.extend(item["ModelPackageArn"] for item in page.get("ModelPackageSummaryList", []))
-        if not page.get("NextToken"):
-            return arns
-        kwargs["NextToken"] = page["NextToken"]
-
-
-def _call(action: str, method: Any, **kwargs: Any) -> Any:
-    try:
-        return method(**kwargs)
-    except ClientError as exc:
-        raise AwsCallError(action, exc) from exc
+    return arns

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from lambda_project_lifecycle.deployments.aws import call
+from lambda_project_lifecycle.deployments.aws import call, pages
 
 NAMESPACE = "AWS/SageMaker"
 METRIC = "Invocation5XXErrors"
@@ -54,17 +54,17 @@ def remove_alarms(
     """
     kept = set(keep)
     doomed: list[str] = []
-    kwargs: dict[str, Any] = {"AlarmNamePrefix": prefix, "AlarmTypes": ["MetricAlarm"]}
-    while True:
-        page = call(f"Listing alarms {prefix}*", cloudwatch.describe_alarms, **kwargs)
+    for page in pages(
+        f"Listing alarms {prefix}*",
+        cloudwatch.describe_alarms,
+        AlarmNamePrefix=prefix,
+        AlarmTypes=["MetricAlarm"],
+    ):
         for alarm in page.get("MetricAlarms", []):
             dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
             name = alarm["AlarmName"]
             if dimensions.get("EndpointName") == endpoint_name and name not in kept:
                 doomed.append(name)
-        if not page.get("NextToken"):
-            break
-        kwargs["NextToken"] = page["NextToken"]
     for start in range(0, len(doomed), 100):
         call(
             f"Deleting the alarms of {endpoint_name}",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from lambda_project_lifecycle.deployments.aws import call, call_unless
+from lambda_project_lifecycle.deployments.aws import call, call_unless, pages
 
 NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -82,15 +82,13 @@ def scaled_variants(client: Any, endpoint_name: str) -> list[str]:
     """Variants of the endpoint registered as scalable targets."""
     prefix = resource_id(endpoint_name, "")
     variants = []
-    kwargs: dict[str, Any] = {"ServiceNamespace": NAMESPACE}
-    while True:
-        page = call("Listing scalable targets", client.describe_scalable_targets, **kwargs)
+    for page in pages(
+        "Listing scalable targets", client.describe_scalable_targets, ServiceNamespace=NAMESPACE
+    ):
         for target in page.get("ScalableTargets", []):
             if target["ResourceId"].startswith(prefix):
                 variants.append(target["ResourceId"][len(prefix) :])
-        if not page.get("NextToken"):
-            return variants
-        kwargs["NextToken"] = page["NextToken"]
+    return variants
 
 
 def remove_scaling(

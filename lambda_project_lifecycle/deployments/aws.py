@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -15,6 +15,16 @@ def call(action: str, method: Callable[..., Any], **kwargs: Any) -> Any:
         return method(**kwargs)
     except ClientError as exc:
         raise AwsCallError(action, exc) from exc
+
+
+def pages(action: str, method: Callable[..., Any], **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a ``NextToken``-paginated list call, each through :func:`call`."""
+    while True:
+        page = call(action, method, **kwargs)
+        yield page
+        if not page.get("NextToken"):
+            return
+        kwargs["NextToken"] = page["NextToken"]
 
 
 def call_unless(

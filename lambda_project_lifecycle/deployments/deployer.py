@@ -32,7 +32,7 @@ from lambda_project_lifecycle.deployments import (
     records,
     teardown,
 )
-from lambda_project_lifecycle.deployments.aws import MISSING, call, call_unless
+from lambda_project_lifecycle.deployments.aws import MISSING, call_unless, pages
 from lambda_project_lifecycle.deployments.config import (
     StageConfig,
     hosting_instance_types,
@@ -351,25 +351,19 @@ class Deployer:
         Newest first: the AWS samples list ascending and take the first, which is
         the oldest approved package, not the previous one.
         """
-        kwargs: dict[str, Any] = {
-            "ModelPackageGroupName": group_name,
-            "ModelApprovalStatus": "Approved",
-            "SortBy": "CreationTime",
-            "SortOrder": "Descending",
-            "MaxResults": 100,
-        }
-        while True:
-            page = call(
-                f"Listing approved packages of {group_name}",
-                self._clients.sagemaker.list_model_packages,
-                **kwargs,
-            )
+        for page in pages(
+            f"Listing approved packages of {group_name}",
+            self._clients.sagemaker.list_model_packages,
+            ModelPackageGroupName=group_name,
+            ModelApprovalStatus="Approved",
+            SortBy="CreationTime",
+            SortOrder="Descending",
+            MaxResults=100,
+        ):
             for summary in page.get("ModelPackageSummaryList", []):
                 if summary["ModelPackageArn"] not in rejected:
                     return str(summary["ModelPackageArn"])
-            if not page.get("NextToken"):
-                return ""
-            kwargs["NextToken"] = page["NextToken"]
+        return ""
 
     def _change(
         self,

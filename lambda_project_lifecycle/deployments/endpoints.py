@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambda_project_lifecycle.deployments.aws import MISSING, call, call_unless
+from lambda_project_lifecycle.deployments.aws import MISSING, call, call_unless, pages
 from lambda_project_lifecycle.deployments.errors import EndpointBusyError
 from lambda_project_lifecycle.deployments.plan import TAG_PROJECT_ID
 from lambda_project_lifecycle.errors import AwsCallError, ProjectConflictError, error_code
@@ -186,9 +186,12 @@ def _delete_unless_gone(
 def owned_configs(sagemaker: Any, names: ProjectNames, contains: str) -> list[dict[str, Any]]:
     """Summaries (name, ARN, creation time) of the project's configs named ``*contains*``."""
     found: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"NameContains": contains, "MaxResults": 100}
-    while True:
-        page = call("Listing endpoint configs", sagemaker.list_endpoint_configs, **kwargs)
+    for page in pages(
+        "Listing endpoint configs",
+        sagemaker.list_endpoint_configs,
+        NameContains=contains,
+        MaxResults=100,
+    ):
         for summary in page.get("EndpointConfigs", []):
             name = summary["EndpointConfigName"]
             if (
@@ -197,17 +200,15 @@ def owned_configs(sagemaker: Any, names: ProjectNames, contains: str) -> list[di
                 and _tagged_for(sagemaker, summary["EndpointConfigArn"], names)
             ):
                 found.append(summary)
-        if not page.get("NextToken"):
-            return found
-        kwargs["NextToken"] = page["NextToken"]
+    return found
 
 
 def owned_models(sagemaker: Any, names: ProjectNames, contains: str) -> list[str]:
     """SageMaker models whose name contains ``contains`` and that are this project's."""
     found: list[str] = []
-    kwargs: dict[str, Any] = {"NameContains": contains, "MaxResults": 100}
-    while True:
-        page = call("Listing models", sagemaker.list_models, **kwargs)
+    for page in pages(
+        "Listing models", sagemaker.list_models, NameContains=contains, MaxResults=100
+    ):
         for summary in page.get("Models", []):
             name = summary["ModelName"]
             if (
@@ -216,9 +217,7 @@ def owned_models(sagemaker: Any, names: ProjectNames, contains: str) -> list[str
                 and _tagged_for(sagemaker, summary["ModelArn"], names)
             ):
                 found.append(name)
-        if not page.get("NextToken"):
-            return found
-        kwargs["NextToken"] = page["NextToken"]
+    return found
 
 
 def delete_configs(sagemaker: Any, config_names: Iterable[str]) -> list[str]:

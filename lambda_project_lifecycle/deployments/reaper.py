@@ -29,7 +29,7 @@ from typing import Any
 from lambda_project_lifecycle import project_registry
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments import endpoints, records, teardown
-from lambda_project_lifecycle.deployments.aws import call
+from lambda_project_lifecycle.deployments.aws import call, pages
 from lambda_project_lifecycle.deployments.config import STAGES
 from lambda_project_lifecycle.deployments.deployer import utc_now
 from lambda_project_lifecycle.deployments.errors import InvalidEventError
@@ -219,15 +219,16 @@ def _notify_failure(
 def _stage_endpoints(sagemaker: Any) -> list[dict[str, Any]]:
     """Endpoints named like a project's stage endpoint (``sagemaker-...-<stage>``)."""
     found = []
-    kwargs: dict[str, Any] = {"NameContains": f"{NAME_PREFIX}-", "MaxResults": 100}
-    while True:
-        page = call("Listing endpoints", sagemaker.list_endpoints, **kwargs)
+    for page in pages(
+        "Listing endpoints",
+        sagemaker.list_endpoints,
+        NameContains=f"{NAME_PREFIX}-",
+        MaxResults=100,
+    ):
         for summary in page.get("Endpoints", []):
             name = summary["EndpointName"]
             if name.startswith(f"{NAME_PREFIX}-") and name.endswith(
                 tuple(f"-{stage}" for stage in STAGES)
             ):
                 found.append(summary)
-        if not page.get("NextToken"):
-            return found
-        kwargs["NextToken"] = page["NextToken"]
+    return found
