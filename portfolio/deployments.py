@@ -112,13 +112,15 @@ def add_deployments(
         WEBHOOK_SECRET_ENV: Ref(webhook_secret),
     }
     registry_access = registry_statements(registry, write=True)
+    # The deploy and endpoint-events handlers both deploy (a rollback, restored scaling).
+    deploying = [*deployment_statements(model_role, data_bucket, topic), *registry_access]
     model_deploy = add_function(
         template,
         SharedFunction(
             logical_id="ModelDeployFunction",
             handler=MODEL_DEPLOY_HANDLER,
             description="mlops-portfolio: deploys approved model packages, rolls back rejected.",
-            statements=[*deployment_statements(model_role, data_bucket, topic), *registry_access],
+            statements=deploying,
             environment=variables,
             timeout_seconds=60,
         ),
@@ -130,7 +132,7 @@ def add_deployments(
             logical_id="EndpointEventsFunction",
             handler=ENDPOINT_EVENTS_HANDLER,
             description="mlops-portfolio: tests new deployments and reports endpoint results.",
-            statements=[*deployment_statements(model_role, data_bucket, topic), *registry_access],
+            statements=deploying,
             environment=variables,
             timeout_seconds=300,
         ),
