@@ -252,6 +252,14 @@ def _alarm_arn(name_pattern: str) -> Sub:
     )
 
 
+def _project_alarm_arns() -> list[Sub]:
+    """Rollback alarms, and the alarms target tracking makes for project endpoints."""
+    return [
+        _alarm_arn(f"{NAME_PREFIX}-*"),
+        _alarm_arn(f"TargetTracking-endpoint/{NAME_PREFIX}-*"),
+    ]
+
+
 def deployment_teardown_statements() -> list[Statement]:
     """Delete a project's endpoints with their configs, models, alarms and scaling targets."""
     return [
@@ -284,10 +292,7 @@ def deployment_teardown_statements() -> list[Statement]:
             Sid="ProjectAlarmsTeardown",
             Effect=Allow,
             Action=[cw_actions.DeleteAlarms],
-            Resource=[
-                _alarm_arn(f"{NAME_PREFIX}-*"),
-                _alarm_arn(f"TargetTracking-endpoint/{NAME_PREFIX}-*"),
-            ],
+            Resource=_project_alarm_arns(),
         ),
         Statement(
             Sid="AlarmListsHaveNoResourceScope",
@@ -370,10 +375,7 @@ def deployment_statements(model_role: Any, data_bucket: Any, topic: Any) -> list
             Sid="RollbackAlarms",
             Effect=Allow,
             Action=[cw_actions.PutMetricAlarm, cw_actions.TagResource],
-            Resource=[
-                _alarm_arn(f"{NAME_PREFIX}-*"),
-                _alarm_arn(f"TargetTracking-endpoint/{NAME_PREFIX}-*"),
-            ],
+            Resource=_project_alarm_arns(),
         ),
         Statement(
             Sid="VariantScaling",
