@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from awacs import ecr as ecr_actions
 from awacs import logs as logs_actions
 from awacs import s3 as s3_actions
 from awacs import secretsmanager as secrets_actions
@@ -39,6 +38,7 @@ from portfolio.functions import SharedFunction, add_event_rule, add_function, tr
 from portfolio.permissions import (
     deployment_statements,
     deployment_teardown_statements,
+    image_pull_statements,
     notification_statement,
     registry_statements,
 )
@@ -222,24 +222,7 @@ def _add_model_role(template: Template, data_bucket: Any) -> iam.Role:
                                     )
                                 ],
                             ),
-                            Statement(
-                                Sid="PullImages",
-                                Effect=Allow,
-                                Action=[
-                                    ecr_actions.BatchGetImage,
-                                    ecr_actions.GetDownloadUrlForLayer,
-                                    ecr_actions.BatchCheckLayerAvailability,
-                                ],
-                                Resource=[
-                                    Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:*:repository/*")
-                                ],
-                            ),
-                            Statement(
-                                Sid="EcrTokenHasNoResourceScope",
-                                Effect=Allow,
-                                Action=[ecr_actions.GetAuthorizationToken],
-                                Resource=["*"],
-                            ),
+                            *image_pull_statements(),
                             Statement(
                                 Sid="EndpointLogs",
                                 Effect=Allow,

@@ -16,6 +16,7 @@ from awacs import codecommit as codecommit_actions
 from awacs import codeconnections as codeconnections_actions
 from awacs import codestar_connections as codestar_connections_actions
 from awacs import dynamodb as ddb_actions
+from awacs import ecr as ecr_actions
 from awacs import iam as iam_actions
 from awacs import s3 as s3_actions
 from awacs import sagemaker as sm_actions
@@ -313,6 +314,28 @@ def deployment_teardown_statements() -> list[Statement]:
                 aas_actions.DeleteScalingPolicy,
                 aas_actions.DeregisterScalableTarget,
             ],
+            Resource=["*"],
+        ),
+    ]
+
+
+def image_pull_statements() -> list[Statement]:
+    """Pull the container images of SageMaker jobs and models (AWS's and the account's)."""
+    return [
+        Statement(
+            Sid="PullImages",
+            Effect=Allow,
+            Action=[
+                ecr_actions.BatchGetImage,
+                ecr_actions.GetDownloadUrlForLayer,
+                ecr_actions.BatchCheckLayerAvailability,
+            ],
+            Resource=[Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:*:repository/*")],
+        ),
+        Statement(
+            Sid="EcrTokenHasNoResourceScope",
+            Effect=Allow,
+            Action=[ecr_actions.GetAuthorizationToken],
             Resource=["*"],
         ),
     ]

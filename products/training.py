@@ -27,7 +27,6 @@ from awacs import codebuild as codebuild_actions
 from awacs import codecommit as codecommit_actions
 from awacs import codeconnections as codeconnections_actions
 from awacs import codestar_connections as codestar_connections_actions
-from awacs import ecr as ecr_actions
 from awacs import iam as iam_actions
 from awacs import logs as logs_actions
 from awacs import s3 as s3_actions
@@ -60,6 +59,7 @@ from troposphere import (
 )
 
 from lambda_project_lifecycle.training_trigger import BRANCH_PATTERN_FOR_WEBHOOKS
+from portfolio.permissions import image_pull_statements
 from portfolio.settings import TemplateSettings
 from products.catalog import Product
 
@@ -314,22 +314,7 @@ def training_statements(
                 arn("sagemaker", "training-job/pipelines-*"),
             ],
         ),
-        Statement(
-            Sid="PullImages",
-            Effect=Allow,
-            Action=[
-                ecr_actions.BatchGetImage,
-                ecr_actions.GetDownloadUrlForLayer,
-                ecr_actions.BatchCheckLayerAvailability,
-            ],
-            Resource=[Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:*:repository/*")],
-        ),
-        Statement(
-            Sid="EcrTokenHasNoResourceScope",
-            Effect=Allow,
-            Action=[ecr_actions.GetAuthorizationToken],
-            Resource=["*"],
-        ),
+        *image_pull_statements(),
         Statement(
             Sid="PassItselfToSageMaker",
             Effect=Allow,
