@@ -48,6 +48,7 @@ def main() -> int:
 
     from lambda_project_lifecycle.clients import AwsClients
     from lambda_project_lifecycle.deployments import model_deploy
+    from sandbox.emulator_gaps import SageMakerGaps
     from tests.support.deployments import (
         DATA_BUCKET,
         MODEL_ROLE_ARN,
@@ -55,7 +56,6 @@ def main() -> int:
         HandlerContext,
         deploy_world,
     )
-    from tests.support.emulator_gaps import SageMakerGaps
 
     with deploy_world() as world:
         os.environ.update(

@@ -52,9 +52,10 @@ def seed_zips(seed_dir: Path) -> dict[str, bytes]:
 def one_create(provider: str, zips: dict[str, bytes]) -> float:
     """Seconds from handing the Create event to the handler to the answer's arrival."""
     from lambda_project_lifecycle.lifecycle import handle_event
+    from sandbox.cloudformation import LambdaContext, ResponseListener
+    from sandbox.git_server import GitHttpServer, basic_auth
     from tests.lambda_project_lifecycle.conftest import emulated_aws, upload_seed_code
-    from tests.support.cloudformation import LambdaContext, ResponseListener, load_event
-    from tests.support.git_server import GitHttpServer, basic_auth
+    from tests.support.events import load_event
 
     listener = ResponseListener().start()
     with emulated_aws() as aws, tempfile.TemporaryDirectory() as root:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.cloudformation import ResponseListener
+from sandbox.cloudformation import ResponseListener
 
 
 @pytest.fixture(autouse=True)

@@ -16,16 +16,16 @@ from moto.codecommit.models import codecommit_backends
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.lifecycle import Settings
 from portfolio_build.render import package_seed_code
-from tests.support.emulator_gaps import (
+from sandbox.emulator_gaps import (
     CodeCommitGaps,
     CodeCommitGitData,
     CodeConnectionsGaps,
     SageMakerGaps,
 )
-from tests.support.git_server import GitHttpServer
-from tests.support.http_routes import RoutingPoolManager
+from sandbox.git_server import GitHttpServer
+from sandbox.http_routes import RoutingPoolManager
+from sandbox.sigv4_check import sigv4_auth
 from tests.support.network import loopback_only
-from tests.support.sigv4_check import sigv4_auth
 
 REGISTRY_TABLE = "mlops-portfolio-project-registry"
 REGION = "us-east-1"

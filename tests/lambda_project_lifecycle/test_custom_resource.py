@@ -16,7 +16,8 @@ from lambda_project_lifecycle.custom_resource import (
     put_response,
     response_body,
 )
-from tests.support.cloudformation import LambdaContext, ResponseListener, load_event
+from sandbox.cloudformation import LambdaContext, ResponseListener
+from tests.support.events import load_event
 
 
 def test_a_long_reason_is_cut_to_fit_the_response_limit() -> None:

@@ -21,8 +21,9 @@ from lambda_project_lifecycle import http_pool
 from lambda_project_lifecycle.lifecycle import handle_event, handler
 from lambda_project_lifecycle.naming import ProjectNames, check_name
 from lambda_project_lifecycle.scenarios import SCENARIOS
+from sandbox.cloudformation import LambdaContext, ResponseListener
 from tests.lambda_project_lifecycle.conftest import REGISTRY_TABLE, Emulated, emulated_aws
-from tests.support.cloudformation import LambdaContext, ResponseListener, load_event
+from tests.support.events import load_event
 
 LONGEST_NAME = "a" * 31 + "z"  # 32 characters, the Studio maximum
 LONGEST_ID = "p-" + "9" * 14  # 16 characters

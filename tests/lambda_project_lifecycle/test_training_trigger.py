@@ -16,8 +16,9 @@ import pytest
 from lambda_project_lifecycle import training_trigger
 from lambda_project_lifecycle.naming import ProjectNames
 from lambda_project_lifecycle.training_trigger import Ignored, handle_event, route_push
+from sandbox.cloudformation import LambdaContext, ResponseListener
 from tests.lambda_project_lifecycle.conftest import REGISTRY_TABLE, Emulated
-from tests.support.cloudformation import LambdaContext, ResponseListener, load_event
+from tests.support.events import load_event
 
 NAMES = ProjectNames("churn-model", "p-7gxpyr2wsl2k")
 REPOSITORY = NAMES.repository()

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from portfolio_build.checks.limits import LAMBDA_ZIP_MAX_BYTES
 from portfolio_build.render import package_lambda
+from sandbox.git_server import GitHttpServer, basic_auth
 from tests.support.git_checks import clone
-from tests.support.git_server import GitHttpServer, basic_auth
 
 PUSH_FROM_THE_ZIP = textwrap.dedent(
     """

@@ -10,6 +10,7 @@ from pipelines import ci
 
 from lambda_project_lifecycle.naming import ProjectNames
 from lambda_project_lifecycle.scenarios import SCENARIOS
+from sandbox.emulator_gaps import ScriptedPipelineExecutions, TrainingRoleS3
 from tests.seed_code.conftest import (
     ACCOUNT_ID,
     BUCKET,
@@ -20,7 +21,6 @@ from tests.seed_code.conftest import (
     create_groups,
     project_document,
 )
-from tests.support.emulator_gaps import ScriptedPipelineExecutions, TrainingRoleS3
 from tests.support.git_repository import GitRepository
 
 NAMES = ProjectNames(PROJECT_NAME, PROJECT_ID)

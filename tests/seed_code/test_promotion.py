@@ -19,8 +19,8 @@ from pipelines.project import parse_project
 from pipelines.promotion import promote
 
 from lambda_project_lifecycle.scenarios import SCENARIOS
+from sandbox.emulator_gaps import SageMakerGaps
 from tests.seed_code.conftest import BUCKET, SCENARIO_NAMES, create_groups, project_document
-from tests.support.emulator_gaps import SageMakerGaps
 from tests.support.git_repository import GitRepository
 
 SKLEARN_IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"

@@ -41,14 +41,15 @@ from lambda_project_lifecycle.deployments.notifications import Notifier
 from lambda_project_lifecycle.deployments.settings import REPOSITORY_SCHEMA, DeploySettings
 from lambda_project_lifecycle.lifecycle import Settings, handle_event
 from lambda_project_lifecycle.naming import ProjectNames
+from sandbox.cloudformation import LambdaContext
+from sandbox.emulator_gaps import SageMakerGaps
 from tests.lambda_project_lifecycle.conftest import (
     PROJECT_DATA_BUCKET,
     REGISTRY_TABLE,
     boto3_session,
     emulated_aws,
 )
-from tests.support.cloudformation import LambdaContext, load_event
-from tests.support.emulator_gaps import SageMakerGaps
+from tests.support.events import load_event
 
 REGION = "us-east-1"
 ACCOUNT = DEFAULT_ACCOUNT_ID

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from tests.support.git_server import GitHttpServer, GitRequest
+from sandbox.git_server import GitHttpServer, GitRequest
 
 GIT_USERS = {"github": "x-access-token", "gitlab": "oauth2", "bitbucket": "x-token-auth"}
 API_ROOTS = {"github": "/github", "gitlab": "/gitlab/api/v4", "bitbucket": "/bitbucket/2.0"}

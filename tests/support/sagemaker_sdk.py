@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.emulator_gaps import SAGEMAKER_SDK_ENVIRONMENT
+from sandbox.emulator_gaps import SAGEMAKER_SDK_ENVIRONMENT
 
 SDK_CONFIG = """\
 SchemaVersion: '1.0'

@@ -12,7 +12,6 @@ from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments import endpoint_events, model_deploy, reaper
 from lambda_project_lifecycle.deployments.settings import DeploySettings
 from lambda_project_lifecycle.errors import LifecycleError
-from tests.support.cloudformation import load_event
 from tests.support.deployments import (
     DATA_BUCKET,
     MODEL_ROLE_ARN,
@@ -20,6 +19,7 @@ from tests.support.deployments import (
     DeployWorld,
     HandlerContext,
 )
+from tests.support.events import load_event
 
 
 def test_the_entry_points_read_the_environment_and_deploy(

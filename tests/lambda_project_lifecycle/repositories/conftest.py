@@ -12,13 +12,14 @@ import pytest
 
 from lambda_project_lifecycle.lifecycle import handle_event
 from portfolio_build.render import package_seed_code
+from sandbox.cloudformation import LambdaContext, ResponseListener
+from sandbox.git_server import GitHttpServer, basic_auth
 from tests.lambda_project_lifecycle.conftest import (
     ARTIFACTS_BUCKET,
     SEED_CODE_KEYS,
     Emulated,
 )
-from tests.support.cloudformation import LambdaContext, ResponseListener, load_event
-from tests.support.git_server import GitHttpServer, basic_auth
+from tests.support.events import load_event
 from tests.support.provider_apis import ProviderApiServer
 
 PROJECT_NAME = "churn-model"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.git_server import GitHttpServer
 from tests.lambda_project_lifecycle.conftest import Emulated
 from tests.lambda_project_lifecycle.repositories.conftest import (
     GIT_PASSWORD,
@@ -26,7 +27,6 @@ from tests.lambda_project_lifecycle.repositories.conftest import (
     put_secret,
 )
 from tests.support.git_checks import git, push_foreign_commit
-from tests.support.git_server import GitHttpServer
 from tests.support.provider_apis import ProviderApiServer
 
 

@@ -21,6 +21,7 @@ import jsonschema
 import pytest
 
 from lambda_project_lifecycle.naming import ProjectNames
+from sandbox.git_server import GitHttpServer
 from tests.lambda_project_lifecycle.conftest import (
     ARTIFACTS_BUCKET,
     CODECOMMIT_HOST,
@@ -42,7 +43,6 @@ from tests.lambda_project_lifecycle.repositories.conftest import (
     use_seed_code,
 )
 from tests.support.git_checks import ClonedRepository, clone, git, push_foreign_commit
-from tests.support.git_server import GitHttpServer
 from tests.support.provider_apis import ProviderApiServer
 
 PROJECT_SCHEMA = (

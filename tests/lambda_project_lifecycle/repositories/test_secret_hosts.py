@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from sandbox.git_server import GitHttpServer
 from tests.lambda_project_lifecycle.conftest import Emulated
 from tests.lambda_project_lifecycle.repositories.conftest import (
     GIT_PASSWORD,
@@ -20,7 +21,6 @@ from tests.lambda_project_lifecycle.repositories.conftest import (
     Lifecycle,
     put_secret,
 )
-from tests.support.git_server import GitHttpServer
 from tests.support.provider_apis import ProviderApiServer
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from lambda_project_lifecycle.repositories.git_transport import GitEndpoint
 from lambda_project_lifecycle.repositories.sigv4 import AwsCredentials, git_password, git_username
-from tests.support.sigv4_check import expected_password
+from sandbox.sigv4_check import expected_password
 
 # The published vector of git-remote-codecommit's own tests (region us-west-2,
 # credentials access/secret, 2017-12-24 11:53:20 UTC, repository test_repo).

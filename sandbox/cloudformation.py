@@ -7,16 +7,12 @@ the Lambda context with a real deadline.
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
-
-EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 
 
 class ResponseListener:
@@ -93,11 +89,3 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def load_event(name: str, **overrides: Any) -> dict[str, Any]:
-    """A stored event from ``tests/events/``, with top-level keys replaced."""
-    event = json.loads((EVENTS_DIR / name).read_text())
-    event = copy.deepcopy(event)
-    event.update(overrides)
-    return event

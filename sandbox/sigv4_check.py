@@ -13,7 +13,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.support.git_server import Authenticator, GitRequest, split_service
+from sandbox.git_server import Authenticator, GitRequest, split_service
 
 MAX_SKEW = timedelta(minutes=15)
 

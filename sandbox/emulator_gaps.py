@@ -91,7 +91,7 @@ from moto.codecommit.models import codecommit_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import sagemaker_backends
 
-from tests.support.git_server import init_bare
+from sandbox.git_server import init_bare
 
 
 @functools.cache

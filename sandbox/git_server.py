@@ -1,7 +1,7 @@
 """A real git smart-HTTP server on 127.0.0.1: ``git http-backend`` behind basic auth.
 
 Every request is authenticated by a pluggable check (a fixed user and password,
-or the CodeCommit SigV4 password scheme, see :mod:`tests.support.sigv4_check`),
+or the CodeCommit SigV4 password scheme, see :mod:`sandbox.sigv4_check`),
 then handed to ``git http-backend`` as a CGI request, exactly as a web server in
 front of git would. Repositories are bare directories; the URL path of each one
 is chosen by the test (``/acme/churn.git``, ``/v1/repos/<name>``, ...) or
