@@ -11,6 +11,10 @@ from typing import Any
 
 from troposphere import Template
 
+from lambda_project_lifecycle.deployments.integration_tests import (
+    PACKAGED_PAYLOAD_SCHEMA,
+    SEED_CODE_PAYLOAD_SCHEMA_PATH,
+)
 from lambda_project_lifecycle.deployments.settings import PACKAGED_SCHEMA, SEED_CODE_SCHEMA_PATH
 from lambda_project_lifecycle.scenarios import SCENARIOS
 from portfolio import bootstrap, platform
@@ -37,6 +41,9 @@ SEED_CODE_COMMON = "common"
 # the Lambda zip next to the module that reads it.
 DEPLOY_CONFIG_SCHEMA = SEED_CODE_DIR.joinpath(*SEED_CODE_SCHEMA_PATH)
 PACKAGED_SCHEMA_NAME = f"{LAMBDA_PACKAGE}/deployments/{PACKAGED_SCHEMA.name}"
+# Likewise the integration-test payload schema (seed_code/common/integration_tests/).
+PAYLOAD_SCHEMA = SEED_CODE_DIR.joinpath(*SEED_CODE_PAYLOAD_SCHEMA_PATH)
+PACKAGED_PAYLOAD_SCHEMA_NAME = f"{LAMBDA_PACKAGE}/deployments/{PACKAGED_PAYLOAD_SCHEMA.name}"
 
 
 @dataclass
@@ -91,10 +98,18 @@ def write_templates(
     return artifacts
 
 
-def package_lambda(dist: Path, deploy_config_schema: Path = DEPLOY_CONFIG_SCHEMA) -> Artifact:
+def package_lambda(
+    dist: Path,
+    deploy_config_schema: Path = DEPLOY_CONFIG_SCHEMA,
+    payload_schema: Path = PAYLOAD_SCHEMA,
+) -> Artifact:
     files = collect_files(REPO_ROOT / LAMBDA_PACKAGE, f"{LAMBDA_PACKAGE}/")
-    if deploy_config_schema.is_file():
-        files[PACKAGED_SCHEMA_NAME] = deploy_config_schema
+    for packaged, source in (
+        (PACKAGED_SCHEMA_NAME, deploy_config_schema),
+        (PACKAGED_PAYLOAD_SCHEMA_NAME, payload_schema),
+    ):
+        if source.is_file():
+            files[packaged] = source
     for package in VENDORED_PACKAGES:
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
