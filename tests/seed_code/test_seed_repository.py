@@ -22,8 +22,10 @@ OUR_PACKAGES = {
     "tests",
 }
 REQUIRED_FILES = {
-    "README.md", "buildspec.yml", "project.schema.json", "requirements.txt", "requirements-dev.txt",
-    "Makefile", ".gitignore", "deploy/config.yaml", "deploy/config.schema.json",
+    "README.md", "buildspec.yml", "project.schema.json", "requirements.txt",
+    "requirements-mlflow.txt", "requirements-pipeline.txt", "Makefile", ".gitignore",
+    "deploy/config.yaml", "deploy/config.schema.json", "integration_tests/payload.schema.json",
+    "pipelines/endpoints.py", "pipeline_tests/test_pipeline_definition.py",
     "pipelines/definition.py", "pipelines/ci.py", "pipelines/promotion.py", "pipelines/local.py",
     "steps/preprocess.py", "steps/train.py", "steps/evaluate.py", "steps/inference.py",
     "integration_tests/payloads/single_csv_record.json",
@@ -46,7 +48,9 @@ def test_seed_code_is_plain_python_that_imports_nothing_of_ours(path):
             imported |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             imported.add(node.module.split(".")[0])
-    if path.is_relative_to(SEED_COMMON / "tests"):
+    if path.is_relative_to(SEED_COMMON / "tests") or path.is_relative_to(
+        SEED_COMMON / "pipeline_tests"
+    ):
         imported.discard("tests")
     assert not imported & OUR_PACKAGES
 
@@ -78,7 +82,7 @@ def test_the_seeded_repository_passes_its_own_tests(seed_repository, tmp_path, s
     environment["PYTHONDONTWRITEBYTECODE"] = "1"
     environment["HOME"] = str(tmp_path)  # no ~/.aws, no ~/.config/sagemaker of this machine
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", "pipeline_tests"],
         cwd=repo,
         env=environment,
         capture_output=True,
@@ -87,3 +91,28 @@ def test_the_seeded_repository_passes_its_own_tests(seed_repository, tmp_path, s
     )
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
     assert " passed" in completed.stdout and "skipped" not in completed.stdout
+
+
+@pytest.mark.parametrize("requirements", ["requirements-mlflow.txt", "requirements-pipeline.txt"])
+def test_every_requirement_is_pinned_once_across_the_sets(requirements):
+    """Each set extends the one before it and pins every package exactly: pip never resolves."""
+    pins: dict[str, str] = {}
+    path = SEED_COMMON / requirements
+    while path is not None:
+        included = None
+        for line in path.read_text().splitlines():
+            line = line.split("#")[0].strip()
+            if line.startswith("-r "):
+                included = SEED_COMMON / line[3:].strip()
+            elif line:
+                name, separator, version = line.partition("==")
+                key = name.lower().replace("_", "-")
+                assert separator and version, f"{path.name}: {line} is not pinned with =="
+                assert key not in pins, f"{key} is pinned in two sets"
+                pins[key] = version
+        path = included
+    assert {"scikit-learn", "pandas", "pytest", "jsonschema"} <= set(pins)
+    if requirements == "requirements-pipeline.txt":
+        assert {"sagemaker", "boto3", "mlflow", "s3fs", "moto"} <= set(pins)
+    else:
+        assert {"mlflow-skinny", "skops"} <= set(pins) and "sagemaker" not in pins
