@@ -1,4 +1,4 @@
-"""The Lambda zip carries the seed code's schemas (deploy config, payload), copied from their one source."""
+"""The Lambda zip carries the seed code's schemas (deploy config, payload), copied as they are."""
 
 from __future__ import annotations
 
@@ -128,8 +128,8 @@ def test_the_zip_holds_the_seed_codes_payload_schema_and_the_lambda_reads_it(
         "from lambda_project_lifecycle.deployments import integration_tests as t\n"
         "print(t.payload_schema_path())\n"
         "try:\n"
-        "    t.parse_payload('x.json', b'{\"content_type\": \"a\", \"body\": \"\","
-        " \"expect\": {\"status\": \"200\"}}')\n"
+        '    t.parse_payload(\'x.json\', b\'{"content_type": "a", "body": "",'
+        ' "expect": {"status": "200"}}\')\n'
         "except t.PayloadError as exc:\n"
         "    print(exc)\n"
     )

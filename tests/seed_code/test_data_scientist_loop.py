@@ -43,7 +43,9 @@ def make(repo: Path, *arguments: str, **environment: str) -> subprocess.Complete
 
 def raise_threshold(repo: Path, threshold: float) -> None:
     settings = repo / "pipelines" / "training_settings.py"
-    text, count = re.subn(r"(?m)^MIN_ACCURACY = .*$", f"MIN_ACCURACY = {threshold}", settings.read_text())
+    text, count = re.subn(
+        r"(?m)^MIN_ACCURACY = .*$", f"MIN_ACCURACY = {threshold}", settings.read_text()
+    )
     assert count == 1
     settings.write_text(text)
 

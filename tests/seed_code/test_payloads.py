@@ -37,7 +37,10 @@ def test_a_response_is_checked_against_the_payload_expectations(status, body, pr
     ("document", "message"),
     [
         ({"content_type": "text/csv", "body": "1,2"}, "key 'expect' is required"),
-        ({"content_type": "text/csv", "body": "1", "expect": {}}, r"key 'expect': \{\} should be non-empty"),
+        (
+            {"content_type": "text/csv", "body": "1", "expect": {}},
+            r"key 'expect': \{\} should be non-empty",
+        ),
         ({"content_type": "text/csv", "body": "1", "expect": {"latency": 5}}, "expect.latency"),
         (
             {"content_type": "text/csv", "body": "1", "expect": {"status": "200"}},

@@ -103,7 +103,6 @@ def register_step() -> Any:
     """steps/mlflow_registration/register.py, or a clear error if MLflow is not installed."""
     try:
         import mlflow  # noqa: F401
-
         from steps.mlflow_registration import register
     except ImportError as exc:
         raise LocalRunError(
@@ -130,7 +129,9 @@ def log_run(target: MlflowTarget, output_dir: Path, input_uri: str, registrable:
     run_id, model_uri = register.log_model_run(
         target.tracking_uri, target.experiment, output_dir / "model", evaluation, tags, run_name
     )
-    lines = [f"mlflow: logged run {run_id} (experiment {target.experiment}) to {target.tracking_uri}"]
+    lines = [
+        f"mlflow: logged run {run_id} (experiment {target.experiment}) to {target.tracking_uri}"
+    ]
     if target.register_into is None:
         return "\n".join(lines)
     if not registrable:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pipelines import settings_check, training_settings
 from pipelines.settings_check import TrainingSettingsError, check_training_settings
@@ -29,7 +31,9 @@ def test_a_hyperparameter_the_script_does_not_read_names_the_settings_file(monke
 
 def test_a_removed_hyperparameter_names_the_settings_file(monkeypatch) -> None:
     monkeypatch.delitem(training_settings.HYPERPARAMETERS, "max_depth")
-    with pytest.raises(TrainingSettingsError, match="'max_depth' is read by steps/train.py but"):
+    with pytest.raises(
+        TrainingSettingsError, match=re.escape("'max_depth' is read by steps/train.py but")
+    ):
         check_training_settings()
 
 
