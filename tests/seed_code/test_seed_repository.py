@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import os
 import subprocess
 import sys
@@ -116,3 +117,21 @@ def test_every_requirement_is_pinned_once_across_the_sets(requirements):
         assert {"sagemaker", "boto3", "mlflow", "s3fs", "moto"} <= set(pins)
     else:
         assert {"mlflow-skinny", "skops"} <= set(pins) and "sagemaker" not in pins
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_NAMES)
+def test_the_readme_names_every_file_of_the_repository(tmp_path, scenario):
+    files = render.seed_files(SEED_DIR, scenario, tmp_path)
+    readme = files["README.md"].read_text()
+    layout = readme[readme.index("## What is in this repository") :]
+    listed = set(re.findall(r"(?m)^\s*([\w./-]+)", layout.split("```")[1]))
+    # Top-level entries by name, the modules of pipelines/ and steps/ one by one.
+    for name in [*files, "project.json"]:
+        parts = name.split("/")
+        if parts[0] in ("pipelines", "steps") and len(parts) == 2 and name.endswith(".py"):
+            if parts[1] != "__init__.py":
+                assert parts[1] in listed or f"{parts[1]}," in layout, name
+        else:
+            assert parts[0] in listed or f"{parts[0]}/" in listed or name in listed, name
+    assert "### Production: " in readme and "<!-- scenario section -->" not in readme
+    assert ("champion" in readme.split("### Production: ")[1][:400]) == (scenario == "advanced")
