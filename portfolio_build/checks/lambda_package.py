@@ -26,27 +26,17 @@ CHECK = "lambda-package"
 def check_deploy_config_schema(
     artifact: str, zip_path: Path, seed_dir: Path, packaged_name: str
 ) -> list[Finding]:
-    return _check_shipped_schema(
-        artifact,
-        zip_path,
-        seed_dir,
-        SEED_CODE_SCHEMA_PATH,
-        packaged_name,
-        shipped="*/deploy/config.yaml",
-    )
+    shipped = "*/deploy/config.yaml"
+    schema = SEED_CODE_SCHEMA_PATH
+    return _check_shipped_schema(artifact, zip_path, seed_dir, schema, packaged_name, shipped)
 
 
 def check_payload_schema(
     artifact: str, zip_path: Path, seed_dir: Path, packaged_name: str
 ) -> list[Finding]:
-    return _check_shipped_schema(
-        artifact,
-        zip_path,
-        seed_dir,
-        SEED_CODE_PAYLOAD_SCHEMA_PATH,
-        packaged_name,
-        shipped="*/integration_tests/payloads/*.json",
-    )
+    shipped = "*/integration_tests/payloads/*.json"
+    schema = SEED_CODE_PAYLOAD_SCHEMA_PATH
+    return _check_shipped_schema(artifact, zip_path, seed_dir, schema, packaged_name, shipped)
 
 
 def _check_shipped_schema(

@@ -15,14 +15,14 @@ says how to start one on this machine instead).
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipelines import lineage
-from pipelines.errors import LocalRunError
+from pipelines.errors import LocalRunError, PromotionError
+from pipelines.git_history import git_output
 from pipelines.project import REPO_ROOT, TRAINING_KINDS, Project
 from pipelines.routing import branch_kind
 from pipelines.training_settings import HYPERPARAMETERS
@@ -42,16 +42,9 @@ class Checkout:
     def of(cls, repo_dir: Path = REPO_ROOT) -> Checkout:
         def git(*args: str) -> str:
             try:
-                done = subprocess.run(
-                    ["git", "-C", str(repo_dir), *args],
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                    timeout=30,
-                )
-            except (OSError, subprocess.TimeoutExpired):
+                return git_output(repo_dir, *args).strip()
+            except PromotionError:  # not a git checkout, or no commit yet
                 return ""
-            return done.stdout.strip() if done.returncode == 0 else ""
 
         return cls(git("rev-parse", "--abbrev-ref", "HEAD") or "local", git("rev-parse", "HEAD"))
 
