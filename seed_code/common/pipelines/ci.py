@@ -268,9 +268,11 @@ def _promote(
 def registry_of(project: Project, session: Any) -> Any:
     if project.registry == "mlflow":
         from mlflow import MlflowClient
+        from steps.mlflow_registration.register import quiet_plugins_that_do_not_apply
 
         from pipelines.mlflow_registry import MlflowModelRegistry
 
+        quiet_plugins_that_do_not_apply(str(project.mlflow_tracking_uri))
         return MlflowModelRegistry(MlflowClient(tracking_uri=project.mlflow_tracking_uri))
     from pipelines.model_registry import SageMakerModelRegistry
 
