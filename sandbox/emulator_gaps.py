@@ -2,6 +2,15 @@
 
 Product code never knows about any of this: it calls boto3 as it would on AWS.
 
+Gaps are filled in one of two ways, and each is a row of the table below:
+
+- on the emulator's endpoint (:class:`sandbox.emulator.Emulator`, moto's server on
+  127.0.0.1): an ``answer``, ``before`` or ``after`` registration for one
+  ``service.operation``, used by the sandbox and by tests that run product code
+  against the endpoint (in this process or a child process);
+- on one boto3 client (a botocore ``Stubber`` or event hook), used by unit tests that
+  run moto in-process (``mock_aws``).
+
 | service.operation                 | gap in moto 5.2.5 | how the tests fill it                  |
 |-----------------------------------|-------------------|----------------------------------------|
 | sagemaker.DeleteModelPackage      | not implemented   | botocore Stubber checks the call and   |
