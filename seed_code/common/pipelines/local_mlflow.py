@@ -107,6 +107,15 @@ def register_step() -> Any:
 
 def log_run(target: MlflowTarget, output_dir: Path, input_uri: str, registrable: bool) -> str:
     """Log the run in ``output_dir``; register it when asked and ``registrable``. A report."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return _log_run(target, output_dir, input_uri, registrable)
+    except MlflowException as exc:
+        raise LocalRunError(f"MLflow at {target.tracking_uri}: {exc}") from exc
+
+
+def _log_run(target: MlflowTarget, output_dir: Path, input_uri: str, registrable: bool) -> str:
     register = register_step()
     evaluation = json.loads((output_dir / "evaluation" / "evaluation.json").read_text())
     dataset = json.loads((output_dir / "processing" / "dataset" / "dataset.json").read_text())
