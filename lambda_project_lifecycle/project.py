@@ -9,7 +9,7 @@ from typing import Any
 from lambda_project_lifecycle.custom_resource import json_kind
 from lambda_project_lifecycle.errors import InvalidProjectError
 from lambda_project_lifecycle.naming import ProjectNames, validate_project_identity
-from lambda_project_lifecycle.repositories.settings import (
+from lambda_project_lifecycle.resource_properties import (
     MLFLOW_TRACKING_URI_PROPERTY,
     REPOSITORY_PROPERTIES,
 )
