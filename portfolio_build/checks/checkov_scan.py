@@ -41,7 +41,7 @@ KEPT_REPORTS = 20
 STDERR_TAIL_LINES = 5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Skip:
     """A check skipped in a resource's Metadata, with the reason given there."""
 
