@@ -21,9 +21,10 @@ from typing import Any
 
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments import records
-from lambda_project_lifecycle.deployments.deployer import Deployer, ignored
+from lambda_project_lifecycle.deployments.deployer import Deployer
 from lambda_project_lifecycle.deployments.errors import InvalidEventError
 from lambda_project_lifecycle.deployments.events import EndpointEvent, invoked_account
+from lambda_project_lifecycle.deployments.outcomes import ignored
 from lambda_project_lifecycle.deployments.settings import DeploySettings
 from lambda_project_lifecycle.errors import LifecycleError
 from lambda_project_lifecycle.naming import NAME_PREFIX
@@ -67,18 +68,18 @@ def handle_event(
     if record is None:
         return ignored(f"{change.endpoint_name} was not deployed by the platform").as_dict()
     if record.project_deleted:
-        return deployer.finish_project_delete(record).as_dict()
-    project = deployer.load_project(record.project_id)
+        return deployer.follow_up.finish_project_delete(record).as_dict()
+    project = deployer.context.load_project(record.project_id)
     if project is None:
         return ignored(f"the project of {change.endpoint_name} is gone").as_dict()
     try:
         if change.status == "InService":
-            return deployer.on_in_service(
+            return deployer.follow_up.on_in_service(
                 project, record, change, time_left=remaining_seconds(context)
             ).as_dict()
-        return deployer.on_failed(project, record, change).as_dict()
+        return deployer.follow_up.on_failed(project, record, change).as_dict()
     except LifecycleError as exc:
-        deployer.failed(project, record.stage, f"{exc} (the event is retried)")
+        deployer.context.failed(project, record.stage, f"{exc} (the event is retried)")
         raise
 
 

@@ -24,9 +24,10 @@ from typing import Any
 
 from lambda_project_lifecycle import project_registry
 from lambda_project_lifecycle.clients import AwsClients
-from lambda_project_lifecycle.deployments.deployer import Deployer, ignored
+from lambda_project_lifecycle.deployments.deployer import Deployer
 from lambda_project_lifecycle.deployments.errors import InvalidEventError
 from lambda_project_lifecycle.deployments.events import ModelPackageEvent, invoked_account
+from lambda_project_lifecycle.deployments.outcomes import ignored
 from lambda_project_lifecycle.deployments.settings import DeploySettings
 from lambda_project_lifecycle.errors import LifecycleError
 from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
@@ -86,7 +87,7 @@ def handle_event(
     )
     if group is None or group.get("GroupKind") not in STAGE_OF_GROUP:
         return ignored(f"model package group {change.group_name} is not a project's").as_dict()
-    project = deployer.load_project(str(group["ProjectId"]))
+    project = deployer.context.load_project(str(group["ProjectId"]))
     if project is None:
         return ignored(f"the project of group {change.group_name} is gone").as_dict()
     if project.deleting and change.approval_status == "Approved":
@@ -97,12 +98,16 @@ def handle_event(
     kind = str(group["GroupKind"])
     try:
         if change.approval_status == "Approved":
-            return deployer.approve(project, kind, change).as_dict()
-        return deployer.reject(project, kind, change).as_dict()
+            return deployer.decisions.approve(
+                project, kind, change.package_arn, change.time
+            ).as_dict()
+        return deployer.decisions.reject(
+            project, kind, change.group_name, change.package_arn, change.time
+        ).as_dict()
     except LifecycleError as exc:
         # Tell people, then fail the invocation so that EventBridge retries it (every
         # step is idempotent); a retry that succeeds is announced as usual.
-        deployer.failed(
+        deployer.context.failed(
             project,
             STAGE_OF_GROUP[kind],
             f"{exc} (the event is retried)",

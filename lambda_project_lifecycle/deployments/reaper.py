@@ -31,7 +31,7 @@ from lambda_project_lifecycle.aws_calls import call, pages
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments import endpoints, records, teardown
 from lambda_project_lifecycle.deployments.config import STAGES
-from lambda_project_lifecycle.deployments.deployer import utc_now
+from lambda_project_lifecycle.deployments.context import utc_now
 from lambda_project_lifecycle.deployments.errors import InvalidEventError
 from lambda_project_lifecycle.deployments.events import parse_time
 from lambda_project_lifecycle.deployments.notifications import Notice, Notifier
