@@ -99,6 +99,12 @@ class DeploymentContext:
         )
         return ProjectContext.from_record(record) if record else None
 
+    def load_model_group(self, group_name: str) -> dict[str, Any] | None:
+        """Which project and stage a model group belongs to; None when it is not a project's."""
+        return project_registry.load_model_group(
+            self.platform.dynamodb, self.settings.registry_table, group_name
+        )
+
     def load_record(self, endpoint_name: str) -> EndpointRecord | None:
         return records.load(self.platform.dynamodb, self.settings.registry_table, endpoint_name)
 

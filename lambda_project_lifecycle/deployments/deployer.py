@@ -16,35 +16,29 @@ by default).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from lambda_project_lifecycle.clients import AwsClients
-from lambda_project_lifecycle.deployments.accounts import StageAccounts
-from lambda_project_lifecycle.deployments.context import DeploymentContext, utc_now
+from lambda_project_lifecycle.deployments.context import DeploymentContext
 from lambda_project_lifecycle.deployments.convergence import Converger
 from lambda_project_lifecycle.deployments.decisions import Decisions
 from lambda_project_lifecycle.deployments.follow_up import FollowUp
 from lambda_project_lifecycle.deployments.model_role import ModelRoles
 from lambda_project_lifecycle.deployments.model_sources import ModelRegistry, ModelSource
-from lambda_project_lifecycle.deployments.notifications import Notifier
 from lambda_project_lifecycle.deployments.settings import DeploySettings
+
+# The clients of this Lambda container: created on first use, kept for its warm invocations.
+CONTAINER_CLIENTS = AwsClients()
 
 
 class Deployer:
-    def __init__(
-        self,
-        clients: AwsClients,
-        settings: DeploySettings,
-        *,
-        notifier: Notifier | None = None,
-        now: Callable[[], datetime] = utc_now,
-        models: ModelSource | None = None,
-        accounts: StageAccounts | None = None,
-    ) -> None:
-        self.context = DeploymentContext(
-            clients, settings, notifier=notifier, now=now, accounts=accounts
-        )
-        converger = Converger(self.context, ModelRoles(self.context))
-        self.decisions = Decisions(self.context, converger, models or ModelRegistry(clients))
-        self.follow_up = FollowUp(self.context, converger)
+    def __init__(self, context: DeploymentContext, *, models: ModelSource | None = None) -> None:
+        self.context = context
+        converger = Converger(context, ModelRoles(context))
+        self.decisions = Decisions(context, converger, models or ModelRegistry(context.platform))
+        self.follow_up = FollowUp(context, converger)
+
+    @classmethod
+    def from_environment(cls, clients: AwsClients | None = None) -> Deployer:
+        """The engine as the platform stack sets it up (``DeploySettings.from_environment``),
+        with this container's clients unless given others."""
+        settings = DeploySettings.from_environment()
+        return cls(DeploymentContext(clients or CONTAINER_CLIENTS, settings))

@@ -20,7 +20,6 @@ Entry point: ``lambda_project_lifecycle.deployments.reaper.handler``.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +37,7 @@ from lambda_project_lifecycle.deployments.notifications import Notice, Notifier
 from lambda_project_lifecycle.deployments.plan import TAG_EXPIRES_AT, TAG_STAGE
 from lambda_project_lifecycle.deployments.settings import DeploySettings
 from lambda_project_lifecycle.errors import LifecycleError
+from lambda_project_lifecycle.handler_logging import handler_logger
 from lambda_project_lifecycle.naming import (
     NAME_PREFIX,
     PROJECT_ID_TAG,
@@ -45,8 +45,7 @@ from lambda_project_lifecycle.naming import (
     ProjectNames,
 )
 
-logger = logging.getLogger(__name__)
-logger.setLevel(logging.INFO)
+logger = handler_logger(__name__)
 
 STAGE = "development"
 
