@@ -120,9 +120,13 @@ def resource_name(resource: str) -> str:
     return f"{logical_id} ({kind})" if kind else resource
 
 
-def parse_report(output: Any, labels: Mapping[Path, str]) -> CheckovReport:
+def parse_report(
+    output: Any, labels: Mapping[Path, str], relative_to: Path | None = None
+) -> CheckovReport:
     """checkov's JSON output (one report, or a list of them) as a :class:`CheckovReport`;
-    ``labels`` names each template path given to checkov."""
+    ``labels`` names each template path given to checkov, from the folder ``relative_to``
+    when checkov ran there (default: the current one)."""
+    base = relative_to or Path.cwd()
     reports = output if isinstance(output, list) else [output]
     version, passed = "", 0
     failed: list[Finding] = []
@@ -131,7 +135,7 @@ def parse_report(output: Any, labels: Mapping[Path, str]) -> CheckovReport:
 
     def label(record: Mapping[str, Any]) -> str:
         path = Path(str(record.get("file_abs_path") or record.get("file_path", "")))
-        return labels.get(path.resolve(), path.as_posix())
+        return labels.get((base / path).resolve(), path.as_posix())
 
     for report in reports:
         summary = report.get("summary", report)
@@ -150,7 +154,7 @@ def parse_report(output: Any, labels: Mapping[Path, str]) -> CheckovReport:
             reason = str(check.get("check_result", {}).get("suppress_comment") or "")
             skips.append(Skip(label(check), check["resource"], check["check_id"], reason))
         for path in results.get("parsing_errors", []):
-            resolved = Path(path).resolve()
+            resolved = (base / path).resolve()
             unparsed.append(labels.get(resolved, Path(path).as_posix()))
     return CheckovReport(version, passed, sorted(failed), sorted(skips), sorted(unparsed))
 
@@ -168,6 +172,7 @@ class CheckovScan:
         self._key = report_key(self._labels)
         self._cached = self._read_kept()
         self._process: subprocess.Popen[bytes] | None = None
+        self._where = Path(os.path.commonpath([p.parent for p in self._labels]))
         if self._cached is None:
             self._start()
 
@@ -186,10 +191,21 @@ class CheckovScan:
 
     def _start(self) -> None:
         python = self._environment.ensure()
+        # checkov is given each template by its path from the templates' common folder, never
+        # the absolute path: CKV_AWS_45 scans every value among a function's variables, which
+        # include the file name checkov was given, and a clone path of 40 letters, digits and
+        # slashes in a row reads to it as an AWS secret key.
+        where = self._where
         # Pipes are drained by communicate() in result(); until then checkov may at most wait
         # to write the end of its report.
         self._process = subprocess.Popen(
-            [str(python), "-I", str(RUNNER), *(str(p) for p in sorted(self._labels))],
+            [
+                str(python),
+                "-I",
+                str(RUNNER),
+                *(p.relative_to(where).as_posix() for p in sorted(self._labels)),
+            ],
+            cwd=where,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
@@ -217,7 +233,7 @@ class CheckovScan:
         if output is None:
             tail = " | ".join(stderr.strip().splitlines()[-STDERR_TAIL_LINES:])
             raise BuildError(f"checkov could not check the templates (exit {code}): {tail}")
-        report = parse_report(output, self._labels)
+        report = parse_report(output, self._labels, relative_to=self._where)
         self._keep(report)
         return report
 

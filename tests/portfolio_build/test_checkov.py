@@ -8,6 +8,8 @@ checkov runs for real, from its own virtualenv (``.venv-checkov/``, made by the 
 from __future__ import annotations
 
 import json
+import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,27 @@ def test_the_built_templates_fail_no_check_and_every_skip_has_a_reason(
     assert all(len(s.reason) > 40 for s in report.skips), report.skip_lines()
     # Each reason is said once, in one place, however many resources it concerns.
     assert len({s.reason for s in report.skips}) == len({s.check_id for s in report.skips})
+
+
+def test_a_clone_path_that_reads_like_an_aws_secret_key_fails_no_check(
+    built: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    # CKV_AWS_45 reads every value of a function's variables for secrets, and checkov counts
+    # the file name it was given among them: a path with a run of exactly 40 letters, digits
+    # and slashes (AWS's secret key pattern) failed every Lambda function in a CI checkout while
+    # the same templates passed in another folder. This folder makes such a run; its name is
+    # unique, so no report checkov kept can answer for it.
+    dist, _ = built
+    clone = tmp_path / f"-{uuid.uuid4().hex[:21]}"
+    assert len(f"{clone.name[1:]}/templates/platform") == 40
+    (clone / "templates").mkdir(parents=True)
+    platform = clone / "templates" / "platform.json"
+    shutil.copyfile(dist / "templates" / "platform.json", platform)
+
+    report = CheckovScan({platform: f"{clone.name}/templates/platform.json"}).result()
+
+    assert report.findings == []
+    assert report.passed > 50
 
 
 def add_weak_bucket(original: Any) -> Any:
