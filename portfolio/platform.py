@@ -1,7 +1,8 @@
 """The platform stack: deployed once per account and region, shared by every project.
 
-It holds the Service Catalog portfolio with one product per scenario and
-registry flavour, the shared lifecycle Lambda, the deployment Lambdas and their
+It holds the Service Catalog portfolio, its principals and the launch roles (of
+Service Catalog and of the S3 template method); ``publish`` adds the products and
+their versions through the Service Catalog API. Also the shared lifecycle Lambda, the deployment Lambdas and their
 rules (``portfolio.deployments``), the project registry table,
 the notification topic, and the SSM parameters that product templates resolve.
 Artifacts (product templates, the Lambda zip, seed-code zips) are read from the
@@ -15,7 +16,16 @@ from typing import Any
 from awacs import cloudformation as cfn_actions
 from awacs import s3 as s3_actions
 from awacs import ssm as ssm_actions
-from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
+from awacs.aws import (
+    Allow,
+    ArnLike,
+    Condition,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
+from awacs.sts import AssumeRole
 from awacs.awslambda import InvokeFunction
 from troposphere import (
     Equals,
@@ -26,8 +36,8 @@ from troposphere import (
     Output,
     Parameter,
     Ref,
+    Split,
     Sub,
-    Tags,
     Template,
     dynamodb,
     iam,
@@ -62,7 +72,6 @@ from portfolio.permissions import (
     training_trigger_statements,
 )
 from portfolio.settings import TemplateSettings
-from products.catalog import PRODUCTS, Product
 
 LIFECYCLE_HANDLER = "lambda_project_lifecycle.lifecycle.handler"
 LIFECYCLE_TIMEOUT_SECONDS = 300
@@ -99,10 +108,6 @@ class ForEachResources:
         return self._body
 
 
-def template_key_parameter(product: Product) -> str:
-    return f"{product.logical_stem}TemplateKey"
-
-
 def seed_code_key_parameter(scenario: str) -> str:
     return f"{scenario.capitalize()}SeedCodeKey"
 
@@ -123,24 +128,6 @@ def build(settings: TemplateSettings) -> Template:
     lambda_key = template.add_parameter(
         Parameter("LifecycleCodeKey", Type="String", Description="Object key of the Lambda zip.")
     )
-    product_version = template.add_parameter(
-        Parameter(
-            "ProductVersion",
-            Type="String",
-            Default=settings.version,
-            Description="Name of the products' provisioning artifact (version and content hash).",
-        )
-    )
-    template_keys = {
-        product.name: template.add_parameter(
-            Parameter(
-                template_key_parameter(product),
-                Type="String",
-                Description=f"Object key of the {product.name} product template.",
-            )
-        )
-        for product in PRODUCTS
-    }
     seed_keys = {
         scenario: template.add_parameter(
             Parameter(
@@ -263,19 +250,24 @@ def build(settings: TemplateSettings) -> Template:
         data_bucket=data_bucket,
         environment=environment,
     )
-    launch_role = _add_launch_role(template, bucket, function, settings)
-
-    for product in PRODUCTS:
-        _add_product(
-            template,
-            product,
-            portfolio,
-            launch_role,
-            bucket,
-            template_keys[product.name],
-            product_version,
-            settings,
-        )
+    launch_role = _add_launch_role(
+        template,
+        "LaunchRole",
+        "Service Catalog launches the project products with this role.",
+        trust_policy("servicecatalog.amazonaws.com"),
+        function,
+        settings,
+    )
+    # The S3 template method: SageMaker creates a project's stack from the template in S3
+    # with this role (CloudFormation's), on behalf of a Studio user.
+    template_launch_role = _add_launch_role(
+        template,
+        "TemplateLaunchRole",
+        "SageMaker projects of the S3 template method launch with this role.",
+        _template_method_trust(),
+        function,
+        settings,
+    )
 
     for logical_id, name, value, description in (
         (
@@ -310,6 +302,8 @@ def build(settings: TemplateSettings) -> Template:
         )
 
     template.add_output(Output("PortfolioId", Value=Ref(portfolio)))
+    template.add_output(Output("LaunchRoleArn", Value=GetAtt(launch_role, "Arn")))
+    template.add_output(Output("TemplateLaunchRoleArn", Value=GetAtt(template_launch_role, "Arn")))
     template.add_output(
         Output(
             "LifecycleFunctionArn",
@@ -391,17 +385,52 @@ def _add_principals(
     )
 
 
+def _template_method_trust() -> PolicyDocument:
+    """CloudFormation, and the Studio execution roles the platform names (by ARN or pattern)."""
+    studio_roles = Split(
+        ",",
+        Join(
+            ",",
+            [
+                Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:${StudioRolePattern}"),
+                Join(",", Ref("StudioExecutionRoleArns")),
+            ],
+        ),
+    )
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", ["cloudformation.amazonaws.com"]),
+                Action=[AssumeRole],
+            ),
+            Statement(
+                Effect=Allow,
+                Principal=Principal("AWS", [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")]),
+                Action=[AssumeRole],
+                Condition=Condition(ArnLike("aws:PrincipalArn", studio_roles)),
+            ),
+        ],
+    )
+
+
 def _add_launch_role(
-    template: Template, bucket: Parameter, function: lambda_.Function, settings: TemplateSettings
+    template: Template,
+    logical_id: str,
+    description: str,
+    trust: PolicyDocument,
+    function: lambda_.Function,
+    settings: TemplateSettings,
 ) -> iam.Role:
     stack_arn = Sub(
-        "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/SC-*"
+        "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/*"
     )
     return template.add_resource(
         iam.Role(
-            "LaunchRole",
-            Description="Service Catalog launches the project products with this role.",
-            AssumeRolePolicyDocument=trust_policy("servicecatalog.amazonaws.com"),
+            logical_id,
+            Description=description,
+            AssumeRolePolicyDocument=trust,
             Policies=[
                 iam.Policy(
                     PolicyName="launch-project-products",
@@ -432,10 +461,11 @@ def _add_launch_role(
                                 ],
                                 Resource=["*"],
                             ),
+                            # The S3 template method checks the templates' tags.
                             Statement(
                                 Sid="ProductTemplates",
                                 Effect=Allow,
-                                Action=[s3_actions.GetObject],
+                                Action=[s3_actions.GetObject, s3_actions.GetObjectTagging],
                                 Resource=[Sub("arn:${AWS::Partition}:s3:::${ArtifactsBucket}/*")],
                             ),
                             # Service Catalog provisions from its own copy of each product
@@ -480,59 +510,5 @@ def _add_launch_role(
                     ),
                 )
             ],
-        )
-    )
-
-
-def _add_product(
-    template: Template,
-    product: Product,
-    portfolio: servicecatalog.Portfolio,
-    launch_role: iam.Role,
-    bucket: Parameter,
-    template_key: Parameter,
-    product_version: Parameter,
-    settings: TemplateSettings,
-) -> None:
-    stem = product.logical_stem
-    options: dict[str, Any] = {}
-    if settings.support_email:
-        options["SupportEmail"] = settings.support_email
-    catalog_product = template.add_resource(
-        servicecatalog.CloudFormationProduct(
-            f"{stem}Product",
-            Name=product.display_name,
-            Description=product.description,
-            Owner=settings.provider_name,
-            ProvisioningArtifactParameters=[
-                servicecatalog.ProvisioningArtifactProperties(
-                    Name=Ref(product_version),
-                    Description=f"mlops-portfolio {settings.version}",
-                    Info=servicecatalog.Info(
-                        LoadTemplateFromURL=Sub(
-                            "https://${Bucket}.s3.${AWS::Region}.${AWS::URLSuffix}/${Key}",
-                            Bucket=Ref(bucket),
-                            Key=Ref(template_key),
-                        )
-                    ),
-                )
-            ],
-            Tags=Tags(**{STUDIO_VISIBILITY_TAG: "true"}),
-            **options,
-        )
-    )
-    association = template.add_resource(
-        servicecatalog.PortfolioProductAssociation(
-            f"{stem}Association", PortfolioId=Ref(portfolio), ProductId=Ref(catalog_product)
-        )
-    )
-    template.add_resource(
-        servicecatalog.LaunchRoleConstraint(
-            f"{stem}LaunchConstraint",
-            DependsOn=[association.title],
-            PortfolioId=Ref(portfolio),
-            ProductId=Ref(catalog_product),
-            RoleArn=GetAtt(launch_role, "Arn"),
-            Description="Launch with the portfolio's launch role.",
         )
     )

@@ -1,0 +1,442 @@
+"""``python build.py publish``: the release into one account, in several regions at once.
+
+In every region (in parallel, each line prefixed by its region):
+
+1. **inspect**, changing nothing: the stacks' states, the bucket's owner, the platform
+   stack's drift, the Studio domains. Any problem in any region stops the publish here,
+   before anything changes anywhere.
+2. **prepare**: the bootstrap stack (created, or updated through a change set), the
+   artifacts uploaded under their content-addressed keys, the platform stack's change set,
+   and what Service Catalog and the S3 template method will get: the **plan**, printed.
+   ``--dry-run`` stops after the plan and leaves no change set behind; a plan that replaces
+   or removes a resource asks for confirmation unless ``--yes``.
+3. **apply**: the platform change set executed (stack events as they come), termination
+   protection on both stacks, the products' versions, the S3 template method.
+
+Everything is idempotent: a rerun after an interruption continues from what is there,
+and a publish with nothing changed makes no change set and uploads nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import boto3
+from botocore.exceptions import ClientError
+
+from portfolio_build import template_method
+from portfolio_build.aws_session import CLIENT_CONFIG, caller_account, url_suffix
+from portfolio_build.catalog_shape import (
+    LAUNCH_ROLE_OUTPUT,
+    PORTFOLIO_OUTPUT,
+    TEMPLATE_LAUNCH_ROLE_OUTPUT,
+)
+from portfolio_build.catalog_versions import (
+    CatalogVersions,
+    ProductPlan,
+    Template,
+    Version,
+    loads,
+    template_sha_of,
+)
+from portfolio_build.config import BuildConfig
+from portfolio_build.errors import PublishError
+from portfolio_build.manifest import artifact_key
+from portfolio_build.release import Release, check_template_sizes
+from portfolio_build.stacks import Desired, ResourceChange, Stack, StackPlan, estimate_changes
+from portfolio_build.uploads import Bucket, missing, upload
+from products.catalog import PRODUCTS, Product
+
+METHODS = ("servicecatalog", "s3", "both")
+BUCKET_OUTPUT = "ArtifactsBucketName"
+MAX_PARALLEL_REGIONS = 4
+SYMBOLS = {"Add": "+", "Remove": "-", "Modify": "~"}
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    method: str = "both"
+    dry_run: bool = False
+    yes: bool = False
+    accept_drift: bool = False
+
+    @property
+    def catalog(self) -> bool:
+        return self.method in ("servicecatalog", "both")
+
+    @property
+    def s3(self) -> bool:
+        return self.method in ("s3", "both")
+
+
+def stack_names(config: BuildConfig) -> tuple[str, str]:
+    """The bootstrap and platform stacks' names: ``mlops-portfolio-bootstrap``, ..."""
+    base = config.settings.ssm_prefix.strip("/").replace("/", "-").replace(".", "-")
+    return f"{base}-bootstrap", f"{base}-platform"
+
+
+class Output:
+    """Lines prefixed by region, whole lines only, from every thread."""
+
+    def __init__(self, write: Callable[[str], None] = print) -> None:
+        self._write = write
+        self._lock = threading.Lock()
+
+    def region(self, region: str) -> Callable[[str], None]:
+        def log(line: str) -> None:
+            with self._lock:
+                self._write(f"[{region}] {line}")
+
+        return log
+
+
+class RegionPublish:
+    def __init__(
+        self,
+        region: str,
+        session: boto3.Session,
+        account: str,
+        release: Release,
+        config: BuildConfig,
+        options: PublishOptions,
+        output: Output,
+        token: str,
+    ) -> None:
+        self.region = region
+        self.account = account
+        self.release = release
+        self.config = config
+        self.options = options
+        self.token = token
+        self.log = output.region(region)
+        self.url_suffix = url_suffix(session, region)
+        self.s3 = session.client("s3", config=CLIENT_CONFIG)
+        self.sagemaker = session.client("sagemaker", config=CLIENT_CONFIG)
+        cloudformation = session.client("cloudformation", config=CLIENT_CONFIG)
+        bootstrap_name, platform_name = stack_names(config)
+        self.bootstrap = Stack(cloudformation, bootstrap_name, region, self.log)
+        self.platform = Stack(cloudformation, platform_name, region, self.log)
+        self.catalog = CatalogVersions(
+            session.client("servicecatalog", config=CLIENT_CONFIG),
+            config.settings,
+            config.publish,
+            region,
+        )
+        self.bucket: Bucket | None = None
+        self.platform_stack: dict[str, Any] | None = None
+        self.plans: list[StackPlan] = []
+        self.uploads: list[Any] = []
+        self.products: list[ProductPlan] = []
+        self.method: template_method.MethodPlan | None = None
+        self.domains: dict[str, str] = {}
+
+    # -- 1. inspect -----------------------------------------------------------------------
+
+    def inspect(self) -> None:
+        bootstrap = self.bootstrap.ready()
+        if bootstrap is not None:
+            self.bucket = self._bucket(bootstrap)
+            self.bucket.check_owner()
+        self.platform_stack = self.platform.ready()
+        if self.platform_stack is not None and not self.options.accept_drift:
+            drifted = self.platform.drifted_resources()
+            if drifted:
+                raise PublishError(
+                    f"{self.region}: stack {self.platform.name} drifted from its template: "
+                    f"{', '.join(drifted)}. Put them back, or publish with --accept-drift to "
+                    "let the update overwrite them"
+                )
+        if self.options.s3:
+            self.domains = template_method.domain_arns(
+                self.sagemaker, self.config.publish.studio_domains, self.region
+            )
+
+    def _bucket(self, stack: dict[str, Any]) -> Bucket:
+        name = self.bootstrap.outputs(stack).get(BUCKET_OUTPUT)
+        if not name:
+            raise PublishError(f"{self.region}: stack {self.bootstrap.name} has no {BUCKET_OUTPUT}")
+        return Bucket(self.s3, name, self.account, self.region)
+
+    # -- 2. prepare -----------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        self._prepare_bootstrap()
+        artifacts = [a for a in self.release.artifacts if a.kind != "bootstrap-template"]
+        self.uploads = missing(self.bucket, artifacts)
+        if not self.options.dry_run and self.uploads:
+            assert self.bucket is not None
+            upload(self.bucket, self.uploads)
+        self._prepare_platform()
+        templates = {
+            a.name: Template(a.sha256, self._url(a.key), self.release.template(a))
+            for a in self.release.of_kind("product-template")
+        }
+        if self.options.catalog:
+            portfolio = self._platform_output(PORTFOLIO_OUTPUT)
+            self.products = [
+                self.catalog.plan(p, templates[p.name], portfolio, self._previous_template)
+                for p in PRODUCTS
+            ]
+        if self.options.s3:
+            self.method = template_method.plan(
+                self.bucket,
+                self.sagemaker,
+                template_method.studio_templates({k: t.body for k, t in templates.items()}),
+                self.domains,
+                self.bucket.name if self.bucket else None,
+            )
+
+    def _prepare_bootstrap(self) -> None:
+        artifact = self.release.one("bootstrap-template")
+        body = artifact.path.read_text()
+        desired = Desired(self.release.template(artifact), {}, body=body)
+        stack = self.bootstrap.ready()
+        if stack is not None and self.bootstrap.is_current(stack, desired):
+            return
+        if self.options.dry_run:
+            self.plans.append(self._estimate(self.bootstrap, stack, desired))
+            return
+        plan = self.bootstrap.plan(desired, creates=stack is None, token=self.token)
+        self.log(f"stack {self.bootstrap.name}: " + summary(plan))
+        for line in plan_lines(plan):
+            self.log(line)
+        if plan.risky and not self.options.yes:
+            self.bootstrap.discard(plan)
+            raise PublishError(
+                f"{self.region}: the change set of {self.bootstrap.name} replaces or removes "
+                f"{', '.join(c.logical_id for c in plan.risky)}; review it and publish with --yes"
+            )
+        self.bootstrap.execute(plan)
+        stack = self.bootstrap.ready()
+        assert stack is not None
+        self.bootstrap.protect(stack)
+        self.bucket = self._bucket(stack)
+
+    def _prepare_platform(self) -> None:
+        artifact = self.release.one("platform-template")
+        template = self.release.template(artifact)
+        desired = Desired(template, self._platform_parameters(template), url=self._url(artifact.key))
+        stack = self.platform_stack
+        if stack is not None and self.platform.is_current(stack, desired):
+            return
+        uploaded = self.bucket is not None and artifact not in self.uploads
+        if self.options.dry_run and not (stack is not None and uploaded):
+            self.plans.append(self._estimate(self.platform, stack, desired))
+            return
+        plan = self.platform.plan(desired, creates=stack is None, token=self.token)
+        if plan.change_set or plan.changes:
+            self.plans.append(plan)
+
+    def _estimate(self, stack: Stack, described: dict[str, Any] | None, desired: Desired) -> StackPlan:
+        before = stack.deployed_template() if described is not None else {}
+        return StackPlan(
+            stack.name, described is None, estimate_changes(before, desired.template), estimated=True
+        )
+
+    def _platform_parameters(self, template: dict[str, Any]) -> dict[str, str]:
+        declared = template.get("Parameters", {})
+        given = self.config.publish.stack_parameters
+        unknown = sorted(set(given) - set(declared))
+        if unknown:
+            raise PublishError(
+                f"stack_parameters: {', '.join(unknown)} not a parameter of the platform "
+                f"template (it has {', '.join(sorted(declared))})"
+            )
+        values = {k: v for k, v in self.release.platform_parameters.items() if k in declared}
+        values["ArtifactsBucket"] = self.bucket.name if self.bucket else "<artifacts bucket>"
+        return {**values, **given}
+
+    def _platform_output(self, key: str) -> str | None:
+        if self.platform_stack is None:
+            return None
+        return self.platform.outputs(self.platform_stack).get(key)
+
+    def _url(self, key: str) -> str:
+        if self.bucket is None:
+            return f"https://<artifacts bucket>.s3.{self.region}.{self.url_suffix}/{key}"
+        return self.bucket.url(key, self.url_suffix)
+
+    def _previous_template(self, product: Product, version: Version) -> dict[str, Any] | None:
+        """The template a version was made from, from the bucket (its key is its sha256)."""
+        digest = template_sha_of(version)
+        if digest is None or self.bucket is None:
+            return None
+        path = self.release.one("product-template", product.name).path.relative_to(self.release.dist)
+        key = artifact_key(path.as_posix(), digest)
+        try:
+            body = self.s3.get_object(Bucket=self.bucket.name, Key=key, ExpectedBucketOwner=self.account)
+        except ClientError:
+            return None
+        return loads(body["Body"].read())
+
+    # -- the plan -------------------------------------------------------------------------
+
+    def plan_lines(self) -> list[str]:
+        lines = []
+        for plan in self.plans:
+            lines.append(f"stack {plan.stack}: {summary(plan)}")
+            lines += plan_lines(plan)
+        if self.uploads:
+            lines.append(f"artifacts: {len(self.uploads)} to upload under {self.uploads[0].key.split('/')[0]}/")
+        for product in self.products:
+            if product.changes:
+                lines += ["Service Catalog: " + line for line in product.lines()]
+        if self.method is not None and (self.method.upload or self.method.retag or self.method.domains):
+            lines += self.method.lines()
+        return lines
+
+    @property
+    def risky(self) -> list[ResourceChange]:
+        return [c for plan in self.plans for c in plan.risky]
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.plan_lines())
+
+    def discard(self) -> None:
+        for plan in self.plans:
+            stack = self.platform if plan.stack == self.platform.name else self.bootstrap
+            if plan.change_set:
+                stack.discard(plan)
+
+    # -- 3. apply -------------------------------------------------------------------------
+
+    def apply(self) -> None:
+        for plan in self.plans:
+            if plan.stack == self.platform.name:
+                self.log(f"stack {plan.stack}: executing {summary(plan)}")
+                self.platform.execute(plan)
+        self.platform_stack = self.platform.ready()
+        if self.platform_stack is None:
+            raise PublishError(f"{self.region}: stack {self.platform.name} was not created")
+        self.platform.protect(self.platform_stack)
+        self.bootstrap.protect()
+        if self.options.catalog:
+            self._apply_catalog()
+        if self.method is not None and self.bucket is not None:
+            template_method.apply(self.bucket, self.sagemaker, self.method)
+
+    def _apply_catalog(self) -> None:
+        portfolio = self._platform_output(PORTFOLIO_OUTPUT)
+        launch_role = self._platform_output(LAUNCH_ROLE_OUTPUT)
+        if not portfolio or not launch_role:
+            raise PublishError(
+                f"{self.region}: stack {self.platform.name} lacks the outputs "
+                f"{PORTFOLIO_OUTPUT} and {LAUNCH_ROLE_OUTPUT}"
+            )
+        for product in PRODUCTS:
+            artifact = self.release.one("product-template", product.name)
+            template = Template(artifact.sha256, self._url(artifact.key), self.release.template(artifact))
+            plan = self.catalog.plan(product, template, portfolio, self._previous_template)
+            if plan.changes:
+                self.catalog.apply(plan, template, portfolio, launch_role)
+                for line in plan.lines():
+                    self.log(f"Service Catalog: {line}")
+
+    def launch_roles(self) -> str:
+        roles = [self._platform_output(k) for k in (LAUNCH_ROLE_OUTPUT, TEMPLATE_LAUNCH_ROLE_OUTPUT)]
+        return ", ".join(r for r in roles if r)
+
+
+def summary(plan: StackPlan) -> str:
+    if not plan.changes:
+        return "no change"
+    counts = {a: sum(c.action == a for c in plan.changes) for a in ("Add", "Modify", "Remove")}
+    replaced = sum(c.replaces for c in plan.changes)
+    verb = "create" if plan.creates else "update"
+    text = f"{verb}: {counts['Add']} to add, {counts['Modify']} to modify ({replaced} replaced), {counts['Remove']} to remove"
+    return text + (" (estimated from the templates)" if plan.estimated else "")
+
+
+def plan_lines(plan: StackPlan) -> list[str]:
+    lines = []
+    for change in plan.changes:
+        symbol = "!" if change.replaces else SYMBOLS.get(change.action, "?")
+        note = ""
+        if change.replaces:
+            note = "  REPLACEMENT: a new resource, the old one deleted"
+        elif change.action == "Remove":
+            note = "  REMOVED"
+        properties = f" [{', '.join(change.properties)}]" if change.properties else ""
+        lines.append(f"  {symbol} {change.action:<6} {change.resource_type:<45} {change.logical_id}{properties}{note}")
+    return lines
+
+
+def publish(
+    config: BuildConfig,
+    release: Release,
+    options: PublishOptions,
+    sessions: Callable[[str], boto3.Session],
+    *,
+    output: Output | None = None,
+    confirm: Callable[[str], bool] | None = None,
+) -> int:
+    """Publish ``release`` to every region of ``config``; the exit status."""
+    output = output or Output()
+    check_template_sizes(release)
+    regions = list(config.regions)
+    opened = {region: sessions(region) for region in regions}
+    account = caller_account(opened[regions[0]], config.publish.profile)
+    token = f"{release.source_sha256[:12] or 'dist'}-{int(time.time())}"
+    publishers = [
+        RegionPublish(r, opened[r], account, release, config, options, output, token)
+        for r in regions
+    ]
+    _each(publishers, RegionPublish.inspect)
+    try:
+        _each(publishers, RegionPublish.prepare)
+    except PublishError:
+        _discard(publishers)
+        raise
+    for publisher in publishers:
+        lines = publisher.plan_lines()
+        for line in lines or ["nothing to publish: stacks, artifacts, versions and S3 templates are current"]:
+            publisher.log(line)
+    if options.dry_run:
+        _discard(publishers)
+        print("dry run: nothing was changed")
+        return 0
+    risky = [(p.region, c) for p in publishers for c in p.risky]
+    if risky and not options.yes:
+        question = f"The plan replaces or removes {len(risky)} resource(s). Go on?"
+        if not (confirm or ask)(question):
+            _discard(publishers)
+            raise PublishError("stopped before any change set ran: the plan was not confirmed (--yes to skip)")
+    _each([p for p in publishers if p.changes or p.platform_stack is None], RegionPublish.apply)
+    for publisher in publishers:
+        if publisher.changes:
+            publisher.log(f"published; launch roles: {publisher.launch_roles()}")
+    return 0
+
+
+def ask(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise PublishError(f"{question} No terminal to ask: review the plan and publish with --yes")
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def _each(publishers: list[RegionPublish], step: Callable[[RegionPublish], None]) -> None:
+    """Run ``step`` in every region in parallel; the first failure (by region order) is raised
+    once all are done."""
+    if not publishers:
+        return
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_REGIONS, len(publishers))) as pool:
+        futures = [pool.submit(step, p) for p in publishers]
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        messages = [str(e) if isinstance(e, PublishError) else f"{type(e).__name__}: {e}" for e in errors]
+        if len(errors) == 1 and isinstance(errors[0], PublishError):
+            raise errors[0]
+        raise PublishError("; ".join(messages)) from errors[0]
+
+
+def _discard(publishers: list[RegionPublish]) -> None:
+    for publisher in publishers:
+        publisher.discard()
