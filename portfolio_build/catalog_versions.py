@@ -27,7 +27,7 @@ from portfolio_build.catalog_shape import (
 from portfolio_build.config import MAX_VERSIONS_QUOTA, PublishConfig
 from portfolio_build.errors import PublishError
 from portfolio_build.stacks import estimate_changes
-from products.catalog import Product
+from products.catalog import PRODUCTS, Product
 
 if TYPE_CHECKING:
     from mypy_boto3_servicecatalog import ServiceCatalogClient
@@ -56,6 +56,16 @@ class Version:
     guidance: str
     active: bool
     used: int = 0
+
+
+@dataclass
+class CatalogState:
+    """What Service Catalog holds of ours in one region."""
+
+    products: dict[str, str]  # product name -> product id
+    associated: set[str] = field(default_factory=set)  # product ids in the portfolio
+    constrained: set[str] = field(default_factory=set)  # with a launch constraint there
+    used: dict[str, int] = field(default_factory=dict)  # version id -> provisioned products
 
 
 @dataclass
@@ -123,29 +133,61 @@ class CatalogVersions:
 
     # -- reading --------------------------------------------------------------------------
 
-    def find(self, product: Product) -> str | None:
-        """The id of the product publish made for ``product`` (its tag says which)."""
-        token = None
-        while True:
-            page = self.servicecatalog.search_products_as_admin(
-                Filters={"FullTextSearch": [product.display_name]},
-                **({"PageToken": token} if token else {}),
-            )
-            for view in page.get("ProductViewDetails", []):
-                product_id = view["ProductViewSummary"]["ProductId"]
-                described = self.servicecatalog.describe_product_as_admin(Id=product_id)
-                tags = {t["Key"]: t["Value"] for t in described.get("Tags", [])}
-                if tags.get(PRODUCT_TAG) == product.name:
-                    return str(product_id)
-            token = page.get("NextPageToken")
-            if not token:
-                return None
+    def inspect(self, portfolio_id: str | None) -> CatalogState:
+        """Which products publish made (by tag), which the portfolio holds and constrains,
+        and how many provisioned products use each version: a few calls per region."""
+        names = {p.display_name: p for p in PRODUCTS}
+        found: dict[str, str] = {}
+        for view in self._pages(self.servicecatalog.search_products_as_admin, "ProductViewDetails"):
+            summary = view["ProductViewSummary"]
+            if summary.get("Name") not in names:
+                continue
+            described = self.servicecatalog.describe_product_as_admin(Id=summary["ProductId"])
+            tags = {t["Key"]: t["Value"] for t in described.get("Tags", [])}
+            if tags.get(PRODUCT_TAG) in {p.name for p in PRODUCTS}:
+                found[tags[PRODUCT_TAG]] = summary["ProductId"]
+        state = CatalogState(found)
+        if portfolio_id is not None:
+            state.associated = {
+                v["ProductViewSummary"]["ProductId"]
+                for v in self._pages(
+                    self.servicecatalog.search_products_as_admin,
+                    "ProductViewDetails",
+                    PortfolioId=portfolio_id,
+                )
+            }
+            state.constrained = {
+                c["ProductId"]
+                for c in self._pages(
+                    self.servicecatalog.list_constraints_for_portfolio,
+                    "ConstraintDetails",
+                    PortfolioId=portfolio_id,
+                )
+                if c["Type"] == "LAUNCH"
+            }
+        for provisioned in self._pages(
+            self.servicecatalog.search_provisioned_products,
+            "ProvisionedProducts",
+            AccessLevelFilter={"Key": "Account", "Value": "self"},
+            PageSize=100,
+        ):
+            version = provisioned.get("ProvisioningArtifactId", "")
+            state.used[version] = state.used.get(version, 0) + 1
+        return state
 
-    def versions(self, product_id: str) -> list[Version]:
+    def _pages(self, operation: Any, key: str, **params: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            page = operation(**params)
+            items += page.get(key, [])
+            if not page.get("NextPageToken"):
+                return items
+            params["PageToken"] = page["NextPageToken"]
+
+    def versions(self, product_id: str, used: dict[str, int]) -> list[Version]:
         details = self.servicecatalog.list_provisioning_artifacts(ProductId=product_id)[
             "ProvisioningArtifactDetails"
         ]
-        used = self.usage(product_id)
         return sorted(
             (
                 Version(
@@ -162,52 +204,24 @@ class CatalogVersions:
             key=lambda v: (v.created, v.id),
         )
 
-    def usage(self, product_id: str) -> dict[str, int]:
-        """How many provisioned products (projects) use each version of the product."""
-        counts: dict[str, int] = {}
-        token = None
-        while True:
-            page = self.servicecatalog.search_provisioned_products(
-                AccessLevelFilter={"Key": "Account", "Value": "self"},
-                Filters={"SearchQuery": [f"productId:{product_id}"]},
-                PageSize=100,
-                **({"PageToken": token} if token else {}),
-            )
-            for provisioned in page.get("ProvisionedProducts", []):
-                version = provisioned.get("ProvisioningArtifactId", "")
-                counts[version] = counts.get(version, 0) + 1
-            token = page.get("NextPageToken")
-            if not token:
-                return counts
-
-    def _associated(self, product_id: str, portfolio_id: str) -> bool:
-        portfolios = self.servicecatalog.list_portfolios_for_product(ProductId=product_id)
-        return any(p["Id"] == portfolio_id for p in portfolios.get("PortfolioDetails", []))
-
-    def _constrained(self, product_id: str, portfolio_id: str) -> bool:
-        constraints = self.servicecatalog.list_constraints_for_portfolio(
-            PortfolioId=portfolio_id, ProductId=product_id
-        )
-        return any(c["Type"] == "LAUNCH" for c in constraints.get("ConstraintDetails", []))
-
     # -- planning -------------------------------------------------------------------------
 
     def plan(
         self,
         product: Product,
         template: Template,
-        portfolio_id: str | None,
+        state: CatalogState,
         previous_template: Any = None,
     ) -> ProductPlan:
         """What publishing ``template`` changes; ``previous_template(product, version)`` reads
         the template a version was made from (for the description), or None."""
         wanted = version_name(self.settings.version, template.sha256)
-        product_id = self.find(product)
+        product_id = state.products.get(product.name)
         if product_id is None:
             return ProductPlan(
                 product, None, wanted, describe_change(template, None, None), associate=True, constrain=True
             )
-        versions = self.versions(product_id)
+        versions = self.versions(product_id, state.used)
         existing = next((v for v in versions if v.name == wanted), None)
         description = ""
         if existing is None:
@@ -220,8 +234,8 @@ class CatalogVersions:
             None if existing else wanted,
             description,
             versions,
-            associate=portfolio_id is None or not self._associated(product_id, portfolio_id),
-            constrain=portfolio_id is None or not self._constrained(product_id, portfolio_id),
+            associate=product_id not in state.associated,
+            constrain=product_id not in state.constrained,
         )
         self._lifecycle(plan, existing)
         return plan

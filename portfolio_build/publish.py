@@ -108,8 +108,10 @@ class RegionPublish:
         options: PublishOptions,
         output: Output,
         token: str,
+        studio: list[template_method.StudioTemplate],
     ) -> None:
         self.region = region
+        self.studio = studio
         self.account = account
         self.release = release
         self.config = config
@@ -130,6 +132,7 @@ class RegionPublish:
             region,
         )
         self.bucket: Bucket | None = None
+        self.bootstrap_stack: dict[str, Any] | None = None
         self.platform_stack: dict[str, Any] | None = None
         self.plans: list[StackPlan] = []
         self.uploads: list[Any] = []
@@ -140,7 +143,7 @@ class RegionPublish:
     # -- 1. inspect -----------------------------------------------------------------------
 
     def inspect(self) -> None:
-        bootstrap = self.bootstrap.ready()
+        bootstrap = self.bootstrap_stack = self.bootstrap.ready()
         if bootstrap is not None:
             self.bucket = self._bucket(bootstrap)
             self.bucket.check_owner()
@@ -179,16 +182,16 @@ class RegionPublish:
             for a in self.release.of_kind("product-template")
         }
         if self.options.catalog:
-            portfolio = self._platform_output(PORTFOLIO_OUTPUT)
+            state = self.catalog.inspect(self._platform_output(PORTFOLIO_OUTPUT))
             self.products = [
-                self.catalog.plan(p, templates[p.name], portfolio, self._previous_template)
+                self.catalog.plan(p, templates[p.name], state, self._previous_template)
                 for p in PRODUCTS
             ]
         if self.options.s3:
             self.method = template_method.plan(
                 self.bucket,
                 self.sagemaker,
-                template_method.studio_templates({k: t.body for k, t in templates.items()}),
+                self.studio,
                 self.domains,
                 self.bucket.name if self.bucket else None,
             )
@@ -197,7 +200,7 @@ class RegionPublish:
         artifact = self.release.one("bootstrap-template")
         body = artifact.path.read_text()
         desired = Desired(self.release.template(artifact), {}, body=body)
-        stack = self.bootstrap.ready()
+        stack = self.bootstrap_stack
         if stack is not None and self.bootstrap.is_current(stack, desired):
             return
         if self.options.dry_run:
@@ -331,10 +334,11 @@ class RegionPublish:
                 f"{self.region}: stack {self.platform.name} lacks the outputs "
                 f"{PORTFOLIO_OUTPUT} and {LAUNCH_ROLE_OUTPUT}"
             )
+        state = self.catalog.inspect(portfolio)
         for product in PRODUCTS:
             artifact = self.release.one("product-template", product.name)
             template = Template(artifact.sha256, self._url(artifact.key), self.release.template(artifact))
-            plan = self.catalog.plan(product, template, portfolio, self._previous_template)
+            plan = self.catalog.plan(product, template, state, self._previous_template)
             if plan.changes:
                 self.catalog.apply(plan, template, portfolio, launch_role)
                 for line in plan.lines():
@@ -385,8 +389,11 @@ def publish(
     opened = {region: sessions(region) for region in regions}
     account = caller_account(opened[regions[0]], config.publish.profile)
     token = f"{release.source_sha256[:12] or 'dist'}-{int(time.time())}"
+    studio = template_method.studio_templates(
+        {a.name: release.template(a) for a in release.of_kind("product-template")}
+    )
     publishers = [
-        RegionPublish(r, opened[r], account, release, config, options, output, token)
+        RegionPublish(r, opened[r], account, release, config, options, output, token, studio)
         for r in regions
     ]
     _each(publishers, RegionPublish.inspect)

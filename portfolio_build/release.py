@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cache
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,14 @@ class Release:
         return [a for a in self.artifacts if a.kind == kind]
 
     def template(self, artifact: Artifact) -> dict[str, Any]:
-        return dict(json.loads(artifact.path.read_text()))
+        """The template, parsed once per release (shared: callers do not change it)."""
+        return _parsed(artifact.path, artifact.sha256)
+
+
+@cache
+def _parsed(path: Path, sha256: str) -> dict[str, Any]:
+    del sha256  # part of the cache key: a rewritten file is parsed again
+    return dict(json.loads(path.read_text()))
 
 
 def load_release(dist: Path) -> Release | None:

@@ -42,15 +42,17 @@ def region_rows(config: BuildConfig, region: str, session: boto3.Session) -> lis
     catalog = CatalogVersions(
         session.client("servicecatalog", config=CLIENT_CONFIG), config.settings, config.publish, region
     )
+    state = catalog.inspect(None)
     for product in PRODUCTS:
-        product_id = catalog.find(product)
+        product_id = state.products.get(product.name)
         if product_id is None:
             rows.append((region, product.name, "-", "not published", ""))
             continue
-        for found in reversed(catalog.versions(product_id)):
-            state = "deprecated" if found.guidance == DEPRECATED else "active"
-            state = state if found.active else "inactive"
-            rows.append((region, product.name, found.name, state, str(found.used)))
+        for found in reversed(catalog.versions(product_id, state.used)):
+            offered = "deprecated" if found.guidance == DEPRECATED else "active"
+            rows.append(
+                (region, product.name, found.name, offered if found.active else "inactive", str(found.used))
+            )
     return rows
 
 

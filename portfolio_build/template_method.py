@@ -58,9 +58,10 @@ class MethodPlan:
 
 def studio_templates(templates: dict[str, dict[str, Any]]) -> list[StudioTemplate]:
     """Product name -> template, as the YAML objects Studio reads."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     rendered = []
     for name, body in sorted(templates.items()):
-        text = yaml.safe_dump(body, sort_keys=False, default_flow_style=False).encode()
+        text = yaml.dump(body, Dumper=dumper, sort_keys=False, default_flow_style=False).encode()
         rendered.append(
             StudioTemplate(f"{TEMPLATES_PREFIX}{name}.yaml", text, hashlib.sha256(text).hexdigest())
         )

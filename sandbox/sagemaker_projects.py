@@ -8,7 +8,9 @@ DescribeProject, ListProjects and DeleteProject, for both shapes the API documen
   (``TemplateURL``) becomes a CloudFormation stack made with its ``RoleARN`` and
   parameters, plus the two SageMaker fills in.
 
-The project's status follows its stacks' (read on every Describe).
+The project's status follows its stacks' (read on every Describe). Also: a domain made
+without tags cannot be tagged or have its tags listed in moto (its tags are None); the
+S3 template method tags domains, so AddTags and ListTags first give it an empty list.
 """
 
 from __future__ import annotations
@@ -67,6 +69,17 @@ class SageMakerProjects:
         emulator.answer("sagemaker", "DescribeProject", why)(self.describe_project)
         emulator.answer("sagemaker", "ListProjects", why)(self.list_projects)
         emulator.answer("sagemaker", "DeleteProject", why)(self.delete_project)
+        for operation in ("AddTags", "ListTags"):
+            emulator.before("sagemaker", operation, "fails on a domain made without tags")(
+                self.untagged_domain
+            )
+
+    def untagged_domain(self, call: Call) -> None:
+        arn = call.params.get("ResourceArn", "")
+        if ":domain/" in arn:
+            domain = call.backend().domains.get(arn.rsplit("/", 1)[-1])
+            if domain is not None and domain.tags is None:
+                domain.tags = []
 
     def _projects(self, call: Call) -> dict[str, Project]:
         return PROJECTS.setdefault((call.account_id, call.region), {})

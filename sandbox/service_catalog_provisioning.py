@@ -313,8 +313,12 @@ class ServiceCatalogProvisioning:
         provisioned = cat.provisioned.get(record.provisioned_product_id)
         stack = _stack(call, provisioned.stack_id) if provisioned else None
         outputs = [
-            {"OutputKey": o.key, "OutputValue": str(o.value), "Description": o.description or ""}
-            for o in (stack.stack_outputs if stack is not None and record.status == "SUCCEEDED" else [])
+            {
+                "OutputKey": o["OutputKey"],
+                "OutputValue": str(o["OutputValue"]),
+                "Description": o.get("Description") or "",
+            }
+            for o in ((stack.outputs or []) if stack is not None and record.status == "SUCCEEDED" else [])
         ]
         return {"RecordDetail": record.detail(), "RecordOutputs": outputs}
 

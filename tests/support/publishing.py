@@ -1,0 +1,141 @@
+"""What the publish tests share: a release made without the build's slow checks, a
+release with one product template changed, the emulator as a region's AWS, and a
+snapshot of everything publish could change (to assert that nothing did)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from portfolio.settings import TemplateSettings
+from portfolio_build import render
+from portfolio_build.config import BuildConfig, load_config
+from portfolio_build.manifest import write_manifest
+from portfolio_build.publish import Output, stack_names
+from portfolio_build.release import Release, load_release, source_digest
+from sandbox.emulator import Emulator
+from sandbox.endpoint import emulator_with_gaps
+from tests.support.network import loopback_only
+
+REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
+
+
+def make_release(dist: Path, settings: TemplateSettings | None = None) -> Release:
+    """``dist/`` as ``python build.py`` writes it, without cfn-lint and the other checks
+    (the build's own tests run those)."""
+    settings = settings or TemplateSettings()
+    render.clean(dist)
+    templates = render.write_templates(dist, render.render_templates(settings))
+    artifacts = [*templates, render.package_lambda(dist), *render.package_seed_code(dist)]
+    write_manifest(dist, settings.version, artifacts, source_digest(settings))
+    release = load_release(dist)
+    assert release is not None
+    return release
+
+
+def with_changed_product(release: Release, dist: Path, product: str) -> Release:
+    """A copy of ``release`` in ``dist`` whose ``product`` template has one more output."""
+    import shutil
+
+    shutil.copytree(release.dist, dist, dirs_exist_ok=True)
+    changed = dist / "templates" / "products" / f"{product}.json"
+    body = json.loads(changed.read_text())
+    body["Outputs"]["PublishedBy"] = {"Description": "a changed template", "Value": "publish"}
+    changed.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+    artifacts = [
+        render.Artifact(a.kind, a.name, dist / a.path.relative_to(release.dist), a.meta)
+        for a in release.artifacts
+    ]
+    write_manifest(dist, release.version, artifacts, release.source_sha256)
+    rewritten = load_release(dist)
+    assert rewritten is not None
+    return rewritten
+
+
+def config_for(dist: Path, **overrides: Any) -> BuildConfig:
+    return load_config(
+        environ={},
+        cwd=dist,
+        overrides={"dist": str(dist), "regions": list(REGIONS), **overrides},
+    )
+
+
+@dataclass
+class Lines:
+    lines: list[str]
+
+    def output(self) -> Output:
+        return Output(self.lines.append)
+
+    def of(self, region: str) -> list[str]:
+        return [line.removeprefix(f"[{region}] ") for line in self.lines if line.startswith(f"[{region}] ")]
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@contextmanager
+def embedded_aws() -> Iterator[Emulator]:
+    """The emulator with every gap filled, as the process's AWS (endpoint and credentials)."""
+    emulator = emulator_with_gaps().start()
+    saved = dict(os.environ)
+    os.environ.update(emulator.environment())
+    try:
+        with loopback_only():
+            yield emulator
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        emulator.stop()
+
+
+def sessions(region: str) -> boto3.Session:
+    return boto3.Session(region_name=region)
+
+
+def snapshot(config: BuildConfig, emulator: Emulator) -> dict[str, Any]:
+    """Everything publish can change, per region: stacks and their change sets, objects
+    (every version), products and their versions with guidance."""
+    state: dict[str, Any] = {}
+    for region in config.regions:
+        cloudformation = emulator.client("cloudformation", region)
+        stacks = {
+            s["StackName"]: s["StackStatus"]
+            for s in cloudformation.list_stacks()["StackSummaries"]
+        }
+        change_sets = {
+            name: sorted(
+                c["ChangeSetName"]
+                for c in cloudformation.list_change_sets(StackName=name)["Summaries"]
+            )
+            for name in stack_names(config)
+            if name in stacks
+        }
+        s3 = emulator.client("s3", region)
+        objects: list[tuple[str, str]] = []
+        for bucket in s3.list_buckets()["Buckets"]:
+            versions = s3.list_object_versions(Bucket=bucket["Name"]).get("Versions", [])
+            objects += sorted((bucket["Name"] + "/" + v["Key"], v["VersionId"]) for v in versions)
+        catalog = emulator.client("servicecatalog", region)
+        products = {}
+        for view in catalog.search_products_as_admin(PageSize=100)["ProductViewDetails"]:
+            product_id = view["ProductViewSummary"]["ProductId"]
+            details = catalog.list_provisioning_artifacts(ProductId=product_id)
+            products[product_id] = sorted(
+                (d["Name"], d["Guidance"], d["Active"])
+                for d in details["ProvisioningArtifactDetails"]
+            )
+        state[region] = {
+            "stacks": stacks,
+            "change_sets": change_sets,
+            "objects": objects,
+            "products": products,
+        }
+    return state
