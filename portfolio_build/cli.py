@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 
 from portfolio_build import render, status
-from portfolio_build.aws_session import open_session
+from portfolio_build.aws_session import caller_account, open_session
 from portfolio_build.checks import Finding, lambda_package, limits, studio_contract
 from portfolio_build.checks.lint import lint_templates
 from portfolio_build.config import BuildConfig, load_config
@@ -90,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "max_versions": args.max_versions,
             },
         )
+        if args.command in ("publish", "status"):
+            # Credentials first: a bad profile is a one-line error before any build.
+            caller_account(region_sessions(config)(config.regions[0]), config.publish.profile)
         if args.command == "publish":
             options = PublishOptions(
                 method=args.method,

@@ -9,9 +9,10 @@
   existence of buckets, tables, topics, functions, roles, rules); others are NOT_CHECKED,
   as CloudFormation answers for types without drift detection;
 - a bucket's ``CorsConfiguration`` is applied (moto's S3 resource ignores it);
-- change sets: each Modify change says whether it replaces the resource (a change of a
+- change sets: executing one deletes the stack's change sets; a CREATE change set of a
+  stack that only ever had change sets reuses it; each Modify change says whether it replaces the resource (a change of a
   create-only property, from the resource type's schema as cfn-lint ships it), with its
-  Scope and Details.
+  Scope and Details, and resources that refer to a changed parameter are listed too.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class CloudFormationGaps:
         self.originals: dict[StackKey, str] = {}
         self._pending: dict[tuple[str, str, str], str] = {}
         self._change_set_originals: dict[str, str] = {}
+        self._reused: set[tuple[str, str, str]] = set()
         self.drift: dict[StackKey, dict[str, Any]] = {}
         self.detections: dict[str, dict[str, Any]] = {}
 
@@ -115,7 +117,7 @@ class CloudFormationGaps:
         emulator.after(
             "cloudformation", "ExecuteChangeSet", "keeps the stack's old template and outputs"
         )(self._executed)
-        for operation in ("CreateStack", "UpdateStack", "ExecuteChangeSet"):
+        for operation in ("CreateStack", "UpdateStack"):
             emulator.after("cloudformation", operation, "bucket CorsConfiguration ignored")(
                 self._apply_cors
             )
@@ -151,6 +153,14 @@ class CloudFormationGaps:
         if processed is None:
             return None
         params, original = processed
+        if call.operation == "CreateChangeSet" and params.get("ChangeSetType") == "CREATE":
+            reviewed = self._stack_in_review(call, params["StackName"])
+            if reviewed is not None:
+                # CloudFormation reuses a stack that only ever had change sets; moto would
+                # make a second stack of that name. Made as an UPDATE of it, run as a CREATE.
+                params["ChangeSetType"] = "UPDATE"
+                reviewed.template = "{}"  # moto keeps a dict here, which it cannot compare
+                self._reused.add((call.account_id, call.region, params["StackName"]))
         self._pending[(call.account_id, call.region, call.params["StackName"])] = original
         return params
 
@@ -160,6 +170,10 @@ class CloudFormationGaps:
             return
         if call.operation == "CreateChangeSet":
             self._change_set_originals[answer["Id"]] = original
+            key = (call.account_id, call.region, call.params["StackName"])
+            if key in self._reused:
+                self._reused.discard(key)
+                call.backend().describe_change_set(answer["Id"]).change_set_type = "CREATE"
         else:
             stack = self._stack(call, call.params["StackName"])
             self.originals[(call.account_id, call.region, stack.stack_id)] = original
@@ -177,17 +191,20 @@ class CloudFormationGaps:
         stack.output_map = stack._create_output_map()
         for export in stack.exports:
             backend.exports[export.name] = export
+        self._cors(call, stack)
+        # "After you execute a change set, CloudFormation deletes all change sets of the stack."
+        for change_set_id in [k for k, c in backend.change_sets.items() if c.stack_id == stack.stack_id]:
+            del backend.change_sets[change_set_id]
         original = self._change_set_originals.pop(change_set.change_set_id, None)
         if original is not None:
             self.originals[(call.account_id, call.region, change_set.stack_id)] = original
 
     def _apply_cors(self, call: Call, answer: dict[str, Any]) -> None:
+        self._cors(call, self._stack(call, call.params["StackName"]))
+
+    def _cors(self, call: Call, stack: Any) -> None:
         from moto.s3.models import s3_backends
 
-        if call.operation == "ExecuteChangeSet":
-            stack = call.backend().describe_change_set(call.params["ChangeSetName"]).stack
-        else:
-            stack = self._stack(call, call.params["StackName"])
         for logical_id, resource in (stack.template_dict.get("Resources") or {}).items():
             cors = (resource.get("Properties") or {}).get("CorsConfiguration")
             if resource.get("Type") != "AWS::S3::Bucket" or not cors:
@@ -299,9 +316,11 @@ class CloudFormationGaps:
         change_set = call.backend().describe_change_set(call.params["ChangeSetName"])
         before = change_set.stack.template_dict.get("Resources") or {}
         after = change_set.template_dict.get("Resources") or {}
-        for change in answer.get("Changes", []):
+        answer.setdefault("Changes", [])
+        self._parameter_changes(change_set, before, after, answer["Changes"])
+        for change in answer["Changes"]:
             resource_change = change.get("ResourceChange", {})
-            if resource_change.get("Action") != "Modify":
+            if resource_change.get("Action") != "Modify" or "Details" in resource_change:
                 continue
             logical_id = resource_change["LogicalResourceId"]
             old = (before.get(logical_id) or {}).get("Properties") or {}
@@ -327,12 +346,76 @@ class CloudFormationGaps:
             ]
         return answer
 
+    def _parameter_changes(
+        self, change_set: Any, before: dict[str, Any], after: dict[str, Any], changes: list[Any]
+    ) -> None:
+        """moto lists only template changes; CloudFormation also modifies every resource
+        whose properties refer to a parameter whose value changed."""
+        if change_set.change_set_type != "UPDATE":
+            return
+        old, new = dict(change_set.stack.parameters or {}), dict(change_set.parameters or {})
+        changed = {k for k in set(old) | set(new) if k in new and old.get(k) != new.get(k)}
+        listed = {c.get("ResourceChange", {}).get("LogicalResourceId") for c in changes}
+        for logical_id, resource in after.items():
+            if logical_id in listed or logical_id not in before or not isinstance(resource, dict):
+                continue
+            properties = resource.get("Properties") or {}
+            names = sorted(p for p, value in properties.items() if _refers(value, changed))
+            if not names:
+                continue
+            create_only = create_only_properties(resource.get("Type", ""))
+            changes.append(
+                {
+                    "Type": "Resource",
+                    "ResourceChange": {
+                        "Action": "Modify",
+                        "LogicalResourceId": logical_id,
+                        "ResourceType": resource.get("Type", ""),
+                        "Replacement": "True" if set(names) & create_only else "False",
+                        "Scope": ["Properties"],
+                        "Details": [
+                            {
+                                "Target": {
+                                    "Attribute": "Properties",
+                                    "Name": name,
+                                    "RequiresRecreation": "Always" if name in create_only else "Never",
+                                },
+                                "Evaluation": "Static",
+                                "ChangeSource": "ParameterReference",
+                            }
+                            for name in names
+                        ],
+                    },
+                }
+            )
+
+    def _stack_in_review(self, call: Call, name: str) -> Any:
+        for stack in call.backend().stacks.values():
+            if stack.name == name and stack.status == "REVIEW_IN_PROGRESS":
+                return stack
+        return None
+
     def _stack(self, call: Call, name: str) -> Any:
         backend = call.backend()
         for stack in backend.stacks.values():
             if name in (stack.name, stack.stack_id):
                 return stack
         raise AwsError("ValidationError", f"Stack with id {name} does not exist")
+
+
+def _refers(value: Any, parameters: set[str]) -> bool:
+    """Whether a template value refers to one of ``parameters`` (Ref, or ${} in Fn::Sub)."""
+    if isinstance(value, dict):
+        if value.get("Ref") in parameters:
+            return True
+        sub = value.get("Fn::Sub")
+        text = sub if isinstance(sub, str) else (sub[0] if isinstance(sub, list) and sub else "")
+        if any("${" + name + "}" in text for name in parameters):
+            return True
+        return any(_refers(v, parameters) for v in value.values())
+    if isinstance(value, list):
+        return any(_refers(v, parameters) for v in value)
+    return False
 
 
 def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:

@@ -40,15 +40,17 @@ def make_release(dist: Path, settings: TemplateSettings | None = None) -> Releas
     return release
 
 
-def with_changed_product(release: Release, dist: Path, product: str) -> Release:
-    """A copy of ``release`` in ``dist`` whose ``product`` template has one more output."""
+def edited(release: Release, dist: Path, edits: dict[str, Any]) -> Release:
+    """A copy of ``release`` in ``dist`` with templates changed: relative path -> a function
+    that changes the parsed template in place; the manifest written again."""
     import shutil
 
     shutil.copytree(release.dist, dist, dirs_exist_ok=True)
-    changed = dist / "templates" / "products" / f"{product}.json"
-    body = json.loads(changed.read_text())
-    body["Outputs"]["PublishedBy"] = {"Description": "a changed template", "Value": "publish"}
-    changed.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+    for relative, edit in edits.items():
+        path = dist / relative
+        body = json.loads(path.read_text())
+        edit(body)
+        path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
     artifacts = [
         render.Artifact(a.kind, a.name, dist / a.path.relative_to(release.dist), a.meta)
         for a in release.artifacts
@@ -57,6 +59,15 @@ def with_changed_product(release: Release, dist: Path, product: str) -> Release:
     rewritten = load_release(dist)
     assert rewritten is not None
     return rewritten
+
+
+def with_changed_product(release: Release, dist: Path, product: str) -> Release:
+    """A copy of ``release`` in ``dist`` whose ``product`` template has one more output."""
+
+    def add_output(body: dict[str, Any]) -> None:
+        body["Outputs"]["PublishedBy"] = {"Description": "a changed template", "Value": "publish"}
+
+    return edited(release, dist, {f"templates/products/{product}.json": add_output})
 
 
 def config_for(dist: Path, **overrides: Any) -> BuildConfig:
