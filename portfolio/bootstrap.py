@@ -11,9 +11,8 @@ from __future__ import annotations
 from troposphere import GetAtt, Output, Ref, Template, s3
 
 from portfolio.buckets import add_private_bucket
-from portfolio.settings import TemplateSettings
-
-STUDIO_ORIGIN = "https://*.sagemaker.aws"
+from template_common.catalog import STUDIO_ORIGIN
+from template_common.settings import TemplateSettings
 
 
 def build(settings: TemplateSettings) -> Template:

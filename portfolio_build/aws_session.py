@@ -46,9 +46,7 @@ def caller_account(session: boto3.Session, profile: str | None) -> str:
     if session.get_credentials() is None:
         raise PublishError(f"{label}: no credentials found (aws configure, or aws sso login)")
     try:
-        return str(
-            session.client("sts", config=CLIENT_CONFIG).get_caller_identity()["Account"]
-        )
+        return str(session.client("sts", config=CLIENT_CONFIG).get_caller_identity()["Account"])
     except (NoCredentialsError, PartialCredentialsError):
         raise PublishError(f"{label}: no usable credentials") from None
     except ClientError as exc:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from portfolio.platform import STUDIO_VISIBILITY_TAG
-from portfolio.settings import TemplateSettings
-from products.catalog import Product
+from template_common.catalog import STUDIO_VISIBILITY_TAG, Product
+from template_common.settings import TemplateSettings
 
 PRODUCT_TAG = "mlops-portfolio:product"
 PRODUCT_TYPE = "CLOUD_FORMATION_TEMPLATE"

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from portfolio.settings import TemplateSettings
 from portfolio_build.catalog_shape import (
     PRODUCT_TAG,
     launch_constraint,
@@ -27,7 +26,8 @@ from portfolio_build.catalog_shape import (
 from portfolio_build.config import MAX_VERSIONS_QUOTA, PublishConfig
 from portfolio_build.errors import PublishError
 from portfolio_build.stacks import estimate_changes
-from products.catalog import PRODUCTS, Product
+from template_common.catalog import PRODUCTS, Product
+from template_common.settings import TemplateSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_servicecatalog import ServiceCatalogClient
@@ -219,7 +219,12 @@ class CatalogVersions:
         product_id = state.products.get(product.name)
         if product_id is None:
             return ProductPlan(
-                product, None, wanted, describe_change(template, None, None), associate=True, constrain=True
+                product,
+                None,
+                wanted,
+                describe_change(template, None, None),
+                associate=True,
+                constrain=True,
             )
         versions = self.versions(product_id, state.used)
         existing = next((v for v in versions if v.name == wanted), None)
@@ -248,7 +253,9 @@ class CatalogVersions:
         offered = ranked[: keep - 1]
         plan.delete = [v for v in ranked[most - 1 :] if v.used == 0]
         plan.deprecate = [
-            v for v in ranked if v not in offered and v not in plan.delete and v.guidance != DEPRECATED
+            v
+            for v in ranked
+            if v not in offered and v not in plan.delete and v.guidance != DEPRECATED
         ]
         plan.offer = [v for v in offered if v.guidance == DEPRECATED]
         if current is not None and current.guidance == DEPRECATED:
@@ -265,7 +272,9 @@ class CatalogVersions:
 
     # -- applying -------------------------------------------------------------------------
 
-    def apply(self, plan: ProductPlan, template: Template, portfolio_id: str, launch_role: str) -> None:
+    def apply(
+        self, plan: ProductPlan, template: Template, portfolio_id: str, launch_role: str
+    ) -> None:
         product_id = plan.product_id
         artifact = {
             "Name": plan.new_version,
@@ -296,7 +305,10 @@ class CatalogVersions:
             )
         for version in plan.offer:
             self.servicecatalog.update_provisioning_artifact(
-                ProductId=product_id, ProvisioningArtifactId=version.id, Guidance=DEFAULT, Active=True
+                ProductId=product_id,
+                ProvisioningArtifactId=version.id,
+                Guidance=DEFAULT,
+                Active=True,
             )
         if plan.associate:
             self.servicecatalog.associate_product_with_portfolio(
@@ -320,7 +332,9 @@ def describe_change(template: Template, newest: Version | None, before: Any) -> 
     if not isinstance(before, dict):
         return f"{head}; replaces {newest.name}"
     changes = estimate_changes(before, template.body)
-    counts = {action: sum(c.action == action for c in changes) for action in ("Add", "Modify", "Remove")}
+    counts = {
+        action: sum(c.action == action for c in changes) for action in ("Add", "Modify", "Remove")
+    }
     old_parameters = set(before.get("Parameters", {}))
     new_parameters = set(template.body.get("Parameters", {}))
     parts = [f"resources +{counts['Add']} ~{counts['Modify']} -{counts['Remove']}"]

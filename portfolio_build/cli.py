@@ -11,7 +11,7 @@ from pathlib import Path
 
 import boto3
 
-from portfolio_build import render, status
+from portfolio_build import architecture, render, status
 from portfolio_build.aws_session import caller_account, open_session
 from portfolio_build.checks import Finding, lambda_package, limits, studio_contract
 from portfolio_build.checks.lint import lint_templates
@@ -34,7 +34,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "account, in every region (stacks through change sets with a printed plan, uploads, "
         "Service Catalog versions, the S3 template method). status: what is published where.",
     )
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "publish", "status"])
+    parser.add_argument(
+        "command", nargs="?", default="build", choices=["build", "publish", "status"]
+    )
     parser.add_argument(
         "--config", type=Path, help="TOML configuration file (default: ./portfolio.toml)"
     )
@@ -129,6 +131,7 @@ def build(config: BuildConfig) -> int:
             print(f"  {finding}", file=sys.stderr)
         return 1
     write_manifest(dist, config.settings.version, artifacts, source_digest(config.settings))
+    write_architecture_page(dist)
     print(
         f"\nOK: {len(artifacts)} artifacts validated (cfn-lint in {', '.join(config.regions)}) "
         f"in {time.perf_counter() - started:.1f} s; manifest: {dist / MANIFEST_NAME}"
@@ -151,6 +154,13 @@ def current_release(config: BuildConfig) -> Release:
 
 def region_sessions(config: BuildConfig) -> Callable[[str], boto3.Session]:
     return lambda region: open_session(config.publish.profile, region)
+
+
+def write_architecture_page(dist: Path) -> None:
+    """``dist/docs/architecture.md``: the picture drawn from the templates just built."""
+    page = dist / "docs" / "architecture.md"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(architecture.render(*architecture.load_templates(dist / "templates")))
 
 
 def validate(

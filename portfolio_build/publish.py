@@ -51,7 +51,7 @@ from portfolio_build.manifest import artifact_key
 from portfolio_build.release import Release, check_template_sizes
 from portfolio_build.stacks import Desired, ResourceChange, Stack, StackPlan, estimate_changes
 from portfolio_build.uploads import Bucket, missing, upload
-from products.catalog import PRODUCTS, Product
+from template_common.catalog import PRODUCTS, Product
 
 METHODS = ("servicecatalog", "s3", "both")
 BUCKET_OUTPUT = "ArtifactsBucketName"
@@ -225,7 +225,9 @@ class RegionPublish:
     def _prepare_platform(self) -> None:
         artifact = self.release.one("platform-template")
         template = self.release.template(artifact)
-        desired = Desired(template, self._platform_parameters(template), url=self._url(artifact.key))
+        desired = Desired(
+            template, self._platform_parameters(template), url=self._url(artifact.key)
+        )
         stack = self.platform_stack
         if stack is not None and self.platform.is_current(stack, desired):
             return
@@ -237,10 +239,15 @@ class RegionPublish:
         if plan.change_set or plan.changes:
             self.plans.append(plan)
 
-    def _estimate(self, stack: Stack, described: dict[str, Any] | None, desired: Desired) -> StackPlan:
+    def _estimate(
+        self, stack: Stack, described: dict[str, Any] | None, desired: Desired
+    ) -> StackPlan:
         before = stack.deployed_template() if described is not None else {}
         return StackPlan(
-            stack.name, described is None, estimate_changes(before, desired.template), estimated=True
+            stack.name,
+            described is None,
+            estimate_changes(before, desired.template),
+            estimated=True,
         )
 
     def _platform_parameters(self, template: dict[str, Any]) -> dict[str, str]:
@@ -271,10 +278,14 @@ class RegionPublish:
         digest = template_sha_of(version)
         if digest is None or self.bucket is None:
             return None
-        path = self.release.one("product-template", product.name).path.relative_to(self.release.dist)
+        path = self.release.one("product-template", product.name).path.relative_to(
+            self.release.dist
+        )
         key = artifact_key(path.as_posix(), digest)
         try:
-            body = self.s3.get_object(Bucket=self.bucket.name, Key=key, ExpectedBucketOwner=self.account)
+            body = self.s3.get_object(
+                Bucket=self.bucket.name, Key=key, ExpectedBucketOwner=self.account
+            )
         except ClientError:
             return None
         return loads(body["Body"].read())
@@ -287,11 +298,16 @@ class RegionPublish:
             lines.append(f"stack {plan.stack}: {summary(plan)}")
             lines += plan_lines(plan)
         if self.uploads:
-            lines.append(f"artifacts: {len(self.uploads)} to upload under {self.uploads[0].key.split('/')[0]}/")
+            lines.append(
+                f"artifacts: {len(self.uploads)} to upload under "
+                f"{self.uploads[0].key.split('/')[0]}/"
+            )
         for product in self.products:
             if product.changes:
                 lines += ["Service Catalog: " + line for line in product.lines()]
-        if self.method is not None and (self.method.upload or self.method.retag or self.method.domains):
+        if self.method is not None and (
+            self.method.upload or self.method.retag or self.method.domains
+        ):
             lines += self.method.lines()
         return lines
 
@@ -337,7 +353,9 @@ class RegionPublish:
         state = self.catalog.inspect(portfolio)
         for product in PRODUCTS:
             artifact = self.release.one("product-template", product.name)
-            template = Template(artifact.sha256, self._url(artifact.key), self.release.template(artifact))
+            template = Template(
+                artifact.sha256, self._url(artifact.key), self.release.template(artifact)
+            )
             plan = self.catalog.plan(product, template, state, self._previous_template)
             if plan.changes:
                 self.catalog.apply(plan, template, portfolio, launch_role)
@@ -345,7 +363,9 @@ class RegionPublish:
                     self.log(f"Service Catalog: {line}")
 
     def launch_roles(self) -> str:
-        roles = [self._platform_output(k) for k in (LAUNCH_ROLE_OUTPUT, TEMPLATE_LAUNCH_ROLE_OUTPUT)]
+        roles = [
+            self._platform_output(k) for k in (LAUNCH_ROLE_OUTPUT, TEMPLATE_LAUNCH_ROLE_OUTPUT)
+        ]
         return ", ".join(r for r in roles if r)
 
 
@@ -355,7 +375,10 @@ def summary(plan: StackPlan) -> str:
     counts = {a: sum(c.action == a for c in plan.changes) for a in ("Add", "Modify", "Remove")}
     replaced = sum(c.replaces for c in plan.changes)
     verb = "create" if plan.creates else "update"
-    text = f"{verb}: {counts['Add']} to add, {counts['Modify']} to modify ({replaced} replaced), {counts['Remove']} to remove"
+    text = (
+        f"{verb}: {counts['Add']} to add, {counts['Modify']} to modify ({replaced} replaced), "
+        f"{counts['Remove']} to remove"
+    )
     return text + (" (estimated from the templates)" if plan.estimated else "")
 
 
@@ -369,7 +392,10 @@ def plan_lines(plan: StackPlan) -> list[str]:
         elif change.action == "Remove":
             note = "  REMOVED"
         properties = f" [{', '.join(change.properties)}]" if change.properties else ""
-        lines.append(f"  {symbol} {change.action:<6} {change.resource_type:<45} {change.logical_id}{properties}{note}")
+        lines.append(
+            f"  {symbol} {change.action:<6} {change.resource_type:<45} "
+            f"{change.logical_id}{properties}{note}"
+        )
     return lines
 
 
@@ -404,7 +430,9 @@ def publish(
         raise
     for publisher in publishers:
         lines = publisher.plan_lines()
-        for line in lines or ["nothing to publish: stacks, artifacts, versions and S3 templates are current"]:
+        for line in lines or [
+            "nothing to publish: stacks, artifacts, versions and S3 templates are current"
+        ]:
             publisher.log(line)
     if options.dry_run:
         _discard(publishers)
@@ -415,7 +443,9 @@ def publish(
         question = f"The plan replaces or removes {len(risky)} resource(s). Go on?"
         if not (confirm or ask)(question):
             _discard(publishers)
-            raise PublishError("stopped before any change set ran: the plan was not confirmed (--yes to skip)")
+            raise PublishError(
+                "stopped before any change set ran: the plan was not confirmed (--yes to skip)"
+            )
     _each([p for p in publishers if p.changes or p.platform_stack is None], RegionPublish.apply)
     for publisher in publishers:
         if publisher.changes:
@@ -438,7 +468,9 @@ def _each(publishers: list[RegionPublish], step: Callable[[RegionPublish], None]
         futures = [pool.submit(step, p) for p in publishers]
     errors = [f.exception() for f in futures if f.exception() is not None]
     if errors:
-        messages = [str(e) if isinstance(e, PublishError) else f"{type(e).__name__}: {e}" for e in errors]
+        messages = [
+            str(e) if isinstance(e, PublishError) else f"{type(e).__name__}: {e}" for e in errors
+        ]
         if len(errors) == 1 and isinstance(errors[0], PublishError):
             raise errors[0]
         raise PublishError("; ".join(messages)) from errors[0]

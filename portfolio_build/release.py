@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cache
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from portfolio.settings import TemplateSettings
 from portfolio_build.artifacts import collect_files, sha256_of
 from portfolio_build.errors import PublishError
 from portfolio_build.manifest import MANIFEST_NAME
 from portfolio_build.render import REPO_ROOT
+from template_common.settings import TemplateSettings
 
 SOURCE_PACKAGES = (
     "portfolio",
@@ -92,9 +92,21 @@ def load_release(dist: Path) -> Release | None:
         file = dist / entry["path"]
         if not file.is_file() or sha256_of(file) != entry["sha256"]:
             return None
-        meta = {k: v for k, v in entry.items() if k not in ("kind", "name", "path", "key", "sha256", "bytes", "parameters")}
+        meta = {
+            k: v
+            for k, v in entry.items()
+            if k not in ("kind", "name", "path", "key", "sha256", "bytes", "parameters")
+        }
         artifacts.append(
-            Artifact(entry["kind"], entry["name"], file, entry["key"], entry["sha256"], entry["bytes"], meta)
+            Artifact(
+                entry["kind"],
+                entry["name"],
+                file,
+                entry["key"],
+                entry["sha256"],
+                entry["bytes"],
+                meta,
+            )
         )
         parameters.update(entry.get("parameters", {}))
     return Release(

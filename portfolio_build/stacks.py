@@ -143,7 +143,9 @@ class Stack:
         deployed = self.cloudformation.get_template(StackName=self.name, TemplateStage="Original")
         if parse_template(deployed["TemplateBody"]) != desired.template:
             return False
-        given = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+        given = {
+            p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])
+        }
         return all(given.get(k) == v for k, v in desired.parameters.items())
 
     def deployed_template(self) -> dict[str, Any]:
@@ -160,7 +162,9 @@ class Stack:
             StackName=self.name,
             ChangeSetName=name,
             ChangeSetType="CREATE" if creates else "UPDATE",
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in desired.parameters.items()],
+            Parameters=[
+                {"ParameterKey": k, "ParameterValue": v} for k, v in desired.parameters.items()
+            ],
             Capabilities=CAPABILITIES,
             Description="mlops-portfolio publish",
             **desired.source(),  # type: ignore[arg-type]
@@ -237,7 +241,11 @@ class Stack:
             stack = self.describe()
             for event in reversed([e for e in self._events() if e["EventId"] not in seen]):
                 seen.add(event["EventId"])
-                reason = f" ({event['ResourceStatusReason']})" if event.get("ResourceStatusReason") else ""
+                reason = (
+                    f" ({event['ResourceStatusReason']})"
+                    if event.get("ResourceStatusReason")
+                    else ""
+                )
                 self.log(
                     f"  {time.monotonic() - started:6.1f}s {event['LogicalResourceId']} "
                     f"{event['ResourceStatus']}{reason}"
@@ -266,11 +274,15 @@ class Stack:
             "UPDATE_ROLLBACK_COMPLETE": "rolled back: the stack is as it was before",
             "ROLLBACK_COMPLETE": "rolled back: the stack holds nothing and can only be deleted",
         }.get(status, "the rollback did not finish")
-        return f"{self.region}: stack {self.name} ended {status}. First failure: {reason}. {outcome}"
+        return (
+            f"{self.region}: stack {self.name} ended {status}. First failure: {reason}. {outcome}"
+        )
 
     def _events(self) -> list[dict[str, Any]]:
         try:
-            return list(self.cloudformation.describe_stack_events(StackName=self.name)["StackEvents"])
+            return list(
+                self.cloudformation.describe_stack_events(StackName=self.name)["StackEvents"]
+            )
         except ClientError:
             return []
 
@@ -338,7 +350,9 @@ def estimate_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Reso
         )
         replaces = bool(set(changed) & _create_only(resource_type))
         changes.append(
-            ResourceChange("Modify", logical_id, resource_type, "True" if replaces else "False", changed)
+            ResourceChange(
+                "Modify", logical_id, resource_type, "True" if replaces else "False", changed
+            )
         )
     return changes
 
@@ -356,7 +370,9 @@ def _create_only(resource_type: str) -> set[str]:
         schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
     except Exception:  # a type cfn-lint does not know: assume nothing is create-only
         return set()
-    return {p.removeprefix("/properties/").split("/")[0] for p in schema.get("createOnlyProperties", [])}
+    return {
+        p.removeprefix("/properties/").split("/")[0] for p in schema.get("createOnlyProperties", [])
+    }
 
 
 def _pause(attempt: int, started: float) -> None:

@@ -19,7 +19,7 @@ from portfolio_build.config import BuildConfig
 from portfolio_build.errors import PublishError
 from portfolio_build.publish import MAX_PARALLEL_REGIONS, Output, stack_names
 from portfolio_build.stacks import Stack
-from products.catalog import PRODUCTS
+from template_common.catalog import PRODUCTS
 
 
 def region_rows(config: BuildConfig, region: str, session: boto3.Session) -> list[tuple[str, ...]]:
@@ -38,9 +38,15 @@ def region_rows(config: BuildConfig, region: str, session: boto3.Session) -> lis
         version = "?"
     drifted = stack.drifted_resources()
     drift = f"DRIFTED: {', '.join(drifted)}" if drifted else "IN_SYNC"
-    rows = [(region, f"stack {platform_name}", str(version), described["StackStatus"], ""), (region, "drift", "", drift, "")]
+    rows = [
+        (region, f"stack {platform_name}", str(version), described["StackStatus"], ""),
+        (region, "drift", "", drift, ""),
+    ]
     catalog = CatalogVersions(
-        session.client("servicecatalog", config=CLIENT_CONFIG), config.settings, config.publish, region
+        session.client("servicecatalog", config=CLIENT_CONFIG),
+        config.settings,
+        config.publish,
+        region,
     )
     state = catalog.inspect(None)
     for product in PRODUCTS:
@@ -51,7 +57,13 @@ def region_rows(config: BuildConfig, region: str, session: boto3.Session) -> lis
         for found in reversed(catalog.versions(product_id, state.used)):
             offered = "deprecated" if found.guidance == DEPRECATED else "active"
             rows.append(
-                (region, product.name, found.name, offered if found.active else "inactive", str(found.used))
+                (
+                    region,
+                    product.name,
+                    found.name,
+                    offered if found.active else "inactive",
+                    str(found.used),
+                )
             )
     return rows
 
@@ -75,5 +87,7 @@ def report(
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     write = print if output is None else output.region("status")
     for row in rows:
-        write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        write(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
     return 0

@@ -18,10 +18,10 @@ from urllib.parse import quote
 import yaml
 from botocore.exceptions import ClientError
 
-from portfolio.platform import STUDIO_VISIBILITY_TAG
 from portfolio_build.errors import PublishError
 from portfolio_build.manifest import KEY_PREFIX
 from portfolio_build.uploads import Bucket
+from template_common.catalog import STUDIO_ORIGIN, STUDIO_VISIBILITY_TAG
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
@@ -30,7 +30,6 @@ else:
 
 TEMPLATES_PREFIX = f"{KEY_PREFIX}/studio-templates/"
 LOCATION_TAG = "sagemaker:projectS3TemplatesLocation"
-STUDIO_ORIGIN = "https://*.sagemaker.aws"
 
 
 @dataclass(frozen=True)
@@ -51,8 +50,13 @@ class MethodPlan:
         if not (self.upload or self.retag or self.domains):
             return ["S3 template method: no change"]
         lines = [f"S3 template method: upload {t.key}" for t in self.upload]
-        lines += [f"S3 template method: tag {t.key} {STUDIO_VISIBILITY_TAG}=true" for t in self.retag]
-        lines += [f"S3 template method: tag domain {d} {LOCATION_TAG}={self.location}" for d in self.domains]
+        lines += [
+            f"S3 template method: tag {t.key} {STUDIO_VISIBILITY_TAG}=true" for t in self.retag
+        ]
+        lines += [
+            f"S3 template method: tag domain {d} {LOCATION_TAG}={self.location}"
+            for d in self.domains
+        ]
         return lines
 
 
@@ -68,7 +72,9 @@ def studio_templates(templates: dict[str, dict[str, Any]]) -> list[StudioTemplat
     return rendered
 
 
-def domain_arns(sagemaker: SageMakerClient, domains: tuple[str, ...], region: str) -> dict[str, str]:
+def domain_arns(
+    sagemaker: SageMakerClient, domains: tuple[str, ...], region: str
+) -> dict[str, str]:
     """Each ``--studio-domain`` with its ARN; a domain that does not exist is an error."""
     arns = {}
     for domain in domains:
@@ -90,7 +96,9 @@ def plan(
     domains: dict[str, str],
     bucket_name: str | None,
 ) -> MethodPlan:
-    location = f"s3://{bucket_name}/{TEMPLATES_PREFIX}" if bucket_name else "s3://<artifacts bucket>/"
+    location = (
+        f"s3://{bucket_name}/{TEMPLATES_PREFIX}" if bucket_name else "s3://<artifacts bucket>/"
+    )
     result = MethodPlan(location=location)
     for template in templates:
         stored = bucket.stored_sha256(template.key) if bucket else None
@@ -106,14 +114,20 @@ def plan(
 
 
 def _visible(bucket: Bucket, key: str) -> bool:
-    tags = bucket.s3.get_object_tagging(Bucket=bucket.name, Key=key, ExpectedBucketOwner=bucket.owner)
-    return {t["Key"]: t["Value"] for t in tags.get("TagSet", [])}.get(STUDIO_VISIBILITY_TAG) == "true"
+    tags = bucket.s3.get_object_tagging(
+        Bucket=bucket.name, Key=key, ExpectedBucketOwner=bucket.owner
+    )
+    return {t["Key"]: t["Value"] for t in tags.get("TagSet", [])}.get(
+        STUDIO_VISIBILITY_TAG
+    ) == "true"
 
 
 def apply(bucket: Bucket, sagemaker: SageMakerClient, method: MethodPlan) -> None:
     tagging = f"{quote(STUDIO_VISIBILITY_TAG, safe='')}=true"
     for template in method.upload:
-        bucket.put(template.key, template.body, template.sha256, "application/yaml", tagging=tagging)
+        bucket.put(
+            template.key, template.body, template.sha256, "application/yaml", tagging=tagging
+        )
     for template in method.retag:
         bucket.s3.put_object_tagging(
             Bucket=bucket.name,

@@ -21,7 +21,11 @@ else:
     S3Client = Any
 
 SHA256_METADATA = "sha256"
-CONTENT_TYPES = {".json": "application/json", ".zip": "application/zip", ".yaml": "application/yaml"}
+CONTENT_TYPES = {
+    ".json": "application/json",
+    ".zip": "application/zip",
+    ".yaml": "application/yaml",
+}
 
 
 @dataclass(frozen=True)

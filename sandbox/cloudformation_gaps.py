@@ -10,9 +10,10 @@
   as CloudFormation answers for types without drift detection;
 - a bucket's ``CorsConfiguration`` is applied (moto's S3 resource ignores it);
 - change sets: executing one deletes the stack's change sets; a CREATE change set of a
-  stack that only ever had change sets reuses it; each Modify change says whether it replaces the resource (a change of a
-  create-only property, from the resource type's schema as cfn-lint ships it), with its
-  Scope and Details, and resources that refer to a changed parameter are listed too.
+  stack that only ever had change sets reuses it; each Modify change says whether it
+  replaces the resource (a change of a create-only property, from the resource type's
+  schema as cfn-lint ships it), with its Scope and Details, and resources that refer to a
+  changed parameter are listed too.
 """
 
 from __future__ import annotations
@@ -124,9 +125,9 @@ class CloudFormationGaps:
         emulator.after(
             "cloudformation", "GetTemplate", "returns the processed template for Original"
         )(self._original_template)
-        emulator.answer(
-            "cloudformation", "UpdateTerminationProtection", "not implemented in moto"
-        )(self._termination_protection)
+        emulator.answer("cloudformation", "UpdateTerminationProtection", "not implemented in moto")(
+            self._termination_protection
+        )
         emulator.before(
             "cloudformation", "DeleteStack", "deletes a stack with termination protection"
         )(self._refuse_protected_delete)
@@ -193,7 +194,9 @@ class CloudFormationGaps:
             backend.exports[export.name] = export
         self._cors(call, stack)
         # "After you execute a change set, CloudFormation deletes all change sets of the stack."
-        for change_set_id in [k for k, c in backend.change_sets.items() if c.stack_id == stack.stack_id]:
+        for change_set_id in [
+            k for k, c in backend.change_sets.items() if c.stack_id == stack.stack_id
+        ]:
             del backend.change_sets[change_set_id]
         original = self._change_set_originals.pop(change_set.change_set_id, None)
         if original is not None:
@@ -326,7 +329,9 @@ class CloudFormationGaps:
             old = (before.get(logical_id) or {}).get("Properties") or {}
             new = (after.get(logical_id) or {}).get("Properties") or {}
             changed = sorted(
-                name for name in set(old) | set(new) if _canonical(old.get(name)) != _canonical(new.get(name))
+                name
+                for name in set(old) | set(new)
+                if _canonical(old.get(name)) != _canonical(new.get(name))
             )
             create_only = create_only_properties(resource_change.get("ResourceType", ""))
             replaced = any(name in create_only for name in changed)
@@ -378,7 +383,9 @@ class CloudFormationGaps:
                                 "Target": {
                                     "Attribute": "Properties",
                                     "Name": name,
-                                    "RequiresRecreation": "Always" if name in create_only else "Never",
+                                    "RequiresRecreation": "Always"
+                                    if name in create_only
+                                    else "Never",
                                 },
                                 "Evaluation": "Static",
                                 "ChangeSource": "ParameterReference",

@@ -266,7 +266,9 @@ class Emulator:
             service=service_model.service_name,
             operation=operation_model.name,
             region=region_of(environ) or self.region,
-            account_id=environ.get("HTTP_X_MOTO_ACCOUNT_ID") or account_of(environ) or self.account_id,
+            account_id=environ.get("HTTP_X_MOTO_ACCOUNT_ID")
+            or account_of(environ)
+            or self.account_id,
             params=params,
             emulator=self,
             headers={k: v for k, v in request.headers.items()},

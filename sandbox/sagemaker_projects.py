@@ -141,14 +141,18 @@ class SageMakerProjects:
         try:
             record = catalog.provision_product(**options)["RecordDetail"]
         except ClientError as exc:
-            raise AwsError("ValidationException", exc.response["Error"]["Message"], status=400) from exc
+            raise AwsError(
+                "ValidationException", exc.response["Error"]["Message"], status=400
+            ) from exc
         project.provisioning = details
         project.provisioned_product_id = record["ProvisionedProductId"]
 
     def _create_stacks(
         self, call: Call, project: Project, filled: list[dict[str, str]], tags: list[dict[str, str]]
     ) -> None:
-        cloudformation = call.emulator.client("cloudformation", call.region, account_id=call.account_id)
+        cloudformation = call.emulator.client(
+            "cloudformation", call.region, account_id=call.account_id
+        )
         for provider in call.params["TemplateProviders"]:
             template = provider["CfnTemplateProvider"]
             stack_name = f"SM-{project.name}-{template['TemplateName']}"[:128]
@@ -171,24 +175,35 @@ class SageMakerProjects:
                     "ValidationException", exc.response["Error"]["Message"], status=400
                 ) from exc
             project.providers.append(
-                {"CfnTemplateProvider": {**template, "StackDetail": {"Name": stack_name, "Id": stack_id}}}
+                {
+                    "CfnTemplateProvider": {
+                        **template,
+                        "StackDetail": {"Name": stack_name, "Id": stack_id},
+                    }
+                }
             )
 
     def _status(self, call: Call, project: Project) -> str:
         if project.provisioned_product_id:
-            catalog = call.emulator.client("servicecatalog", call.region, account_id=call.account_id)
+            catalog = call.emulator.client(
+                "servicecatalog", call.region, account_id=call.account_id
+            )
             try:
                 described = catalog.describe_provisioned_product(Id=project.provisioned_product_id)
             except ClientError:
                 return project.status
-            record = catalog.describe_record(Id=described["ProvisionedProductDetail"]["LastRecordId"])
+            record = catalog.describe_record(
+                Id=described["ProvisionedProductDetail"]["LastRecordId"]
+            )
             return RECORD_STATUS.get(record["RecordDetail"]["Status"], "CreateFailed")
         backend = call.backend("cloudformation")
         statuses = []
         for provider in project.providers:
             stack_id = provider["CfnTemplateProvider"]["StackDetail"]["Id"]
             stack = backend.stacks.get(stack_id) or backend.deleted_stacks.get(stack_id)
-            statuses.append(STACK_STATUS.get(stack.status, "CreateFailed") if stack else "CreateFailed")
+            statuses.append(
+                STACK_STATUS.get(stack.status, "CreateFailed") if stack else "CreateFailed"
+            )
         for status in ("CreateFailed", "CreateInProgress"):
             if status in statuses:
                 return status
@@ -198,7 +213,9 @@ class SageMakerProjects:
         project = self._projects(call).get(call.params["ProjectName"])
         if project is None:
             raise AwsError(
-                "ValidationException", f"Project {call.params['ProjectName']} does not exist", status=400
+                "ValidationException",
+                f"Project {call.params['ProjectName']} does not exist",
+                status=400,
             )
         return project
 
@@ -240,10 +257,18 @@ class SageMakerProjects:
     def delete_project(self, call: Call) -> dict[str, Any]:
         project = self._project(call)
         if project.provisioned_product_id:
-            catalog = call.emulator.client("servicecatalog", call.region, account_id=call.account_id)
-            catalog.terminate_provisioned_product(ProvisionedProductId=project.provisioned_product_id)
-        cloudformation = call.emulator.client("cloudformation", call.region, account_id=call.account_id)
+            catalog = call.emulator.client(
+                "servicecatalog", call.region, account_id=call.account_id
+            )
+            catalog.terminate_provisioned_product(
+                ProvisionedProductId=project.provisioned_product_id
+            )
+        cloudformation = call.emulator.client(
+            "cloudformation", call.region, account_id=call.account_id
+        )
         for provider in project.providers:
-            cloudformation.delete_stack(StackName=provider["CfnTemplateProvider"]["StackDetail"]["Id"])
+            cloudformation.delete_stack(
+                StackName=provider["CfnTemplateProvider"]["StackDetail"]["Id"]
+            )
         del self._projects(call)[project.name]
         return {}

@@ -242,7 +242,9 @@ def reset() -> None:
     CATALOGS.clear()
 
 
-def page(items: list[Any], call: Call, key: str, token_key: str = "NextPageToken") -> dict[str, Any]:
+def page(
+    items: list[Any], call: Call, key: str, token_key: str = "NextPageToken"
+) -> dict[str, Any]:
     start = int(call.params.get("PageToken") or 0)
     size = int(call.params.get("PageSize") or DEFAULT_PAGE_SIZE)
     answer: dict[str, Any] = {key: items[start : start + size]}
@@ -401,7 +403,10 @@ class ServiceCatalogAdmin:
                 for v in product.versions.values()
                 if v.active
             ],
-            "LaunchPaths": [{"Id": p, "Name": cat.portfolios[p].display_name} for p in sorted(product.portfolios)],
+            "LaunchPaths": [
+                {"Id": p, "Name": cat.portfolios[p].display_name}
+                for p in sorted(product.portfolios)
+            ],
         }
 
     def search_products_as_admin(self, cat: Catalog, call: Call) -> dict[str, Any]:
@@ -421,7 +426,12 @@ class ServiceCatalogAdmin:
     def update_product(self, cat: Catalog, call: Call) -> dict[str, Any]:
         params = call.params
         product = cat.product(params["Id"])
-        for key, attribute in (("Name", "name"), ("Owner", "owner"), ("Description", "description"), ("Distributor", "distributor")):
+        for key, attribute in (
+            ("Name", "name"),
+            ("Owner", "owner"),
+            ("Description", "description"),
+            ("Distributor", "distributor"),
+        ):
             if key in params:
                 setattr(product, attribute, params[key])
         for key in ("SupportEmail", "SupportDescription", "SupportUrl"):
@@ -450,7 +460,10 @@ class ServiceCatalogAdmin:
     def disassociate_product_from_portfolio(self, cat: Catalog, call: Call) -> dict[str, Any]:
         product = cat.product(call.params["ProductId"])
         portfolio_id = call.params["PortfolioId"]
-        if any((c.portfolio_id, c.product_id) == (portfolio_id, product.id) for c in cat.constraints.values()):
+        if any(
+            (c.portfolio_id, c.product_id) == (portfolio_id, product.id)
+            for c in cat.constraints.values()
+        ):
             raise AwsError("ResourceInUseException", "The product has constraints in the portfolio")
         product.portfolios.discard(portfolio_id)
         return {}
@@ -480,7 +493,9 @@ class ServiceCatalogAdmin:
             parsed = json.loads(params["Parameters"])
         except ValueError as exc:
             raise AwsError("InvalidParametersException", "Parameters is not JSON") from exc
-        if params["Type"] == "LAUNCH" and not (parsed.get("RoleArn") or parsed.get("LocalRoleName")):
+        if params["Type"] == "LAUNCH" and not (
+            parsed.get("RoleArn") or parsed.get("LocalRoleName")
+        ):
             raise AwsError("InvalidParametersException", "a LAUNCH constraint names a RoleArn")
         constraint = Constraint(
             id=new_id("cons"),
@@ -554,7 +569,12 @@ class ServiceCatalogAdmin:
     def update_provisioning_artifact(self, cat: Catalog, call: Call) -> dict[str, Any]:
         product = cat.product(call.params["ProductId"])
         version = cat.version(product, call.params["ProvisioningArtifactId"])
-        for key, attribute in (("Name", "name"), ("Description", "description"), ("Active", "active"), ("Guidance", "guidance")):
+        for key, attribute in (
+            ("Name", "name"),
+            ("Description", "description"),
+            ("Active", "active"),
+            ("Guidance", "guidance"),
+        ):
             if key in call.params:
                 setattr(version, attribute, call.params[key])
         return {

@@ -103,7 +103,9 @@ class ServiceCatalogProvisioning:
     def register(self, emulator: Emulator) -> None:
         register_resource_models()
         for operation in self.OPERATIONS:
-            handler = getattr(self, "".join(f"_{c.lower()}" if c.isupper() else c for c in operation))
+            handler = getattr(
+                self, "".join(f"_{c.lower()}" if c.isupper() else c for c in operation)
+            )
             emulator.answer("servicecatalog", operation, "no provisioning in moto")(
                 lambda call, handler=handler: handler(catalog(call.account_id, call.region), call)
             )
@@ -151,7 +153,8 @@ class ServiceCatalogProvisioning:
         if not version.active or version.guidance == "DEPRECATED":
             raise AwsError(
                 "InvalidParametersException",
-                f"Provisioning artifact {version.id} is {'deprecated' if version.active else 'inactive'}: "
+                f"Provisioning artifact {version.id} is "
+                f"{'deprecated' if version.active else 'inactive'}: "
                 "new provisioned products cannot use it",
             )
         name = params["ProvisionedProductName"]
@@ -217,7 +220,14 @@ class ServiceCatalogProvisioning:
     ) -> None:
         cloudformation = self._cloudformation(call, provisioned)
         parameters = [
-            {"ParameterKey": p["Key"], **({"UsePreviousValue": True} if p.get("UsePreviousValue") else {"ParameterValue": p.get("Value", "")})}
+            {
+                "ParameterKey": p["Key"],
+                **(
+                    {"UsePreviousValue": True}
+                    if p.get("UsePreviousValue")
+                    else {"ParameterValue": p.get("Value", "")}
+                ),
+            }
             for p in params.get("ProvisioningParameters") or []
         ]
         options: dict[str, Any] = {
@@ -265,7 +275,9 @@ class ServiceCatalogProvisioning:
         if record.status != "IN_PROGRESS" or provisioned is None:
             if record.status == "FAILED" and provisioned is not None:
                 provisioned.status = "ERROR" if record.type == "PROVISION_PRODUCT" else "TAINTED"
-                provisioned.status_message = record.errors[0]["Description"] if record.errors else ""
+                provisioned.status_message = (
+                    record.errors[0]["Description"] if record.errors else ""
+                )
             return record
         stack = _stack(call, provisioned.stack_id)
         status = stack.status if stack is not None else "DELETE_COMPLETE"
@@ -295,7 +307,10 @@ class ServiceCatalogProvisioning:
         return record
 
     def _provisioned(self, cat: Catalog, params: dict[str, Any]) -> ProvisionedProduct:
-        wanted_id, wanted_name = params.get("ProvisionedProductId"), params.get("ProvisionedProductName")
+        wanted_id, wanted_name = (
+            params.get("ProvisionedProductId"),
+            params.get("ProvisionedProductName"),
+        )
         for provisioned in cat.provisioned.values():
             if provisioned.id == wanted_id or (wanted_name and provisioned.name == wanted_name):
                 return provisioned
@@ -318,13 +333,19 @@ class ServiceCatalogProvisioning:
                 "OutputValue": str(o["OutputValue"]),
                 "Description": o.get("Description") or "",
             }
-            for o in ((stack.outputs or []) if stack is not None and record.status == "SUCCEEDED" else [])
+            for o in (
+                (stack.outputs or []) if stack is not None and record.status == "SUCCEEDED" else []
+            )
         ]
         return {"RecordDetail": record.detail(), "RecordOutputs": outputs}
 
     def _describe_provisioned_product(self, cat: Catalog, call: Call) -> dict[str, Any]:
         provisioned = self._provisioned(
-            cat, {"ProvisionedProductId": call.params.get("Id"), "ProvisionedProductName": call.params.get("Name")}
+            cat,
+            {
+                "ProvisionedProductId": call.params.get("Id"),
+                "ProvisionedProductName": call.params.get("Name"),
+            },
         )
         if provisioned.last_record_id in cat.records:
             self._refresh(call, cat, cat.records[provisioned.last_record_id])
@@ -434,7 +455,12 @@ class CatalogPortfolioResource(CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
     ) -> CatalogPortfolioResource:
         cat = catalog(account_id, region_name)
         properties = cloudformation_json.get("Properties", {})
@@ -452,7 +478,12 @@ class CatalogPortfolioResource(CloudFormationModel):
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[override]
-        cls, original_resource: CatalogPortfolioResource, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+        cls,
+        original_resource: CatalogPortfolioResource,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
     ) -> CatalogPortfolioResource:
         properties = cloudformation_json.get("Properties", {})
         portfolio = original_resource.portfolio
@@ -489,21 +520,35 @@ class CatalogPrincipalResource(CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
     ) -> CatalogPrincipalResource:
         properties = cloudformation_json["Properties"]
         cat = catalog(account_id, region_name)
-        cat.portfolio(properties["PortfolioId"]).principals[properties["PrincipalARN"]] = properties[
-            "PrincipalType"
-        ]
-        return cls(properties["PortfolioId"], properties["PrincipalARN"], properties["PrincipalType"])
+        cat.portfolio(properties["PortfolioId"]).principals[properties["PrincipalARN"]] = (
+            properties["PrincipalType"]
+        )
+        return cls(
+            properties["PortfolioId"], properties["PrincipalARN"], properties["PrincipalType"]
+        )
 
     @classmethod
     def update_from_cloudformation_json(  # type: ignore[override]
-        cls, original_resource: CatalogPrincipalResource, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+        cls,
+        original_resource: CatalogPrincipalResource,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
     ) -> CatalogPrincipalResource:
         original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
 
     def delete(self, account_id: str, region: str) -> None:
         portfolio = catalog(account_id, region).portfolios.get(self.portfolio_id)

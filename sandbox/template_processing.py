@@ -66,7 +66,10 @@ def process_request(call: Call) -> tuple[dict[str, Any], str] | None:
     params.pop("TemplateURL", None)
     params["TemplateBody"] = json.dumps(template)
     params["Parameters"] = [
-        {"ParameterKey": name, "ParameterValue": ",".join(value) if isinstance(value, list) else str(value)}
+        {
+            "ParameterKey": name,
+            "ParameterValue": ",".join(value) if isinstance(value, list) else str(value),
+        }
         for name, value in parameters.items()
         if name in (template.get("Parameters") or {})
     ]
@@ -83,7 +86,7 @@ def parse_template(body: str) -> dict[str, Any]:
         loader = type("TemplateLoader", (yaml.SafeLoader,), {})
         loader.add_multi_constructor("!", yaml_tag_constructor)
         try:
-            parsed = yaml.load(body, Loader=loader)  # noqa: S506 (a SafeLoader subclass)
+            parsed = yaml.load(body, Loader=loader)
         except yaml.YAMLError as exc:
             raise AwsError("ValidationError", f"Template format error: {exc}") from exc
     if not isinstance(parsed, dict):
@@ -254,9 +257,7 @@ def _ssm_value(ssm: Any, name: str, version: str | None) -> str:
 
 def _check_capabilities(call: Call, template: dict[str, Any], transforms: list[str]) -> None:
     given = set(call.params.get("Capabilities") or [])
-    resources = [
-        r for r in (template.get("Resources") or {}).values() if isinstance(r, dict)
-    ] + [
+    resources = [r for r in (template.get("Resources") or {}).values() if isinstance(r, dict)] + [
         fragment
         for key, loop in (template.get("Resources") or {}).items()
         if key.startswith(FOR_EACH)

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambda_project_lifecycle.naming import PROJECT_ID_MAX_LENGTH, PROJECT_NAME_MAX_LENGTH
-from portfolio.platform import SERVICE_CATALOG_COPY_TAG, STUDIO_VISIBILITY_TAG
-from portfolio.settings import TemplateSettings
+from lambda_project_lifecycle.naming import (
+    PROJECT_ID_MAX_LENGTH,
+    PROJECT_ID_TAG,
+    PROJECT_NAME_MAX_LENGTH,
+    PROJECT_NAME_TAG,
+)
 from portfolio_build.catalog_shape import (
     LAUNCH_ROLE_OUTPUT,
     PORTFOLIO_OUTPUT,
@@ -27,15 +30,13 @@ from portfolio_build.catalog_shape import (
     product_shape,
 )
 from portfolio_build.checks import Finding
-from products.catalog import PRODUCTS
 from products.template import OPTIONAL_RULE, PARAMETER_RULES_KEY, STUDIO_PROJECT_NAME_PATTERN
+from template_common.catalog import PRODUCTS, SERVICE_CATALOG_COPY_TAG, STUDIO_VISIBILITY_TAG
+from template_common.settings import TemplateSettings
 
 CHECK = "studio-contract"
 PROJECT_PARAMETERS = ("SageMakerProjectName", "SageMakerProjectId")
-PROJECT_TAGS = {
-    "sagemaker:project-name": "SageMakerProjectName",
-    "sagemaker:project-id": "SageMakerProjectId",
-}
+PROJECT_TAGS = {PROJECT_NAME_TAG: "SageMakerProjectName", PROJECT_ID_TAG: "SageMakerProjectId"}
 # Per-project resources that cost money while idle; a project must not own any.
 IDLE_PRICED_TYPES = frozenset(
     {
@@ -78,7 +79,11 @@ def _project_parameters(parameters: dict[str, Any]) -> list[str]:
             "MinLength": 1,
             "MaxLength": PROJECT_NAME_MAX_LENGTH,
         },
-        "SageMakerProjectId": {"Type": "String", "MinLength": 1, "MaxLength": PROJECT_ID_MAX_LENGTH},
+        "SageMakerProjectId": {
+            "Type": "String",
+            "MinLength": 1,
+            "MaxLength": PROJECT_ID_MAX_LENGTH,
+        },
     }
     for name, wanted in expected.items():
         declared = parameters.get(name)
@@ -181,7 +186,10 @@ def check_platform(
     portfolio = _output_resource(outputs, PORTFOLIO_OUTPUT, "Ref")
     if portfolio not in by_type.get("AWS::ServiceCatalog::Portfolio", {}):
         problems.append(f"output {PORTFOLIO_OUTPUT} must be the Ref of the portfolio")
-    for output, label in ((LAUNCH_ROLE_OUTPUT, "Service Catalog"), (TEMPLATE_LAUNCH_ROLE_OUTPUT, "S3 template method")):
+    for output, label in (
+        (LAUNCH_ROLE_OUTPUT, "Service Catalog"),
+        (TEMPLATE_LAUNCH_ROLE_OUTPUT, "S3 template method"),
+    ):
         role_id = _output_resource(outputs, output, "Fn::GetAtt")
         if role_id not in by_type.get("AWS::IAM::Role", {}):
             problems.append(f"output {output} must be the Arn of the {label} launch role")
@@ -191,17 +199,22 @@ def check_platform(
                 f"{SERVICE_CATALOG_COPY_TAG}=true (Service Catalog provisions from its own copy "
                 "of each template; every project create would fail)"
             )
-        elif output == TEMPLATE_LAUNCH_ROLE_OUTPUT and not _allows(resources[role_id], "s3:GetObjectTagging"):
+        elif output == TEMPLATE_LAUNCH_ROLE_OUTPUT and not _allows(
+            resources[role_id], "s3:GetObjectTagging"
+        ):
             problems.append(f"{role_id}: may not s3:GetObjectTagging the S3 method's templates")
     for product in PRODUCTS:
         shape = product_shape(product, settings)
         tags = {t["Key"]: t["Value"] for t in shape["Tags"]}
         if tags.get(STUDIO_VISIBILITY_TAG) != "true":
             problems.append(
-                f"product {product.name}: tag {STUDIO_VISIBILITY_TAG}=true is missing (Studio hides it)"
+                f"product {product.name}: tag {STUDIO_VISIBILITY_TAG}=true is missing "
+                "(Studio hides it)"
             )
         if tags.get(PRODUCT_TAG) != product.name:
-            problems.append(f"product {product.name}: tag {PRODUCT_TAG} must name it (publish finds it by it)")
+            problems.append(
+                f"product {product.name}: tag {PRODUCT_TAG} must name it (publish finds it by it)"
+            )
         if shape["ProductType"] != PRODUCT_TYPE:
             problems.append(f"product {product.name}: ProductType must be {PRODUCT_TYPE}")
     has_foreach_principals = any(

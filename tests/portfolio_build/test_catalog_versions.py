@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portfolio.settings import TemplateSettings
 from portfolio_build.catalog_versions import CatalogState, CatalogVersions, Template, Version
 from portfolio_build.config import PublishConfig
 from portfolio_build.errors import PublishError
-from products.catalog import PRODUCTS
 from sandbox import service_catalog
 from sandbox.emulator import Emulator
+from template_common.catalog import PRODUCTS
+from template_common.settings import TemplateSettings
 from tests.support.publishing import embedded_aws
 
 REGION = "eu-west-1"
@@ -44,13 +44,18 @@ def test_a_new_version_of_a_product_with_120_keeps_5_offered_and_prunes_unused_b
     # An account whose quota was raised: 120 versions exist.
     service_catalog.catalog("123456789012", REGION).quota = 200
     url = template_url(aws, "v.json", TOPIC_TEMPLATE)
-    portfolio = catalog.create_portfolio(DisplayName="p", ProviderName="team")["PortfolioDetail"]["Id"]
+    portfolio = catalog.create_portfolio(DisplayName="p", ProviderName="team")["PortfolioDetail"][
+        "Id"
+    ]
     product_id = catalog.create_product(
         Name=PRODUCT.display_name,
         Owner="team",
         ProductType="CLOUD_FORMATION_TEMPLATE",
         Tags=[{"Key": "mlops-portfolio:product", "Value": PRODUCT.name}],
-        ProvisioningArtifactParameters={"Name": "0.0.0+00000000", "Info": {"LoadTemplateFromURL": url}},
+        ProvisioningArtifactParameters={
+            "Name": "0.0.0+00000000",
+            "Info": {"LoadTemplateFromURL": url},
+        },
     )["ProductViewDetail"]["ProductViewSummary"]["ProductId"]
     for number in range(1, 120):
         catalog.create_provisioning_artifact(
@@ -64,7 +69,9 @@ def test_a_new_version_of_a_product_with_120_keeps_5_offered_and_prunes_unused_b
         Type="LAUNCH",
         Parameters=json.dumps({"RoleArn": "arn:aws:iam::123456789012:role/launch"}),
     )
-    versions = catalog.list_provisioning_artifacts(ProductId=product_id)["ProvisioningArtifactDetails"]
+    versions = catalog.list_provisioning_artifacts(ProductId=product_id)[
+        "ProvisioningArtifactDetails"
+    ]
     assert len(versions) == 120
     # Two projects still run on old versions (3rd and 10th oldest).
     for index in (2, 9):
@@ -126,5 +133,9 @@ def test_a_plan_over_the_quota_is_refused_before_any_change() -> None:
     manager.versions = lambda product_id, used: versions  # type: ignore[method-assign]
     state = CatalogState({PRODUCT.name: "prod-1"}, {"prod-1"}, {"prod-1"})
 
-    with pytest.raises(PublishError, match="would have 101 versions, over Service Catalog's quota of 100: 51 old versions beyond max_versions \\(50\\) are still used"):
+    with pytest.raises(
+        PublishError,
+        match="would have 101 versions, over Service Catalog's quota of 100: "
+        "51 old versions beyond max_versions \\(50\\) are still used",
+    ):
         manager.plan(PRODUCT, Template("a" * 64, "https://x", {}), state)

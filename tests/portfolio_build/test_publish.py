@@ -16,8 +16,8 @@ from portfolio_build.catalog_shape import PRODUCT_TAG
 from portfolio_build.publish import PublishOptions, publish, stack_names
 from portfolio_build.release import Release
 from portfolio_build.template_method import LOCATION_TAG, TEMPLATES_PREFIX
-from products.catalog import PRODUCTS
 from sandbox.emulator import Emulator
+from template_common.catalog import PRODUCTS
 from tests.support.publishing import (
     REGIONS,
     Lines,
@@ -81,24 +81,36 @@ def test_publish_to_three_regions_then_nothing_changes_then_one_product_changes(
         assert len(views) == len(PRODUCTS)
         for view in views:
             product_id = view["ProductViewSummary"]["ProductId"]
-            tags = {t["Key"]: t["Value"] for t in catalog.describe_product_as_admin(Id=product_id)["Tags"]}
+            tags = {
+                t["Key"]: t["Value"]
+                for t in catalog.describe_product_as_admin(Id=product_id)["Tags"]
+            }
             assert tags["sagemaker:studio-visibility"] == "true"
             product = next(p for p in PRODUCTS if p.name == tags[PRODUCT_TAG])
-            versions = catalog.list_provisioning_artifacts(ProductId=product_id)["ProvisioningArtifactDetails"]
+            versions = catalog.list_provisioning_artifacts(ProductId=product_id)[
+                "ProvisioningArtifactDetails"
+            ]
             template = release.one("product-template", product.name)
             assert [v["Name"] for v in versions] == [f"{release.version}+{template.sha256[:8]}"]
-            portfolios = catalog.list_portfolios_for_product(ProductId=product_id)["PortfolioDetails"]
+            portfolios = catalog.list_portfolios_for_product(ProductId=product_id)[
+                "PortfolioDetails"
+            ]
             assert [p["Id"] for p in portfolios] == [outputs["PortfolioId"]]
             constraints = catalog.list_constraints_for_portfolio(
                 PortfolioId=outputs["PortfolioId"], ProductId=product_id
             )["ConstraintDetails"]
             constraint = catalog.describe_constraint(Id=constraints[0]["ConstraintId"])
-            assert json.loads(constraint["ConstraintParameters"])["RoleArn"] == outputs["LaunchRoleArn"]
+            assert (
+                json.loads(constraint["ConstraintParameters"])["RoleArn"]
+                == outputs["LaunchRoleArn"]
+            )
         # The S3 template method, read back: YAML objects tagged for Studio, CORS, domain tag.
         s3 = aws.client("s3", region)
         bucket = next(
             o["OutputValue"]
-            for o in cloudformation.describe_stacks(StackName=bootstrap_name)["Stacks"][0]["Outputs"]
+            for o in cloudformation.describe_stacks(StackName=bootstrap_name)["Stacks"][0][
+                "Outputs"
+            ]
             if o["OutputKey"] == "ArtifactsBucketName"
         )
         cors = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
@@ -127,7 +139,9 @@ def test_publish_to_three_regions_then_nothing_changes_then_one_product_changes(
     # A dry run of a changed product template: the plan, and nothing changed.
     changed = with_changed_product(release, tmp_path / "changed", CHANGED)
     dry = Lines([])
-    assert publish(config, changed, PublishOptions(dry_run=True), sessions, output=dry.output()) == 0
+    assert (
+        publish(config, changed, PublishOptions(dry_run=True), sessions, output=dry.output()) == 0
+    )
     assert snapshot(config, aws) == before
     new_name = f"{release.version}+{changed.one('product-template', CHANGED).sha256[:8]}"
     assert any(f"{CHANGED}: new version {new_name}" in line for line in dry.of("eu-west-1"))
@@ -166,5 +180,9 @@ def test_publish_to_three_regions_then_nothing_changes_then_one_product_changes(
         mine = [r.split() for r in rows if r.startswith(region) and CHANGED in r]
         assert [r[2:] for r in mine] == [
             [new_name, "active", "0"],
-            [f"{release.version}+{release.one('product-template', CHANGED).sha256[:8]}", "active", "0"],
+            [
+                f"{release.version}+{release.one('product-template', CHANGED).sha256[:8]}",
+                "active",
+                "0",
+            ],
         ]

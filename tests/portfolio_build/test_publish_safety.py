@@ -93,7 +93,12 @@ def test_a_profile_without_credentials_is_one_line_naming_it(
 ) -> None:
     config_file = tmp_path / "aws-config"
     config_file.write_text("[profile dev]\nregion = us-east-1\n")
-    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+    for variable in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+    ):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config_file))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
@@ -115,13 +120,29 @@ def test_a_template_over_one_megabyte_is_refused_before_anything_is_made(
     body = json.loads(path.read_text())
     body["Metadata"]["Padding"] = "x" * 1_100_000
     path.write_text(json.dumps(body))
-    object.__setattr__(big, "artifacts", tuple(
-        type(a)(a.kind, a.name, a.path, a.key, a.sha256, path.stat().st_size if a.path == path else a.size, a.meta)
-        for a in big.artifacts
-    ))
+    object.__setattr__(
+        big,
+        "artifacts",
+        tuple(
+            type(a)(
+                a.kind,
+                a.name,
+                a.path,
+                a.key,
+                a.sha256,
+                path.stat().st_size if a.path == path else a.size,
+                a.meta,
+            )
+            for a in big.artifacts
+        ),
+    )
     config = one_region(big)
 
-    with pytest.raises(PublishError, match=r"advanced-sagemaker.json: 1,1\d\d,\d\d\d bytes, over CloudFormation's 1,048,576-byte limit"):
+    with pytest.raises(
+        PublishError,
+        match=r"advanced-sagemaker.json: 1,1\d\d,\d\d\d bytes, "
+        r"over CloudFormation's 1,048,576-byte limit",
+    ):
         publish(config, big, PublishOptions(), sessions)
     assert snapshot(config, aws)[REGION]["stacks"] == {}
 
@@ -131,7 +152,9 @@ def test_a_studio_domain_that_does_not_exist_is_refused_naming_the_option(
 ) -> None:
     config = one_region(release, studio_domains=["d-nosuchdomain"])
 
-    with pytest.raises(PublishError, match=f"--studio-domain d-nosuchdomain: no such SageMaker domain in {REGION}"):
+    with pytest.raises(
+        PublishError, match=f"--studio-domain d-nosuchdomain: no such SageMaker domain in {REGION}"
+    ):
         publish(config, release, PublishOptions(), sessions)
     assert snapshot(config, aws)[REGION]["stacks"] == {}
 
@@ -153,7 +176,10 @@ def test_a_bucket_owned_by_another_account_gets_nothing(
     changed = with_changed_product(release, tmp_path / "changed", "baseline-sagemaker")
     before = snapshot(config, aws)
 
-    with pytest.raises(PublishError, match=f"artifacts bucket {bucket} is not owned by account {DEFAULT_ACCOUNT_ID}"):
+    with pytest.raises(
+        PublishError,
+        match=f"artifacts bucket {bucket} is not owned by account {DEFAULT_ACCOUNT_ID}",
+    ):
         publish(config, changed, PublishOptions(), sessions)
     assert s3_backends[OTHER_ACCOUNT]["aws"].buckets[bucket].keys == {}
     assert snapshot(config, aws) == before
@@ -168,23 +194,37 @@ def test_a_drifted_platform_is_not_updated_unless_accepted(
     config = one_region(release)
     run(config, release)
     aws.client("ssm", REGION).put_parameter(
-        Name=config.settings.version_parameter, Value="edited by hand", Overwrite=True, Type="String"
+        Name=config.settings.version_parameter,
+        Value="edited by hand",
+        Overwrite=True,
+        Type="String",
     )
-    changed = one_region(release, stack_parameters={"MlflowTrackingUri": "https://mlflow.example.com"})
+    changed = one_region(
+        release, stack_parameters={"MlflowTrackingUri": "https://mlflow.example.com"}
+    )
     before = snapshot(config, aws)
 
-    with pytest.raises(PublishError, match=r"drifted from its template: VersionParameter \(AWS::SSM::Parameter, MODIFIED\)\. .*--accept-drift"):
+    with pytest.raises(
+        PublishError,
+        match=r"drifted from its template: VersionParameter \(AWS::SSM::Parameter, "
+        r"MODIFIED\)\. .*--accept-drift",
+    ):
         publish(changed, release, PublishOptions(), sessions)
     assert snapshot(config, aws) == before
 
     lines = run(changed, release, accept_drift=True)
-    assert any("LifecycleFunction" in line and "~ Modify" in line for line in lines.of(REGION)), lines.text()
+    assert any("LifecycleFunction" in line and "~ Modify" in line for line in lines.of(REGION)), (
+        lines.text()
+    )
 
 
 @pytest.mark.parametrize(
     ("state", "command"),
     [
-        ("ROLLBACK_COMPLETE", "aws cloudformation delete-stack --stack-name {stack} --region us-east-1"),
+        (
+            "ROLLBACK_COMPLETE",
+            "aws cloudformation delete-stack --stack-name {stack} --region us-east-1",
+        ),
         (
             "UPDATE_ROLLBACK_FAILED",
             "aws cloudformation continue-update-rollback --stack-name {stack} --region us-east-1",
@@ -215,11 +255,15 @@ def test_a_failed_update_names_the_first_failure_and_the_rollback(
     @aws.after("cloudformation", "ExecuteChangeSet", "test: CloudFormation fails the update")
     def fail(call: Call, answer: dict[str, Any]) -> None:
         stack = call.backend().get_stack(platform_name)
-        stack._add_stack_event("UPDATE_FAILED", resource_status_reason="Resource handler returned message: boom")
+        stack._add_stack_event(
+            "UPDATE_FAILED", resource_status_reason="Resource handler returned message: boom"
+        )
         stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
         stack.status = "UPDATE_ROLLBACK_COMPLETE"
 
-    changed = one_region(release, stack_parameters={"MlflowTrackingUri": "https://mlflow.example.com"})
+    changed = one_region(
+        release, stack_parameters={"MlflowTrackingUri": "https://mlflow.example.com"}
+    )
     with pytest.raises(PublishError) as raised:
         publish(changed, release, PublishOptions(), sessions, output=Lines([]).output())
     assert str(raised.value) == (
@@ -242,7 +286,14 @@ def test_a_removal_asks_first_and_a_no_leaves_no_change_set(
     asked: list[str] = []
 
     with pytest.raises(PublishError, match="the plan was not confirmed"):
-        publish(config, release, PublishOptions(), sessions, output=Lines([]).output(), confirm=lambda q: asked.append(q) or False)
+        publish(
+            config,
+            release,
+            PublishOptions(),
+            sessions,
+            output=Lines([]).output(),
+            confirm=lambda q: asked.append(q) or False,
+        )
     assert asked == ["The plan replaces or removes 1 resource(s). Go on?"]
     cloudformation = aws.client("cloudformation", REGION)
     assert cloudformation.list_change_sets(StackName=platform_name)["Summaries"] == []
@@ -250,12 +301,13 @@ def test_a_removal_asks_first_and_a_no_leaves_no_change_set(
     assert "ExtraTopic" in {r.get("LogicalResourceId") for r in resources}
 
     lines = run(config, release, yes=True)
-    assert any("- Remove AWS::SNS::Topic" in line and "ExtraTopic" in line and "REMOVED" in line for line in lines.of(REGION))
+    assert any(
+        "- Remove AWS::SNS::Topic" in line and "ExtraTopic" in line and "REMOVED" in line
+        for line in lines.of(REGION)
+    )
 
 
-def test_an_interrupted_publish_is_continued_by_the_next(
-    aws: Emulator, release: Release
-) -> None:
+def test_an_interrupted_publish_is_continued_by_the_next(aws: Emulator, release: Release) -> None:
     config = one_region(release)
     _, platform_name = stack_names(config)
     cloudformation = aws.client("cloudformation", REGION)

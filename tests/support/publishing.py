@@ -14,7 +14,6 @@ from typing import Any
 
 import boto3
 
-from portfolio.settings import TemplateSettings
 from portfolio_build import render
 from portfolio_build.config import BuildConfig, load_config
 from portfolio_build.manifest import write_manifest
@@ -22,6 +21,7 @@ from portfolio_build.publish import Output, stack_names
 from portfolio_build.release import Release, load_release, source_digest
 from sandbox.emulator import Emulator
 from sandbox.endpoint import emulator_with_gaps
+from template_common.settings import TemplateSettings
 from tests.support.network import loopback_only
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
@@ -86,7 +86,11 @@ class Lines:
         return Output(self.lines.append)
 
     def of(self, region: str) -> list[str]:
-        return [line.removeprefix(f"[{region}] ") for line in self.lines if line.startswith(f"[{region}] ")]
+        return [
+            line.removeprefix(f"[{region}] ")
+            for line in self.lines
+            if line.startswith(f"[{region}] ")
+        ]
 
     def text(self) -> str:
         return "\n".join(self.lines)
@@ -118,8 +122,7 @@ def snapshot(config: BuildConfig, emulator: Emulator) -> dict[str, Any]:
     for region in config.regions:
         cloudformation = emulator.client("cloudformation", region)
         stacks = {
-            s["StackName"]: s["StackStatus"]
-            for s in cloudformation.list_stacks()["StackSummaries"]
+            s["StackName"]: s["StackStatus"] for s in cloudformation.list_stacks()["StackSummaries"]
         }
         change_sets = {
             name: sorted(
