@@ -176,7 +176,7 @@ class SageMakerProjects:
                 ) from exc
             project.providers.append(
                 {
-                    "CfnTemplateProvider": {
+                    "CfnTemplateProviderDetail": {
                         **template,
                         "StackDetail": {"Name": stack_name, "Id": stack_id},
                     }
@@ -199,7 +199,7 @@ class SageMakerProjects:
         backend = call.backend("cloudformation")
         statuses = []
         for provider in project.providers:
-            stack_id = provider["CfnTemplateProvider"]["StackDetail"]["Id"]
+            stack_id = provider["CfnTemplateProviderDetail"]["StackDetail"]["Id"]
             stack = backend.stacks.get(stack_id) or backend.deleted_stacks.get(stack_id)
             statuses.append(
                 STACK_STATUS.get(stack.status, "CreateFailed") if stack else "CreateFailed"
@@ -268,7 +268,7 @@ class SageMakerProjects:
         )
         for provider in project.providers:
             cloudformation.delete_stack(
-                StackName=provider["CfnTemplateProvider"]["StackDetail"]["Id"]
+                StackName=provider["CfnTemplateProviderDetail"]["StackDetail"]["Id"]
             )
         del self._projects(call)[project.name]
         return {}
