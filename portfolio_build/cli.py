@@ -92,20 +92,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "max_versions": args.max_versions,
             },
         )
-        if args.command in ("publish", "status"):
-            # Credentials first: a bad profile is a one-line error before any build.
-            caller_account(region_sessions(config)(config.regions[0]), config.publish.profile)
-        if args.command == "publish":
-            options = PublishOptions(
-                method=args.method,
-                dry_run=args.dry_run,
-                yes=args.yes,
-                accept_drift=args.accept_drift,
-            )
-            return publish(config, current_release(config), options, region_sessions(config))
+        if args.command == "build":
+            return build(config)
+        # Credentials first: a bad profile is a one-line error before any build.
+        sessions = region_sessions(config)
+        caller_account(sessions(config.regions[0]), config.publish.profile)
         if args.command == "status":
-            return status.report(config, region_sessions(config))
-        return build(config)
+            return status.report(config, sessions)
+        options = PublishOptions(
+            method=args.method,
+            dry_run=args.dry_run,
+            yes=args.yes,
+            accept_drift=args.accept_drift,
+        )
+        return publish(config, current_release(config), options, sessions)
     except BuildError as exc:
         if args.debug:
             raise
@@ -153,7 +153,9 @@ def current_release(config: BuildConfig) -> Release:
 
 
 def region_sessions(config: BuildConfig) -> Callable[[str], boto3.Session]:
-    return lambda region: open_session(config.publish.profile, region)
+    """One session of the profile for every region (clients name their region)."""
+    session = open_session(config.publish.profile, config.regions[0])
+    return lambda region: session
 
 
 def write_architecture_page(dist: Path) -> None:

@@ -119,14 +119,16 @@ class RegionPublish:
         self.token = token
         self.log = output.region(region)
         self.url_suffix = url_suffix(session, region)
-        self.s3 = session.client("s3", config=CLIENT_CONFIG)
-        self.sagemaker = session.client("sagemaker", config=CLIENT_CONFIG)
-        cloudformation = session.client("cloudformation", config=CLIENT_CONFIG)
+        # Clients are made here, in the calling thread: a boto3 session is not thread-safe,
+        # and one session for every region loads each service model once.
+        self.s3 = session.client("s3", region_name=region, config=CLIENT_CONFIG)
+        self.sagemaker = session.client("sagemaker", region_name=region, config=CLIENT_CONFIG)
+        cloudformation = session.client("cloudformation", region_name=region, config=CLIENT_CONFIG)
         bootstrap_name, platform_name = stack_names(config)
         self.bootstrap = Stack(cloudformation, bootstrap_name, region, self.log)
         self.platform = Stack(cloudformation, platform_name, region, self.log)
         self.catalog = CatalogVersions(
-            session.client("servicecatalog", config=CLIENT_CONFIG),
+            session.client("servicecatalog", region_name=region, config=CLIENT_CONFIG),
             config.settings,
             config.publish,
             region,

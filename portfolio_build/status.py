@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
@@ -22,16 +23,15 @@ from portfolio_build.stacks import Stack
 from template_common.catalog import PRODUCTS
 
 
-def region_rows(config: BuildConfig, region: str, session: boto3.Session) -> list[tuple[str, ...]]:
+def region_rows(config: BuildConfig, region: str, clients: dict[str, Any]) -> list[tuple[str, ...]]:
     """Rows of (region, what, version, state, projects) for one region."""
     _, platform_name = stack_names(config)
-    cloudformation = session.client("cloudformation", config=CLIENT_CONFIG)
-    stack = Stack(cloudformation, platform_name, region, lambda line: None)
+    stack = Stack(clients["cloudformation"], platform_name, region, lambda line: None)
     described = stack.describe()
     if described is None:
         return [(region, f"stack {platform_name}", "-", "not published", "")]
     try:
-        version = session.client("ssm", config=CLIENT_CONFIG).get_parameter(
+        version = clients["ssm"].get_parameter(
             Name=config.settings.version_parameter
         )["Parameter"]["Value"]
     except ClientError:
@@ -76,8 +76,16 @@ def report(
     regions = list(config.regions)
     opened = {region: sessions(region) for region in regions}
     caller_account(opened[regions[0]], config.publish.profile)
+    # Clients made in this thread (a boto3 session is not thread-safe), used in parallel.
+    clients = {
+        r: {
+            name: opened[r].client(name, region_name=r, config=CLIENT_CONFIG)
+            for name in ("cloudformation", "ssm", "servicecatalog")
+        }
+        for r in regions
+    }
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_REGIONS, len(regions))) as pool:
-        futures = [pool.submit(region_rows, config, r, opened[r]) for r in regions]
+        futures = [pool.submit(region_rows, config, r, clients[r]) for r in regions]
     errors = [f.exception() for f in futures if f.exception() is not None]
     if errors:
         raise PublishError(f"status: {errors[0]}") from errors[0]

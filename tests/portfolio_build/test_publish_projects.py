@@ -94,7 +94,7 @@ def test_create_project_with_the_template_providers_shape_and_the_published_url(
 def test_create_project_with_the_service_catalog_shape_launches_with_the_launch_role(
     published: tuple[Emulator, Release, dict[str, str]],
 ) -> None:
-    aws, release, outputs = published
+    aws, _, outputs = published
     catalog = aws.client("servicecatalog", REGION)
     view = next(
         v

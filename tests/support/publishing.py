@@ -4,6 +4,7 @@ snapshot of everything publish could change (to assert that nothing did)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterator
@@ -112,7 +113,15 @@ def embedded_aws() -> Iterator[Emulator]:
 
 
 def sessions(region: str) -> boto3.Session:
-    return boto3.Session(region_name=region)
+    """One session of the process's AWS (the emulator) for every region, as the CLI makes
+    (clients name their region; service models load once)."""
+    return _session(os.environ.get("AWS_ENDPOINT_URL", ""))
+
+
+@functools.cache
+def _session(endpoint: str) -> boto3.Session:
+    del endpoint  # the cache key: each emulator gets its own session
+    return boto3.Session(region_name=REGIONS[0])
 
 
 def snapshot(config: BuildConfig, emulator: Emulator) -> dict[str, Any]:
