@@ -31,9 +31,9 @@ def region_rows(config: BuildConfig, region: str, clients: dict[str, Any]) -> li
     if described is None:
         return [(region, f"stack {platform_name}", "-", "not published", "")]
     try:
-        version = clients["ssm"].get_parameter(
-            Name=config.settings.version_parameter
-        )["Parameter"]["Value"]
+        version = clients["ssm"].get_parameter(Name=config.settings.version_parameter)["Parameter"][
+            "Value"
+        ]
     except ClientError:
         version = "?"
     drifted = stack.drifted_resources()
@@ -42,12 +42,7 @@ def region_rows(config: BuildConfig, region: str, clients: dict[str, Any]) -> li
         (region, f"stack {platform_name}", str(version), described["StackStatus"], ""),
         (region, "drift", "", drift, ""),
     ]
-    catalog = CatalogVersions(
-        session.client("servicecatalog", config=CLIENT_CONFIG),
-        config.settings,
-        config.publish,
-        region,
-    )
+    catalog = CatalogVersions(clients["servicecatalog"], config.settings, config.publish, region)
     state = catalog.inspect(None)
     for product in PRODUCTS:
         product_id = state.products.get(product.name)
