@@ -25,12 +25,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from portfolio_build import render  # noqa: E402
 from portfolio_build.config import load_config  # noqa: E402
-from portfolio_build.manifest import write_manifest  # noqa: E402
 from portfolio_build.publish import Output, PublishOptions, publish  # noqa: E402
-from portfolio_build.release import Release, load_release, source_digest  # noqa: E402
-from template_common.settings import TemplateSettings  # noqa: E402
+from portfolio_build.release import Release  # noqa: E402
+from tests.support.publishing import make_release  # noqa: E402
 
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-1"]
 TARGET_NO_CHANGE_SECONDS = 5.0
@@ -42,16 +40,6 @@ CREDENTIALS = {
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     "AWS_EC2_METADATA_DISABLED": "true",
 }
-
-
-def make_release(dist: Path) -> Release:
-    settings = TemplateSettings()
-    templates = render.write_templates(dist, render.render_templates(settings))
-    artifacts = [*templates, render.package_lambda(dist), *render.package_seed_code(dist)]
-    write_manifest(dist, settings.version, artifacts, source_digest(settings))
-    release = load_release(dist)
-    assert release is not None
-    return release
 
 
 class ChildEmulator:
