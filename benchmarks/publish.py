@@ -26,7 +26,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from portfolio_build.config import load_config  # noqa: E402
-from portfolio_build.publish import Output, PublishOptions, publish  # noqa: E402
+from portfolio_build.plan_text import Output  # noqa: E402
+from portfolio_build.publish import publish  # noqa: E402
+from portfolio_build.region_publish import PublishOptions  # noqa: E402
 from portfolio_build.release import Release  # noqa: E402
 from tests.support.publishing import make_release  # noqa: E402
 

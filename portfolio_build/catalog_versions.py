@@ -342,6 +342,14 @@ def describe_change(template: Template, newest: Version | None, before: Any) -> 
         parts.append("parameters added: " + ", ".join(sorted(new_parameters - old_parameters)))
     if old_parameters - new_parameters:
         parts.append("parameters removed: " + ", ".join(sorted(old_parameters - new_parameters)))
+    old_outputs, new_outputs = before.get("Outputs", {}), template.body.get("Outputs", {})
+    changed_outputs = sorted(
+        name
+        for name in set(old_outputs) | set(new_outputs)
+        if old_outputs.get(name) != new_outputs.get(name)
+    )
+    if changed_outputs:
+        parts.append("outputs changed: " + ", ".join(changed_outputs))
     return f"{head}; since {newest.name}: " + "; ".join(parts)
 
 

@@ -18,7 +18,8 @@ from portfolio_build.checks.lint import lint_templates
 from portfolio_build.config import BuildConfig, load_config
 from portfolio_build.errors import BuildError, PublishError
 from portfolio_build.manifest import MANIFEST_NAME, write_manifest
-from portfolio_build.publish import METHODS, PublishOptions, publish
+from portfolio_build.publish import publish
+from portfolio_build.region_publish import METHODS, PublishOptions
 from portfolio_build.release import Release, load_release, source_digest
 from portfolio_build.render import Artifact
 

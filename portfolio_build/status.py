@@ -18,7 +18,9 @@ from portfolio_build.aws_session import CLIENT_CONFIG, caller_account
 from portfolio_build.catalog_versions import DEPRECATED, CatalogVersions
 from portfolio_build.config import BuildConfig
 from portfolio_build.errors import PublishError
-from portfolio_build.publish import MAX_PARALLEL_REGIONS, Output, stack_names
+from portfolio_build.plan_text import Output
+from portfolio_build.publish import MAX_PARALLEL_REGIONS
+from portfolio_build.region_publish import stack_names
 from portfolio_build.stacks import Stack
 from template_common.catalog import PRODUCTS
 

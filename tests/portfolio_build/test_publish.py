@@ -13,7 +13,8 @@ import yaml
 
 from portfolio_build import status
 from portfolio_build.catalog_shape import PRODUCT_TAG
-from portfolio_build.publish import PublishOptions, publish, stack_names
+from portfolio_build.publish import publish
+from portfolio_build.region_publish import PublishOptions, stack_names
 from portfolio_build.release import Release
 from portfolio_build.template_method import LOCATION_TAG, TEMPLATES_PREFIX
 from sandbox.emulator import Emulator
@@ -155,7 +156,7 @@ def test_publish_to_three_regions_then_nothing_changes_then_one_product_changes(
         plan = [line for line in third.of(region) if not line.startswith("published")]
         assert plan[0] == "artifacts: 1 to upload under mlops-portfolio/"
         assert plan[1].startswith(f"Service Catalog: {CHANGED}: new version {new_name} (")
-        assert "since " in plan[1] and "resources +0 ~0 -0" in plan[1]
+        assert "since " in plan[1] and "resources +0 ~0 -0; outputs changed: PublishedBy" in plan[1]
         assert plan[2] == f"S3 template method: upload {TEMPLATES_PREFIX}{CHANGED}.yaml"
         assert all(CHANGED in line for line in plan[1:] if "Service Catalog" in line)
         grown = [

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from portfolio_build.publish import PublishOptions, publish, stack_names
+from portfolio_build.publish import publish
+from portfolio_build.region_publish import PublishOptions, stack_names
 from portfolio_build.release import Release
 from portfolio_build.template_method import TEMPLATES_PREFIX
 from sandbox.emulator import Emulator

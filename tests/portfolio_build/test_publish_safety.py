@@ -15,7 +15,8 @@ from moto.s3.models import s3_backends
 from portfolio_build.cli import main
 from portfolio_build.config import load_config
 from portfolio_build.errors import ConfigError, PublishError
-from portfolio_build.publish import PublishOptions, publish, stack_names
+from portfolio_build.publish import publish
+from portfolio_build.region_publish import PublishOptions, stack_names
 from portfolio_build.release import Release
 from sandbox.emulator import Call, Emulator
 from tests.support.publishing import (

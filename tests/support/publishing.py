@@ -18,7 +18,8 @@ import boto3
 from portfolio_build import render
 from portfolio_build.config import BuildConfig, load_config
 from portfolio_build.manifest import write_manifest
-from portfolio_build.publish import Output, stack_names
+from portfolio_build.plan_text import Output
+from portfolio_build.region_publish import stack_names
 from portfolio_build.release import Release, load_release, source_digest
 from sandbox.emulator import Emulator
 from sandbox.endpoint import emulator_with_gaps
