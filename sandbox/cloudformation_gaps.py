@@ -46,10 +46,10 @@ def _exists(service: str, attribute: str) -> Callable[[Call, Any], str]:
 
 
 def _ssm_parameter(call: Call, resource: Any) -> str:
-    history = call.backend("ssm")._parameters.get(resource.name)
-    if not history:
+    current = call.backend("ssm").get_parameter(resource.name)
+    if current is None:
         return "DELETED"
-    return "IN_SYNC" if history[-1].value == resource.value else "MODIFIED"
+    return "IN_SYNC" if current.value == resource.value else "MODIFIED"
 
 
 def _bucket(call: Call, resource: Any) -> str:
@@ -150,9 +150,12 @@ class CloudFormationGaps:
     # -- templates ------------------------------------------------------------------------
 
     def _process(self, call: Call) -> dict[str, Any] | None:
+        defaulted = call.operation == "CreateChangeSet" and not call.params.get("ChangeSetType")
+        if defaulted:  # AWS's default is UPDATE; moto's is CREATE
+            call.params = {**call.params, "ChangeSetType": "UPDATE"}
         processed = template_processing.process_request(call)
         if processed is None:
-            return None
+            return call.params if defaulted else None
         params, original = processed
         if call.operation == "CreateChangeSet" and params.get("ChangeSetType") == "CREATE":
             reviewed = self._stack_in_review(call, params["StackName"])

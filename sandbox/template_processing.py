@@ -241,15 +241,15 @@ def resolve_dynamic_references(template: dict[str, Any], call: Call) -> dict[str
 
 
 def _ssm_value(ssm: Any, name: str, version: str | None) -> str:
-    history = ssm._parameters.get(name)
-    if not history:
-        raise AwsError("ValidationError", f"Parameters: [ssm:{name}] cannot be found.")
-    if version is None:
-        return str(history[-1].value)
-    for parameter in history:
-        if str(parameter.version) == version:
-            return str(parameter.value)
-    raise AwsError("ValidationError", f"Parameters: [ssm:{name}:{version}] cannot be found.")
+    """The parameter's value through moto's own lookup (it normalizes ``/name`` to ``name``)."""
+    wanted = f"{name}:{version}" if version else name
+    try:
+        parameter = ssm.get_parameter(wanted)
+    except Exception:  # moto raises for an unknown version
+        parameter = None
+    if parameter is None:
+        raise AwsError("ValidationError", f"Parameters: [ssm:{wanted}] cannot be found.")
+    return str(parameter.value)
 
 
 # -- capabilities ---------------------------------------------------------------------------
