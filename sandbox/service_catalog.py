@@ -220,6 +220,20 @@ class Catalog:
         product.versions[version.id] = version
         return version
 
+    def add_portfolio(self, properties: dict[str, Any]) -> Portfolio:
+        """A portfolio from CreatePortfolio's parameters (CloudFormation's properties alike)."""
+        portfolio_id = new_id("port")
+        portfolio = Portfolio(
+            id=portfolio_id,
+            arn=self.arn("portfolio", portfolio_id),
+            display_name=properties["DisplayName"],
+            provider_name=properties["ProviderName"],
+            description=properties.get("Description", ""),
+            tags={t["Key"]: t["Value"] for t in properties.get("Tags") or []},
+        )
+        self.portfolios[portfolio_id] = portfolio
+        return portfolio
+
     def launch_role(self, portfolio_id: str, product_id: str) -> str | None:
         for constraint in self.constraints.values():
             if (constraint.portfolio_id, constraint.product_id, constraint.type) == (
@@ -295,16 +309,7 @@ class ServiceCatalogAdmin:
     # -- portfolios -----------------------------------------------------------------------
 
     def create_portfolio(self, cat: Catalog, call: Call) -> dict[str, Any]:
-        portfolio_id = new_id("port")
-        portfolio = Portfolio(
-            id=portfolio_id,
-            arn=cat.arn("portfolio", portfolio_id),
-            display_name=call.params["DisplayName"],
-            provider_name=call.params["ProviderName"],
-            description=call.params.get("Description", ""),
-            tags={t["Key"]: t["Value"] for t in call.params.get("Tags") or []},
-        )
-        cat.portfolios[portfolio_id] = portfolio
+        portfolio = cat.add_portfolio(call.params)
         return {"PortfolioDetail": portfolio.detail(), "Tags": tag_list(portfolio.tags)}
 
     def describe_portfolio(self, cat: Catalog, call: Call) -> dict[str, Any]:

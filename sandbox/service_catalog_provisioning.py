@@ -462,18 +462,9 @@ class CatalogPortfolioResource(CloudFormationModel):
         region_name: str,
         **kwargs: Any,
     ) -> CatalogPortfolioResource:
-        cat = catalog(account_id, region_name)
-        properties = cloudformation_json.get("Properties", {})
-        portfolio_id = new_id("port")
-        portfolio = Portfolio(
-            id=portfolio_id,
-            arn=cat.arn("portfolio", portfolio_id),
-            display_name=properties["DisplayName"],
-            provider_name=properties["ProviderName"],
-            description=properties.get("Description", ""),
-            tags={t["Key"]: t["Value"] for t in properties.get("Tags") or []},
+        portfolio = catalog(account_id, region_name).add_portfolio(
+            cloudformation_json.get("Properties", {})
         )
-        cat.portfolios[portfolio_id] = portfolio
         return cls(portfolio, account_id, region_name)
 
     @classmethod

@@ -4,7 +4,6 @@ oldest unused pruned, on the emulator's Service Catalog (a product with 120 vers
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,18 +15,11 @@ from sandbox import service_catalog
 from sandbox.emulator import Emulator
 from template_common.catalog import PRODUCTS
 from template_common.settings import TemplateSettings
-from tests.support.publishing import embedded_aws
 
 REGION = "eu-west-1"
 PRODUCT = PRODUCTS[0]
 BUCKET = "templates"
 TOPIC_TEMPLATE = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
-
-
-@pytest.fixture
-def aws() -> Iterator[Emulator]:
-    with embedded_aws() as emulator:
-        yield emulator
 
 
 def template_url(aws: Emulator, key: str, body: dict[str, object]) -> str:

@@ -5,10 +5,8 @@ product template, the S3 template method read back, and ``status``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
 
 from portfolio_build import status
@@ -23,25 +21,12 @@ from tests.support.publishing import (
     REGIONS,
     Lines,
     config_for,
-    embedded_aws,
-    make_release,
     sessions,
     snapshot,
     with_changed_product,
 )
 
 CHANGED = "baseline-mlflow"
-
-
-@pytest.fixture(scope="module")
-def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
-    return make_release(tmp_path_factory.mktemp("dist"))
-
-
-@pytest.fixture
-def aws() -> Iterator[Emulator]:
-    with embedded_aws() as emulator:
-        yield emulator
 
 
 def domain(emulator: Emulator, region: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,6 @@ from tests.support.publishing import (
     Lines,
     config_for,
     edited,
-    embedded_aws,
-    make_release,
     sessions,
     snapshot,
     with_changed_product,
@@ -32,17 +29,6 @@ from tests.support.publishing import (
 
 REGION = "us-east-1"
 OTHER_ACCOUNT = "210987654321"
-
-
-@pytest.fixture(scope="module")
-def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
-    return make_release(tmp_path_factory.mktemp("dist"))
-
-
-@pytest.fixture
-def aws() -> Iterator[Emulator]:
-    with embedded_aws() as emulator:
-        yield emulator
 
 
 def one_region(release: Release, **overrides: Any) -> Any:
