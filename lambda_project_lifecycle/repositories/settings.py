@@ -222,7 +222,7 @@ class RepositorySettings:
 
 
 def check_https_url(parameter: str, url: str) -> None:
-    """HTTPS, or plain HTTP to this machine (the sandbox and the tests run a local server)."""
+    """HTTPS, or plain HTTP to a git server on this machine's loopback interface."""
     parts = urlsplit(url)
     if parts.username or parts.password:
         raise InvalidProjectError(
