@@ -209,6 +209,7 @@ def build(settings: TemplateSettings) -> Template:
         trust_policy("servicecatalog.amazonaws.com"),
         function,
         settings,
+        stacks="SC-*",
     )
     # The S3 template method: SageMaker creates a project's stack from the template in S3
     # with this role (as CloudFormation's), on behalf of a Studio user.
@@ -219,6 +220,7 @@ def build(settings: TemplateSettings) -> Template:
         template_method_trust(),
         function,
         settings,
+        stacks="*",
     )
 
     for logical_id, name, value, description in (

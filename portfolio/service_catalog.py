@@ -168,10 +168,12 @@ def add_launch_role(
     trust: PolicyDocument,
     function: lambda_.Function,
     settings: TemplateSettings,
+    stacks: str,
 ) -> iam.Role:
-    """A role project stacks launch with: their stacks (Service Catalog names them ``SC-*``,
-    SageMaker those of the S3 method), templates (and, for the S3 method, their tags), the
-    lifecycle function and what a product's training is made of."""
+    """A role project stacks launch with: their stacks (``stacks``: Service Catalog names
+    them ``SC-*``; SageMaker documents no name for those of the S3 method), templates (and,
+    for the S3 method, their tags), the lifecycle function and what a product's training is
+    made of."""
     return template.add_resource(
         iam.Role(
             logical_id,
@@ -196,7 +198,7 @@ def add_launch_role(
                                     cfn_actions.TagResource,
                                     cfn_actions.UntagResource,
                                 ],
-                                Resource=[regional_arn("cloudformation", "stack/*")],
+                                Resource=[regional_arn("cloudformation", f"stack/{stacks}")],
                             ),
                             Statement(
                                 Sid="TemplateChecks",
