@@ -2,13 +2,16 @@
 
 The Lambda zip, the seed-code zips and the product templates are uploaded
 here first, so the platform stack can point at them (as ``cdk bootstrap`` does).
+SageMaker Studio reads the S3 template method's templates from the browser: the
+bucket's CORS rule lets ``https://*.sagemaker.aws`` read them.
 """
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Output, Ref, Template
+from troposphere import GetAtt, Output, Ref, Template, s3
 
 from portfolio.buckets import add_private_bucket
+from template_common.catalog import STUDIO_ORIGIN
 from template_common.settings import TemplateSettings
 
 
@@ -17,7 +20,22 @@ def build(settings: TemplateSettings) -> Template:
         Description=f"mlops-portfolio {settings.version}: artifacts bucket for templates, "
         "the Lambda zip and seed-code zips."
     )
-    bucket = add_private_bucket(template, "ArtifactsBucket")
+    bucket = add_private_bucket(
+        template,
+        "ArtifactsBucket",
+        cors=s3.CorsConfiguration(
+            CorsRules=[
+                s3.CorsRules(
+                    Id="sagemaker-studio",
+                    AllowedOrigins=[STUDIO_ORIGIN],
+                    AllowedMethods=["GET", "HEAD"],
+                    AllowedHeaders=["*"],
+                    ExposedHeaders=["ETag"],
+                    MaxAge=3000,
+                )
+            ]
+        ),
+    )
     template.add_output(Output("ArtifactsBucketName", Value=Ref(bucket)))
     template.add_output(Output("ArtifactsBucketArn", Value=GetAtt(bucket, "Arn")))
     return template

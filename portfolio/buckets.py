@@ -11,9 +11,19 @@ from template_common.checkov_skips import BUCKET_ACCESS_AUDITED_BY_CLOUDTRAIL, s
 NONCURRENT_VERSION_DAYS = 90
 
 
-def add_private_bucket(template: Template, logical_id: str, *, retain: bool = True) -> s3.Bucket:
+def add_private_bucket(
+    template: Template,
+    logical_id: str,
+    *,
+    retain: bool = True,
+    cors: s3.CorsConfiguration | None = None,
+) -> s3.Bucket:
     """A bucket no one reaches without credentials or over plain HTTP, with its policy."""
-    options = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"} if retain else {}
+    options: dict[str, object] = (
+        {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"} if retain else {}
+    )
+    if cors is not None:
+        options["CorsConfiguration"] = cors
     bucket = template.add_resource(
         s3.Bucket(
             logical_id,

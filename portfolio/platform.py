@@ -1,7 +1,8 @@
 """The platform stack: deployed once per account and region, shared by every project.
 
-It holds the Service Catalog portfolio with one product per scenario and
-registry flavour (``portfolio.service_catalog``), the shared lifecycle Lambda,
+It holds the Service Catalog portfolio, its principals and the launch roles of both
+template methods (``portfolio.service_catalog``; ``publish`` adds the products and their
+versions through the Service Catalog API), the shared lifecycle Lambda,
 the deployment Lambdas and their rules (``portfolio.deployments``), the project
 registry table, the notification topic, and the SSM parameters that product
 templates resolve. Artifacts (product templates, the Lambda zip, seed-code zips)
@@ -46,7 +47,7 @@ from lambda_project_lifecycle.triggers import (
 )
 from portfolio.buckets import add_private_bucket
 from portfolio.deployments import add_deployments
-from portfolio.functions import SharedFunction, add_event_rule, add_function
+from portfolio.functions import SharedFunction, add_event_rule, add_function, trust_policy
 from portfolio.hosting_permissions import deployment_teardown_statements
 from portfolio.permissions import (
     model_group_statements,
@@ -54,9 +55,8 @@ from portfolio.permissions import (
     repository_statements,
     training_trigger_statements,
 )
-from portfolio.service_catalog import add_launch_role, add_portfolio, add_products
+from portfolio.service_catalog import add_launch_role, add_portfolio, template_method_trust
 from template_common.arns import s3_arn
-from template_common.catalog import PRODUCTS, Product
 from template_common.checkov_skips import (
     LAMBDA_ANSWERS_EVERY_REQUEST,
     QUEUE_SSE_SQS,
@@ -79,10 +79,6 @@ LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
 FAILED_EVENTS_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's longest
 
 
-def template_key_parameter(product: Product) -> str:
-    return f"{product.logical_stem}TemplateKey"
-
-
 def seed_code_key_parameter(scenario: str) -> str:
     return f"{scenario.capitalize()}SeedCodeKey"
 
@@ -103,24 +99,6 @@ def build(settings: TemplateSettings) -> Template:
     lambda_key = template.add_parameter(
         Parameter("LifecycleCodeKey", Type="String", Description="Object key of the Lambda zip.")
     )
-    product_version = template.add_parameter(
-        Parameter(
-            "ProductVersion",
-            Type="String",
-            Default=settings.version,
-            Description="Name of the products' provisioning artifact (version and content hash).",
-        )
-    )
-    template_keys = {
-        product.name: template.add_parameter(
-            Parameter(
-                template_key_parameter(product),
-                Type="String",
-                Description=f"Object key of the {product.name} product template.",
-            )
-        )
-        for product in PRODUCTS
-    }
     seed_keys = {
         scenario: template.add_parameter(
             Parameter(
@@ -224,8 +202,26 @@ def build(settings: TemplateSettings) -> Template:
         environment=environment,
         failed_events=failed_events,
     )
-    launch_role = add_launch_role(template, function, settings)
-    add_products(template, portfolio, launch_role, bucket, template_keys, product_version, settings)
+    launch_role = add_launch_role(
+        template,
+        "LaunchRole",
+        "Service Catalog launches the project products with this role.",
+        trust_policy("servicecatalog.amazonaws.com"),
+        function,
+        settings,
+        stacks="SC-*",
+    )
+    # The S3 template method: SageMaker creates a project's stack from the template in S3
+    # with this role (as CloudFormation's), on behalf of a Studio user.
+    template_launch_role = add_launch_role(
+        template,
+        "TemplateLaunchRole",
+        "SageMaker projects of the S3 template method launch with this role.",
+        template_method_trust(),
+        function,
+        settings,
+        stacks="*",
+    )
 
     for logical_id, name, value, description in (
         (
@@ -260,6 +256,8 @@ def build(settings: TemplateSettings) -> Template:
         )
 
     template.add_output(Output("PortfolioId", Value=Ref(portfolio)))
+    template.add_output(Output("LaunchRoleArn", Value=GetAtt(launch_role, "Arn")))
+    template.add_output(Output("TemplateLaunchRoleArn", Value=GetAtt(template_launch_role, "Arn")))
     template.add_output(
         Output(
             "LifecycleFunctionArn",

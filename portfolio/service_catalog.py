@@ -1,10 +1,10 @@
 """The Service Catalog side of the platform stack: the portfolio, who may launch from it,
-one product per entry of the catalog, and the role products launch with.
+and the roles project stacks launch with (Service Catalog's, and the S3 template method's).
 
 Principals are Studio execution roles, by ARN (one association each, through the
-``AWS::LanguageExtensions`` transform's ``Fn::ForEach``) or by IAM pattern. Every
-product is tagged for Studio (``catalog.STUDIO_VISIBILITY_TAG``) and reads its template
-from the artifacts bucket.
+``AWS::LanguageExtensions`` transform's ``Fn::ForEach``) or by IAM pattern. The products
+and their versions are not here: ``publish`` manages them through the Service Catalog API
+(CloudFormation can neither deprecate nor prune a product's versions).
 """
 
 from __future__ import annotations
@@ -14,8 +14,17 @@ from typing import Any
 from awacs import cloudformation as cfn_actions
 from awacs import s3 as s3_actions
 from awacs import ssm as ssm_actions
-from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
+from awacs.aws import (
+    Allow,
+    ArnLike,
+    Condition,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
 from awacs.awslambda import InvokeFunction
+from awacs.sts import AssumeRole
 from troposphere import (
     Equals,
     GetAtt,
@@ -23,23 +32,17 @@ from troposphere import (
     Not,
     Parameter,
     Ref,
+    Split,
     Sub,
-    Tags,
     Template,
     iam,
     servicecatalog,
 )
 from troposphere import awslambda as lambda_
 
-from portfolio.functions import trust_policy
 from portfolio.permissions import training_launch_statements
 from template_common.arns import regional_arn, s3_arn, ssm_parameter_arn
-from template_common.catalog import (
-    PRODUCTS,
-    SERVICE_CATALOG_COPY_TAG,
-    STUDIO_VISIBILITY_TAG,
-    Product,
-)
+from template_common.catalog import SERVICE_CATALOG_COPY_TAG
 from template_common.settings import TemplateSettings
 
 STUDIO_ROLE_PATTERN_DEFAULT = "role/service-role/AmazonSageMaker-ExecutionRole-*"
@@ -93,29 +96,6 @@ def add_portfolio(template: Template, settings: TemplateSettings) -> servicecata
     return portfolio
 
 
-def add_products(
-    template: Template,
-    portfolio: servicecatalog.Portfolio,
-    launch_role: iam.Role,
-    bucket: Parameter,
-    template_keys: dict[str, Parameter],
-    product_version: Parameter,
-    settings: TemplateSettings,
-) -> None:
-    """One product per catalog entry, each launched with ``launch_role``."""
-    for product in PRODUCTS:
-        _add_product(
-            template,
-            product,
-            portfolio,
-            launch_role,
-            bucket,
-            template_keys[product.name],
-            product_version,
-            settings,
-        )
-
-
 def _add_principals(
     template: Template, portfolio: Any, role_arns: Parameter, role_pattern: Parameter
 ) -> None:
@@ -148,16 +128,57 @@ def _add_principals(
     )
 
 
+def template_method_trust() -> PolicyDocument:
+    """The S3 template method's launch role is trusted by CloudFormation and by the Studio
+    execution roles the platform names (by ARN, or by the IAM pattern)."""
+    studio_roles = Split(
+        ",",
+        Join(
+            ",",
+            [
+                Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:${StudioRolePattern}"),
+                Join(",", Ref("StudioExecutionRoleArns")),
+            ],
+        ),
+    )
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", ["cloudformation.amazonaws.com"]),
+                Action=[AssumeRole],
+            ),
+            Statement(
+                Effect=Allow,
+                Principal=Principal(
+                    "AWS", [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")]
+                ),
+                Action=[AssumeRole],
+                Condition=Condition(ArnLike("aws:PrincipalArn", studio_roles)),
+            ),
+        ],
+    )
+
+
 def add_launch_role(
-    template: Template, function: lambda_.Function, settings: TemplateSettings
+    template: Template,
+    logical_id: str,
+    description: str,
+    trust: PolicyDocument,
+    function: lambda_.Function,
+    settings: TemplateSettings,
+    stacks: str,
 ) -> iam.Role:
-    """Service Catalog launches the products with it: product stacks (``SC-*``), their
-    templates, the lifecycle function and what a product's training is made of."""
+    """A role project stacks launch with: their stacks (``stacks``: Service Catalog names
+    them ``SC-*``; SageMaker documents no name for those of the S3 method), templates (and,
+    for the S3 method, their tags), the lifecycle function and what a product's training is
+    made of."""
     return template.add_resource(
         iam.Role(
-            "LaunchRole",
-            Description="Service Catalog launches the project products with this role.",
-            AssumeRolePolicyDocument=trust_policy("servicecatalog.amazonaws.com"),
+            logical_id,
+            Description=description,
+            AssumeRolePolicyDocument=trust,
             Policies=[
                 iam.Policy(
                     PolicyName="launch-project-products",
@@ -177,7 +198,7 @@ def add_launch_role(
                                     cfn_actions.TagResource,
                                     cfn_actions.UntagResource,
                                 ],
-                                Resource=[regional_arn("cloudformation", "stack/SC-*")],
+                                Resource=[regional_arn("cloudformation", f"stack/{stacks}")],
                             ),
                             Statement(
                                 Sid="TemplateChecks",
@@ -188,10 +209,11 @@ def add_launch_role(
                                 ],
                                 Resource=["*"],
                             ),
+                            # The S3 template method checks the templates' tags.
                             Statement(
                                 Sid="ProductTemplates",
                                 Effect=Allow,
-                                Action=[s3_actions.GetObject],
+                                Action=[s3_actions.GetObject, s3_actions.GetObjectTagging],
                                 Resource=[s3_arn("${ArtifactsBucket}/*")],
                             ),
                             # Service Catalog provisions from its own copy of each product
@@ -232,58 +254,4 @@ def _resolve_parameter(sid: str, name: str) -> Statement:
         Effect=Allow,
         Action=[ssm_actions.GetParameters, ssm_actions.GetParameter],
         Resource=[ssm_parameter_arn(name)],
-    )
-
-
-def _add_product(
-    template: Template,
-    product: Product,
-    portfolio: servicecatalog.Portfolio,
-    launch_role: iam.Role,
-    bucket: Parameter,
-    template_key: Parameter,
-    product_version: Parameter,
-    settings: TemplateSettings,
-) -> None:
-    stem = product.logical_stem
-    options: dict[str, Any] = {}
-    if settings.support_email:
-        options["SupportEmail"] = settings.support_email
-    catalog_product = template.add_resource(
-        servicecatalog.CloudFormationProduct(
-            f"{stem}Product",
-            Name=product.display_name,
-            Description=product.description,
-            Owner=settings.provider_name,
-            ProvisioningArtifactParameters=[
-                servicecatalog.ProvisioningArtifactProperties(
-                    Name=Ref(product_version),
-                    Description=f"mlops-portfolio {settings.version}",
-                    Info=servicecatalog.Info(
-                        LoadTemplateFromURL=Sub(
-                            "https://${Bucket}.s3.${AWS::Region}.${AWS::URLSuffix}/${Key}",
-                            Bucket=Ref(bucket),
-                            Key=Ref(template_key),
-                        )
-                    ),
-                )
-            ],
-            Tags=Tags(**{STUDIO_VISIBILITY_TAG: "true"}),
-            **options,
-        )
-    )
-    association = template.add_resource(
-        servicecatalog.PortfolioProductAssociation(
-            f"{stem}Association", PortfolioId=Ref(portfolio), ProductId=Ref(catalog_product)
-        )
-    )
-    template.add_resource(
-        servicecatalog.LaunchRoleConstraint(
-            f"{stem}LaunchConstraint",
-            DependsOn=[association.title],
-            PortfolioId=Ref(portfolio),
-            ProductId=Ref(catalog_product),
-            RoleArn=GetAtt(launch_role, "Arn"),
-            Description="Launch with the portfolio's launch role.",
-        )
     )

@@ -6,16 +6,22 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from portfolio_build import architecture, render
+import boto3
+
+from portfolio_build import architecture, render, status
+from portfolio_build.aws_session import caller_account, open_session
 from portfolio_build.checks import Finding, lambda_package, limits, studio_contract
 from portfolio_build.checks.checkov_scan import CheckovScan
 from portfolio_build.checks.lint import lint_templates
 from portfolio_build.config import BuildConfig, load_config
-from portfolio_build.errors import BuildError
+from portfolio_build.errors import BuildError, PublishError
 from portfolio_build.manifest import MANIFEST_NAME, write_manifest
+from portfolio_build.publish import publish
+from portfolio_build.region_publish import METHODS, PublishOptions
+from portfolio_build.release import Release, load_release, source_digest
 from portfolio_build.render import Artifact
 
 logger = logging.getLogger("build")
@@ -24,11 +30,16 @@ logger = logging.getLogger("build")
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python build.py",
-        description="Generate every template into dist/, package the Lambda and seed-code zips, "
-        "validate them (cfn-lint, checkov, the Studio contract, size and name limits) and write "
-        "dist/manifest.json. No AWS account needed.",
+        description="build (default): generate every template into dist/, package the Lambda "
+        "and seed-code zips, validate them (cfn-lint, checkov, the Studio contract, size and "
+        "name limits) and write dist/manifest.json; no AWS account needed. publish: put the "
+        "build into an account, in every region (stacks through change sets with a printed "
+        "plan, uploads, Service Catalog versions, the S3 template method). status: what is "
+        "published where.",
     )
-    parser.add_argument("command", nargs="?", default="build", choices=["build"])
+    parser.add_argument(
+        "command", nargs="?", default="build", choices=["build", "publish", "status"]
+    )
     parser.add_argument(
         "--config", type=Path, help="TOML configuration file (default: ./portfolio.toml)"
     )
@@ -38,6 +49,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="comma-separated regions to lint for (default: us-east-1,eu-west-1,ap-southeast-1)",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    aws = parser.add_argument_group("publish and status")
+    aws.add_argument("--profile", help="AWS profile (default: the default credential chain)")
+    aws.add_argument(
+        "--method",
+        choices=METHODS,
+        default="both",
+        help="Service Catalog products, the S3 template method, or both (default)",
+    )
+    aws.add_argument(
+        "--studio-domain",
+        action="append",
+        dest="studio_domains",
+        metavar="ID",
+        help="SageMaker domain to tag with the S3 templates' location (repeatable)",
+    )
+    aws.add_argument("--keep-versions", type=int, help="active versions per product (default 5)")
+    aws.add_argument("--max-versions", type=int, help="versions kept per product (default 50)")
+    aws.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    aws.add_argument("--yes", action="store_true", help="do not ask before replacing or removing")
+    aws.add_argument(
+        "--accept-drift", action="store_true", help="update a platform stack that drifted"
+    )
     return parser.parse_args(argv)
 
 
@@ -56,9 +89,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if args.regions is not None
                     else None
                 ),
+                "profile": args.profile,
+                "studio_domains": args.studio_domains,
+                "keep_versions": args.keep_versions,
+                "max_versions": args.max_versions,
             },
         )
-        return build(config)
+        if args.command == "build":
+            return build(config)
+        # Credentials first: a bad profile is a one-line error before any build.
+        sessions = region_sessions(config)
+        caller_account(sessions(config.regions[0]), config.publish.profile)
+        if args.command == "status":
+            return status.report(config, sessions)
+        options = PublishOptions(
+            method=args.method,
+            dry_run=args.dry_run,
+            yes=args.yes,
+            accept_drift=args.accept_drift,
+        )
+        return publish(config, current_release(config), options, sessions)
     except BuildError as exc:
         if args.debug:
             raise
@@ -90,13 +140,32 @@ def build(config: BuildConfig) -> int:
         for finding in sorted(findings):
             print(f"  {finding}", file=sys.stderr)
         return 1
-    write_manifest(dist, config.settings.version, artifacts)
+    write_manifest(dist, config.settings.version, artifacts, source_digest(config.settings))
     write_architecture_page(dist)
     print(
         f"\nOK: {len(artifacts)} artifacts validated (cfn-lint in {', '.join(config.regions)}) "
         f"in {time.perf_counter() - started:.1f} s; manifest: {dist / MANIFEST_NAME}"
     )
     return 0
+
+
+def current_release(config: BuildConfig) -> Release:
+    """``dist/`` as the manifest describes it, built first unless it matches the sources."""
+    release = load_release(config.dist)
+    if release is None or release.source_sha256 != source_digest(config.settings):
+        print("dist/ does not match the sources and settings: building first")
+        if build(config) != 0:
+            raise PublishError("the build failed: nothing was published")
+        release = load_release(config.dist)
+        if release is None:
+            raise PublishError(f"{config.dist / MANIFEST_NAME}: not readable after the build")
+    return release
+
+
+def region_sessions(config: BuildConfig) -> Callable[[str], boto3.Session]:
+    """One session of the profile for every region (clients name their region)."""
+    session = open_session(config.publish.profile, config.regions[0])
+    return lambda region: session
 
 
 def write_architecture_page(dist: Path) -> None:

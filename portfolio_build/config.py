@@ -24,6 +24,10 @@ DEFAULT_CONFIG_FILE = "portfolio.toml"
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
 ENV_PREFIX = "MLOPS_PORTFOLIO_"
 LAMBDA_FUNCTION_NAME_MAX_LENGTH = 64
+# Service Catalog's default quota of versions (provisioning artifacts) per product.
+MAX_VERSIONS_QUOTA = 100
+DEFAULT_KEEP_VERSIONS = 5
+DEFAULT_MAX_VERSIONS = 50
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -39,10 +43,35 @@ SCHEMA: dict[str, Any] = {
         "portfolio_name": {"type": "string", "minLength": 1, "maxLength": 100},
         "provider_name": {"type": "string", "minLength": 1, "maxLength": 50},
         "support_email": {"type": "string", "maxLength": 254},
+        # publish and status
+        "profile": {"type": "string", "minLength": 1, "maxLength": 128},
+        "keep_versions": {"type": "integer", "minimum": 1, "maximum": MAX_VERSIONS_QUOTA},
+        "max_versions": {"type": "integer", "minimum": 1, "maximum": MAX_VERSIONS_QUOTA},
+        "studio_domains": {
+            "type": "array",
+            "items": {"type": "string", "pattern": r"^d-[a-z0-9]{1,62}$"},
+        },
+        "stack_parameters": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "propertyNames": {"pattern": r"^[A-Za-z0-9]+$"},
+        },
     },
 }
-# Keys whose environment value is a comma-separated list.
-LIST_KEYS = frozenset({"regions"})
+# Keys whose environment value is a comma-separated list; keys whose value is an integer.
+LIST_KEYS = frozenset({"regions", "studio_domains"})
+INTEGER_KEYS = frozenset({"keep_versions", "max_versions"})
+
+
+@dataclass(frozen=True)
+class PublishConfig:
+    """What ``publish`` and ``status`` need beyond the build: where, and how many versions."""
+
+    profile: str | None = None
+    keep_versions: int = DEFAULT_KEEP_VERSIONS
+    max_versions: int = DEFAULT_MAX_VERSIONS
+    studio_domains: tuple[str, ...] = ()
+    stack_parameters: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -51,6 +80,7 @@ class BuildConfig:
     dist: Path = Path("dist")
     settings: TemplateSettings = field(default_factory=TemplateSettings)
     sources: dict[str, str] = field(default_factory=dict)
+    publish: PublishConfig = field(default_factory=PublishConfig)
 
 
 def load_config(
@@ -83,9 +113,7 @@ def load_config(
     for variable, key in known_variables.items():
         raw = environ.get(variable)
         if raw is not None:
-            from_env[key] = (
-                [p.strip() for p in raw.split(",") if p.strip()] if key in LIST_KEYS else raw
-            )
+            from_env[key] = _from_environment(variable, key, raw)
     _merge(values, sources, from_env, "environment", key_label=lambda k: ENV_PREFIX + k.upper())
     _merge(
         values,
@@ -121,7 +149,42 @@ def load_config(
         dist=dist if dist.is_absolute() else cwd / dist,
         settings=settings,
         sources=sources,
+        publish=_publish_config(values, sources),
     )
+
+
+def _publish_config(values: dict[str, Any], sources: dict[str, str]) -> PublishConfig:
+    keep = values.get("keep_versions", DEFAULT_KEEP_VERSIONS)
+    most = values.get("max_versions", DEFAULT_MAX_VERSIONS)
+    if keep > most:
+        origin = sources.get("keep_versions") or sources.get("max_versions", "default")
+        raise ConfigError(
+            f"{origin}: keep_versions ({keep}) is over max_versions ({most}): the active "
+            "versions are among those kept"
+        )
+    return PublishConfig(
+        profile=values.get("profile"),
+        keep_versions=keep,
+        max_versions=most,
+        studio_domains=tuple(values.get("studio_domains", ())),
+        stack_parameters=dict(values.get("stack_parameters", {})),
+    )
+
+
+def _from_environment(variable: str, key: str, raw: str) -> Any:
+    if key in LIST_KEYS:
+        return [p.strip() for p in raw.split(",") if p.strip()]
+    if key in INTEGER_KEYS:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"environment: {variable}: {raw!r} is not an integer") from None
+    if key == "stack_parameters":
+        pairs = [p.strip() for p in raw.split(",") if p.strip()]
+        if not all("=" in p for p in pairs):
+            raise ConfigError(f"environment: {variable}: give Name=value pairs, comma-separated")
+        return dict(p.split("=", 1) for p in pairs)
+    return raw
 
 
 def cfnlint_regions() -> frozenset[str]:

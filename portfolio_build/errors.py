@@ -9,3 +9,9 @@ class BuildError(Exception):
 
 class ConfigError(BuildError):
     """A configuration value breaks the schema; the message names the source and key."""
+
+
+class PublishError(BuildError):
+    """Publishing cannot go on: bad input found before any change, or AWS refused a step.
+
+    The message names the option, region or stack, and what to do."""

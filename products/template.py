@@ -24,6 +24,7 @@ from template_common.settings import TemplateSettings
 # The Studio pattern for project names, as CloudFormation applies it (whole value).
 STUDIO_PROJECT_NAME_PATTERN = "^[a-zA-Z](-*[a-zA-Z0-9])*"
 PARAMETER_RULES_KEY = "SagemakerTemplateParameterRules"
+OPTIONAL_RULE = {"Optional": True}
 LIFECYCLE_RESOURCE = "ProjectLifecycle"
 
 
@@ -158,6 +159,7 @@ def build(product: Product, settings: TemplateSettings) -> Template:
         Parameter(
             "SageMakerProjectName",
             Type="String",
+            MinLength=1,
             MaxLength=PROJECT_NAME_MAX_LENGTH,
             AllowedPattern=STUDIO_PROJECT_NAME_PATTERN,
             Description="Name of the project (filled in by SageMaker).",
@@ -167,6 +169,7 @@ def build(product: Product, settings: TemplateSettings) -> Template:
         Parameter(
             "SageMakerProjectId",
             Type="String",
+            MinLength=1,
             MaxLength=PROJECT_ID_MAX_LENGTH,
             Description="Service-generated id of the project (filled in by SageMaker).",
         )
@@ -226,10 +229,9 @@ def _add_user_parameters(
         parameter = template.add_parameter(Parameter(spec.name, **options))
         template.set_parameter_label(parameter, spec.label)
         template.add_parameter_to_group(parameter, spec.group)
-        rule: dict[str, object] = {"Required": False, "Default": spec.default}
-        if spec.allowed_values:
-            rule["AllowedValues"] = list(spec.allowed_values)
-        rules[spec.name] = rule
+        # Studio's form reads only Optional here (AWS's own project templates use no other
+        # key): the field may be left empty, CloudFormation's Default then applies.
+        rules[spec.name] = dict(OPTIONAL_RULE)
         values[spec.name] = Ref(parameter)
     template.metadata[PARAMETER_RULES_KEY] = rules
     return values

@@ -124,6 +124,7 @@ class Emulator:
         self._before: dict[tuple[str, str], list[Before]] = {}
         self._after: dict[tuple[str, str], list[After]] = {}
         self.gaps: list[Gap] = []
+        self._on_stop: list[Callable[[], None]] = []
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._moto = DomainDispatcherApplication(create_backend_app)
@@ -156,6 +157,11 @@ class Emulator:
 
         return register
 
+    def on_stop(self, reset: Callable[[], None]) -> None:
+        """Call ``reset`` when the emulator stops (support code's own state, like moto's)."""
+        if reset not in self._on_stop:
+            self._on_stop.append(reset)
+
     # -- life cycle -----------------------------------------------------------------------
 
     def start(self, port: int = 0) -> Emulator:
@@ -179,6 +185,8 @@ class Emulator:
             self._thread.join(timeout=5)
             self._thread = None
         reset_moto()
+        for reset in self._on_stop:
+            reset()
 
     def __enter__(self) -> Emulator:
         return self.start() if self._server is None else self
@@ -217,8 +225,18 @@ class Emulator:
             region_name=region or self.region,
         )
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        return self.session(region).client(service, endpoint_url=self.endpoint_url)
+    def client(
+        self, service: str, region: str | None = None, *, account_id: str | None = None
+    ) -> Any:
+        """A client of this emulator; ``account_id`` makes moto act as that account."""
+        client = self.session(region).client(service, endpoint_url=self.endpoint_url)
+        if account_id is not None:
+
+            def as_account(request: Any, **_: Any) -> None:
+                request.headers["x-moto-account-id"] = account_id
+
+            client.meta.events.register("before-sign", as_account)
+        return client
 
     def backend(
         self, service: str, region: str | None = None, account_id: str | None = None
@@ -248,7 +266,9 @@ class Emulator:
             service=service_model.service_name,
             operation=operation_model.name,
             region=region_of(environ) or self.region,
-            account_id=account_of(environ) or self.account_id,
+            account_id=environ.get("HTTP_X_MOTO_ACCOUNT_ID")
+            or account_of(environ)
+            or self.account_id,
             params=params,
             emulator=self,
             headers={k: v for k, v in request.headers.items()},

@@ -73,10 +73,67 @@ Gaps are filled in one of two ways, and each is a row of the table below:
 |                                   |                   | caller without s3:ListBucket (a HEAD   |
 |                                   |                   | request carries no s3:prefix)          |
 
-Other measured gaps (from DESIGN.md) that no test relies on yet: Service
-Catalog provisioning, CloudFormation skipping SageMaker/Service Catalog/CodeBuild/
-CodeCommit resources, and EventBridge never delivering to Lambda (the trigger
-tests call the handler with stored CodeCommit events instead).
+On the endpoint (registered by :func:`sandbox.endpoint.emulator_with_gaps`; the
+registration kind in brackets: a = answer, b = before, f = after):
+
+| service.operation                 | gap in moto 5.2.5 | how the endpoint fills it              |
+|-----------------------------------|-------------------|----------------------------------------|
+| cloudformation.CreateStack,       | no AWS::Language- | [b] template_processing: TemplateURL   |
+| UpdateStack, CreateChangeSet      | Extensions, no    | read from moto's S3, Fn::ForEach       |
+|                                   | {{resolve:ssm}},  | expanded, SSM references resolved      |
+|                                   | no capabilities,  | (ValidationError when missing),        |
+|                                   | UsePreviousValue  | InsufficientCapabilitiesException,     |
+|                                   | of change sets    | previous parameter values filled in    |
+| cloudformation.GetTemplate        | processed template| [f] the template as sent, for the      |
+|                                   | for Original      | Original stage                         |
+| cloudformation.ExecuteChangeSet   | keeps the old     | [f] the stack takes the change set's   |
+|                                   | template, params, | template, parameters, outputs, exports |
+|                                   | outputs; keeps    | and bucket CORS; the stack's change    |
+|                                   | change sets       | sets are deleted, as CloudFormation    |
+|                                   |                   | does after an execution                |
+| cloudformation.CreateChangeSet    | a second stack of | [b/f] the REVIEW_IN_PROGRESS stack is  |
+| (CREATE) of a stack in review     | the same name     | reused                                 |
+| cloudformation.DescribeChangeSet  | Modify without    | [f] Replacement, Scope and Details     |
+|                                   | Replacement; no   | from the create-only properties in     |
+|                                   | change for a      | cfn-lint's schemas; resources that     |
+|                                   | changed parameter | refer to a changed parameter listed    |
+| cloudformation.UpdateTermination- | not implemented;  | [a] sets the stack's flag; [b]         |
+| Protection, DeleteStack           | deletes protected | DeleteStack of a protected stack is a  |
+|                                   | stacks            | ValidationError                        |
+| cloudformation.DetectStackDrift,  | not implemented   | [a] SSM parameter values and the       |
+| DescribeStackDriftDetection-      |                   | existence of buckets, tables, topics,  |
+| Status, DescribeStackResource-    |                   | functions and roles checked against    |
+| Drifts; DescribeStacks            |                   | moto's state, NOT_CHECKED otherwise;   |
+| DriftInformation                  |                   | [f] DriftInformation on DescribeStacks |
+| cloudformation: S3 bucket         | CorsConfiguration | [f] applied to moto's bucket after     |
+| CorsConfiguration                 | ignored           | CreateStack/UpdateStack/ExecuteChange- |
+|                                   |                   | Set                                    |
+| cloudformation: AWS::Service-     | skipped           | service_catalog_provisioning: made in  |
+| Catalog::Portfolio, Portfolio-    |                   | the Service Catalog stand-in (moto     |
+| PrincipalAssociation              |                   | CloudFormationModel subclasses)        |
+| s3 (PutObject, HeadObject, Get-   | ExpectedBucket-   | [b] s3_gaps: 403 AccessDenied when     |
+| Object, tagging, CORS, listing)   | Owner ignored     | another account owns the bucket        |
+| servicecatalog: portfolios,       | only Create-      | [a] service_catalog: the admin API     |
+| principals, products, product-    | Portfolio/Create- | (quota of 100 versions per product,    |
+| ion artifacts, constraints,       | Product           | adjustable; the last version and used  |
+| searches                          |                   | ones are not deleted; templates copied |
+|                                   |                   | when a version is made)                |
+| servicecatalog.ProvisionProduct,  | not implemented   | [a] service_catalog_provisioning: the  |
+| UpdateProvisionedProduct,         |                   | stack SC-<account>-<id> through the    |
+| TerminateProvisionedProduct,      |                   | endpoint with the launch role;         |
+| DescribeRecord, Describe/Search/  |                   | deprecated versions cannot be launched |
+| ScanProvisionedProducts,          |                   | but can be updated to; records follow  |
+| ListLaunchPaths                   |                   | the stack's status                     |
+| sagemaker.CreateProject, Describe-| not implemented   | [a] sagemaker_projects: the Service    |
+| Project, ListProjects, Delete-    |                   | Catalog shape provisions the product,  |
+| Project                           |                   | TemplateProviders makes a stack from   |
+|                                   |                   | TemplateURL with RoleARN               |
+| sagemaker.AddTags, ListTags of a  | fail (tags None)  | [b] the domain gets an empty tag list  |
+| domain made without tags          |                   |                                        |
+
+Other measured gaps (from DESIGN.md) that no test relies on yet: CloudFormation
+skipping SageMaker/CodeBuild/CodeCommit resources, and EventBridge never delivering to
+Lambda (the trigger tests call the handler with stored CodeCommit events instead).
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from lambda_project_lifecycle.scenarios import REGISTRIES, SCENARIOS, Scenario
 
 # Studio lists only Service Catalog products carrying this tag (value "true").
+# SageMaker Studio reads the S3 template method's templates from this origin (bucket CORS).
+STUDIO_ORIGIN = "https://*.sagemaker.aws"
 STUDIO_VISIBILITY_TAG = "sagemaker:studio-visibility"
 # Service Catalog's own copies of product templates carry this S3 object tag; the launch
 # role reads them (the Service Catalog Administrator Guide's launch-constraint policy).

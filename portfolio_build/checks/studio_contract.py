@@ -1,10 +1,13 @@
 """The contract between our templates and SageMaker Studio / Service Catalog.
 
 Product templates: the two parameters SageMaker fills in, labelled optional
-user parameters, the lifecycle custom resource wired to them, project tags on
-every taggable resource, and no resource with an idle price. Platform template:
-every product visible in Studio, in the portfolio, with a launch role that can
-read Service Catalog's copies of the templates, and principals who may launch it.
+user parameters (``Optional: true``, the rule Studio's form reads), the lifecycle
+custom resource wired to them, project tags on every taggable resource, and no
+resource with an idle price. Platform template: the portfolio and launch roles
+publish reads (the Service Catalog one can read Service Catalog's copies of the
+templates, the S3 method's the templates' tags) and principals who may launch;
+each product's Service Catalog shape (:mod:`portfolio_build.catalog_shape`) visible
+in Studio.
 Bootstrap template: a private, encrypted, versioned, TLS-only bucket.
 """
 
@@ -18,8 +21,16 @@ from lambda_project_lifecycle.naming import (
     PROJECT_NAME_MAX_LENGTH,
     PROJECT_NAME_TAG,
 )
+from portfolio_build.catalog_shape import (
+    LAUNCH_ROLE_OUTPUT,
+    PORTFOLIO_OUTPUT,
+    PRODUCT_TAG,
+    PRODUCT_TYPE,
+    TEMPLATE_LAUNCH_ROLE_OUTPUT,
+    product_shape,
+)
 from portfolio_build.checks import Finding
-from products.template import PARAMETER_RULES_KEY, STUDIO_PROJECT_NAME_PATTERN
+from products.template import OPTIONAL_RULE, PARAMETER_RULES_KEY, STUDIO_PROJECT_NAME_PATTERN
 from template_common.catalog import PRODUCTS, SERVICE_CATALOG_COPY_TAG, STUDIO_VISIBILITY_TAG
 from template_common.settings import TemplateSettings
 
@@ -63,8 +74,16 @@ def check_product(artifact: str, body: dict[str, Any], settings: TemplateSetting
 def _project_parameters(parameters: dict[str, Any]) -> list[str]:
     problems = []
     expected = {
-        "SageMakerProjectName": {"Type": "String", "MaxLength": PROJECT_NAME_MAX_LENGTH},
-        "SageMakerProjectId": {"Type": "String", "MaxLength": PROJECT_ID_MAX_LENGTH},
+        "SageMakerProjectName": {
+            "Type": "String",
+            "MinLength": 1,
+            "MaxLength": PROJECT_NAME_MAX_LENGTH,
+        },
+        "SageMakerProjectId": {
+            "Type": "String",
+            "MinLength": 1,
+            "MaxLength": PROJECT_ID_MAX_LENGTH,
+        },
     }
     for name, wanted in expected.items():
         declared = parameters.get(name)
@@ -110,6 +129,11 @@ def _user_parameters(parameters: dict[str, Any], metadata: dict[str, Any]) -> li
             problems.append(
                 f"user parameter {name} is not declared in Metadata.{PARAMETER_RULES_KEY}"
             )
+        elif rules[name] != OPTIONAL_RULE:
+            problems.append(
+                f"Metadata.{PARAMETER_RULES_KEY}.{name} must be {OPTIONAL_RULE} (the only rule "
+                f"Studio's form reads), got {rules[name]}"
+            )
     for name in sorted(set(rules) - set(parameters)):
         problems.append(f"Metadata.{PARAMETER_RULES_KEY} names {name}, which is not a parameter")
     return problems
@@ -149,36 +173,50 @@ def _project_tags(logical_id: str, resource: dict[str, Any]) -> list[str]:
 def check_platform(
     artifact: str, body: dict[str, Any], settings: TemplateSettings
 ) -> list[Finding]:
+    """The platform stack gives publish a portfolio and launch roles, and Studio users the
+    principals that see it; each product's Service Catalog shape (what publish creates) is
+    visible in Studio and launched with the launch role."""
     resources = body.get("Resources", {})
+    outputs = body.get("Outputs", {})
     by_type: dict[str, dict[str, Any]] = {}
     for logical_id, resource in resources.items():
         if isinstance(resource, dict):
             by_type.setdefault(resource.get("Type", ""), {})[logical_id] = resource
-    products = by_type.get("AWS::ServiceCatalog::CloudFormationProduct", {})
     problems = []
-    if len(products) != len(PRODUCTS):
-        problems.append(f"expected {len(PRODUCTS)} Service Catalog products, found {len(products)}")
-    associated = _referenced_products(
-        by_type.get("AWS::ServiceCatalog::PortfolioProductAssociation", {})
-    )
-    constrained = _referenced_products(by_type.get("AWS::ServiceCatalog::LaunchRoleConstraint", {}))
-    for logical_id, product in sorted(products.items()):
-        tags = {t.get("Key"): t.get("Value") for t in product.get("Properties", {}).get("Tags", [])}
-        if tags.get(STUDIO_VISIBILITY_TAG) != "true":
-            problems.append(
-                f"{logical_id}: tag {STUDIO_VISIBILITY_TAG}=true is missing (Studio hides it)"
-            )
-        if logical_id not in associated:
-            problems.append(f"{logical_id}: not associated with the portfolio")
-        if logical_id not in constrained:
-            problems.append(f"{logical_id}: has no launch-role constraint")
-    for role_id in sorted(_launch_roles(by_type)):
-        if not _reads_service_catalog_copies(resources.get(role_id, {})):
+    portfolio = _output_resource(outputs, PORTFOLIO_OUTPUT, "Ref")
+    if portfolio not in by_type.get("AWS::ServiceCatalog::Portfolio", {}):
+        problems.append(f"output {PORTFOLIO_OUTPUT} must be the Ref of the portfolio")
+    for output, label in (
+        (LAUNCH_ROLE_OUTPUT, "Service Catalog"),
+        (TEMPLATE_LAUNCH_ROLE_OUTPUT, "S3 template method"),
+    ):
+        role_id = _output_resource(outputs, output, "Fn::GetAtt")
+        if role_id not in by_type.get("AWS::IAM::Role", {}):
+            problems.append(f"output {output} must be the Arn of the {label} launch role")
+        elif not _reads_service_catalog_copies(resources[role_id]) and output == LAUNCH_ROLE_OUTPUT:
             problems.append(
                 f"{role_id}: launch role may not s3:GetObject objects tagged "
                 f"{SERVICE_CATALOG_COPY_TAG}=true (Service Catalog provisions from its own copy "
                 "of each template; every project create would fail)"
             )
+        elif output == TEMPLATE_LAUNCH_ROLE_OUTPUT and not _allows(
+            resources[role_id], "s3:GetObjectTagging"
+        ):
+            problems.append(f"{role_id}: may not s3:GetObjectTagging the S3 method's templates")
+    for product in PRODUCTS:
+        shape = product_shape(product, settings)
+        tags = {t["Key"]: t["Value"] for t in shape["Tags"]}
+        if tags.get(STUDIO_VISIBILITY_TAG) != "true":
+            problems.append(
+                f"product {product.name}: tag {STUDIO_VISIBILITY_TAG}=true is missing "
+                "(Studio hides it)"
+            )
+        if tags.get(PRODUCT_TAG) != product.name:
+            problems.append(
+                f"product {product.name}: tag {PRODUCT_TAG} must name it (publish finds it by it)"
+            )
+        if shape["ProductType"] != PRODUCT_TYPE:
+            problems.append(f"product {product.name}: ProductType must be {PRODUCT_TYPE}")
     has_foreach_principals = any(
         key.startswith("Fn::ForEach::")
         and "AWS::ServiceCatalog::PortfolioPrincipalAssociation"
@@ -201,13 +239,18 @@ def check_platform(
     return [Finding(artifact, CHECK, problem) for problem in problems]
 
 
-def _launch_roles(by_type: dict[str, dict[str, Any]]) -> set[str]:
-    roles = set()
-    for constraint in by_type.get("AWS::ServiceCatalog::LaunchRoleConstraint", {}).values():
-        role_arn = constraint.get("Properties", {}).get("RoleArn", {})
-        if isinstance(role_arn, dict) and "Fn::GetAtt" in role_arn:
-            roles.add(role_arn["Fn::GetAtt"][0])
-    return roles
+def _output_resource(outputs: dict[str, Any], name: str, function: str) -> str:
+    value = outputs.get(name, {}).get("Value", {})
+    target = value.get(function) if isinstance(value, dict) else None
+    return str(target[0] if isinstance(target, list) else target or "")
+
+
+def _allows(role: dict[str, Any], action: str) -> bool:
+    return any(
+        statement.get("Effect") == "Allow" and action in statement.get("Action", [])
+        for policy in role.get("Properties", {}).get("Policies", [])
+        for statement in policy.get("PolicyDocument", {}).get("Statement", [])
+    )
 
 
 def _reads_service_catalog_copies(role: dict[str, Any]) -> bool:
@@ -222,10 +265,6 @@ def _reads_service_catalog_copies(role: dict[str, Any]) -> bool:
             ):
                 return True
     return False
-
-
-def _referenced_products(resources: dict[str, Any]) -> set[str]:
-    return {r.get("Properties", {}).get("ProductId", {}).get("Ref", "") for r in resources.values()}
 
 
 def check_buckets(artifact: str, body: dict[str, Any]) -> list[Finding]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -57,25 +56,15 @@ def test_the_platform_entry_carries_the_stack_parameters_of_this_build(
     keys = {e["key"] for e in manifest["artifacts"]}
     parameters = dict(platform["parameters"])
     assert set(parameters) <= set(declared)
-    # Studio users tell product versions apart by name: the version and the templates' hash.
-    version = parameters.pop("ProductVersion")
-    assert re.fullmatch(re.escape(manifest["version"]) + r"\+[0-9a-f]{8}", version)
     assert set(parameters.values()) <= keys
     assert "LifecycleCodeKey" in parameters
 
 
-def test_a_changed_product_template_gets_a_new_product_version_name() -> None:
-    from portfolio_build.manifest import product_version
+def test_a_changed_product_template_gets_a_new_version_name_of_that_product_only() -> None:
+    from portfolio_build.catalog_shape import version_name
 
-    def entries(baseline_sha: str) -> list[dict[str, Any]]:
-        return [
-            {"kind": "product-template", "sha256": baseline_sha},
-            {"kind": "product-template", "sha256": "b" * 64},
-            {"kind": "lambda", "sha256": "c" * 64},
-        ]
-
-    assert product_version("1.0", entries("a" * 64)) == product_version("1.0", entries("a" * 64))
-    assert product_version("1.0", entries("a" * 64)) != product_version("1.0", entries("d" * 64))
+    assert version_name("1.0", "a" * 64) == version_name("1.0", "a" * 64) == "1.0+aaaaaaaa"
+    assert version_name("1.0", "a" * 64) != version_name("1.0", "d" * 64)
 
 
 def test_two_builds_are_byte_identical(built: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:

@@ -145,6 +145,16 @@ PRODUCT_BREAKS = [
         ),
         "Build: tag sagemaker:project-name must be",
     ),
+    (
+        lambda t: t["Metadata"]["SagemakerTemplateParameterRules"]["OnDelete"].update(
+            Required=False
+        ),
+        "SagemakerTemplateParameterRules.OnDelete must be {'Optional': True}",
+    ),
+    (
+        lambda t: t["Parameters"]["SageMakerProjectId"].pop("MinLength"),
+        "parameter SageMakerProjectId: MinLength must be 1",
+    ),
 ]
 
 
@@ -161,20 +171,25 @@ def test_a_product_template_breaking_the_studio_contract_is_a_finding(
 
 PLATFORM_BREAKS = [
     (
-        lambda t: t["Resources"]["BaselineSagemakerProduct"]["Properties"].pop("Tags"),
-        "sagemaker:studio-visibility=true is missing",
+        lambda t: t["Outputs"].pop("PortfolioId"),
+        "output PortfolioId must be the Ref of the portfolio",
     ),
     (
-        lambda t: t["Resources"].pop("AdvancedMlflowAssociation"),
-        "AdvancedMlflowProduct: not associated",
+        lambda t: t["Outputs"].pop("LaunchRoleArn"),
+        "output LaunchRoleArn must be the Arn of the Service Catalog launch role",
     ),
     (
-        lambda t: t["Resources"].pop("AdvancedMlflowLaunchConstraint"),
-        "AdvancedMlflowProduct: has no launch-role constraint",
-    ),
-    (
-        lambda t: t["Resources"].pop("BaselineMlflowProduct"),
-        "expected 4 Service Catalog products, found 3",
+        lambda t: [
+            policy["PolicyDocument"].update(
+                Statement=[
+                    s
+                    for s in policy["PolicyDocument"]["Statement"]
+                    if s.get("Sid") != "ProductTemplates"
+                ]
+            )
+            for policy in t["Resources"]["TemplateLaunchRole"]["Properties"]["Policies"]
+        ],
+        "TemplateLaunchRole: may not s3:GetObjectTagging",
     ),
     (
         lambda t: [
@@ -211,6 +226,29 @@ def test_a_platform_template_breaking_the_studio_contract_is_a_finding(
     assert studio_contract.check_platform("platform.json", body, SETTINGS) == []
     breaker(body)
     findings = studio_contract.check_platform("platform.json", body, SETTINGS)
+    assert any(message in f.message for f in findings), findings
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    [
+        ([], "tag sagemaker:studio-visibility=true is missing (Studio hides it)"),
+        (
+            [{"Key": "sagemaker:studio-visibility", "Value": "true"}],
+            "tag mlops-portfolio:product must name it",
+        ),
+    ],
+)
+def test_a_product_shape_studio_would_not_show_is_a_finding(
+    tags: list[dict[str, str]], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portfolio_build.catalog_shape import product_shape
+
+    def shape(product: Any, settings: Any) -> dict[str, Any]:
+        return {**product_shape(product, settings), "Tags": tags}
+
+    monkeypatch.setattr(studio_contract, "product_shape", shape)
+    findings = studio_contract.check_platform("platform.json", rendered("platform"), SETTINGS)
     assert any(message in f.message for f in findings), findings
 
 

@@ -190,7 +190,7 @@ def test_every_repository_setting_is_a_labelled_optional_studio_parameter(produc
         assert properties[name] == {"Ref": name}
         assert template["Parameters"][name]["Default"] in ("", "codecommit")
         assert labels[name]["default"]
-        assert template["Metadata"]["SagemakerTemplateParameterRules"][name]["Required"] is False
+        assert template["Metadata"]["SagemakerTemplateParameterRules"][name] == {"Optional": True}
     assert template["Parameters"]["RepositoryProvider"]["AllowedValues"] == [
         "codecommit",
         "github",
