@@ -1,0 +1,58 @@
+"""Fixtures of the emulator support tests: function code zipped as Lambda receives it."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from sandbox.emulator import Emulator
+
+FUNCTIONS_DIR = Path(__file__).parent / "functions"
+
+
+def zip_of(files: dict[str, str | bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def function_code(*names: str, extra: dict[str, str] | None = None) -> bytes:
+    """A zip of the named files under tests/sandbox/functions, and ``extra`` files."""
+    files: dict[str, str | bytes] = {name: (FUNCTIONS_DIR / name).read_text() for name in names}
+    files.update(extra or {})
+    return zip_of(files)
+
+
+def lambda_role(emulator: Emulator) -> str:
+    iam = emulator.client("iam")
+    try:
+        return str(iam.get_role(RoleName="function-role")["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        return str(
+            iam.create_role(RoleName="function-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        )
+
+
+def deploy(
+    emulator: Emulator, name: str, handler: str, code: bytes, **options: Any
+) -> dict[str, Any]:
+    """CreateFunction from a zip in S3, as a stack would make it."""
+    s3 = emulator.client("s3")
+    bucket = "function-code"
+    if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=f"{name}.zip", Body=code)
+    return dict(
+        emulator.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.13",
+            Role=lambda_role(emulator),
+            Handler=handler,
+            Code={"S3Bucket": bucket, "S3Key": f"{name}.zip"},
+            **options,
+        )
+    )
