@@ -72,6 +72,37 @@ Gaps are filled in one of two ways, and each is a row of the table below:
 | under the project's prefix)       |                   | key is 403 Forbidden, as S3 answers a  |
 |                                   |                   | caller without s3:ListBucket (a HEAD   |
 |                                   |                   | request carries no s3:prefix)          |
+| lambda.Invoke                     | runs functions in | :class:`sandbox.lambda_runtime.        |
+|                                   | docker (no daemon | LambdaRuntime`: the handler from the   |
+|                                   | here)             | function's zip, in a worker process    |
+|                                   |                   | per execution environment (forked from |
+|                                   |                   | a zygote per code package), reused     |
+|                                   |                   | warm, side by side up to the reserved  |
+|                                   |                   | concurrency (then 429); the function's |
+|                                   |                   | variables, Lambda's reserved ones and  |
+|                                   |                   | the emulator's; deadline, timeout kill,|
+|                                   |                   | the Python runtime's error documents;  |
+|                                   |                   | logs kept and in CloudWatch Logs       |
+| lambda asynchronous invocations   | none              | the runtime's queue: EventInvokeConfig |
+| (InvocationType Event)            |                   | retries (delays of 1 and 2 min, shorter|
+|                                   |                   | in the sandbox), maximum event age,    |
+|                                   |                   | OnSuccess/OnFailure records, the DLQ   |
+| lambda.CreateFunction,            | DeadLetterConfig  | kept by the runtime for its queue      |
+| UpdateFunctionConfiguration       | dropped           |                                        |
+| lambda LoggingConfig              | dropped           | logs go to ``/aws/lambda/<name>``      |
+| the Lambda runtime itself         | (not in moto)     | the workers run this virtualenv's      |
+|                                   |                   | Python and boto3 (not python3.13 on    |
+|                                   |                   | arm64); MemorySize is reported, not    |
+|                                   |                   | enforced; the whole machine's network  |
+| cloudformation ``Custom::*`` and  | runs the function | :class:`sandbox.custom_resources.      |
+| AWS::CloudFormation::Custom-      | in docker, sends  | CustomResources`: Create/Update/Delete |
+| Resource                          | only Create,      | through the runtime with a local       |
+|                                   | ignores FAILED    | ResponseURL, ServiceTimeout, Data for  |
+|                                   |                   | Fn::GetAtt, replacement, rollback of a |
+|                                   |                   | failed Create/Update, DELETE_FAILED;   |
+|                                   |                   | stack operations stay synchronous; a   |
+|                                   |                   | Data key the answer lacks reads as     |
+|                                   |                   | absent (CloudFormation fails the stack)|
 
 Other measured gaps (from DESIGN.md) that no test relies on yet: Service
 Catalog provisioning, CloudFormation skipping SageMaker/Service Catalog/CodeBuild/

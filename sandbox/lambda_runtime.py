@@ -127,6 +127,7 @@ class LambdaRuntime:
         self._dead_letters: dict[tuple[str, str, str], str] = {}
         self._streams: set[tuple[str, str, str]] = set()
         self.invocations: list[Invocation] = []
+        self._stopped = False
         self._async = AsyncInvoker(
             self._run_attempt,
             self._config_of_event,
@@ -266,6 +267,7 @@ class LambdaRuntime:
         return self._async.queue.wait_until_idle(timeout)
 
     def stop(self) -> None:
+        self._stopped = True
         self._async.queue.stop()
         self.environments.stop()
         shutil.rmtree(self._root, ignore_errors=True)
@@ -369,6 +371,8 @@ class LambdaRuntime:
         with self._lock:
             self._logs.setdefault(config.arn, []).extend(invocation.lines)
             self.invocations.append(invocation)
+        if self._stopped:  # an invocation that ran on while the emulator stopped
+            return
         try:
             self._write_log_events(config, invocation)
         except Exception:
