@@ -103,6 +103,30 @@ Gaps are filled in one of two ways, and each is a row of the table below:
 |                                   |                   | stack operations stay synchronous; a   |
 |                                   |                   | Data key the answer lacks reads as     |
 |                                   |                   | absent (CloudFormation fails the stack)|
+| events.PutEvents                  | 500 when a Lambda | :class:`sandbox.event_delivery.        |
+|                                   | target matches;   | EventBus`: AWS's envelope, moto's      |
+|                                   | schedule-only     | pattern matcher on enabled rules with  |
+|                                   | rules match all   | a pattern; Lambda (async, through the  |
+|                                   |                   | runtime), SQS, SNS and bus targets;    |
+|                                   |                   | Input/InputPath/InputTransformer;      |
+|                                   |                   | RetryPolicy back-off, DLQ with the     |
+|                                   |                   | error attributes (missing target: at   |
+|                                   |                   | once); other target kinds unsupported  |
+| events scheduled rules            | never fire        | :class:`SandboxClock`: each rate/cron  |
+|                                   |                   | occurrence up to the clock's time fires|
+|                                   |                   | a "Scheduled Event"; handlers still    |
+|                                   |                   | read the machine's clock               |
+| codecommit git endpoint over      | none              | :class:`sandbox.codecommit_git.        |
+| HTTPS                             |                   | CodeCommitGitEndpoint`: the git server |
+|                                   |                   | with TLS from the run's CA             |
+|                                   |                   | (:mod:`sandbox.tls`; clients trust it  |
+|                                   |                   | through SSL_CERT_FILE/GIT_SSL_CAINFO), |
+|                                   |                   | CodeCommit's SigV4 git password for the|
+|                                   |                   | host name; pushes emit "CodeCommit     |
+|                                   |                   | Repository State Change" per reference |
+| codecommit.CreateRepository,      | cloneUrlHttp names| after moto's answer, cloneUrlHttp is   |
+| GetRepository                     | the public host   | the local endpoint's URL               |
+| codecommit.BatchGetRepositories   | not implemented   | not filled (no caller)                 |
 
 Other measured gaps (from DESIGN.md) that no test relies on yet: Service
 Catalog provisioning, CloudFormation skipping SageMaker/Service Catalog/CodeBuild/
