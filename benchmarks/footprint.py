@@ -96,8 +96,8 @@ PLATFORM_STACKS = ("bootstrap", "platform")
 
 
 def render() -> dict[str, dict[str, Any]]:
-    from portfolio.settings import TemplateSettings
     from portfolio_build.render import render_templates
+    from template_common.settings import TemplateSettings
 
     return {
         name: json.loads(json.dumps(template.to_dict()))
@@ -176,7 +176,7 @@ def per_running_endpoint(scenario: str) -> list[tuple[str, str, str]]:
 
 
 def build_doc() -> str:
-    from products.catalog import PRODUCTS
+    from template_common.catalog import PRODUCTS
 
     bodies = render()
     platform = template_resources(bodies["platform"])

@@ -49,7 +49,7 @@ from lambda_project_lifecycle.project import (
 from lambda_project_lifecycle.repositories import lifecycle_steps
 from lambda_project_lifecycle.repositories.errors import RepositoryError
 from lambda_project_lifecycle.repositories.providers import RepositoryContext
-from lambda_project_lifecycle.repositories.settings import REPOSITORY_PROPERTIES
+from lambda_project_lifecycle.resource_properties import REPOSITORY_PROPERTIES
 
 logger = logging.getLogger(__name__)
 # The Lambda runtime leaves the root logger at WARNING; the package logs its steps at INFO.

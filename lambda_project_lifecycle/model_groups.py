@@ -11,15 +11,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from lambda_project_lifecycle.aws_calls import call, pages
 from lambda_project_lifecycle.custom_resource import Checkpoint, no_checkpoint
-from lambda_project_lifecycle.deployments.aws import call, pages
 from lambda_project_lifecycle.errors import AwsCallError, ProjectConflictError
+from lambda_project_lifecycle.naming import PROJECT_ID_TAG
 from lambda_project_lifecycle.project import ProjectSpec
 from lambda_project_lifecycle.scenarios import MODEL_GROUP_DESCRIPTIONS
 
 logger = logging.getLogger(__name__)
-
-PROJECT_ID_TAG = "sagemaker:project-id"
 
 
 @dataclass

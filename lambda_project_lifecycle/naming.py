@@ -20,6 +20,10 @@ PROJECT_NAME_PATTERN = r"^[a-zA-Z](-*[a-zA-Z0-9])*$"
 PROJECT_ID_MAX_LENGTH = 16
 PROJECT_ID_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"
 NAME_PREFIX = "sagemaker"
+# The tags that say which project a resource is of (as SageMaker tags what a project owns);
+# a resource counts as a project's only when it carries the project's id.
+PROJECT_NAME_TAG = "sagemaker:project-name"
+PROJECT_ID_TAG = "sagemaker:project-id"
 
 _SAGEMAKER_ENTITY = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"
 
@@ -137,6 +141,13 @@ class ProjectNames:
 
     def scaling_policy(self, stage: str, variant: str) -> str:
         return self.fit("scaling_policy", f"{stage}-{variant}-invocations")
+
+    def tags(self) -> list[dict[str, str]]:
+        """The project tags, as SageMaker, IAM and CloudWatch take them."""
+        return [
+            {"Key": PROJECT_NAME_TAG, "Value": self.project_name},
+            {"Key": PROJECT_ID_TAG, "Value": self.project_id},
+        ]
 
     def owns(self, name: str) -> bool:
         """True when ``name`` is ``sagemaker-<this project's name, maybe cut>-<id>-<suffix>``.

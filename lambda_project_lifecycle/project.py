@@ -66,10 +66,7 @@ class ProjectSpec:
 
     @property
     def tags(self) -> list[dict[str, str]]:
-        return [
-            {"Key": "sagemaker:project-name", "Value": self.project_name},
-            {"Key": "sagemaker:project-id", "Value": self.project_id},
-        ]
+        return self.names.tags()
 
 
 def _choice(

@@ -27,9 +27,13 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from lambda_project_lifecycle import __version__
+from lambda_project_lifecycle.aws_calls import call, call_unless
 from lambda_project_lifecycle.errors import AwsCallError, error_code
 from lambda_project_lifecycle.project import ProjectSpec
 from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
+
+# What DynamoDB answers when a write's condition does not hold.
+CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -131,30 +135,29 @@ def mark_project_deleting(
     make an endpoint while its Delete removes them.
     """
     timestamp = (now or datetime.now(UTC)).isoformat()
-    try:
-        dynamodb.update_item(
-            TableName=table,
-            Key=_to_item({"pk": project_key(project_id)}),
-            UpdateExpression="SET #deleting = :deleting, #since = :since",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={"#deleting": "Deleting", "#since": "DeletingSince"},
-            ExpressionAttributeValues=_to_item({":deleting": True, ":since": timestamp}),
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise AwsCallError(
-            f"Marking project {project_id} as being deleted in the registry table {table}", exc
-        ) from exc
-    return True
+    reply = call_unless(
+        CONDITION_FAILED,
+        f"Marking project {project_id} as being deleted in the registry table {table}",
+        dynamodb.update_item,
+        TableName=table,
+        Key=_to_item({"pk": project_key(project_id)}),
+        UpdateExpression="SET #deleting = :deleting, #since = :since",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeNames={"#deleting": "Deleting", "#since": "DeletingSince"},
+        ExpressionAttributeValues=_to_item({":deleting": True, ":since": timestamp}),
+    )
+    return reply is not None
 
 
 def load_record(dynamodb: Any, table: str, key: str) -> dict[str, Any] | None:
     """Any record by its ``pk`` (consistent read); None when absent."""
-    try:
-        reply = dynamodb.get_item(TableName=table, Key=_to_item({"pk": key}), ConsistentRead=True)
-    except ClientError as exc:
-        raise AwsCallError(f"Reading {key} from the registry table {table}", exc) from exc
+    reply = call(
+        f"Reading {key} from the registry table {table}",
+        dynamodb.get_item,
+        TableName=table,
+        Key=_to_item({"pk": key}),
+        ConsistentRead=True,
+    )
     item = reply.get("Item")
     return _from_item(item) if item else None
 
@@ -182,24 +185,23 @@ def put_record(
     try:
         dynamodb.put_item(TableName=table, Item=_to_item(record), **options)
     except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
+        if error_code(exc) in CONDITION_FAILED:
             raise
         raise AwsCallError(f"Writing {record['pk']} to the registry table {table}", exc) from exc
 
 
 def delete_record(dynamodb: Any, table: str, key: str) -> None:
     """Delete a record by its ``pk``; an absent record is fine."""
-    try:
-        dynamodb.delete_item(TableName=table, Key=_to_item({"pk": key}))
-    except ClientError as exc:
-        raise AwsCallError(f"Removing {key} from the registry table {table}", exc) from exc
+    call(
+        f"Removing {key} from the registry table {table}",
+        dynamodb.delete_item,
+        TableName=table,
+        Key=_to_item({"pk": key}),
+    )
 
 
 def _transact(dynamodb: Any, action: str, operations: list[dict[str, Any]]) -> None:
-    try:
-        dynamodb.transact_write_items(TransactItems=operations)
-    except ClientError as exc:
-        raise AwsCallError(action, exc) from exc
+    call(action, dynamodb.transact_write_items, TransactItems=operations)
 
 
 def _to_item(record: dict[str, Any]) -> dict[str, Any]:

@@ -27,21 +27,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from lambda_project_lifecycle import project_registry
+from lambda_project_lifecycle.aws_calls import call
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.environment import REGISTRY_TABLE_ENV
-from lambda_project_lifecycle.errors import AwsCallError, LifecycleError
+from lambda_project_lifecycle.errors import LifecycleError
 from lambda_project_lifecycle.naming import ProjectNames
 from lambda_project_lifecycle.scenarios import SCENARIOS, branch_kind
+from lambda_project_lifecycle.triggers import CODECOMMIT_DETAIL_TYPE, PUSH_EVENTS
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
-
-DETAIL_TYPE = "CodeCommit Repository State Change"
-PUSH_EVENTS = ("referenceCreated", "referenceUpdated")
-BRANCH_PATTERN_FOR_WEBHOOKS = r"^refs/heads/(prod|dev|feature-.+)$"
 
 
 @dataclass(frozen=True)
@@ -74,8 +70,8 @@ class Ignored:
 
 def route_push(event: Mapping[str, Any]) -> tuple[str, str, str] | Ignored:
     """(repository, branch, commit) of a push that trains, or why the event is ignored."""
-    if event.get("detail-type") != DETAIL_TYPE:
-        return Ignored(f"not a {DETAIL_TYPE} event")
+    if event.get("detail-type") != CODECOMMIT_DETAIL_TYPE:
+        return Ignored(f"not a {CODECOMMIT_DETAIL_TYPE} event")
     detail = event.get("detail") or {}
     repository = str(detail.get("repositoryName", ""))
     if detail.get("referenceType") != "branch":
@@ -142,10 +138,11 @@ def handle_event(
         logger.info("Ignored: %s", reason)
         return {"started": False, "reason": reason}
     request = build_request(record, branch, commit, str(event.get("id", "")))
-    try:
-        reply = clients.client("codebuild").start_build(**request.start_build_arguments())
-    except ClientError as exc:
-        raise AwsCallError(f"Starting build {request.project} for {branch}", exc) from exc
+    reply = call(
+        f"Starting build {request.project} for {branch}",
+        clients.client("codebuild").start_build,
+        **request.start_build_arguments(),
+    )
     build_id = str(reply["build"]["id"])
     logger.info("Started %s for %s@%s of %s", build_id, branch, commit, repository)
     return {"started": True, "buildId": build_id, "project": request.project, "branch": branch}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from troposphere import GetAtt, Output, Ref, Template
 
 from portfolio.buckets import add_private_bucket
-from portfolio.settings import TemplateSettings
+from template_common.settings import TemplateSettings
 
 
 def build(settings: TemplateSettings) -> Template:

@@ -25,23 +25,21 @@ from awacs import logs as logs_actions
 from awacs import s3 as s3_actions
 from awacs import secretsmanager as secrets_actions
 from awacs.aws import Allow, PolicyDocument, Statement
-from troposphere import Equals, GetAtt, Join, Not, Parameter, Ref, Sub, Template, iam
+from troposphere import Equals, GetAtt, Join, Not, Parameter, Ref, Template, iam
 from troposphere import awslambda as lambda_
 
-from lambda_project_lifecycle.deployments.events import (
-    ENDPOINT_DETAIL_TYPE,
-    MODEL_PACKAGE_DETAIL_TYPE,
-)
-from lambda_project_lifecycle.deployments.settings import MODEL_ROLE_ENV, WEBHOOK_SECRET_ENV
+from lambda_project_lifecycle.environment import MODEL_ROLE_ENV, WEBHOOK_SECRET_ENV
 from lambda_project_lifecycle.naming import NAME_PREFIX
+from lambda_project_lifecycle.triggers import ENDPOINT_DETAIL_TYPE, MODEL_PACKAGE_DETAIL_TYPE
 from portfolio.functions import SharedFunction, add_event_rule, add_function, trust_policy
-from portfolio.permissions import (
+from portfolio.hosting_permissions import (
     deployment_statements,
     deployment_teardown_statements,
-    image_pull_statements,
     notification_statement,
-    registry_statements,
 )
+from portfolio.permissions import registry_statements
+from template_common.arns import regional_arn
+from template_common.images import image_pull_statements
 
 MODEL_DEPLOY_HANDLER = "lambda_project_lifecycle.deployments.model_deploy.handler"
 ENDPOINT_EVENTS_HANDLER = "lambda_project_lifecycle.deployments.endpoint_events.handler"
@@ -233,10 +231,9 @@ def _add_model_role(template: Template, data_bucket: Any) -> iam.Role:
                                     logs_actions.DescribeLogStreams,
                                 ],
                                 Resource=[
-                                    Sub(
-                                        "arn:${AWS::Partition}:logs:${AWS::Region}:"
-                                        "${AWS::AccountId}:log-group:/aws/sagemaker/Endpoints/"
-                                        f"{NAME_PREFIX}-*"
+                                    regional_arn(
+                                        "logs",
+                                        f"log-group:/aws/sagemaker/Endpoints/{NAME_PREFIX}-*",
                                     )
                                 ],
                             ),

@@ -1,40 +1,18 @@
 """The platform stack: deployed once per account and region, shared by every project.
 
 It holds the Service Catalog portfolio with one product per scenario and
-registry flavour, the shared lifecycle Lambda, the deployment Lambdas and their
-rules (``portfolio.deployments``), the project registry table,
-the notification topic, and the SSM parameters that product templates resolve.
-Artifacts (product templates, the Lambda zip, seed-code zips) are read from the
-bootstrap stack's bucket, under keys given as parameters.
+registry flavour (``portfolio.service_catalog``), the shared lifecycle Lambda,
+the deployment Lambdas and their rules (``portfolio.deployments``), the project
+registry table, the notification topic, and the SSM parameters that product
+templates resolve. Artifacts (product templates, the Lambda zip, seed-code zips)
+are read from the bootstrap stack's bucket, under keys given as parameters.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from awacs import cloudformation as cfn_actions
-from awacs import s3 as s3_actions
-from awacs import ssm as ssm_actions
-from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
-from awacs.awslambda import InvokeFunction
-from troposphere import (
-    Equals,
-    Export,
-    GetAtt,
-    Join,
-    Not,
-    Output,
-    Parameter,
-    Ref,
-    Sub,
-    Tags,
-    Template,
-    dynamodb,
-    iam,
-    servicecatalog,
-    sns,
-    ssm,
-)
+from troposphere import Export, GetAtt, Output, Parameter, Ref, Sub, Template, dynamodb, sns, ssm
 from troposphere import awslambda as lambda_
 
 from lambda_project_lifecycle.environment import (
@@ -47,56 +25,36 @@ from lambda_project_lifecycle.environment import (
     SEED_CODE_KEY_ENV,
 )
 from lambda_project_lifecycle.naming import NAME_PREFIX
-from lambda_project_lifecycle.repositories.settings import MLFLOW_TRACKING_URI_PROPERTY
+from lambda_project_lifecycle.resource_properties import MLFLOW_TRACKING_URI_PROPERTY
 from lambda_project_lifecycle.scenarios import SCENARIOS
-from lambda_project_lifecycle.training_trigger import DETAIL_TYPE, PUSH_EVENTS
+from lambda_project_lifecycle.triggers import (
+    CODECOMMIT_DETAIL_TYPE,
+    PUSH_EVENTS,
+    TRAINED_BRANCHES_EVENT_PATTERN,
+)
 from portfolio.buckets import add_private_bucket
 from portfolio.deployments import add_deployments
-from portfolio.functions import SharedFunction, add_event_rule, add_function, trust_policy
+from portfolio.functions import SharedFunction, add_event_rule, add_function
+from portfolio.hosting_permissions import deployment_teardown_statements
 from portfolio.permissions import (
-    deployment_teardown_statements,
     model_group_statements,
     registry_statements,
     repository_statements,
-    training_launch_statements,
     training_trigger_statements,
 )
-from portfolio.settings import TemplateSettings
-from products.catalog import PRODUCTS, Product
+from portfolio.service_catalog import add_launch_role, add_portfolio, add_products
+from template_common.arns import s3_arn
+from template_common.catalog import PRODUCTS, Product
+from template_common.lifecycle_function import (
+    LIFECYCLE_MAX_EVENT_AGE_SECONDS,
+    LIFECYCLE_TIMEOUT_SECONDS,
+)
+from template_common.settings import TemplateSettings
 
 LIFECYCLE_HANDLER = "lambda_project_lifecycle.lifecycle.handler"
-LIFECYCLE_TIMEOUT_SECONDS = 300
-# How long CloudFormation waits for the lifecycle's answer (the custom resource's
-# ServiceTimeout, set by every product template): a minute more than the Lambda may run.
-LIFECYCLE_SERVICE_TIMEOUT_SECONDS = LIFECYCLE_TIMEOUT_SECONDS + 60
-# CloudFormation invokes the lifecycle asynchronously. A retry would run the same request
-# again after it was answered (and re-make what the rollback deletes), so there is none;
-# a request queued longer than this could not be answered before CloudFormation stops
-# waiting, so Lambda drops it.
-LIFECYCLE_MAX_EVENT_AGE_SECONDS = LIFECYCLE_SERVICE_TIMEOUT_SECONDS - LIFECYCLE_TIMEOUT_SECONDS
 LIFECYCLE_MEMORY_MB = 512  # seeding (dulwich, zlib) runs faster with the CPU that comes with it
 TRAINING_TRIGGER_HANDLER = "lambda_project_lifecycle.training_trigger.handler"
-STUDIO_ROLE_PATTERN_DEFAULT = "role/service-role/AmazonSageMaker-ExecutionRole-*"
-STUDIO_VISIBILITY_TAG = "sagemaker:studio-visibility"
-# Service Catalog's own copies of product templates carry this S3 object tag; the launch
-# role reads them (the Service Catalog Administrator Guide's launch-constraint policy).
-SERVICE_CATALOG_COPY_TAG = "s3:ExistingObjectTag/servicecatalog:provisioning"
 LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
-
-
-class ForEachResources:
-    """An ``Fn::ForEach`` block of the AWS::LanguageExtensions transform among the resources.
-
-    troposphere has no type for it; the template serializes anything with a
-    ``title`` and a ``to_dict``.
-    """
-
-    def __init__(self, loop_name: str, identifier: str, collection: Any, fragments: dict[str, Any]):
-        self.title = f"Fn::ForEach::{loop_name}"
-        self._body = [identifier, collection, fragments]
-
-    def to_dict(self) -> list[Any]:
-        return self._body
 
 
 def template_key_parameter(product: Product) -> str:
@@ -151,23 +109,7 @@ def build(settings: TemplateSettings) -> Template:
         )
         for scenario in SCENARIOS
     }
-    role_arns = template.add_parameter(
-        Parameter(
-            "StudioExecutionRoleArns",
-            Type="CommaDelimitedList",
-            Default="",
-            Description="ARNs of Studio execution roles that may launch the products (optional).",
-        )
-    )
-    role_pattern = template.add_parameter(
-        Parameter(
-            "StudioRolePattern",
-            Type="String",
-            Default=STUDIO_ROLE_PATTERN_DEFAULT,
-            Description="IAM pattern (after arn:<partition>:iam:::) of the roles that may launch "
-            "the products; empty for none.",
-        )
-    )
+    portfolio = add_portfolio(template, settings)
     mlflow_uri = template.add_parameter(
         Parameter(
             MLFLOW_TRACKING_URI_PROPERTY,
@@ -177,19 +119,6 @@ def build(settings: TemplateSettings) -> Template:
             "ARN) of projects of the MLflow products that name none themselves.",
         )
     )
-    template.add_condition("HasStudioRoleArns", Not(Equals(Join("", Ref(role_arns)), "")))
-    template.add_condition("HasStudioRolePattern", Not(Equals(Ref(role_pattern), "")))
-
-    portfolio = template.add_resource(
-        servicecatalog.Portfolio(
-            "Portfolio",
-            DisplayName=settings.portfolio_name,
-            ProviderName=settings.provider_name,
-            Description="SageMaker project templates: baseline and advanced MLOps scenarios.",
-        )
-    )
-    _add_principals(template, portfolio, role_arns, role_pattern)
-
     registry = template.add_resource(
         dynamodb.Table(
             "ProjectRegistry",
@@ -237,10 +166,7 @@ def build(settings: TemplateSettings) -> Template:
                 *deployment_teardown_statements(),
                 *repository_statements(
                     [
-                        Sub(
-                            "arn:${AWS::Partition}:s3:::${ArtifactsBucket}/${Key}",
-                            Key=Ref(key),
-                        )
+                        s3_arn("${ArtifactsBucket}/${Key}", Key=Ref(key))
                         for key in seed_keys.values()
                     ],
                     settings.repository_secret_prefix,
@@ -263,19 +189,8 @@ def build(settings: TemplateSettings) -> Template:
         data_bucket=data_bucket,
         environment=environment,
     )
-    launch_role = _add_launch_role(template, bucket, function, settings)
-
-    for product in PRODUCTS:
-        _add_product(
-            template,
-            product,
-            portfolio,
-            launch_role,
-            bucket,
-            template_keys[product.name],
-            product_version,
-            settings,
-        )
+    launch_role = add_launch_role(template, function, settings)
+    add_products(template, portfolio, launch_role, bucket, template_keys, product_version, settings)
 
     for logical_id, name, value, description in (
         (
@@ -348,191 +263,12 @@ def _add_training_trigger(template: Template, registry: Any, code: lambda_.Code)
         "Pushes to the prod, dev and feature-* branches of every project repository.",
         event_pattern={
             "source": ["aws.codecommit"],
-            "detail-type": [DETAIL_TYPE],
+            "detail-type": [CODECOMMIT_DETAIL_TYPE],
             "detail": {
                 "event": list(PUSH_EVENTS),
                 "referenceType": ["branch"],
                 "repositoryName": [{"prefix": f"{NAME_PREFIX}-"}],
-                "referenceName": ["prod", "dev", {"prefix": "feature-"}],
+                "referenceName": list(TRAINED_BRANCHES_EVENT_PATTERN),
             },
         },
-    )
-
-
-def _add_principals(
-    template: Template, portfolio: Any, role_arns: Parameter, role_pattern: Parameter
-) -> None:
-    template.add_resource(
-        ForEachResources(
-            "StudioRoles",
-            "RoleArn",
-            Ref(role_arns),
-            {
-                "StudioRole&{RoleArn}": {
-                    "Type": "AWS::ServiceCatalog::PortfolioPrincipalAssociation",
-                    "Condition": "HasStudioRoleArns",
-                    "Properties": {
-                        "PortfolioId": Ref(portfolio),
-                        "PrincipalARN": Ref("RoleArn"),
-                        "PrincipalType": "IAM",
-                    },
-                }
-            },
-        )
-    )
-    template.add_resource(
-        servicecatalog.PortfolioPrincipalAssociation(
-            "StudioRolePatternPrincipal",
-            Condition="HasStudioRolePattern",
-            PortfolioId=Ref(portfolio),
-            PrincipalARN=Sub("arn:${AWS::Partition}:iam:::${StudioRolePattern}"),
-            PrincipalType="IAM_PATTERN",
-        )
-    )
-
-
-def _add_launch_role(
-    template: Template, bucket: Parameter, function: lambda_.Function, settings: TemplateSettings
-) -> iam.Role:
-    stack_arn = Sub(
-        "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/SC-*"
-    )
-    return template.add_resource(
-        iam.Role(
-            "LaunchRole",
-            Description="Service Catalog launches the project products with this role.",
-            AssumeRolePolicyDocument=trust_policy("servicecatalog.amazonaws.com"),
-            Policies=[
-                iam.Policy(
-                    PolicyName="launch-project-products",
-                    PolicyDocument=PolicyDocument(
-                        Version="2012-10-17",
-                        Statement=[
-                            Statement(
-                                Sid="ProductStacks",
-                                Effect=Allow,
-                                Action=[
-                                    cfn_actions.CreateStack,
-                                    cfn_actions.UpdateStack,
-                                    cfn_actions.DeleteStack,
-                                    cfn_actions.DescribeStacks,
-                                    cfn_actions.DescribeStackEvents,
-                                    cfn_actions.SetStackPolicy,
-                                    cfn_actions.TagResource,
-                                    cfn_actions.UntagResource,
-                                ],
-                                Resource=[stack_arn],
-                            ),
-                            Statement(
-                                Sid="TemplateChecks",
-                                Effect=Allow,
-                                Action=[
-                                    cfn_actions.ValidateTemplate,
-                                    cfn_actions.GetTemplateSummary,
-                                ],
-                                Resource=["*"],
-                            ),
-                            Statement(
-                                Sid="ProductTemplates",
-                                Effect=Allow,
-                                Action=[s3_actions.GetObject],
-                                Resource=[Sub("arn:${AWS::Partition}:s3:::${ArtifactsBucket}/*")],
-                            ),
-                            # Service Catalog provisions from its own copy of each product
-                            # version, in a bucket it owns and tags for provisioning.
-                            Statement(
-                                Sid="ServiceCatalogTemplateCopies",
-                                Effect=Allow,
-                                Action=[s3_actions.GetObject],
-                                Resource=["*"],
-                                Condition=Condition(StringEquals(SERVICE_CATALOG_COPY_TAG, "true")),
-                            ),
-                            Statement(
-                                Sid="ResolveLifecycleFunction",
-                                Effect=Allow,
-                                Action=[ssm_actions.GetParameters, ssm_actions.GetParameter],
-                                Resource=[
-                                    Sub(
-                                        "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
-                                        f":parameter{settings.lifecycle_function_arn_parameter}"
-                                    )
-                                ],
-                            ),
-                            Statement(
-                                Sid="CallLifecycleFunction",
-                                Effect=Allow,
-                                Action=[InvokeFunction],
-                                Resource=[GetAtt(function, "Arn")],
-                            ),
-                            Statement(
-                                Sid="ResolveProjectDataBucket",
-                                Effect=Allow,
-                                Action=[ssm_actions.GetParameters, ssm_actions.GetParameter],
-                                Resource=[
-                                    Sub(
-                                        "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
-                                        f":parameter{settings.project_data_bucket_parameter}"
-                                    )
-                                ],
-                            ),
-                            *training_launch_statements(settings.repository_secret_prefix),
-                        ],
-                    ),
-                )
-            ],
-        )
-    )
-
-
-def _add_product(
-    template: Template,
-    product: Product,
-    portfolio: servicecatalog.Portfolio,
-    launch_role: iam.Role,
-    bucket: Parameter,
-    template_key: Parameter,
-    product_version: Parameter,
-    settings: TemplateSettings,
-) -> None:
-    stem = product.logical_stem
-    options: dict[str, Any] = {}
-    if settings.support_email:
-        options["SupportEmail"] = settings.support_email
-    catalog_product = template.add_resource(
-        servicecatalog.CloudFormationProduct(
-            f"{stem}Product",
-            Name=product.display_name,
-            Description=product.description,
-            Owner=settings.provider_name,
-            ProvisioningArtifactParameters=[
-                servicecatalog.ProvisioningArtifactProperties(
-                    Name=Ref(product_version),
-                    Description=f"mlops-portfolio {settings.version}",
-                    Info=servicecatalog.Info(
-                        LoadTemplateFromURL=Sub(
-                            "https://${Bucket}.s3.${AWS::Region}.${AWS::URLSuffix}/${Key}",
-                            Bucket=Ref(bucket),
-                            Key=Ref(template_key),
-                        )
-                    ),
-                )
-            ],
-            Tags=Tags(**{STUDIO_VISIBILITY_TAG: "true"}),
-            **options,
-        )
-    )
-    association = template.add_resource(
-        servicecatalog.PortfolioProductAssociation(
-            f"{stem}Association", PortfolioId=Ref(portfolio), ProductId=Ref(catalog_product)
-        )
-    )
-    template.add_resource(
-        servicecatalog.LaunchRoleConstraint(
-            f"{stem}LaunchConstraint",
-            DependsOn=[association.title],
-            PortfolioId=Ref(portfolio),
-            ProductId=Ref(catalog_product),
-            RoleArn=GetAtt(launch_role, "Arn"),
-            Description="Launch with the portfolio's launch role.",
-        )
     )

@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from portfolio_build import render
+from portfolio_build import architecture, render
 from portfolio_build.checks import Finding, lambda_package, limits, studio_contract
 from portfolio_build.checks.lint import lint_templates
 from portfolio_build.config import BuildConfig, load_config
@@ -83,11 +83,19 @@ def build(config: BuildConfig) -> int:
             print(f"  {finding}", file=sys.stderr)
         return 1
     write_manifest(dist, config.settings.version, artifacts)
+    write_architecture_page(dist)
     print(
         f"\nOK: {len(artifacts)} artifacts validated (cfn-lint in {', '.join(config.regions)}) "
         f"in {time.perf_counter() - started:.1f} s; manifest: {dist / MANIFEST_NAME}"
     )
     return 0
+
+
+def write_architecture_page(dist: Path) -> None:
+    """``dist/docs/architecture.md``: the picture drawn from the templates just built."""
+    page = dist / "docs" / "architecture.md"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(architecture.render(*architecture.load_templates(dist / "templates")))
 
 
 def validate(

@@ -17,8 +17,8 @@ from typing import Any
 import jsonschema
 from cfnlint.helpers import REGIONS as CFNLINT_REGIONS
 
-from portfolio.settings import DEFAULT_SSM_PREFIX, TemplateSettings
 from portfolio_build.errors import ConfigError
+from template_common.settings import DEFAULT_SSM_PREFIX, TemplateSettings
 
 DEFAULT_CONFIG_FILE = "portfolio.toml"
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")

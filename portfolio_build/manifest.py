@@ -16,7 +16,7 @@ from lambda_project_lifecycle.scenarios import SCENARIOS
 from portfolio.platform import seed_code_key_parameter, template_key_parameter
 from portfolio_build.artifacts import sha256_of
 from portfolio_build.render import Artifact
-from products.catalog import PRODUCTS
+from template_common.catalog import PRODUCTS
 
 MANIFEST_NAME = "manifest.json"
 KEY_PREFIX = "mlops-portfolio"

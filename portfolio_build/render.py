@@ -14,10 +14,10 @@ from troposphere import Template
 from lambda_project_lifecycle.deployments.settings import PACKAGED_SCHEMA, SEED_CODE_SCHEMA_PATH
 from lambda_project_lifecycle.scenarios import SCENARIOS
 from portfolio import bootstrap, platform
-from portfolio.settings import TemplateSettings
 from portfolio_build.artifacts import collect_files, write_zip
 from products import template as product_template
-from products.catalog import PRODUCTS
+from template_common.catalog import PRODUCTS
+from template_common.settings import TemplateSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_PACKAGE = "lambda_project_lifecycle"

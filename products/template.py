@@ -13,16 +13,13 @@ from typing import ClassVar
 from troposphere import GetAtt, Output, Parameter, Ref, Template
 from troposphere.cloudformation import CustomResource
 
-from lambda_project_lifecycle.naming import (
-    PROJECT_ID_MAX_LENGTH,
-    PROJECT_NAME_MAX_LENGTH,
-)
-from lambda_project_lifecycle.repositories import settings as repository
+from lambda_project_lifecycle import resource_properties as properties
+from lambda_project_lifecycle.naming import PROJECT_ID_MAX_LENGTH, PROJECT_NAME_MAX_LENGTH
 from lambda_project_lifecycle.scenarios import DEFAULT_ON_DELETE, ON_DELETE_CHOICES
-from portfolio.platform import LIFECYCLE_SERVICE_TIMEOUT_SECONDS
-from portfolio.settings import TemplateSettings
 from products import training
-from products.catalog import Product
+from template_common.catalog import Product
+from template_common.lifecycle_function import LIFECYCLE_SERVICE_TIMEOUT_SECONDS
+from template_common.settings import TemplateSettings
 
 # The Studio pattern for project names, as CloudFormation applies it (whole value).
 STUDIO_PROJECT_NAME_PATTERN = "^[a-zA-Z](-*[a-zA-Z0-9])*"
@@ -41,8 +38,8 @@ class ProjectLifecycleResource(CustomResource):
         "Registry": (str, True),
         "OnDelete": (str, True),
         "PortfolioVersion": (str, True),
-        **{name: (str, False) for name in repository.REPOSITORY_PROPERTIES},
-        repository.MLFLOW_TRACKING_URI_PROPERTY: (str, False),
+        **{name: (str, False) for name in properties.REPOSITORY_PROPERTIES},
+        properties.MLFLOW_TRACKING_URI_PROPERTY: (str, False),
     }
 
 
@@ -70,26 +67,26 @@ USER_PARAMETERS: tuple[UserParameter, ...] = (
         allowed_values=ON_DELETE_CHOICES,
     ),
     UserParameter(
-        name=repository.PROVIDER,
+        name=properties.PROVIDER,
         label="Git provider",
         description=(
             "codecommit (default): a new CodeCommit repository. github, gitlab, bitbucket: a "
             "repository made with the token in RepositorySecretArn, or an existing empty one "
             "reached through ConnectionArn. git: the existing empty repository at RepositoryUrl."
         ),
-        default=repository.DEFAULT_PROVIDER,
-        allowed_values=repository.PROVIDERS,
+        default=properties.DEFAULT_PROVIDER,
+        allowed_values=properties.PROVIDERS,
         group="Repository",
     ),
     UserParameter(
-        name=repository.OWNER,
+        name=properties.OWNER,
         label="Repository owner (GitHub organization or user, GitLab group, Bitbucket workspace)",
         description="Required for github, gitlab and bitbucket.",
         default="",
         group="Repository",
     ),
     UserParameter(
-        name=repository.NAME,
+        name=properties.NAME,
         label="Repository name (empty: sagemaker-<project name>-<project id>)",
         description=(
             "Name of the repository to create (or, with a connection, the existing one). "
@@ -99,7 +96,7 @@ USER_PARAMETERS: tuple[UserParameter, ...] = (
         group="Repository",
     ),
     UserParameter(
-        name=repository.CONNECTION,
+        name=properties.CONNECTION,
         label="CodeConnections connection ARN (existing empty repository)",
         description=(
             "An AVAILABLE connection to GitHub, GitLab or Bitbucket in this region; the "
@@ -109,7 +106,7 @@ USER_PARAMETERS: tuple[UserParameter, ...] = (
         group="Repository",
     ),
     UserParameter(
-        name=repository.SECRET,
+        name=properties.SECRET,
         label="Secrets Manager secret ARN with the token (or git username and token)",
         description=(
             'JSON {"Token": "...", "Hosts": ["<host>"]} (GitHub, GitLab, Bitbucket; CodeBuild\'s '
@@ -121,14 +118,14 @@ USER_PARAMETERS: tuple[UserParameter, ...] = (
         group="Repository",
     ),
     UserParameter(
-        name=repository.URL,
+        name=properties.URL,
         label="HTTPS URL of an existing empty repository (git provider)",
         description="Used with RepositoryProvider git only.",
         default="",
         group="Repository",
     ),
     UserParameter(
-        name=repository.API_URL,
+        name=properties.API_URL,
         label="API URL of GitHub Enterprise Server or self-managed GitLab (empty: cloud service)",
         description="Used with a token; default https://api.github.com, https://gitlab.com/api/v4.",
         default="",
@@ -140,7 +137,7 @@ USER_PARAMETERS: tuple[UserParameter, ...] = (
 # Only the MLflow flavour asks for its tracking server.
 MLFLOW_PARAMETERS: tuple[UserParameter, ...] = (
     UserParameter(
-        name=repository.MLFLOW_TRACKING_URI_PROPERTY,
+        name=properties.MLFLOW_TRACKING_URI_PROPERTY,
         label="MLflow tracking server (empty: the platform's)",
         description=(
             "https:// URL or SageMaker MLflow tracking server ARN where this project's models "
@@ -190,7 +187,7 @@ def build(product: Product, settings: TemplateSettings) -> Template:
             Registry=product.registry,
             OnDelete=user_values["OnDelete"],
             PortfolioVersion=settings.version,
-            **{name: user_values[name] for name in repository.REPOSITORY_PROPERTIES},
+            **{name: user_values[name] for name in properties.REPOSITORY_PROPERTIES},
             **{parameter.name: user_values[parameter.name] for parameter in extra},
         )
     )

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from portfolio.settings import TemplateSettings
 from portfolio_build.render import render_templates, template_path
+from template_common.settings import TemplateSettings
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 REGENERATE = "UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from lambda_project_lifecycle.deployments.aws import call, pages
+from lambda_project_lifecycle.aws_calls import call, pages
 
 NAMESPACE = "AWS/SageMaker"
 METRIC = "Invocation5XXErrors"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from lambda_project_lifecycle.deployments.aws import call, call_unless, pages
+from lambda_project_lifecycle.aws_calls import call, call_unless, pages
 
 NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"

@@ -17,11 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from lambda_project_lifecycle.aws_calls import call_unless
 from lambda_project_lifecycle.deployments import schema as json_schema
 from lambda_project_lifecycle.deployments.errors import DeployConfigError
-from lambda_project_lifecycle.errors import AwsCallError, error_code
 
 STAGES = ("development", "production")
 BRANCH_OF_STAGE = {"development": "dev", "production": "prod"}
@@ -133,16 +131,19 @@ def load_stage_config(
     """The stage's config from the project's published ``config.json``, or all defaults."""
     key = config_key(prefix, stage)
     source = f"s3://{bucket}/{key}"
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if error_code(exc) not in _MISSING_OBJECT_CODES:
-            raise AwsCallError(f"Reading the deployment config {source}", exc) from exc
+    reply = call_unless(
+        _MISSING_OBJECT_CODES,
+        f"Reading the deployment config {source}",
+        s3.get_object,
+        Bucket=bucket,
+        Key=key,
+    )
+    if reply is None:
         document: Any = {"schema_version": 1}
         source = f"schema defaults ({source} not published)"
     else:
         try:
-            document = json.loads(body)
+            document = json.loads(reply["Body"].read())
         except ValueError as exc:
             raise DeployConfigError(source, f"not valid JSON: {exc}") from exc
     return parse_stage_config(

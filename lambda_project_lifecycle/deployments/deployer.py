@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lambda_project_lifecycle import project_registry
+from lambda_project_lifecycle.aws_calls import MISSING, call_unless, pages
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments import (
     alarms,
@@ -32,7 +33,6 @@ from lambda_project_lifecycle.deployments import (
     records,
     teardown,
 )
-from lambda_project_lifecycle.deployments.aws import MISSING, call_unless, pages
 from lambda_project_lifecycle.deployments.config import (
     StageConfig,
     hosting_instance_types,
@@ -53,8 +53,6 @@ from lambda_project_lifecycle.deployments.plan import (
     TAG_DEPLOYMENT,
     TAG_EXPIRES_AT,
     TAG_PACKAGE_PREFIX,
-    TAG_PROJECT_ID,
-    TAG_PROJECT_NAME,
     EndpointPlan,
     plan_endpoint,
     variant_for,
@@ -62,7 +60,7 @@ from lambda_project_lifecycle.deployments.plan import (
 from lambda_project_lifecycle.deployments.records import EndpointRecord, VariantState
 from lambda_project_lifecycle.deployments.settings import DeploySettings
 from lambda_project_lifecycle.errors import LifecycleError
-from lambda_project_lifecycle.naming import ProjectNames
+from lambda_project_lifecycle.naming import PROJECT_ID_TAG, ProjectNames
 from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
 
 logger = logging.getLogger(__name__)
@@ -109,10 +107,7 @@ class ProjectContext:
 
     @property
     def tags(self) -> list[dict[str, str]]:
-        return [
-            {"Key": TAG_PROJECT_NAME, "Value": self.names.project_name},
-            {"Key": TAG_PROJECT_ID, "Value": self.names.project_id},
-        ]
+        return self.names.tags()
 
 
 @dataclass
@@ -622,14 +617,14 @@ class Deployer:
             )
             role = (reply or {}).get("Role") or {}
             tags = {tag["Key"]: tag["Value"] for tag in role.get("Tags", [])}
-            if role and tags.get(TAG_PROJECT_ID) == project_id:
+            if role and tags.get(PROJECT_ID_TAG) == project_id:
                 self._model_roles[project_id] = str(role["Arn"])
             else:
                 if role:
                     logger.warning(
                         "Role %s is not tagged %s=%s; models run as the shared role",
                         role_name,
-                        TAG_PROJECT_ID,
+                        PROJECT_ID_TAG,
                         project_id,
                     )
                 self._model_roles[project_id] = self._settings.model_role_arn

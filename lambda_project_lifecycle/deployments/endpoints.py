@@ -19,11 +19,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambda_project_lifecycle.deployments.aws import MISSING, call, call_unless, pages
+from lambda_project_lifecycle.aws_calls import MISSING, call, call_unless, pages
 from lambda_project_lifecycle.deployments.errors import EndpointBusyError
-from lambda_project_lifecycle.deployments.plan import TAG_PROJECT_ID
 from lambda_project_lifecycle.errors import AwsCallError, ProjectConflictError, error_code
-from lambda_project_lifecycle.naming import ProjectNames
+from lambda_project_lifecycle.naming import PROJECT_ID_TAG, ProjectNames
 
 logger = logging.getLogger(__name__)
 
@@ -266,7 +265,7 @@ def model_names_of_config(sagemaker: Any, config_name: str) -> set[str]:
 def _tagged_for(sagemaker: Any, arn: str, names: ProjectNames) -> bool:
     reply = call(f"Reading tags of {arn}", sagemaker.list_tags, ResourceArn=arn)
     tags = {tag["Key"]: tag["Value"] for tag in reply.get("Tags", [])}
-    if tags.get(TAG_PROJECT_ID) != names.project_id:
-        logger.warning("Leaving %s: it does not carry %s=%s", arn, TAG_PROJECT_ID, names.project_id)
+    if tags.get(PROJECT_ID_TAG) != names.project_id:
+        logger.warning("Leaving %s: it does not carry %s=%s", arn, PROJECT_ID_TAG, names.project_id)
         return False
     return True

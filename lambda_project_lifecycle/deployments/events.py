@@ -20,9 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lambda_project_lifecycle.deployments.errors import InvalidEventError
+from lambda_project_lifecycle.triggers import ENDPOINT_DETAIL_TYPE, MODEL_PACKAGE_DETAIL_TYPE
 
-MODEL_PACKAGE_DETAIL_TYPE = "SageMaker Model Package State Change"
-ENDPOINT_DETAIL_TYPE = "SageMaker Endpoint State Change"
 ENDPOINT_STATES = (
     "OutOfService",
     "Creating",

@@ -26,8 +26,8 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
+from lambda_project_lifecycle.aws_calls import call
 from lambda_project_lifecycle.clients import AwsClients
-from lambda_project_lifecycle.deployments.aws import call
 from lambda_project_lifecycle.deployments.errors import PayloadError
 from lambda_project_lifecycle.errors import error_code
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
-from lambda_project_lifecycle.deployments.aws import call
+from lambda_project_lifecycle.aws_calls import call
 from lambda_project_lifecycle.deployments.errors import WebhookError
 from lambda_project_lifecycle.errors import error_code
 

@@ -24,13 +24,11 @@ from typing import Any
 from lambda_project_lifecycle.deployments.config import MAX_ROLLBACK_ALARMS, StageConfig
 from lambda_project_lifecycle.deployments.errors import DeployConfigError
 from lambda_project_lifecycle.deployments.records import VariantState
-from lambda_project_lifecycle.naming import ProjectNames
+from lambda_project_lifecycle.naming import PROJECT_ID_TAG, PROJECT_NAME_TAG, ProjectNames
 
 SINGLE_VARIANT = "AllTraffic"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-TAG_PROJECT_NAME = "sagemaker:project-name"
-TAG_PROJECT_ID = "sagemaker:project-id"
 TAG_STAGE = "mlops-portfolio:stage"
 TAG_PACKAGE_PREFIX = "mlops-portfolio:model-package-arn:"
 TAG_EXPIRES_AT = "mlops-portfolio:expires-at"
@@ -201,8 +199,8 @@ def plan_endpoint(
     }
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:10]
     tags = [
-        (TAG_PROJECT_NAME, names.project_name),
-        (TAG_PROJECT_ID, names.project_id),
+        (PROJECT_NAME_TAG, names.project_name),
+        (PROJECT_ID_TAG, names.project_id),
         (TAG_STAGE, stage),
     ] + [(TAG_PACKAGE_PREFIX + v.name, v.state.model_package_arn) for v in variants]
     return Decision(

@@ -27,23 +27,23 @@ from datetime import datetime
 from typing import Any
 
 from lambda_project_lifecycle import project_registry
+from lambda_project_lifecycle.aws_calls import call, pages
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments import endpoints, records, teardown
-from lambda_project_lifecycle.deployments.aws import call, pages
 from lambda_project_lifecycle.deployments.config import STAGES
 from lambda_project_lifecycle.deployments.deployer import utc_now
 from lambda_project_lifecycle.deployments.errors import InvalidEventError
 from lambda_project_lifecycle.deployments.events import parse_time
 from lambda_project_lifecycle.deployments.notifications import Notice, Notifier
-from lambda_project_lifecycle.deployments.plan import (
-    TAG_EXPIRES_AT,
-    TAG_PROJECT_ID,
-    TAG_PROJECT_NAME,
-    TAG_STAGE,
-)
+from lambda_project_lifecycle.deployments.plan import TAG_EXPIRES_AT, TAG_STAGE
 from lambda_project_lifecycle.deployments.settings import DeploySettings
 from lambda_project_lifecycle.errors import LifecycleError
-from lambda_project_lifecycle.naming import NAME_PREFIX, ProjectNames
+from lambda_project_lifecycle.naming import (
+    NAME_PREFIX,
+    PROJECT_ID_TAG,
+    PROJECT_NAME_TAG,
+    ProjectNames,
+)
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
@@ -125,7 +125,7 @@ def _reap_one(
     sagemaker = clients.sagemaker
     name = summary["EndpointName"]
     tags = _tags(sagemaker, summary)
-    project_id = tags.get(TAG_PROJECT_ID)
+    project_id = tags.get(PROJECT_ID_TAG)
     if not project_id:
         return None
     if summary.get("EndpointStatus") in endpoints.BUSY_STATES:
@@ -153,7 +153,7 @@ def _reap_one(
         return None
     if not tags.get(TAG_EXPIRES_AT) or expires > now:
         return None
-    names = ProjectNames(tags.get(TAG_PROJECT_NAME, ""), project_id)
+    names = ProjectNames(tags.get(PROJECT_NAME_TAG, ""), project_id)
     if names.endpoint(STAGE) != name:
         logger.warning("Leaving %s: its tags name another project's endpoint", name)
         return None
@@ -207,8 +207,8 @@ def _notify_failure(
     notifier.send(
         Notice(
             status="FAILED",
-            project_name=tags.get(TAG_PROJECT_NAME, ""),
-            project_id=tags.get(TAG_PROJECT_ID, ""),
+            project_name=tags.get(PROJECT_NAME_TAG, ""),
+            project_id=tags.get(PROJECT_ID_TAG, ""),
             stage=tags.get(TAG_STAGE, ""),
             endpoint_name=name,
             summary=f"the reaper could not delete {name} (tried again on its next run): {reason}",

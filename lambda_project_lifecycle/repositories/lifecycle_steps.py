@@ -44,12 +44,12 @@ from lambda_project_lifecycle.repositories.seed import (
     load_seed_code,
     project_config,
 )
-from lambda_project_lifecycle.repositories.settings import (
+from lambda_project_lifecycle.repositories.settings import RepositorySettings
+from lambda_project_lifecycle.resource_properties import (
     DEFAULT_PROVIDER,
     MLFLOW_TRACKING_URI_PROPERTY,
     PROVIDER,
     REPOSITORY_PROPERTIES,
-    RepositorySettings,
 )
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lambda_project_lifecycle.repositories.errors import RepositoryAccessError, RepositoryError
-from lambda_project_lifecycle.repositories.settings import API_URL
+from lambda_project_lifecycle.resource_properties import API_URL
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from lambda_project_lifecycle.errors import error_code
 from lambda_project_lifecycle.repositories.errors import RepositoryAccessError
-from lambda_project_lifecycle.repositories.settings import SECRET
+from lambda_project_lifecycle.resource_properties import SECRET
 
 HOSTS_KEY = "Hosts"
 # CodeBuild's ServerType of a cloud service -> the hosts its tokens are for.

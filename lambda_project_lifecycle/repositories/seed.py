@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
 from dulwich.objects import ObjectID
 
-from lambda_project_lifecycle.errors import AwsCallError, LifecycleError
+from lambda_project_lifecycle.aws_calls import call
+from lambda_project_lifecycle.errors import LifecycleError
 from lambda_project_lifecycle.project import ProjectSpec
 
 if TYPE_CHECKING:
@@ -64,11 +64,10 @@ class SeedCommit:
 
 def load_seed_code(s3: Any, bucket: str, key: str) -> list[SeedFile]:
     """The files of the seed-code zip at ``s3://bucket/key``."""
-    try:
-        reply = s3.get_object(Bucket=bucket, Key=key)
-        data = reply["Body"].read(MAX_SEED_BYTES + 1)
-    except ClientError as exc:
-        raise AwsCallError(f"Reading the seed code s3://{bucket}/{key}", exc) from exc
+    reply = call(
+        f"Reading the seed code s3://{bucket}/{key}", s3.get_object, Bucket=bucket, Key=key
+    )
+    data = reply["Body"].read(MAX_SEED_BYTES + 1)
     if len(data) > MAX_SEED_BYTES:
         raise LifecycleError(f"The seed code s3://{bucket}/{key} is over {MAX_SEED_BYTES} bytes")
     return read_seed_zip(data, f"s3://{bucket}/{key}")

@@ -24,20 +24,20 @@ from urllib.parse import urlsplit
 
 from lambda_project_lifecycle.errors import InvalidProjectError
 from lambda_project_lifecycle.naming import NAME_PREFIX, NAME_RULES, ProjectNames
+from lambda_project_lifecycle.resource_properties import (
+    API_URL,
+    CONNECTION,
+    DEFAULT_PROVIDER,
+    NAME,
+    OWNER,
+    PROVIDER,
+    PROVIDERS,
+    REPOSITORY_PROPERTIES,
+    SECRET,
+    URL,
+)
 
-PROVIDERS = ("codecommit", "github", "gitlab", "bitbucket", "git")
-DEFAULT_PROVIDER = "codecommit"
 HOSTED_PROVIDERS = ("github", "gitlab", "bitbucket")
-
-PROVIDER = "RepositoryProvider"
-OWNER = "RepositoryOwner"
-NAME = "RepositoryName"
-CONNECTION = "ConnectionArn"
-SECRET = "RepositorySecretArn"
-URL = "RepositoryUrl"
-API_URL = "ProviderApiUrl"
-# Every repository property; none of them may change once the project exists.
-REPOSITORY_PROPERTIES = (PROVIDER, OWNER, NAME, CONNECTION, SECRET, URL, API_URL)
 
 # The naming rule each provider applies to repository names.
 NAME_RULE_OF_PROVIDER = {
@@ -74,10 +74,6 @@ SECRET_ARN_PATTERN = (
 )
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
-
-# Optional property of the custom resource (MLflow flavour); overrides the Lambda's
-# MLFLOW_TRACKING_URI, which the platform stack's MlflowTrackingUri parameter sets.
-MLFLOW_TRACKING_URI_PROPERTY = "MlflowTrackingUri"
 # Project CodeCommit repositories: the only ones the platform may create and route pushes of.
 CODECOMMIT_NAME_PREFIX = f"{NAME_PREFIX}-"
 

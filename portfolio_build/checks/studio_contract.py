@@ -12,19 +12,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambda_project_lifecycle.naming import PROJECT_ID_MAX_LENGTH, PROJECT_NAME_MAX_LENGTH
-from portfolio.platform import SERVICE_CATALOG_COPY_TAG, STUDIO_VISIBILITY_TAG
-from portfolio.settings import TemplateSettings
+from lambda_project_lifecycle.naming import (
+    PROJECT_ID_MAX_LENGTH,
+    PROJECT_ID_TAG,
+    PROJECT_NAME_MAX_LENGTH,
+    PROJECT_NAME_TAG,
+)
 from portfolio_build.checks import Finding
-from products.catalog import PRODUCTS
 from products.template import PARAMETER_RULES_KEY, STUDIO_PROJECT_NAME_PATTERN
+from template_common.catalog import PRODUCTS, SERVICE_CATALOG_COPY_TAG, STUDIO_VISIBILITY_TAG
+from template_common.settings import TemplateSettings
 
 CHECK = "studio-contract"
 PROJECT_PARAMETERS = ("SageMakerProjectName", "SageMakerProjectId")
-PROJECT_TAGS = {
-    "sagemaker:project-name": "SageMakerProjectName",
-    "sagemaker:project-id": "SageMakerProjectId",
-}
+PROJECT_TAGS = {PROJECT_NAME_TAG: "SageMakerProjectName", PROJECT_ID_TAG: "SageMakerProjectId"}
 # Per-project resources that cost money while idle; a project must not own any.
 IDLE_PRICED_TYPES = frozenset(
     {

@@ -16,6 +16,7 @@ import pytest
 from lambda_project_lifecycle import training_trigger
 from lambda_project_lifecycle.naming import ProjectNames
 from lambda_project_lifecycle.training_trigger import Ignored, handle_event, route_push
+from lambda_project_lifecycle.triggers import BRANCH_PATTERN_FOR_WEBHOOKS
 from sandbox.cloudformation import LambdaContext, ResponseListener
 from tests.lambda_project_lifecycle.conftest import REGISTRY_TABLE, Emulated
 from tests.support.events import load_event
@@ -195,7 +196,7 @@ def test_routing_table(event: str, branch: str, trains: bool) -> None:
 def test_the_webhook_filter_routes_the_same_branches() -> None:
     import re
 
-    pattern = re.compile(training_trigger.BRANCH_PATTERN_FOR_WEBHOOKS)
+    pattern = re.compile(BRANCH_PATTERN_FOR_WEBHOOKS)
     for branch, trains in [
         ("prod", True),
         ("dev", True),

@@ -10,7 +10,7 @@ import pytest
 
 from lambda_project_lifecycle.naming import ProjectNames, check_name
 from portfolio import platform
-from portfolio.settings import TemplateSettings
+from template_common.settings import TemplateSettings
 
 TEMPLATE: dict[str, Any] = json.loads(json.dumps(platform.build(TemplateSettings()).to_dict()))
 RESOURCES = TEMPLATE["Resources"]

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from portfolio import platform
-from portfolio.settings import TemplateSettings
 from products import template as product_template
-from products.catalog import PRODUCTS
+from template_common.catalog import PRODUCTS
+from template_common.lifecycle_function import LIFECYCLE_SERVICE_TIMEOUT_SECONDS
+from template_common.settings import TemplateSettings
 
 SETTINGS = TemplateSettings()
 RESOURCES: dict[str, Any] = json.loads(json.dumps(platform.build(SETTINGS).to_dict()))["Resources"]
@@ -29,7 +30,7 @@ def test_lambda_never_retries_a_lifecycle_request_nor_runs_one_cloudformation_ga
             "Qualifier": "$LATEST",
             "MaximumRetryAttempts": 0,
             # queued longer, the request could not be answered within the ServiceTimeout
-            "MaximumEventAgeInSeconds": platform.LIFECYCLE_SERVICE_TIMEOUT_SECONDS
+            "MaximumEventAgeInSeconds": LIFECYCLE_SERVICE_TIMEOUT_SECONDS
             - RESOURCES["LifecycleFunction"]["Properties"]["Timeout"],
         }
     ]

@@ -9,9 +9,9 @@ from typing import Any
 import cfnlint.data.schemas
 
 from portfolio import platform
-from portfolio.settings import TemplateSettings
 from products import template
-from products.catalog import PRODUCTS
+from template_common.catalog import PRODUCTS
+from template_common.settings import TemplateSettings
 
 TEMPLATE: dict[str, Any] = json.loads(json.dumps(platform.build(TemplateSettings()).to_dict()))
 RESOURCES = TEMPLATE["Resources"]

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from portfolio.settings import TemplateSettings
 from portfolio_build.checks import limits, studio_contract
 from portfolio_build.render import render_templates
+from template_common.settings import TemplateSettings
 
 SETTINGS = TemplateSettings()
 PARAMETERS = {

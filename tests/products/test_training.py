@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from lambda_project_lifecycle.repositories.settings import REPOSITORY_PROPERTIES
-from lambda_project_lifecycle.training_trigger import BRANCH_PATTERN_FOR_WEBHOOKS
-from portfolio.settings import TemplateSettings
-from products.catalog import PRODUCTS
+from lambda_project_lifecycle.resource_properties import REPOSITORY_PROPERTIES
+from lambda_project_lifecycle.triggers import BRANCH_PATTERN_FOR_WEBHOOKS
 from products.template import USER_PARAMETERS, build
+from template_common.catalog import PRODUCTS
+from template_common.settings import TemplateSettings
 
 SETTINGS = TemplateSettings()
 

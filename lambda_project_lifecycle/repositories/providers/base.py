@@ -9,13 +9,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from lambda_project_lifecycle.clients import AwsClients
+from lambda_project_lifecycle.naming import PROJECT_ID_TAG
 from lambda_project_lifecycle.project import ProjectSpec
 from lambda_project_lifecycle.repositories.git_transport import GitEndpoint
 from lambda_project_lifecycle.repositories.settings import RepositorySettings
 from lambda_project_lifecycle.repositories.sigv4 import AwsCredentials
 
-PROJECT_ID_TAG = "sagemaker:project-id"
-PROJECT_NAME_TAG = "sagemaker:project-name"
 DELETED_TAG = "sagemaker:project-deleted"  # CodeCommit tag key; value: when
 DELETED_TOPIC = "sagemaker-project-deleted"  # GitHub and GitLab topic
 

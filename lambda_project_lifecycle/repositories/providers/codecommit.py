@@ -6,14 +6,12 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from botocore.exceptions import ClientError
-
-from lambda_project_lifecycle.errors import AwsCallError, error_code
+from lambda_project_lifecycle.aws_calls import call, call_unless
+from lambda_project_lifecycle.naming import PROJECT_ID_TAG
 from lambda_project_lifecycle.repositories.errors import RepositoryError
 from lambda_project_lifecycle.repositories.git_transport import GitEndpoint
 from lambda_project_lifecycle.repositories.providers.base import (
     DELETED_TAG,
-    PROJECT_ID_TAG,
     Repository,
     RepositoryContext,
     description,
@@ -39,17 +37,17 @@ class CodeCommitRepositories:
 
     def ensure(self) -> Repository:
         spec = self._context.spec
-        try:
-            reply = self._codecommit.create_repository(
-                repositoryName=self._name,
-                repositoryDescription=description(spec),
-                tags={tag["Key"]: tag["Value"] for tag in spec.tags},
-            )
+        reply = call_unless(
+            frozenset({"RepositoryNameExistsException"}),
+            f"Creating CodeCommit repository {self._name}",
+            self._codecommit.create_repository,
+            repositoryName=self._name,
+            repositoryDescription=description(spec),
+            tags={tag["Key"]: tag["Value"] for tag in spec.tags},
+        )
+        if reply is not None:
             logger.info("Created CodeCommit repository %s", self._name)
             return self._repository(reply["repositoryMetadata"], ours=True, created_now=True)
-        except ClientError as exc:
-            if error_code(exc) != "RepositoryNameExistsException":
-                raise AwsCallError(f"Creating CodeCommit repository {self._name}", exc) from exc
         found = self.find()
         if found is None:
             raise RepositoryError(
@@ -58,42 +56,45 @@ class CodeCommitRepositories:
         return found
 
     def find(self) -> Repository | None:
-        try:
-            metadata = self._codecommit.get_repository(repositoryName=self._name)[
-                "repositoryMetadata"
-            ]
-        except ClientError as exc:
-            if error_code(exc) == "RepositoryDoesNotExistException":
-                return None
-            raise AwsCallError(f"Reading CodeCommit repository {self._name}", exc) from exc
+        reply = call_unless(
+            frozenset({"RepositoryDoesNotExistException"}),
+            f"Reading CodeCommit repository {self._name}",
+            self._codecommit.get_repository,
+            repositoryName=self._name,
+        )
+        if reply is None:
+            return None
+        metadata = reply["repositoryMetadata"]
         tags = self._tags(metadata["Arn"])
         return self._repository(
             metadata, ours=tags.get(PROJECT_ID_TAG) == self._context.spec.project_id
         )
 
     def delete(self, repository: Repository) -> bool:
-        try:
-            self._codecommit.delete_repository(repositoryName=repository.name)
-        except ClientError as exc:
-            raise AwsCallError(f"Deleting CodeCommit repository {repository.name}", exc) from exc
+        call(
+            f"Deleting CodeCommit repository {repository.name}",
+            self._codecommit.delete_repository,
+            repositoryName=repository.name,
+        )
         logger.info("Deleted CodeCommit repository %s", repository.name)
         return True
 
     def mark_deleted(self, repository: Repository) -> bool:
-        try:
-            self._codecommit.tag_resource(
-                resourceArn=repository.handle["arn"],
-                tags={DELETED_TAG: self._context.now().strftime("%Y-%m-%dT%H:%M:%SZ")},
-            )
-        except ClientError as exc:
-            raise AwsCallError(f"Tagging CodeCommit repository {repository.name}", exc) from exc
+        call(
+            f"Tagging CodeCommit repository {repository.name}",
+            self._codecommit.tag_resource,
+            resourceArn=repository.handle["arn"],
+            tags={DELETED_TAG: self._context.now().strftime("%Y-%m-%dT%H:%M:%SZ")},
+        )
         return True
 
     def _tags(self, arn: str) -> dict[str, str]:
-        try:
-            return dict(self._codecommit.list_tags_for_resource(resourceArn=arn).get("tags", {}))
-        except ClientError as exc:
-            raise AwsCallError(f"Reading tags of CodeCommit repository {self._name}", exc) from exc
+        reply = call(
+            f"Reading tags of CodeCommit repository {self._name}",
+            self._codecommit.list_tags_for_resource,
+            resourceArn=arn,
+        )
+        return dict(reply.get("tags", {}))
 
     def _repository(
         self, metadata: dict[str, Any], *, ours: bool, created_now: bool = False

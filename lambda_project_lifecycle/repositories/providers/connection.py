@@ -15,8 +15,8 @@ from lambda_project_lifecycle.errors import error_code
 from lambda_project_lifecycle.repositories.errors import RepositoryAccessError, RepositoryError
 from lambda_project_lifecycle.repositories.git_transport import GitEndpoint
 from lambda_project_lifecycle.repositories.providers.base import Repository, RepositoryContext
-from lambda_project_lifecycle.repositories.settings import CONNECTION, PROVIDER
 from lambda_project_lifecycle.repositories.sigv4 import git_password, git_username
+from lambda_project_lifecycle.resource_properties import CONNECTION, PROVIDER
 
 # Connection provider type -> (our provider, public host, CodeBuild source type)
 CONNECTION_PROVIDERS = {

@@ -41,12 +41,8 @@ from lambda_project_lifecycle.repositories.providers.base import (
 )
 from lambda_project_lifecycle.repositories.rest import RestApi
 from lambda_project_lifecycle.repositories.secrets import SecretCredentials, read_credentials
-from lambda_project_lifecycle.repositories.settings import (
-    API_URL,
-    DEFAULT_API_URLS,
-    OWNER,
-    check_https_url,
-)
+from lambda_project_lifecycle.repositories.settings import DEFAULT_API_URLS, check_https_url
+from lambda_project_lifecycle.resource_properties import API_URL, OWNER
 
 logger = logging.getLogger(__name__)
 

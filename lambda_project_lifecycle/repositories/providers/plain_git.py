@@ -10,7 +10,7 @@ from __future__ import annotations
 from lambda_project_lifecycle.repositories.git_transport import GitEndpoint
 from lambda_project_lifecycle.repositories.providers.base import Repository, RepositoryContext
 from lambda_project_lifecycle.repositories.secrets import SecretCredentials, read_credentials
-from lambda_project_lifecycle.repositories.settings import URL
+from lambda_project_lifecycle.resource_properties import URL
 
 
 class PlainGitRepositories:

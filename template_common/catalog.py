@@ -1,10 +1,20 @@
-"""The products of the portfolio: every scenario in every registry flavour."""
+"""The products of the portfolio: every scenario in every registry flavour.
+
+The platform template publishes each as a Service Catalog product; the build
+renders one product template for each.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from lambda_project_lifecycle.scenarios import REGISTRIES, SCENARIOS, Scenario
+
+# Studio lists only Service Catalog products carrying this tag (value "true").
+STUDIO_VISIBILITY_TAG = "sagemaker:studio-visibility"
+# Service Catalog's own copies of product templates carry this S3 object tag; the launch
+# role reads them (the Service Catalog Administrator Guide's launch-constraint policy).
+SERVICE_CATALOG_COPY_TAG = "s3:ExistingObjectTag/servicecatalog:provisioning"
 
 REGISTRY_TITLES = {
     "sagemaker": "SageMaker Model Registry",

@@ -1,4 +1,9 @@
-"""Calling AWS from the deployment handlers: every ClientError wrapped once, with what we did."""
+"""Calling AWS from the handlers: every ClientError wrapped once, with what we did.
+
+``call`` raises :class:`AwsCallError` naming the action; ``call_unless`` answers
+None for the error codes a step expects (what is already gone, what exists
+already); ``pages`` walks a ``NextToken``-paginated list call.
+"""
 
 from __future__ import annotations
 
@@ -43,4 +48,5 @@ def call_unless(
         raise AwsCallError(action, exc) from exc
 
 
+# What SageMaker answers for a model, config, endpoint or package that does not exist.
 MISSING = frozenset({"ValidationException", "ResourceNotFound", "ResourceNotFoundException"})

@@ -1,0 +1,25 @@
+"""Properties of the ``Custom::ProjectLifecycle`` resource that name a project's repository
+and tracking server: one name for each.
+
+Every product template declares one parameter of the same name and passes it on
+(``products/``); the lifecycle handler reads and checks them
+(``repositories.settings``). Both import the names from here, so they cannot drift
+apart. Like ``environment.py``, this module imports nothing.
+"""
+
+PROVIDERS = ("codecommit", "github", "gitlab", "bitbucket", "git")
+DEFAULT_PROVIDER = "codecommit"
+
+PROVIDER = "RepositoryProvider"
+OWNER = "RepositoryOwner"
+NAME = "RepositoryName"
+CONNECTION = "ConnectionArn"
+SECRET = "RepositorySecretArn"
+URL = "RepositoryUrl"
+API_URL = "ProviderApiUrl"
+# Every repository property; none of them may change once the project exists.
+REPOSITORY_PROPERTIES = (PROVIDER, OWNER, NAME, CONNECTION, SECRET, URL, API_URL)
+
+# Optional property of the custom resource (MLflow flavour); overrides the Lambda's
+# MLFLOW_TRACKING_URI, which the platform stack's parameter of the same name sets.
+MLFLOW_TRACKING_URI_PROPERTY = "MlflowTrackingUri"

@@ -1,0 +1,214 @@
+"""IAM statements of the deployment handlers and of project delete, one function per
+capability.
+
+They act on project endpoints, configs, models (all named ``sagemaker-*``), their
+rollback alarms and their autoscaling targets, and run models as the projects' own
+training roles (or the platform's shared model role).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from awacs import application_autoscaling as aas_actions
+from awacs import cloudwatch as cw_actions
+from awacs import iam as iam_actions
+from awacs import s3 as s3_actions
+from awacs import sagemaker as sm_actions
+from awacs import sns as sns_actions
+from awacs.aws import Allow, Condition, Statement, StringEquals, StringLike
+from troposphere import GetAtt, Join, Ref, Sub
+
+from lambda_project_lifecycle.naming import NAME_PREFIX
+from template_common.arns import iam_role_arn, regional_arn, sagemaker_arn
+
+
+def _project_hosting_arns() -> list[Sub]:
+    return [
+        sagemaker_arn(f"endpoint/{NAME_PREFIX}-*"),
+        sagemaker_arn(f"endpoint-config/{NAME_PREFIX}-*"),
+        sagemaker_arn(f"model/{NAME_PREFIX}-*"),
+    ]
+
+
+def _project_alarm_arns() -> list[Sub]:
+    """Rollback alarms, and the alarms target tracking makes for project endpoints."""
+    return [
+        regional_arn("cloudwatch", f"alarm:{NAME_PREFIX}-*"),
+        regional_arn("cloudwatch", f"alarm:TargetTracking-endpoint/{NAME_PREFIX}-*"),
+    ]
+
+
+def deployment_teardown_statements() -> list[Statement]:
+    """Delete a project's endpoints with their configs, models, alarms and scaling targets."""
+    return [
+        Statement(
+            Sid="ProjectHostingTeardown",
+            Effect=Allow,
+            Action=[
+                sm_actions.DescribeEndpoint,
+                sm_actions.DescribeEndpointConfig,
+                sm_actions.DeleteEndpoint,
+                sm_actions.DeleteEndpointConfig,
+                sm_actions.DeleteModel,
+                # a model another run deleted meanwhile is confirmed gone with DescribeModel
+                sm_actions.DescribeModel,
+                sm_actions.ListTags,
+            ],
+            Resource=_project_hosting_arns(),
+        ),
+        Statement(
+            Sid="HostingListsHaveNoResourceScope",
+            Effect=Allow,
+            Action=[
+                sm_actions.ListEndpoints,
+                sm_actions.ListEndpointConfigs,
+                sm_actions.ListModels,
+            ],
+            Resource=["*"],
+        ),
+        Statement(
+            Sid="ProjectAlarmsTeardown",
+            Effect=Allow,
+            Action=[cw_actions.DeleteAlarms],
+            Resource=_project_alarm_arns(),
+        ),
+        Statement(
+            Sid="AlarmListsHaveNoResourceScope",
+            Effect=Allow,
+            Action=[cw_actions.DescribeAlarms],
+            Resource=["*"],
+        ),
+        # Application Auto Scaling names a scalable target by a random id
+        # (scalable-target/<id>), not by the endpoint, and has no condition key for the
+        # resource id; only aws:ResourceTag, which targets registered before tagging would
+        # fail. So scaling actions cannot be scoped to project endpoints: "*".
+        Statement(
+            Sid="VariantScalingTeardown",
+            Effect=Allow,
+            Action=[
+                aas_actions.DescribeScalableTargets,
+                aas_actions.DescribeScalingPolicies,
+                aas_actions.DeleteScalingPolicy,
+                aas_actions.DeregisterScalableTarget,
+            ],
+            Resource=["*"],
+        ),
+    ]
+
+
+def project_training_roles() -> Sub:
+    """Every project's training role (``sagemaker-<name>-<id>-training``, naming.py)."""
+    return iam_role_arn(f"{NAME_PREFIX}-*-training")
+
+
+def deployment_statements(model_role: Any, data_bucket: Any, topic: Any) -> list[Statement]:
+    """Deploy approved packages: models, configs, endpoints, alarms, scaling, tests, notices.
+
+    A project's models run as its own training role (read with GetRole to check its
+    project tag); ``model_role`` only for projects without one.
+    """
+    return [
+        *deployment_teardown_statements(),
+        Statement(
+            Sid="ProjectHosting",
+            Effect=Allow,
+            Action=[
+                sm_actions.CreateModel,
+                sm_actions.DescribeModel,
+                sm_actions.CreateEndpointConfig,
+                sm_actions.CreateEndpoint,
+                sm_actions.UpdateEndpoint,
+                sm_actions.AddTags,
+                sm_actions.DeleteTags,
+                sm_actions.InvokeEndpoint,
+            ],
+            Resource=_project_hosting_arns(),
+        ),
+        Statement(
+            Sid="ProjectModelPackagesRead",
+            Effect=Allow,
+            Action=[sm_actions.DescribeModelPackage],
+            Resource=[sagemaker_arn(f"model-package/{NAME_PREFIX}-*/*")],
+        ),
+        Statement(
+            Sid="PackageListsHaveNoResourceScope",
+            Effect=Allow,
+            Action=[sm_actions.ListModelPackages],
+            Resource=["*"],
+        ),
+        Statement(
+            Sid="ProjectTrainingRolesRead",
+            Effect=Allow,
+            Action=[iam_actions.GetRole],
+            Resource=[project_training_roles()],
+        ),
+        Statement(
+            Sid="PassModelRolesToSageMaker",
+            Effect=Allow,
+            Action=[iam_actions.PassRole],
+            Resource=[project_training_roles(), GetAtt(model_role, "Arn")],
+            Condition=Condition(StringEquals("iam:PassedToService", "sagemaker.amazonaws.com")),
+        ),
+        Statement(
+            Sid="RollbackAlarms",
+            Effect=Allow,
+            Action=[cw_actions.PutMetricAlarm, cw_actions.TagResource],
+            Resource=_project_alarm_arns(),
+        ),
+        Statement(
+            Sid="VariantScaling",
+            Effect=Allow,
+            Action=[aas_actions.RegisterScalableTarget, aas_actions.PutScalingPolicy],
+            Resource=["*"],
+        ),
+        # Application Auto Scaling checks that the caller of RegisterScalableTarget may
+        # itself change the variant's instance count (its "permissions validation").
+        Statement(
+            Sid="VariantScalingValidation",
+            Effect=Allow,
+            Action=[sm_actions.UpdateEndpointWeightsAndCapacities],
+            Resource=[sagemaker_arn(f"endpoint/{NAME_PREFIX}-*")],
+        ),
+        Statement(
+            Sid="ScalingServiceLinkedRole",
+            Effect=Allow,
+            Action=[iam_actions.CreateServiceLinkedRole],
+            Resource=[
+                iam_role_arn(
+                    "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+                    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+                )
+            ],
+            Condition=Condition(
+                StringLike("iam:AWSServiceName", "sagemaker.application-autoscaling.amazonaws.com")
+            ),
+        ),
+        *deployment_data_statements(data_bucket),
+        notification_statement(topic),
+    ]
+
+
+def deployment_data_statements(data_bucket: Any) -> list[Statement]:
+    """Read what a project's build publishes: s3://<bucket>/<prefix>/deploy/<branch>/..."""
+    return [
+        Statement(
+            Sid="PublishedDeploySettings",
+            Effect=Allow,
+            Action=[s3_actions.GetObject],
+            Resource=[Join("", [GetAtt(data_bucket, "Arn"), f"/{NAME_PREFIX}-*/deploy/*"])],
+        ),
+        Statement(
+            Sid="ListPublishedPayloads",
+            Effect=Allow,
+            Action=[s3_actions.ListBucket],
+            Resource=[GetAtt(data_bucket, "Arn")],
+            Condition=Condition(StringLike("s3:prefix", f"{NAME_PREFIX}-*/deploy/*")),
+        ),
+    ]
+
+
+def notification_statement(topic: Any) -> Statement:
+    return Statement(
+        Sid="Notifications", Effect=Allow, Action=[sns_actions.Publish], Resource=[Ref(topic)]
+    )
