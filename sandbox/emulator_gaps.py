@@ -127,6 +127,18 @@ Gaps are filled in one of two ways, and each is a row of the table below:
 | codecommit.CreateRepository,      | cloneUrlHttp names| after moto's answer, cloneUrlHttp is   |
 | GetRepository                     | the public host   | the local endpoint's URL               |
 | codecommit.BatchGetRepositories   | not implemented   | not filled (no caller)                 |
+| sagemaker endpoints on the        | InService at once;| :class:`sandbox.sagemaker_endpoints.   |
+| emulator: CreateEndpoint,         | no UpdateEndpoint;| SageMakerEndpoints`: Creating/Updating/|
+| UpdateEndpoint, DeleteEndpoint,   | delete in any     | Deleting, then InService (or Failed,   |
+| CreateEndpointConfig              | state; shadows    | or an update rolled back) after a      |
+|                                   | dropped           | delay; the refusals above; an "Endpoint|
+|                                   |                   | State Change" event per status         |
+| sagemaker.UpdateModelPackage      | replaces what the | :class:`sandbox.sagemaker_registry.    |
+| on the emulator                   | request omits     | ModelRegistry`: merged (lineage kept); |
+|                                   | (lineage lost)    | "Model Package State Change" after     |
+|                                   |                   | Create and Update                      |
+| sagemaker.DeleteModelPackage(-    | not implemented   | the registry deletes from moto's state |
+| Group) on the emulator            |                   | (ConflictException for a full group)   |
 
 Other measured gaps (from DESIGN.md) that no test relies on yet: Service
 Catalog provisioning, CloudFormation skipping SageMaker/Service Catalog/CodeBuild/
@@ -228,56 +240,25 @@ class SageMakerGaps:
 
     def _complete(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
         params = self._pending.pop(model.name, {})
-        if model.name == "CreateEndpointConfig" and "Error" not in parsed:
-            shadows = params.get("ShadowProductionVariants")
-            if shadows:
-                config = self._backend.endpoint_configs[params["EndpointConfigName"]]
-                config.shadow_production_variants = shadows
-                self.calls.append((model.name, params))
+        created = model.name == "CreateEndpointConfig" and "Error" not in parsed
+        if created and store_shadow_variants(self._backend, params):
+            self.calls.append((model.name, params))
 
     def _update_endpoint(self, params: dict[str, Any]) -> tuple[str, str] | dict[str, Any]:
         backend = self._backend
-        name = params["EndpointName"]
-        endpoint = backend.endpoints.get(name)
-        if endpoint is None:
-            return ("ValidationException", f"Could not find endpoint {name}.")
-        config = backend.endpoint_configs.get(params["EndpointConfigName"])
-        if config is None:
-            return (
-                "ValidationException",
-                f"Could not find endpoint configuration {params['EndpointConfigName']}.",
-            )
-        if endpoint.endpoint_status != "InService":
-            return (
-                "ValidationException",
-                f"Cannot update in-progress endpoint {endpoint.arn}.",
-            )
-        current = backend.endpoint_configs.get(endpoint.endpoint_config_name)
-        if current is not None and _serverless_kinds(current) != _serverless_kinds(config):
-            return (
-                "ValidationException",
-                "Updating an endpoint between real-time and serverless inference is not supported.",
-            )
-        refused = _traffic_routing_refusal(params.get("DeploymentConfig") or {})
-        if refused:
-            return ("ValidationException", refused)
-        endpoint.endpoint_config_name = config.endpoint_config_name
-        endpoint.production_variants = endpoint._process_production_variants(
-            config.production_variants
-        )
-        endpoint.last_modified_time = datetime.now(UTC)
+        refused = update_endpoint_refusal(backend, params)
+        if refused is not None:
+            return refused
+        endpoint = backend.endpoints[params["EndpointName"]]
+        apply_endpoint_config(endpoint, backend.endpoint_configs[params["EndpointConfigName"]])
         return {"EndpointArn": endpoint.arn}
 
     def _delete_endpoint(self, params: dict[str, Any]) -> tuple[str, str] | None:
         backend = self._backend
-        name = params["EndpointName"]
-        endpoint = backend.endpoints.get(name)
-        if endpoint is None:
-            return ("ValidationException", f"Could not find endpoint {name}.")
-        if endpoint.endpoint_status in DELETE_REFUSED_STATES:
-            return ("ValidationException", f"Cannot delete in-progress endpoint {endpoint.arn}.")
-        del backend.endpoints[name]
-        return None
+        refused = delete_endpoint_refusal(backend, params["EndpointName"])
+        if refused is None:
+            del backend.endpoints[params["EndpointName"]]
+        return refused
 
     def set_endpoint_status(self, name: str, status: str, failure_reason: str = "") -> None:
         """Move an endpoint to ``status``, as SageMaker does on its own while it works."""
@@ -288,36 +269,87 @@ class SageMakerGaps:
     def roll_back(self, name: str, config_name: str, failure_reason: str) -> None:
         """What SageMaker does when a blue/green update fails or an alarm fires."""
         endpoint = self._backend.endpoints[name]
-        config = self._backend.endpoint_configs[config_name]
-        endpoint.endpoint_config_name = config_name
-        endpoint.production_variants = endpoint._process_production_variants(
-            config.production_variants
-        )
+        apply_endpoint_config(endpoint, self._backend.endpoint_configs[config_name])
         endpoint.endpoint_status = "InService"
         endpoint.failure_reason = failure_reason
 
     def _delete_model_package(self, params: dict[str, Any]) -> tuple[str, str] | None:
-        backend = self._backend
-        arn = backend.model_package_name_mapping.get(params["ModelPackageName"])
-        if arn is None or arn not in backend.model_packages:
-            return (
-                "ValidationException",
-                f"Model package {params['ModelPackageName']} does not exist.",
-            )
-        del backend.model_packages[arn]
-        for name in [k for k, v in backend.model_package_name_mapping.items() if v == arn]:
-            del backend.model_package_name_mapping[name]
-        return None
+        return delete_model_package(self._backend, params["ModelPackageName"])
 
     def _delete_model_package_group(self, params: dict[str, Any]) -> tuple[str, str] | None:
-        backend = self._backend
-        name = params["ModelPackageGroupName"].split("/")[-1]
-        if name not in backend.model_package_groups:
-            return ("ValidationException", f"Model package group {name} does not exist.")
-        if any(p.model_package_group_name == name for p in backend.model_packages.values()):
-            return ("ConflictException", f"Model package group {name} still has model packages.")
-        del backend.model_package_groups[name]
-        return None
+        return delete_model_package_group(self._backend, params["ModelPackageGroupName"])
+
+
+# -- SageMaker's rules, shared by the client-level gaps above and the emulator's answers -------
+
+
+def update_endpoint_refusal(backend: Any, params: dict[str, Any]) -> tuple[str, str] | None:
+    """SageMaker's answer to an UpdateEndpoint it refuses (None when it accepts it)."""
+    name = params["EndpointName"]
+    endpoint = backend.endpoints.get(name)
+    if endpoint is None:
+        return ("ValidationException", f"Could not find endpoint {name}.")
+    config = backend.endpoint_configs.get(params["EndpointConfigName"])
+    if config is None:
+        return (
+            "ValidationException",
+            f"Could not find endpoint configuration {params['EndpointConfigName']}.",
+        )
+    if endpoint.endpoint_status != "InService":
+        return ("ValidationException", f"Cannot update in-progress endpoint {endpoint.arn}.")
+    current = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+    if current is not None and _serverless_kinds(current) != _serverless_kinds(config):
+        return (
+            "ValidationException",
+            "Updating an endpoint between real-time and serverless inference is not supported.",
+        )
+    refused = _traffic_routing_refusal(params.get("DeploymentConfig") or {})
+    return ("ValidationException", refused) if refused else None
+
+
+def apply_endpoint_config(endpoint: Any, config: Any) -> None:
+    """The endpoint serves ``config`` from now on."""
+    endpoint.endpoint_config_name = config.endpoint_config_name
+    endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
+    endpoint.last_modified_time = datetime.now(UTC)
+
+
+def delete_endpoint_refusal(backend: Any, name: str) -> tuple[str, str] | None:
+    endpoint = backend.endpoints.get(name)
+    if endpoint is None:
+        return ("ValidationException", f"Could not find endpoint {name}.")
+    if endpoint.endpoint_status in DELETE_REFUSED_STATES:
+        return ("ValidationException", f"Cannot delete in-progress endpoint {endpoint.arn}.")
+    return None
+
+
+def store_shadow_variants(backend: Any, params: dict[str, Any]) -> bool:
+    """Keep ShadowProductionVariants on moto's config (it drops them); True if there were any."""
+    shadows = params.get("ShadowProductionVariants")
+    if not shadows:
+        return False
+    backend.endpoint_configs[params["EndpointConfigName"]].shadow_production_variants = shadows
+    return True
+
+
+def delete_model_package(backend: Any, name: str) -> tuple[str, str] | None:
+    arn = backend.model_package_name_mapping.get(name)
+    if arn is None or arn not in backend.model_packages:
+        return ("ValidationException", f"Model package {name} does not exist.")
+    del backend.model_packages[arn]
+    for key in [k for k, v in backend.model_package_name_mapping.items() if v == arn]:
+        del backend.model_package_name_mapping[key]
+    return None
+
+
+def delete_model_package_group(backend: Any, name_or_arn: str) -> tuple[str, str] | None:
+    name = name_or_arn.split("/")[-1]
+    if name not in backend.model_package_groups:
+        return ("ValidationException", f"Model package group {name} does not exist.")
+    if any(p.model_package_group_name == name for p in backend.model_packages.values()):
+        return ("ConflictException", f"Model package group {name} still has model packages.")
+    del backend.model_package_groups[name]
+    return None
 
 
 def _serverless_kinds(config: Any) -> set[bool]:
