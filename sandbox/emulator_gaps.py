@@ -139,6 +139,20 @@ Gaps are filled in one of two ways, and each is a row of the table below:
 |                                   |                   | Create and Update                      |
 | sagemaker.DeleteModelPackage(-    | not implemented   | the registry deletes from moto's state |
 | Group) on the emulator            |                   | (ConflictException for a full group)   |
+| codebuild.StartBuild, BatchGet-   | overrides dropped;| :class:`sandbox.codebuild_runs.        |
+| Builds, StopBuild, ListBuilds(-   | no build runs     | CodeBuildRuns`: the source cloned from |
+| ForProject) on the emulator       |                   | the git endpoint at sourceVersion (or  |
+|                                   |                   | an S3 zip), the buildspec's phases in  |
+|                                   |                   | bash with CodeBuild's variables, the   |
+|                                   |                   | buildspec's, project's and override's; |
+|                                   |                   | phases, status, timeout, stop, log in  |
+|                                   |                   | CloudWatch Logs. Not played: the       |
+|                                   |                   | install phase (no network: the         |
+|                                   |                   | virtualenv holds the seed's            |
+|                                   |                   | requirements), runtime-versions,       |
+|                                   |                   | artifacts other than NO_ARTIFACTS,     |
+|                                   |                   | caches, reports; only exported shell   |
+|                                   |                   | variables carry from command to command|
 
 Other measured gaps (from DESIGN.md) that no test relies on yet: Service
 Catalog provisioning, CloudFormation skipping SageMaker/Service Catalog/CodeBuild/
