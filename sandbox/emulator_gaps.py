@@ -153,6 +153,29 @@ Gaps are filled in one of two ways, and each is a row of the table below:
 |                                   |                   | artifacts other than NO_ARTIFACTS,     |
 |                                   |                   | caches, reports; only exported shell   |
 |                                   |                   | variables carry from command to command|
+| sagemaker.StartPipelineExecution  | Succeeded at once,| :class:`sandbox.pipeline_runs.         |
+| on the emulator                   | nothing runs      | PipelineRuns`: the definition the      |
+|                                   |                   | execution was started with runs:       |
+|                                   |                   | processing and training scripts in     |
+|                                   |                   | subprocesses forked from a zygote that |
+|                                   |                   | holds the framework's libraries, with  |
+|                                   |                   | /opt/ml mapped to a directory per job  |
+|                                   |                   | at the Python level                    |
+|                                   |                   | (:mod:`sandbox.container_paths`),      |
+|                                   |                   | channels and outputs through moto's S3,|
+|                                   |                   | SM_* variables, model.tar.gz, property |
+|                                   |                   | files, conditions, Fail, RegisterModel |
+|                                   |                   | (through the API). Executing, then     |
+|                                   |                   | Succeeded/Failed/Stopped. Not played:  |
+|                                   |                   | container images (this virtualenv's    |
+|                                   |                   | libraries instead), non-Python entry   |
+|                                   |                   | points (FrameworkProcessor's           |
+|                                   |                   | runproc.sh), steps side by side, job   |
+|                                   |                   | records, paths handed to C code        |
+| sagemaker.ListPipelineExecution-  | not implemented   | the stand-in's steps, latest first     |
+| Steps, StopPipelineExecution on   |                   | (metadata: job ARNs, condition outcome,|
+| the emulator                      |                   | package ARN); Stop kills the running   |
+|                                   |                   | job, the execution ends Stopped        |
 
 Other measured gaps (from DESIGN.md) that no test relies on yet: Service
 Catalog provisioning, CloudFormation skipping SageMaker/Service Catalog/CodeBuild/

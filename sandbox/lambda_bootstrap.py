@@ -20,6 +20,8 @@ invocation's payload and a result's body follow their JSON header as a second
 frame.
 """
 
+from __future__ import annotations
+
 import contextlib
 import importlib
 import json

@@ -20,7 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sandbox.lambda_workers import Worker, WorkerListener, WorkerResult, Zygote
+from sandbox.lambda_workers import (
+    PRELOADED_MODULES,
+    Worker,
+    WorkerListener,
+    WorkerResult,
+    Zygote,
+)
 
 INIT_TIMEOUT_SECONDS = 10.0
 DEFAULT_MAX_CONCURRENCY = 8  # environments per function at once (the machine's limit, not AWS's)
@@ -84,8 +90,10 @@ class Environments:
         *,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         idle_seconds: float = DEFAULT_IDLE_SECONDS,
+        preload: tuple[str, ...] = PRELOADED_MODULES,
     ) -> None:
         self._root = root
+        self._preload = preload
         self._code_of = code_of
         self._environment_of = environment_of
         self.max_concurrency = max_concurrency
@@ -175,7 +183,9 @@ class Environments:
                 code_dir.mkdir(parents=True)
                 with zipfile.ZipFile(io.BytesIO(code)) as archive:
                     archive.extractall(code_dir)
-                zygote = Zygote(code_dir, self._root / f"zygote-{_safe(config.code_sha256)}.log")
+                zygote = Zygote.for_code(
+                    code_dir, self._root / f"zygote-{_safe(config.code_sha256)}.log", self._preload
+                )
                 self._zygotes[config.code_sha256] = zygote
             return zygote
 

@@ -26,6 +26,7 @@ import sys
 import sysconfig
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ PRELOADED_MODULES = (
     "botocore.session",
     "botocore.exceptions",
 )
-ZYGOTE_START_SECONDS = 60.0
+ZYGOTE_START_SECONDS = 120.0  # importing what it preloads, on a busy machine
 LOG_FLUSH_SECONDS = 2.0
 
 
@@ -114,23 +115,28 @@ class WorkerListener:
 
 
 class Zygote:
-    """The process that forks the execution environments of one code package."""
+    """A process that forks workers on request: one JSON line on its stdin per worker.
 
-    def __init__(self, code_dir: Path, stderr_path: Path) -> None:
-        self.code_dir = code_dir
+    It prints ``ready`` once it has loaded what it preloads; every later line it
+    prints goes to ``on_message`` (a job zygote reports its jobs' ends that way).
+    """
+
+    def __init__(
+        self,
+        command: list[str],
+        cwd: Path,
+        stderr_path: Path,
+        *,
+        environment: Mapping[str, str] | None = None,
+        on_message: Callable[[str], None] | None = None,
+    ) -> None:
+        self.code_dir = cwd
         self._stderr = stderr_path.open("ab")
+        self._on_message = on_message
         self._process = subprocess.Popen(
-            [
-                sys.executable,
-                "-S",
-                "-c",
-                BOOTSTRAP_SOURCE,
-                str(code_dir),
-                json.dumps(runtime_library_paths()),
-                json.dumps(PRELOADED_MODULES),
-            ],
-            cwd=code_dir,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},
+            command,
+            cwd=cwd,
+            env=dict(environment or {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -138,16 +144,41 @@ class Zygote:
         )
         self._lock = threading.Lock()
         self._ready = threading.Event()
-        threading.Thread(target=self._await_ready, name="lambda-zygote", daemon=True).start()
+        threading.Thread(target=self._read, name="zygote", daemon=True).start()
 
-    def _await_ready(self) -> None:
+    @classmethod
+    def for_code(
+        cls, code_dir: Path, stderr_path: Path, preload: tuple[str, ...] = PRELOADED_MODULES
+    ) -> Zygote:
+        """The zygote of a Lambda code package (or any code run the way Lambda runs it)."""
+        return cls(
+            [
+                sys.executable,
+                "-S",
+                "-c",
+                BOOTSTRAP_SOURCE,
+                str(code_dir),
+                json.dumps(runtime_library_paths()),
+                json.dumps(preload),
+            ],
+            code_dir,
+            stderr_path,
+            environment={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},
+        )
+
+    def _read(self) -> None:
         assert self._process.stdout is not None
-        if self._process.stdout.readline().strip() == "ready":
-            self._ready.set()
+        for line in self._process.stdout:
+            if not self._ready.is_set():
+                if line.strip() == "ready":
+                    self._ready.set()
+                continue
+            if self._on_message is not None:
+                self._on_message(line.rstrip("\n"))
 
     def spawn(self, spec: dict[str, Any]) -> None:
         if not self._ready.wait(ZYGOTE_START_SECONDS):
-            raise RuntimeError(f"the Lambda zygote for {self.code_dir} did not start")
+            raise RuntimeError(f"the zygote in {self.code_dir} did not start")
         assert self._process.stdin is not None
         with self._lock:
             self._process.stdin.write(json.dumps(spec) + "\n")

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import tests.seed_code.conftest  # noqa: F401 - puts the seed's packages (pipelines, steps) on sys.path
 from sandbox.emulator import Emulator
 
 FUNCTIONS_DIR = Path(__file__).parent / "functions"
