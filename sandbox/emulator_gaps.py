@@ -176,6 +176,19 @@ Gaps are filled in one of two ways, and each is a row of the table below:
 | Steps, StopPipelineExecution on   |                   | (metadata: job ARNs, condition outcome,|
 | the emulator                      |                   | package ARN); Stop kills the running   |
 |                                   |                   | job, the execution ends Stopped        |
+| sagemaker-runtime.InvokeEndpoint  | a canned text     | :class:`sandbox.endpoint_inference.    |
+|                                   |                   | EndpointInference`: the variant by     |
+|                                   |                   | TargetVariant or weight (shadows get a |
+|                                   |                   | copy), its model.tar.gz (or its model  |
+|                                   |                   | package's) served by a worker that runs|
+|                                   |                   | the model's inference.py (model_fn,    |
+|                                   |                   | input_fn, predict_fn, output_fn; the   |
+|                                   |                   | scikit-learn container's defaults);    |
+|                                   |                   | ModelError with the container's status |
+|                                   |                   | and message; ValidationError for an    |
+|                                   |                   | endpoint not in service or a variant it|
+|                                   |                   | lacks. Not played: instance counts,    |
+|                                   |                   | autoscaling, data capture              |
 
 Other measured gaps (from DESIGN.md) that no test relies on yet: Service
 Catalog provisioning, CloudFormation skipping SageMaker/Service Catalog/CodeBuild/
