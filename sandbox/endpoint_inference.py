@@ -7,8 +7,9 @@ answers it as a framework serving container would:
   variants' weights; shadow variants (kept on the config by the emulator) get a
   copy of the request and their answers are dropped, as SageMaker does;
 - the variant's model (its ``ModelDataUrl`` in moto's S3, its container
-  environment) is unpacked once and served by a worker process (forked from a
-  zygote that holds the framework's libraries, :mod:`sandbox.model_server`):
+  environment) is unpacked once (as the container's ``/opt/ml/model``) and
+  served by a worker process forked from the zygote that holds the framework's
+  libraries (the pipelines' jobs' one when given, :mod:`sandbox.model_server`):
   the model's own ``inference.py`` loads it (``model_fn``) and answers each
   request (``input_fn``, ``predict_fn``, ``output_fn``); workers are reused;
 - a container error answers ``ModelError`` with the container's status and
@@ -35,9 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sandbox import lambda_bootstrap
 from sandbox.emulator import AwsError, Call, Emulator
-from sandbox.lambda_workers import Worker, WorkerListener, Zygote
-from sandbox.pipeline_steps import JOB_PRELOAD, JOB_THREADS
+from sandbox.lambda_workers import Worker, WorkerListener
+from sandbox.pipeline_steps import JOB_THREADS, JobLauncher
 
 INVOCATION_TIMEOUT_SECONDS = 60.0
 MODEL_LOAD_TIMEOUT_SECONDS = 120.0
@@ -45,6 +47,7 @@ SERVING_STATES = ("InService", "Updating", "SystemUpdating", "RollingBack")
 SERVER_MODULE = "model_server"
 # Copied into the workers' code directory, never imported here: it loads a model at import.
 SERVER_SOURCE = Path(__file__).with_name(f"{SERVER_MODULE}.py")
+BOOTSTRAP = Path(lambda_bootstrap.__file__)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class EndpointInference:
         self,
         emulator: Emulator,
         *,
+        launcher: JobLauncher | None = None,
         environment: Mapping[str, str] | None = None,
         workers_per_variant: int = 2,
     ) -> None:
@@ -80,12 +84,13 @@ class EndpointInference:
         self._environment = dict(environment or {})
         self.workers_per_variant = workers_per_variant
         self._root = Path(tempfile.mkdtemp(prefix="inference-"))
-        code_dir = self._root / "server"
-        code_dir.mkdir()
-        shutil.copy(SERVER_SOURCE, code_dir / f"{SERVER_MODULE}.py")
-        self._zygote = Zygote.for_code(
-            code_dir, self._root / "zygote.log", preload=(*JOB_PRELOAD, "base64", "importlib.util")
-        )
+        self._server_dir = self._root / "server"
+        self._server_dir.mkdir()
+        shutil.copy(SERVER_SOURCE, self._server_dir / f"{SERVER_MODULE}.py")
+        # Workers fork from the zygote of the pipelines' jobs when given (one copy of the
+        # framework's libraries for both), else from one of their own.
+        self._owns_launcher = launcher is None
+        self._launcher = launcher or JobLauncher(self._root / "launcher")
         self._listener = WorkerListener(self._root)
         self._models: dict[str, Path] = {}  # model data URL -> unpacked directory
         self._idle: dict[ServedModel, list[Worker]] = {}
@@ -112,7 +117,8 @@ class EndpointInference:
             self._idle.clear()
         for worker in workers:
             worker.kill()
-        self._zygote.stop()
+        if self._owns_launcher:
+            self._launcher.stop()
         self._listener.close()
         shutil.rmtree(self._root, ignore_errors=True)
 
@@ -286,24 +292,32 @@ class EndpointInference:
                 del self._idle[other]
 
     def _start(self, call: Call, served: ServedModel) -> tuple[Worker, str | None]:
-        model_dir = self._model_dir(call, served.model_data_url)
+        root = self._model_root(call, served.model_data_url)
         worker_id = uuid.uuid4().hex
-        self._zygote.spawn(
-            {
-                "worker": worker_id,
-                "socket": self._listener.path,
-                "handler": f"{SERVER_MODULE}.handler",
-                "environment": {
-                    "PATH": "/usr/local/bin:/usr/bin:/bin",
-                    "LANG": "C.UTF-8",
-                    "SAGEMAKER_REGION": call.region,
-                    **dict(served.environment),
-                    **self._emulator.environment(call.region),
-                    **JOB_THREADS,
-                    **self._environment,
-                    "SANDBOX_MODEL_DIR": str(model_dir),
-                },
-            }
+        environment = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "SAGEMAKER_REGION": call.region,
+            **dict(served.environment),
+            **self._emulator.environment(call.region),
+            **JOB_THREADS,
+            **self._environment,
+            "SANDBOX_MODEL_DIR": str(root / "opt/ml/model"),
+        }
+        spec = {
+            "worker": worker_id,
+            "socket": self._listener.path,
+            "handler": f"{SERVER_MODULE}.handler",
+            "code_dir": str(self._server_dir),
+            "environment": environment,
+        }
+        self._launcher.start(
+            root=root,  # /opt/ml/model is the unpacked model.tar.gz, as in the container
+            script=str(BOOTSTRAP),
+            arguments=["--worker", json.dumps(spec)],
+            environment=environment,
+            cwd=root / "opt/ml/model",
+            log=self._root / f"worker-{worker_id}.log",
         )
         control, log, pid = self._listener.wait(worker_id, MODEL_LOAD_TIMEOUT_SECONDS)
         worker = Worker(worker_id, control, log, pid)
@@ -317,7 +331,8 @@ class EndpointInference:
             return worker, f"the model of variant {served.variant} could not be loaded: {reason}"
         return worker, None
 
-    def _model_dir(self, call: Call, url: str) -> Path:
+    def _model_root(self, call: Call, url: str) -> Path:
+        """A directory whose ``opt/ml/model`` holds the unpacked ``model.tar.gz`` at ``url``."""
         with self._lock:
             known = self._models.get(url)
         if known is not None:
@@ -328,10 +343,10 @@ class EndpointInference:
             data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except Exception as exc:  # botocore's NoSuchKey or NoSuchBucket
             raise AwsError("ValidationError", f"Could not read model data {url}: {exc}") from exc
-        directory = self._root / "models" / hashlib.sha256(url.encode()).hexdigest()[:16]
-        directory.mkdir(parents=True, exist_ok=True)
+        root = self._root / "models" / hashlib.sha256(url.encode()).hexdigest()[:16]
+        (root / "opt/ml/model").mkdir(parents=True, exist_ok=True)
         with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-            archive.extractall(directory, filter="data")
+            archive.extractall(root / "opt/ml/model", filter="data")
         with self._lock:
-            self._models[url] = directory
-        return directory
+            self._models[url] = root
+        return root

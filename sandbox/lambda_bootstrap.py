@@ -9,7 +9,9 @@ hooks, so nothing of this repository is importable unless the zip holds it).
 The process is a *zygote* for one code package: it imports what the Lambda
 runtime has loaded before a handler runs (the standard library the bootstrap
 uses, and boto3, resolved from the code directory first, as on Lambda), then
-forks one worker per execution environment on request. Each worker takes its
+forks one worker per execution environment on request. (Run with ``--worker
+<spec>``, as a job of :mod:`sandbox.container_paths`'s zygote, it is one such
+worker: a served model's.) Each worker takes its
 function's environment, connects back to the runtime over a Unix socket (a
 control channel, and a log channel that becomes its stdout and stderr), runs
 the init phase (imports the handler module) and then serves invocations one at
@@ -220,19 +222,22 @@ def connect(path, worker_id, channel_name):
 
 def run_worker(spec):
     """One execution environment: take the function's environment, init, serve."""
-    os.setsid()
+    with contextlib.suppress(OSError):  # a job zygote's child leads its session already
+        os.setsid()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the zygote's reaping is not the handler's
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.environ.clear()
     os.environ.update(spec["environment"])
     time.tzset()
+    if spec.get("code_dir"):
+        sys.path.insert(0, spec["code_dir"])
     control = connect(spec["socket"], spec["worker"], "control")
     log = connect(spec["socket"], spec["worker"], "log")
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
-    sys.stdout = os.fdopen(1, "w", buffering=1, encoding="utf-8", errors="replace")
-    sys.stderr = os.fdopen(2, "w", buffering=1, encoding="utf-8", errors="replace")
+    sys.stdout = os.fdopen(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
     configure_logging()
     started = time.monotonic()
     function, error = load_handler(spec["handler"])
@@ -269,4 +274,7 @@ def zygote(code_dir, library_paths, preload):
 
 
 if __name__ == "__main__":
-    zygote(sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]))
+    if sys.argv[1] == "--worker":  # forked by another zygote, as one of its jobs
+        run_worker(json.loads(sys.argv[2]))
+    else:
+        zygote(sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]))

@@ -176,6 +176,10 @@ class Zygote:
             if self._on_message is not None:
                 self._on_message(line.rstrip("\n"))
 
+    def wait_until_ready(self, timeout: float = ZYGOTE_START_SECONDS) -> bool:
+        """Whether it has loaded what it preloads (waiting up to ``timeout``)."""
+        return self._ready.wait(timeout)
+
     def spawn(self, spec: dict[str, Any]) -> None:
         if not self._ready.wait(ZYGOTE_START_SECONDS):
             raise RuntimeError(f"the zygote in {self.code_dir} did not start")

@@ -91,13 +91,15 @@ class PipelineRuns:
         environment: Mapping[str, str] | None = None,
         run_before_answer: bool = False,
         job_slots: int = 2,
+        launcher: JobLauncher | None = None,
     ) -> None:
         self._emulator = emulator
         self._environment = dict(environment or {})
         self.run_before_answer = run_before_answer
         self._root = Path(tempfile.mkdtemp(prefix="pipelines-"))
         # Started now: preloading what the framework images hold takes a while.
-        self._launcher = JobLauncher(self._root / "launcher", slots=job_slots)
+        self._owns_launcher = launcher is None
+        self.launcher = launcher or JobLauncher(self._root / "launcher", slots=job_slots)
         self.executions: dict[str, ExecutionRun] = {}
         emulator.before(
             "sagemaker",
@@ -121,6 +123,11 @@ class PipelineRuns:
         )(self._stop_execution)
         emulator.on_stop(self.stop)
 
+    def wait_until_ready(self, timeout: float = 120.0) -> bool:
+        """Whether the jobs' zygote has loaded the framework's libraries (it starts at once;
+        the sandbox may wait here before its first push)."""
+        return self.launcher.wait_until_ready(timeout)
+
     def wait(self, arn: str, timeout: float = 600.0) -> ExecutionRun:
         run = self.executions[arn]
         if not run.done.wait(timeout):
@@ -132,7 +139,8 @@ class PipelineRuns:
             run.stop.set()
         for run in list(self.executions.values()):
             run.done.wait(10)
-        self._launcher.stop()
+        if self._owns_launcher:
+            self.launcher.stop()
         shutil.rmtree(self._root, ignore_errors=True)
 
     # -- the API ----------------------------------------------------------------------------
@@ -201,7 +209,7 @@ class PipelineRuns:
             s3,
             {**self._emulator.environment(run.region), **self._environment},
             self._root / run.execution_id,
-            self._launcher,
+            self.launcher,
         )
         pipeline_arn = run.arn.split("/execution/", 1)[0]
         expressions = Expressions(

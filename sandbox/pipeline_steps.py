@@ -211,6 +211,7 @@ class JobLauncher:
         self._condition = threading.Condition()
         self._pids: dict[str, int] = {}
         self._statuses: dict[str, int] = {}
+        self._detached: set[str] = set()
         self._slots = threading.BoundedSemaphore(slots)
         directory.mkdir(parents=True, exist_ok=True)
         self._zygote = Zygote(
@@ -221,9 +222,19 @@ class JobLauncher:
             on_message=self._heard,
         )
 
+    def wait_until_ready(self, timeout: float) -> bool:
+        return self._zygote.wait_until_ready(timeout)
+
     def _heard(self, line: str) -> None:
         message = json.loads(line)
         with self._condition:
+            if message["job"] in self._detached:  # nobody waits for it: forget it once it ends
+                if "status" in message:
+                    self._detached.discard(message["job"])
+                    self._pids.pop(message["job"], None)
+                else:
+                    self._pids[message["job"]] = int(message["pid"])
+                return
             if "pid" in message:
                 self._pids[message["job"]] = int(message["pid"])
             if "status" in message:
@@ -272,6 +283,33 @@ class JobLauncher:
         if time.monotonic() > deadline:
             raise StepFailed(f"MaxRuntimeExceeded: the job ran longer than {max_seconds:g} seconds")
         return status
+
+    def start(
+        self,
+        *,
+        root: Path,
+        script: str,
+        arguments: list[str],
+        environment: Mapping[str, str],
+        cwd: Path,
+        log: Path,
+    ) -> str:
+        """Start a job that outlives this call (a serving worker); its id."""
+        job = secrets.token_hex(8)
+        with self._condition:
+            self._detached.add(job)
+        self._zygote.spawn(
+            {
+                "job": job,
+                "root": str(root),
+                "script": script,
+                "arguments": arguments,
+                "environment": {**environment, **JOB_THREADS},
+                "cwd": str(cwd),
+                "log": str(log),
+            }
+        )
+        return job
 
     def stop(self) -> None:
         with self._condition:

@@ -40,6 +40,7 @@ class CertificateAuthority:
     @classmethod
     def create(cls, directory: Path | None = None) -> CertificateAuthority:
         directory = directory or Path(tempfile.mkdtemp(prefix="sandbox-ca-"))
+        directory.mkdir(parents=True, exist_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mlops-portfolio sandbox CA")])
         now = datetime.now(UTC)

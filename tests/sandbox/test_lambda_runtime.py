@@ -215,12 +215,13 @@ def test_new_code_runs_in_a_new_environment(
 
 
 def test_unknown_functions_and_bad_payloads_are_refused(
-    runtime: LambdaRuntime, lambda_client: Any
+    emulator: Emulator, runtime: LambdaRuntime, lambda_client: Any
 ) -> None:
+    deploy(emulator, "strict", "app.echo", APP)
     with pytest.raises(ClientError) as missing:
         lambda_client.invoke(FunctionName="nobody", Payload=b"{}")
     with pytest.raises(ClientError) as malformed:
-        lambda_client.invoke(FunctionName="echo", Payload=b"not json")
+        lambda_client.invoke(FunctionName="strict", Payload=b"not json")
 
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert malformed.value.response["Error"]["Code"] == "InvalidRequestContentException"
