@@ -60,10 +60,13 @@ def handler(event, context):
 
 
 class MemoryPeak:
-    """The peak RSS of this process and its descendants, from /proc."""
+    """The peak memory of this process and its descendants, from /proc: resident (RSS, pages
+    a zygote shares with its forks counted in each) and proportional (PSS, shared pages split
+    between the processes that share them)."""
 
     def __init__(self) -> None:
         self.peak_kb = 0
+        self.peak_pss_kb = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -76,13 +79,30 @@ class MemoryPeak:
         self._thread.join()
 
     def _sample(self) -> None:
-        while not self._stop.wait(0.05):
-            self.peak_kb = max(self.peak_kb, tree_rss_kb(os.getpid()))
+        while not self._stop.wait(0.1):
+            pids = tree(os.getpid())
+            self.peak_kb = max(self.peak_kb, sum(rss.get(p, 0) for p in pids))
+            self.peak_pss_kb = max(self.peak_pss_kb, sum(pss_kb(p) for p in pids))
 
 
-def tree_rss_kb(root: int) -> int:
+def pss_kb(pid: int) -> int:
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    for line in rollup.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
+
+
+rss: dict[int, int] = {}
+
+
+def tree(root: int) -> list[int]:
+    """``root`` and its descendants; their RSS is left in ``rss``."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
+    rss.clear()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -94,12 +114,12 @@ def tree_rss_kb(root: int) -> int:
         pid, parent = int(entry), int(fields.get("PPid", "0").strip() or 0)
         children.setdefault(parent, []).append(pid)
         rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
-    total, stack = 0, [root]
+    found, stack = [], [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        found.append(pid)
         stack += children.get(pid, [])
-    return total
+    return found
 
 
 def timed(action: Callable[[], Any]) -> float:
@@ -279,6 +299,7 @@ def pipeline_figures(parts: dict[str, Any], work: Path) -> dict[str, float]:
     emulator = parts["emulator"]
     started = time.perf_counter()
     runs = PipelineRuns(emulator)
+    parts["launcher"] = runs.launcher  # served models fork from the same zygote
     runs.wait_until_ready(300)
     ready = time.perf_counter() - started
     ModelRegistry(emulator, parts["bus"])
@@ -332,7 +353,7 @@ def inference_figures(parts: dict[str, Any], calls: int, work: Path) -> dict[str
     from sandbox.endpoint_inference import EndpointInference
 
     emulator = parts["emulator"]
-    EndpointInference(emulator)
+    EndpointInference(emulator, launcher=parts.get("launcher"))
     url = parts.get("model_url") or local_model(emulator, work)
     sagemaker = emulator.client("sagemaker")
     sagemaker.create_model(
@@ -408,6 +429,7 @@ def main() -> int:
             figures.update(pipeline_figures(parts, work))
         figures.update(inference_figures(parts, args.calls, work))
         figures["peak RSS of the process tree, MB"] = memory.peak_kb / 1024
+        figures["peak PSS of the process tree, MB"] = memory.peak_pss_kb / 1024
     width = max(len(name) for name in figures)
     for name, value in figures.items():
         print(f"{name:<{width}}  {value:9.2f}")

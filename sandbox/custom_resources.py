@@ -34,9 +34,9 @@ from typing import Any, ClassVar
 
 from moto.cloudformation import parsing
 from moto.cloudformation.models import CloudFormationBackend, Event, Stack
-from moto.core.common_models import CloudFormationModel
 
 from sandbox.cloudformation import ResponseListener
+from sandbox.cloudformation_models import ModelMap
 from sandbox.emulator import AwsError, Emulator
 from sandbox.lambda_runtime import LambdaRuntime
 
@@ -68,8 +68,11 @@ class Request:
     old_properties: dict[str, Any] | None = None
 
 
-class CustomResourceModel(CloudFormationModel):
-    """One ``Custom::*`` (or ``AWS::CloudFormation::CustomResource``) resource of a stack."""
+class CustomResourceModel:
+    """One ``Custom::*`` (or ``AWS::CloudFormation::CustomResource``) resource of a stack.
+
+    A plain class with the methods moto calls (see :class:`sandbox.cloudformation_models.
+    ModelMap` for why it is no ``CloudFormationModel``)."""
 
     provider: ClassVar[CustomResources | None] = None
 
@@ -120,7 +123,7 @@ class CustomResourceModel(CloudFormationModel):
         return bool(self.physical_id)
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -147,7 +150,7 @@ class CustomResourceModel(CloudFormationModel):
         return resource
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: CustomResourceModel,
         new_resource_name: str,
@@ -303,9 +306,9 @@ class CustomResources:
             "update": Stack.update,
             "delete_stack": CloudFormationBackend.delete_stack,
         }
-        parsing.CustomModel = CustomResourceModel  # type: ignore[misc]
-        for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-            cached.cache_clear()
+        parsing.CustomModel = CustomResourceModel  # type: ignore[misc, assignment]
+        self._types = ModelMap({CustomResourceModel.cloudformation_type(): CustomResourceModel})
+        self._types.install()
         CustomResourceModel.provider = self
         Stack.create_resources = _wrap_create(self._saved["create_resources"])  # type: ignore[method-assign]
         Stack.update = _wrap_update(self, self._saved["update"])  # type: ignore[method-assign]
@@ -313,6 +316,7 @@ class CustomResources:
 
     def stop(self) -> None:
         if self._saved:
+            self._types.uninstall()
             parsing.CustomModel = self._saved["CustomModel"]
             Stack.create_resources = self._saved["create_resources"]  # type: ignore[method-assign]
             Stack.update = self._saved["update"]  # type: ignore[method-assign]
