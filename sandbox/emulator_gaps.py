@@ -2,12 +2,15 @@
 
 Product code never knows about any of this: it calls boto3 as it would on AWS.
 
-Gaps are filled in one of two ways, and each is a row of the table below:
+Gaps are filled in one of these ways, and each is a row of the table below:
 
 - on the emulator's endpoint (:class:`sandbox.emulator.Emulator`, moto's server on
   127.0.0.1): an ``answer``, ``before`` or ``after`` registration for one
   ``service.operation``, used by the sandbox and by tests that run product code
-  against the endpoint (in this process or a child process);
+  against the endpoint (in this process or a child process); what runs beside it
+  (Lambda workers, pipeline jobs, the git endpoint, CodeBuild runs) ends with it;
+- in moto's CloudFormation resource map, while the emulator runs (custom resources,
+  resource types moto skips);
 - on one boto3 client (a botocore ``Stubber`` or event hook), used by unit tests that
   run moto in-process (``mock_aws``).
 
