@@ -2,9 +2,18 @@
 
 The answer is a PUT of a JSON document to the pre-signed ``ResponseURL`` of the
 event. :func:`answer_request` runs the operation for the request type and
-answers SUCCESS, or FAILED with a reason, whatever happens: an error of ours,
-an unexpected exception, or the Lambda running out of time (a timer answers
-FAILED shortly before the deadline; the first answer wins).
+answers SUCCESS, or FAILED with a reason, whatever happens: a request of a shape
+CloudFormation does not send (the reason names each field that is missing or of
+the wrong type), an error of ours, an unexpected exception, or the Lambda running
+out of time (a timer answers FAILED shortly before the deadline; the first answer
+wins). A request without a ``ResponseURL`` cannot be answered: that is logged, at
+ERROR, with what is wrong.
+
+The answer must fit CloudFormation's limit: "The total size of the response body
+can't exceed 4096 bytes" (AWS CloudFormation User Guide, *Custom resource response
+objects*, crpg-ref-responses). The JSON is sent as UTF-8; a reason too long for it,
+in any script, is cut by bytes at a character boundary, keeping its beginning (which
+names the parameter at fault).
 
 Once the request is answered, its work must stop: CloudFormation acts on the
 answer (a FAILED Create is rolled back with a Delete, which may run while this
@@ -29,8 +38,12 @@ from lambda_project_lifecycle.errors import LifecycleError
 
 logger = logging.getLogger(__name__)
 
-# CloudFormation rejects a response body over 4096 bytes.
+# "The total size of the response body can't exceed 4096 bytes" (crpg-ref-responses).
 MAX_RESPONSE_BYTES = 4096
+REQUEST_TYPES = ("Create", "Update", "Delete")
+# Fields of every request, copied into the answer (RequestType and ResponseURL are used).
+REQUIRED_TEXT_FIELDS = ("RequestType", "ResponseURL", "StackId", "RequestId", "LogicalResourceId")
+PROPERTY_FIELDS = ("ResourceProperties", "OldResourceProperties")
 # Answer FAILED this long before the Lambda's deadline (capped to a tenth of the time left).
 DEFAULT_TIMEOUT_MARGIN_SECONDS = 10.0
 SEND_ATTEMPTS = 4
@@ -122,9 +135,17 @@ class Responder:
                 return False
             body = response_body(self._event, status, physical_id, reason, data)
             self.answer = json.loads(body)
+            url = self._event.get("ResponseURL")
+            if not isinstance(url, str) or not url:
+                logger.error(
+                    "Cannot answer %s (%s): the request has no ResponseURL to answer to",
+                    status,
+                    self.answer["Reason"] or "no reason",
+                )
+                return True
             logger.info("Answering %s for %s", status, physical_id)
             try:
-                self._send(str(self._event.get("ResponseURL", "")), body)
+                self._send(url, body)
             except Exception:  # an undeliverable answer must not hide the original outcome
                 logger.exception("Could not deliver the answer to CloudFormation")
             return True
@@ -133,40 +154,115 @@ class Responder:
 def response_body(
     event: Mapping[str, Any], status: str, physical_id: str, reason: str, data: dict[str, str]
 ) -> bytes:
-    """The JSON answer, kept under CloudFormation's 4096-byte limit; never raises.
+    """The JSON answer in UTF-8, within CloudFormation's 4096-byte limit; never raises.
 
-    A long reason is cut; if the attributes alone are too big, the answer
-    becomes FAILED without them, so that the stack still hears back.
+    A long reason is cut (by bytes, at a character boundary, keeping its beginning); if the
+    attributes alone are too big, the answer becomes FAILED without them, so that the stack
+    still hears back.
     """
     document: dict[str, Any] = {
         "Status": status,
         "Reason": reason,
         "PhysicalResourceId": physical_id,
-        "StackId": event.get("StackId", ""),
-        "RequestId": event.get("RequestId", ""),
-        "LogicalResourceId": event.get("LogicalResourceId", ""),
+        "StackId": _copied(event, "StackId"),
+        "RequestId": _copied(event, "RequestId"),
+        "LogicalResourceId": _copied(event, "LogicalResourceId"),
         "NoEcho": False,
         "Data": data,
     }
-    body = json.dumps(document, sort_keys=True).encode()
-    overflow = len(body) - MAX_RESPONSE_BYTES
-    if overflow <= 0:
+    body = _encode(document)
+    if len(body) <= MAX_RESPONSE_BYTES:
         return body
-    kept = reason
-    while kept and overflow > 0:
-        # Escapes make the JSON longer than the text: cut by the overflow, then check again.
-        kept = kept[: max(0, len(kept) - overflow - len(CUT_MARK))]
-        document["Reason"] = kept + CUT_MARK
-        body = json.dumps(document, sort_keys=True).encode()
-        overflow = len(body) - MAX_RESPONSE_BYTES
-    if overflow <= 0:
-        return body
+    document["Reason"] = ""
+    room = MAX_RESPONSE_BYTES - len(_encode(document))
+    if room >= len(_encode_text(CUT_MARK)):
+        document["Reason"] = cut_to_bytes(reason, room)
+        return _encode(document)
     document.update(
         Status="FAILED",
         Data={},
         Reason=f"The answer's attributes are over CloudFormation's {MAX_RESPONSE_BYTES}-byte limit",
     )
-    return json.dumps(document, sort_keys=True).encode()
+    return _encode(document)
+
+
+def cut_to_bytes(text: str, limit: int) -> str:
+    """``text``, or its beginning and :data:`CUT_MARK`, in at most ``limit`` bytes of JSON
+    string content (UTF-8, with JSON's escapes); never splits a character."""
+    if len(_encode_text(text)) <= limit:
+        return text
+    room = limit - len(_encode_text(CUT_MARK))
+    used = 0
+    for index, char in enumerate(text):  # JSON escapes each character on its own
+        used += len(_encode_text(char))
+        if used > room:
+            return text[:index] + CUT_MARK
+    return text + CUT_MARK  # not reached: the whole text is over the limit
+
+
+def _encode(document: Mapping[str, Any]) -> bytes:
+    return json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8", "replace")
+
+
+def _encode_text(text: str) -> bytes:
+    """The bytes ``text`` takes inside a JSON string of :func:`_encode` (no quotes)."""
+    return _encode({"": text})[len('{"": "') : -len('"}')]
+
+
+def _copied(event: Mapping[str, Any], key: str) -> str:
+    """A request field copied into the answer; CloudFormation's are strings."""
+    value = event.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def request_problems(event: object) -> list[str]:
+    """What makes ``event`` a request CloudFormation does not send; empty when none."""
+    if not isinstance(event, Mapping):
+        return [f"the request must be a JSON object, not {json_kind(event)}"]
+    problems = []
+    for key in REQUIRED_TEXT_FIELDS:
+        value = event.get(key)
+        if value is None:
+            problems.append(f"{key} is missing")
+        elif not isinstance(value, str) or not value:
+            problems.append(f"{key} must be a non-empty string, not {json_kind(value)}")
+    request_type = event.get("RequestType")
+    if isinstance(request_type, str) and request_type and request_type not in REQUEST_TYPES:
+        problems.append(
+            f"Unknown RequestType {request_type!r} (CloudFormation sends "
+            f"{', '.join(REQUEST_TYPES[:-1])} or {REQUEST_TYPES[-1]})"
+        )
+    for key in PROPERTY_FIELDS:
+        value = event.get(key)
+        if value is not None and not isinstance(value, Mapping):
+            problems.append(f"{key} must be a JSON object, not {json_kind(value)}")
+    physical_id = event.get("PhysicalResourceId")
+    if request_type in ("Update", "Delete") and physical_id is None:
+        problems.append(
+            f"PhysicalResourceId is missing (CloudFormation sends it with {request_type})"
+        )
+    elif physical_id is not None and (not isinstance(physical_id, str) or not physical_id):
+        problems.append(
+            f"PhysicalResourceId must be a non-empty string, not {json_kind(physical_id)}"
+        )
+    return problems
+
+
+def json_kind(value: object) -> str:
+    """How a value of the wrong type is named in a reason: its JSON type and a short view."""
+    if value is None:
+        return "null"
+    name = {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        tuple: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
+    shown = repr(value)
+    return f"{name} ({shown[:40]}{'...' if len(shown) > 40 else ''})"
 
 
 def answer_request(
@@ -188,20 +284,26 @@ def answer_request(
     CloudFormation sent. ``responder`` is the one the operations check (made
     here when not given). Returns the answer sent.
     """
+    if not isinstance(event, Mapping):
+        logger.error("Cannot answer: %s", "; ".join(request_problems(event)))
+        return None
     responder = responder or Responder(event, send)
     request_type = event.get("RequestType")
-    physical_id = str(event.get("PhysicalResourceId") or fallback_physical_id)
+    given_id = event.get("PhysicalResourceId")
+    physical_id = given_id if isinstance(given_id, str) and given_id else fallback_physical_id
     log_hint = _log_hint(context)
+    problems = request_problems(event)
+    if problems:
+        logger.error("Invalid request: %s", "; ".join(problems))
+        responder.fail(physical_id, f"Invalid request: {'; '.join(problems)}")
+        return responder.answer
 
     timer = _deadline_timer(context, timeout_margin_seconds, responder, physical_id, log_hint)
     try:
-        operation = {"Create": create, "Update": update, "Delete": delete}.get(str(request_type))
-        if operation is None:
-            responder.fail(physical_id, f"Unknown RequestType {request_type!r}")
-        else:
-            outcome = operation(event)
-            if not responder.succeed(outcome) and outcome.on_late is not None:
-                _undo_late(str(request_type), outcome.on_late)
+        operation = {"Create": create, "Update": update, "Delete": delete}[str(request_type)]
+        outcome = operation(event)
+        if not responder.succeed(outcome) and outcome.on_late is not None:
+            _undo_late(str(request_type), outcome.on_late)
     except RequestAnswered as exc:
         logger.warning("%s stopped: %s", request_type, exc)
     except LifecycleError as exc:

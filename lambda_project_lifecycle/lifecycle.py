@@ -45,6 +45,7 @@ from lambda_project_lifecycle.project import (
     IMMUTABLE_PROPERTIES,
     ProjectSpec,
     changed_immutable_properties,
+    check_property_types,
 )
 from lambda_project_lifecycle.repositories import lifecycle_steps
 from lambda_project_lifecycle.repositories.errors import RepositoryError
@@ -110,11 +111,12 @@ def handle_event(
     timeout_margin_seconds: float = DEFAULT_TIMEOUT_MARGIN_SECONDS,
 ) -> dict[str, Any] | None:
     """Answer one CloudFormation request; returns the answer that was sent."""
+    fields = event if isinstance(event, Mapping) else {}
     logger.info(
         "%s %s for stack %s",
-        event.get("RequestType"),
-        event.get("LogicalResourceId"),
-        event.get("StackId"),
+        fields.get("RequestType"),
+        fields.get("LogicalResourceId"),
+        fields.get("StackId"),
     )
     responder = Responder(event, send)
     lifecycle = ProjectLifecycle(clients or AwsClients(), settings, responder)
@@ -163,6 +165,7 @@ class ProjectLifecycle:
 
     def update(self, event: Mapping[str, Any]) -> Outcome:
         new = event.get("ResourceProperties", {})
+        check_property_types(new)
         accepted = self._accepted_properties(event)
         changed = changed_immutable_properties(
             accepted, new
@@ -375,7 +378,15 @@ def project_attributes(spec: ProjectSpec, groups: Mapping[str, str]) -> dict[str
 
 
 def _fallback_physical_id(event: Mapping[str, Any]) -> str:
-    try:
-        return ProjectSpec.from_properties(event.get("ResourceProperties", {})).physical_resource_id
-    except InvalidProjectError:
-        return f"invalid-project-{str(event.get('RequestId', 'unknown'))[:36]}"
+    """The id of a Create that failed before it knew its project's (of any request shape)."""
+    if not isinstance(event, Mapping):
+        return "invalid-request"
+    properties = event.get("ResourceProperties")
+    if isinstance(properties, Mapping):
+        try:
+            return ProjectSpec.from_properties(properties).physical_resource_id
+        except InvalidProjectError:
+            pass
+    request_id = event.get("RequestId")
+    suffix = request_id[:36] if isinstance(request_id, str) and request_id else "unknown"
+    return f"invalid-project-{suffix}"

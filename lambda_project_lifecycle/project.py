@@ -6,8 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lambda_project_lifecycle.custom_resource import json_kind
 from lambda_project_lifecycle.errors import InvalidProjectError
 from lambda_project_lifecycle.naming import ProjectNames, validate_project_identity
+from lambda_project_lifecycle.resource_properties import (
+    MLFLOW_TRACKING_URI_PROPERTY,
+    REPOSITORY_PROPERTIES,
+)
 from lambda_project_lifecycle.scenarios import (
     DEFAULT_ON_DELETE,
     ON_DELETE_CHOICES,
@@ -19,6 +24,15 @@ from lambda_project_lifecycle.scenarios import (
 # Properties that cannot change once the project exists: changing them would
 # mean a different project, which CloudFormation would have to replace.
 IMMUTABLE_PROPERTIES = ("ProjectName", "ProjectId", "Scenario", "Registry")
+# Every property the product templates give: parameters and literals, which CloudFormation
+# sends as strings.
+TEXT_PROPERTIES = (
+    *IMMUTABLE_PROPERTIES,
+    "OnDelete",
+    "PortfolioVersion",
+    *REPOSITORY_PROPERTIES,
+    MLFLOW_TRACKING_URI_PROPERTY,
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,7 @@ class ProjectSpec:
     @classmethod
     def from_properties(cls, properties: Mapping[str, Any]) -> ProjectSpec:
         """Parse the custom resource's properties; errors name the property and the rule."""
+        check_property_types(properties)
         name = properties.get("ProjectName")
         project_id = properties.get("ProjectId")
         validate_project_identity(name, project_id)  # type: ignore[arg-type]
@@ -67,6 +82,17 @@ class ProjectSpec:
     @property
     def tags(self) -> list[dict[str, str]]:
         return self.names.tags()
+
+
+def check_property_types(properties: Mapping[str, Any]) -> None:
+    """Every property the templates give is a string; name each one that is not."""
+    wrong = [
+        f"{key} must be a string, not {json_kind(properties[key])}"
+        for key in TEXT_PROPERTIES
+        if properties.get(key) is not None and not isinstance(properties[key], str)
+    ]
+    if wrong:
+        raise InvalidProjectError("; ".join(wrong))
 
 
 def _choice(

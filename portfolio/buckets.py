@@ -6,6 +6,8 @@ from awacs import s3 as s3_actions
 from awacs.aws import Bool, Condition, Deny, PolicyDocument, Principal, Statement
 from troposphere import GetAtt, Join, Ref, Template, s3
 
+from template_common.checkov_skips import BUCKET_ACCESS_AUDITED_BY_CLOUDTRAIL, skip_metadata
+
 NONCURRENT_VERSION_DAYS = 90
 
 
@@ -49,6 +51,7 @@ def add_private_bucket(template: Template, logical_id: str, *, retain: bool = Tr
                     )
                 ]
             ),
+            Metadata=skip_metadata(BUCKET_ACCESS_AUDITED_BY_CLOUDTRAIL),
             **options,
         )
     )

@@ -39,6 +39,7 @@ from portfolio.hosting_permissions import (
 )
 from portfolio.permissions import registry_statements
 from template_common.arns import regional_arn
+from template_common.checkov_skips import SCALABLE_TARGETS_HAVE_NO_NAME
 from template_common.images import image_pull_statements
 
 MODEL_DEPLOY_HANDLER = "lambda_project_lifecycle.deployments.model_deploy.handler"
@@ -82,6 +83,7 @@ def add_deployments(
     topic: Any,
     data_bucket: Any,
     environment: dict[str, Any],
+    failed_events: Any,
 ) -> DeploymentResources:
     webhook_secret = template.add_parameter(
         Parameter(
@@ -121,6 +123,8 @@ def add_deployments(
             statements=deploying,
             environment=variables,
             timeout_seconds=60,
+            dead_letters=failed_events,
+            role_skips=(SCALABLE_TARGETS_HAVE_NO_NAME,),
         ),
         code,
     )
@@ -133,6 +137,8 @@ def add_deployments(
             statements=deploying,
             environment=variables,
             timeout_seconds=300,
+            dead_letters=failed_events,
+            role_skips=(SCALABLE_TARGETS_HAVE_NO_NAME,),
         ),
         code,
     )
@@ -149,6 +155,8 @@ def add_deployments(
             ],
             environment=variables,
             timeout_seconds=300,
+            dead_letters=failed_events,
+            role_skips=(SCALABLE_TARGETS_HAVE_NO_NAME,),
         ),
         code,
     )

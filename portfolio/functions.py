@@ -12,10 +12,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from awacs import logs as logs_actions
+from awacs import sqs as sqs_actions
 from awacs import sts
 from awacs.aws import Allow, PolicyDocument, Principal, Statement
-from troposphere import GetAtt, Ref, Template, events, iam, logs
+from troposphere import GetAtt, Ref, Template, events, iam, logs, sqs
 from troposphere import awslambda as lambda_
+
+from template_common.checkov_skips import (
+    LAMBDA_OUTSIDE_VPC,
+    LAMBDA_UNRESERVED_CONCURRENCY,
+    LAMBDA_VARIABLES_ARE_NAMES,
+    LOGS_DEFAULT_ENCRYPTION,
+    CheckovSkip,
+    skip_metadata,
+)
 
 LAMBDA_RUNTIME = "python3.13"
 LAMBDA_ARCHITECTURE = "arm64"
@@ -38,6 +48,11 @@ class SharedFunction:
     async_max_event_age_seconds: int | None = None
     # A fixed name, for a function whose ARN others keep (None: CloudFormation names it).
     function_name: str | None = None
+    # Where Lambda puts an asynchronous event that failed every try: the platform's queue,
+    # or why the function needs none.
+    dead_letters: sqs.Queue | CheckovSkip | None = None
+    # checkov checks that do not fit the role's statements, with the reason.
+    role_skips: tuple[CheckovSkip, ...] = ()
 
 
 def trust_policy(service: str) -> PolicyDocument:
@@ -53,7 +68,11 @@ def trust_policy(service: str) -> PolicyDocument:
 
 def add_function(template: Template, spec: SharedFunction, code: lambda_.Code) -> lambda_.Function:
     log_group = template.add_resource(
-        logs.LogGroup(f"{spec.logical_id}Logs", RetentionInDays=LOG_RETENTION_DAYS)
+        logs.LogGroup(
+            f"{spec.logical_id}Logs",
+            RetentionInDays=LOG_RETENTION_DAYS,
+            Metadata=skip_metadata(LOGS_DEFAULT_ENCRYPTION),
+        )
     )
     own_logs = Statement(
         Sid="OwnLogs",
@@ -61,6 +80,23 @@ def add_function(template: Template, spec: SharedFunction, code: lambda_.Code) -
         Action=[logs_actions.CreateLogStream, logs_actions.PutLogEvents],
         Resource=[GetAtt(log_group, "Arn")],
     )
+    statements = [own_logs, *spec.statements]
+    function_skips = [LAMBDA_OUTSIDE_VPC, LAMBDA_UNRESERVED_CONCURRENCY, LAMBDA_VARIABLES_ARE_NAMES]
+    named: dict[str, Any] = {"FunctionName": spec.function_name} if spec.function_name else {}
+    if isinstance(spec.dead_letters, sqs.Queue):
+        named["DeadLetterConfig"] = lambda_.DeadLetterConfig(
+            TargetArn=GetAtt(spec.dead_letters, "Arn")
+        )
+        statements.append(
+            Statement(
+                Sid="FailedEventsToTheQueue",
+                Effect=Allow,
+                Action=[sqs_actions.SendMessage],
+                Resource=[GetAtt(spec.dead_letters, "Arn")],
+            )
+        )
+    elif spec.dead_letters is not None:
+        function_skips.append(spec.dead_letters)
     role = template.add_resource(
         iam.Role(
             f"{spec.logical_id}Role",
@@ -68,14 +104,12 @@ def add_function(template: Template, spec: SharedFunction, code: lambda_.Code) -
             Policies=[
                 iam.Policy(
                     PolicyName=spec.logical_id,
-                    PolicyDocument=PolicyDocument(
-                        Version="2012-10-17", Statement=[own_logs, *spec.statements]
-                    ),
+                    PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements),
                 )
             ],
+            **({"Metadata": skip_metadata(*spec.role_skips)} if spec.role_skips else {}),
         )
     )
-    named: dict[str, Any] = {"FunctionName": spec.function_name} if spec.function_name else {}
     function = template.add_resource(
         lambda_.Function(
             spec.logical_id,
@@ -90,6 +124,7 @@ def add_function(template: Template, spec: SharedFunction, code: lambda_.Code) -
             MemorySize=spec.memory_mb,
             LoggingConfig=lambda_.LoggingConfig(LogGroup=Ref(log_group)),
             Environment=lambda_.Environment(Variables=spec.environment),
+            Metadata=skip_metadata(*function_skips),
         )
     )
     if spec.async_retries is not None or spec.async_max_event_age_seconds is not None:

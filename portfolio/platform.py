@@ -12,7 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import Export, GetAtt, Output, Parameter, Ref, Sub, Template, dynamodb, sns, ssm
+from troposphere import (
+    Export,
+    GetAtt,
+    Output,
+    Parameter,
+    Ref,
+    Sub,
+    Template,
+    dynamodb,
+    sns,
+    sqs,
+    ssm,
+)
 from troposphere import awslambda as lambda_
 
 from lambda_project_lifecycle.environment import (
@@ -45,6 +57,13 @@ from portfolio.permissions import (
 from portfolio.service_catalog import add_launch_role, add_portfolio, add_products
 from template_common.arns import s3_arn
 from template_common.catalog import PRODUCTS, Product
+from template_common.checkov_skips import (
+    LAMBDA_ANSWERS_EVERY_REQUEST,
+    QUEUE_SSE_SQS,
+    SCALABLE_TARGETS_HAVE_NO_NAME,
+    TABLE_DEFAULT_ENCRYPTION,
+    skip_metadata,
+)
 from template_common.lifecycle_function import (
     LIFECYCLE_MAX_EVENT_AGE_SECONDS,
     LIFECYCLE_TIMEOUT_SECONDS,
@@ -55,6 +74,9 @@ LIFECYCLE_HANDLER = "lambda_project_lifecycle.lifecycle.handler"
 LIFECYCLE_MEMORY_MB = 512  # seeding (dulwich, zlib) runs faster with the CPU that comes with it
 TRAINING_TRIGGER_HANDLER = "lambda_project_lifecycle.training_trigger.handler"
 LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
+
+
+FAILED_EVENTS_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's longest
 
 
 def template_key_parameter(product: Product) -> str:
@@ -133,6 +155,7 @@ def build(settings: TemplateSettings) -> Template:
                 PointInTimeRecoveryEnabled=True
             ),
             SSESpecification=dynamodb.SSESpecification(SSEEnabled=True),
+            Metadata=skip_metadata(TABLE_DEFAULT_ENCRYPTION),
         )
     )
     topic = template.add_resource(
@@ -143,6 +166,15 @@ def build(settings: TemplateSettings) -> Template:
         )
     )
     data_bucket = add_private_bucket(template, "ProjectDataBucket")
+    # Asynchronous events a shared function failed on every try, kept for 14 days.
+    failed_events = template.add_resource(
+        sqs.Queue(
+            "FailedEventsQueue",
+            SqsManagedSseEnabled=True,
+            MessageRetentionPeriod=FAILED_EVENTS_RETENTION_SECONDS,
+            Metadata=skip_metadata(QUEUE_SSE_SQS),
+        )
+    )
     code = lambda_.Code(S3Bucket=Ref(bucket), S3Key=Ref(lambda_key))
     environment = {
         REGISTRY_TABLE_ENV: Ref(registry),
@@ -177,10 +209,12 @@ def build(settings: TemplateSettings) -> Template:
             memory_mb=LIFECYCLE_MEMORY_MB,
             async_retries=0,
             async_max_event_age_seconds=LIFECYCLE_MAX_EVENT_AGE_SECONDS,
+            dead_letters=LAMBDA_ANSWERS_EVERY_REQUEST,
+            role_skips=(SCALABLE_TARGETS_HAVE_NO_NAME,),
         ),
         code,
     )
-    _add_training_trigger(template, registry, code)
+    _add_training_trigger(template, registry, code, failed_events)
     deployments = add_deployments(
         template,
         code,
@@ -188,6 +222,7 @@ def build(settings: TemplateSettings) -> Template:
         topic=topic,
         data_bucket=data_bucket,
         environment=environment,
+        failed_events=failed_events,
     )
     launch_role = add_launch_role(template, function, settings)
     add_products(template, portfolio, launch_role, bucket, template_keys, product_version, settings)
@@ -241,7 +276,9 @@ def build(settings: TemplateSettings) -> Template:
     return template
 
 
-def _add_training_trigger(template: Template, registry: Any, code: lambda_.Code) -> None:
+def _add_training_trigger(
+    template: Template, registry: Any, code: lambda_.Code, failed_events: sqs.Queue
+) -> None:
     """One rule for the pushes to every project's CodeCommit repository, one function."""
     trigger = add_function(
         template,
@@ -253,6 +290,7 @@ def _add_training_trigger(template: Template, registry: Any, code: lambda_.Code)
             statements=training_trigger_statements(registry),
             environment={REGISTRY_TABLE_ENV: Ref(registry)},
             timeout_seconds=30,
+            dead_letters=failed_events,
         ),
         code,
     )

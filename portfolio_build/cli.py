@@ -11,6 +11,7 @@ from pathlib import Path
 
 from portfolio_build import architecture, render
 from portfolio_build.checks import Finding, lambda_package, limits, studio_contract
+from portfolio_build.checks.checkov_scan import CheckovScan
 from portfolio_build.checks.lint import lint_templates
 from portfolio_build.config import BuildConfig, load_config
 from portfolio_build.errors import BuildError
@@ -24,7 +25,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python build.py",
         description="Generate every template into dist/, package the Lambda and seed-code zips, "
-        "validate them (cfn-lint, the Studio contract, size and name limits) and write "
+        "validate them (cfn-lint, checkov, the Studio contract, size and name limits) and write "
         "dist/manifest.json. No AWS account needed.",
     )
     parser.add_argument("command", nargs="?", default="build", choices=["build"])
@@ -70,13 +71,20 @@ def build(config: BuildConfig) -> int:
     dist = config.dist
     render.clean(dist)
     templates = render.write_templates(dist, render.render_templates(config.settings))
+    # checkov works in a process of its own while this one packages and lints.
+    checkov = CheckovScan({t.path: artifact_label(t, dist) for t in templates})
     lambda_zip = render.package_lambda(dist)
     seed_zips = render.package_seed_code(dist)
     artifacts = [*templates, lambda_zip, *seed_zips]
 
     findings = validate(templates, lambda_zip, seed_zips, config)
+    checkov_report = checkov.result()
+    findings += checkov_report.findings
     failed = {f.artifact for f in findings}
     print_summary(artifacts, dist, failed)
+    print(f"\n{checkov_report.summary()}")
+    for line in checkov_report.skip_lines():
+        logger.debug("  %s", line)
     if findings:
         print(f"\n{len(findings)} problem(s); dist/{MANIFEST_NAME} not written:", file=sys.stderr)
         for finding in sorted(findings):
