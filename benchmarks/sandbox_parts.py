@@ -30,7 +30,6 @@ import io
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -223,43 +222,30 @@ def git_and_build_figures(parts: dict[str, Any], work: Path) -> dict[str, float]
     from sandbox.codebuild_runs import CodeBuildRuns
     from sandbox.codecommit_git import CodeCommitGitEndpoint
     from sandbox.tls import CertificateAuthority
+    from tests.sandbox.conftest import commit_files, git, git_environment
 
     emulator = parts["emulator"]
     authority = CertificateAuthority.create(work / "ca")
     parts["authority"] = authority
-    git = CodeCommitGitEndpoint(emulator, authority, events=parts["bus"])
+    git_endpoint = CodeCommitGitEndpoint(emulator, authority, events=parts["bus"])
     builds = CodeBuildRuns(emulator, environment=authority.environment())
     clone_url = emulator.client("codecommit").create_repository(repositoryName="sagemaker-bench")[
         "repositoryMetadata"
     ]["cloneUrlHttp"]
     source = work / "source"
     source.mkdir()
-    environment = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(source),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "b",
-        "GIT_AUTHOR_EMAIL": "b@b",
-        "GIT_COMMITTER_NAME": "b",
-        "GIT_COMMITTER_EMAIL": "b@b",
-        **authority.environment(),
-    }
-    (source / "buildspec.yml").write_text(
-        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo built\n"
-    )
-    for command in (
-        ["git", "init", "-q", "-b", "dev"],
-        ["git", "add", "."],
-        ["git", "commit", "-qm", "b"],
-    ):
-        subprocess.run(command, cwd=source, env=environment, check=True)
+    environment = git_environment(source, authority)
+    buildspec = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo built\n"
+    commit_files(source, environment, "dev", {"buildspec.yml": buildspec})
     before = len(parts["bus"].events)
     push = timed(
-        lambda: subprocess.run(
-            ["git", "push", "-q", git.authenticated_url("sagemaker-bench"), "dev"],
-            cwd=source,
-            env=environment,
-            check=True,
+        lambda: git(
+            source,
+            environment,
+            "push",
+            "-q",
+            git_endpoint.authenticated_url("sagemaker-bench"),
+            "dev",
         )
     )
     assert len(parts["bus"].events) > before

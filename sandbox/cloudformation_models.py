@@ -44,8 +44,32 @@ def api_shaped(value: Any, shape: Any) -> Any:
     return shaped
 
 
-class EventInvokeConfigModel:
+class ResourceModel:
+    """What moto's CloudFormation asks of a resource model, with the plain answers."""
+
+    TYPE = ""
+    NAME_PROPERTY = ""  # the property that names the resource ("" when none does)
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    def is_created(self) -> bool:
+        return True
+
+
+class EventInvokeConfigModel(ResourceModel):
     """``AWS::Lambda::EventInvokeConfig``: a function's asynchronous-invocation settings."""
+
+    TYPE = "AWS::Lambda::EventInvokeConfig"
 
     def __init__(self, function_name: str, qualifier: str, account_id: str, region: str):
         self.function_name = function_name
@@ -53,24 +77,9 @@ class EventInvokeConfigModel:
         self.account_id = account_id
         self.region = region
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Lambda::EventInvokeConfig"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
     @property
     def physical_resource_id(self) -> str:
         return f"{self.function_name}:{self.qualifier}"
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(
@@ -112,22 +121,17 @@ class EventInvokeConfigModel:
             return
 
 
-class CodeBuildProjectModel:
+class CodeBuildProjectModel(ResourceModel):
     """``AWS::CodeBuild::Project``, made in moto's CodeBuild backend."""
+
+    TYPE = "AWS::CodeBuild::Project"
+    NAME_PROPERTY = "Name"
 
     def __init__(self, name: str, arn: str, account_id: str, region: str) -> None:
         self.name = name
         self.arn = arn
         self.account_id = account_id
         self.region = region
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CodeBuild::Project"
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
@@ -141,9 +145,6 @@ class CodeBuildProjectModel:
     @property
     def physical_resource_id(self) -> str:
         return self.name
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(

@@ -36,7 +36,7 @@ from moto.cloudformation import parsing
 from moto.cloudformation.models import CloudFormationBackend, Event, Stack
 
 from sandbox.cloudformation import ResponseListener
-from sandbox.cloudformation_models import ModelMap
+from sandbox.cloudformation_models import ModelMap, ResourceModel
 from sandbox.emulator import AwsError, Emulator
 from sandbox.lambda_runtime import LambdaRuntime
 
@@ -68,11 +68,13 @@ class Request:
     old_properties: dict[str, Any] | None = None
 
 
-class CustomResourceModel:
+class CustomResourceModel(ResourceModel):
     """One ``Custom::*`` (or ``AWS::CloudFormation::CustomResource``) resource of a stack.
 
-    A plain class with the methods moto calls (see :class:`sandbox.cloudformation_models.
-    ModelMap` for why it is no ``CloudFormationModel``)."""
+    A plain model (see :class:`sandbox.cloudformation_models.ModelMap` for why it is no
+    ``CloudFormationModel``)."""
+
+    TYPE = "AWS::CloudFormation::CustomResource"
 
     provider: ClassVar[CustomResources | None] = None
 
@@ -102,14 +104,6 @@ class CustomResourceModel:
         self.delete_failure: CustomResourceFailed | None = None
 
     # -- what moto calls --------------------------------------------------------------------
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudFormation::CustomResource"
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:

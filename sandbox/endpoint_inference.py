@@ -38,7 +38,7 @@ from typing import Any
 
 from sandbox import lambda_bootstrap
 from sandbox.emulator import AwsError, Call, Emulator
-from sandbox.lambda_workers import Worker, WorkerListener
+from sandbox.lambda_workers import Worker, WorkerListener, WorkerPool
 from sandbox.pipeline_steps import JOB_THREADS, JobLauncher
 
 INVOCATION_TIMEOUT_SECONDS = 60.0
@@ -93,9 +93,7 @@ class EndpointInference:
         self._launcher = launcher or JobLauncher(self._root / "launcher")
         self._listener = WorkerListener(self._root)
         self._models: dict[str, Path] = {}  # model data URL -> unpacked directory
-        self._idle: dict[ServedModel, list[Worker]] = {}
-        self._busy: dict[ServedModel, int] = {}
-        self._condition = threading.Condition()
+        self._pool = WorkerPool()
         self._lock = threading.Lock()
         self.invocations: list[Invocation] = []
         self._logs: dict[str, list[str]] = {}
@@ -112,11 +110,7 @@ class EndpointInference:
             return list(self._logs.get(endpoint, []))
 
     def stop(self) -> None:
-        with self._condition:
-            workers = [w for idle in self._idle.values() for w in idle]
-            self._idle.clear()
-        for worker in workers:
-            worker.kill()
+        self._pool.close()
         if self._owns_launcher:
             self._launcher.stop()
         self._listener.close()
@@ -253,43 +247,25 @@ class EndpointInference:
         return answer
 
     def _acquire(self, call: Call, served: ServedModel) -> tuple[Worker, str | None]:
-        with self._condition:
-            self._retire(served)
-            while True:
-                idle = self._idle.get(served, [])
-                while idle:
-                    worker = idle.pop()
-                    if worker.alive:
-                        self._busy[served] = self._busy.get(served, 0) + 1
-                        return worker, None
-                if self._busy.get(served, 0) < self.workers_per_variant:
-                    self._busy[served] = self._busy.get(served, 0) + 1
-                    break
-                self._condition.wait()
+        # Workers of models the endpoint's variant no longer serves end.
+        self._pool.retire(
+            lambda key, worker: (
+                key != served
+                and getattr(key, "endpoint", "") == served.endpoint
+                and getattr(key, "variant", "") == served.variant
+            )
+        )
+        worker = self._pool.take(served, served, self.workers_per_variant, wait=True)
+        if worker is not None:
+            return worker, None
         try:
             return self._start(call, served)
         except BaseException:
-            self._release(served, None)
+            self._pool.give_back(served, served, None)
             raise
 
     def _release(self, served: ServedModel, worker: Worker | None) -> None:
-        with self._condition:
-            self._busy[served] -= 1
-            if worker is not None and worker.alive:
-                self._idle.setdefault(served, []).append(worker)
-            self._condition.notify_all()
-
-    def _retire(self, served: ServedModel) -> None:
-        """Workers of models the endpoint's variant no longer serves end."""
-        for other, idle in list(self._idle.items()):
-            if (
-                other.endpoint == served.endpoint
-                and other.variant == served.variant
-                and (other != served)
-            ):
-                for worker in idle:
-                    worker.kill()
-                del self._idle[other]
+        self._pool.give_back(served, served, worker)
 
     def _start(self, call: Call, served: ServedModel) -> tuple[Worker, str | None]:
         root = self._model_root(call, served.model_data_url)

@@ -22,8 +22,10 @@ from typing import Any
 
 from sandbox.lambda_workers import (
     PRELOADED_MODULES,
+    PoolFull,
     Worker,
     WorkerListener,
+    WorkerPool,
     WorkerResult,
     Zygote,
 )
@@ -101,56 +103,33 @@ class Environments:
         self._listener = WorkerListener(root)
         self._zygotes: dict[str, Zygote] = {}
         self._zygote_lock = threading.Lock()
-        self._idle: dict[FunctionConfig, list[Worker]] = {}
-        self._busy: dict[str, int] = {}
-        self._condition = threading.Condition()
+        self._pool = WorkerPool()
 
     def acquire(self, config: FunctionConfig, wait: bool) -> tuple[Worker, WorkerResult | None]:
         """An idle environment of ``config``, or a new one (with its init result)."""
-        with self._condition:
-            self._retire_stale(config)
-            while True:
-                idle = self._idle.get(config, [])
-                while idle:
-                    worker = idle.pop()
-                    if worker.alive:
-                        self._busy[config.arn] = self._busy.get(config.arn, 0) + 1
-                        return worker, None
-                limit = (
-                    config.reserved_concurrency
-                    if config.reserved_concurrency is not None
-                    else self.max_concurrency
-                )
-                if self._busy.get(config.arn, 0) < limit:
-                    self._busy[config.arn] = self._busy.get(config.arn, 0) + 1
-                    break
-                if not wait or config.reserved_concurrency is not None:
-                    raise Throttled(config.arn)
-                self._condition.wait()
+        now = time.monotonic()
+        self._pool.retire(
+            lambda key, worker: (
+                (key != config and getattr(key, "arn", "") == config.arn)
+                or now - worker.last_used > self.idle_seconds
+            )
+        )
+        reserved = config.reserved_concurrency
+        limit = reserved if reserved is not None else self.max_concurrency
+        try:
+            worker = self._pool.take(config, config.arn, limit, wait=wait and reserved is None)
+        except PoolFull as exc:
+            raise Throttled(config.arn) from exc
+        if worker is not None:
+            return worker, None
         try:
             return self._start(config)
         except BaseException:
-            with self._condition:
-                self._busy[config.arn] -= 1
-                self._condition.notify_all()
+            self._pool.give_back(config, config.arn, None)
             raise
 
     def release(self, config: FunctionConfig, worker: Worker) -> None:
-        with self._condition:
-            self._busy[config.arn] -= 1
-            if worker.alive:
-                self._idle.setdefault(config, []).append(worker)
-            self._condition.notify_all()
-
-    def _retire_stale(self, config: FunctionConfig) -> None:
-        """Shut down environments of an older configuration or code, and long idle ones."""
-        now = time.monotonic()
-        for other, idle in list(self._idle.items()):
-            stale = other.arn == config.arn and other != config
-            for worker in list(idle):
-                if stale or now - worker.last_used > self.idle_seconds:
-                    idle.remove(worker)
-                    worker.kill()
+        self._pool.give_back(config, config.arn, worker)
 
     def _start(self, config: FunctionConfig) -> tuple[Worker, WorkerResult]:
         zygote = self._zygote(config)
@@ -190,11 +169,7 @@ class Environments:
             return zygote
 
     def stop(self) -> None:
-        with self._condition:
-            workers = [w for idle in self._idle.values() for w in idle]
-            self._idle.clear()
-        for worker in workers:
-            worker.kill()
+        self._pool.close()
         with self._zygote_lock:
             for zygote in self._zygotes.values():
                 zygote.stop()

@@ -26,7 +26,7 @@ import sys
 import sysconfig
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -311,3 +311,59 @@ class Worker:
         for channel in (self.control, self.log):
             with contextlib.suppress(OSError):
                 channel.close()
+
+
+class PoolFull(Exception):
+    """No worker may be added to the group, and the caller does not wait."""
+
+
+class WorkerPool:
+    """Idle workers per key (what they were made for), and how many are busy per group.
+
+    :meth:`take` gives an idle worker of the key, or None when the caller may start one
+    (counted busy already; :meth:`give_back` it, or None if it could not be started).
+    """
+
+    def __init__(self) -> None:
+        self._idle: dict[Hashable, list[Worker]] = {}
+        self._busy: dict[Hashable, int] = {}
+        self._condition = threading.Condition()
+
+    def take(self, key: Hashable, group: Hashable, limit: int, *, wait: bool) -> Worker | None:
+        with self._condition:
+            while True:
+                idle = self._idle.get(key, [])
+                while idle:
+                    worker = idle.pop()
+                    if worker.alive:
+                        self._busy[group] = self._busy.get(group, 0) + 1
+                        return worker
+                if self._busy.get(group, 0) < limit:
+                    self._busy[group] = self._busy.get(group, 0) + 1
+                    return None
+                if not wait:
+                    raise PoolFull(group)
+                self._condition.wait()
+
+    def give_back(self, key: Hashable, group: Hashable, worker: Worker | None) -> None:
+        with self._condition:
+            self._busy[group] -= 1
+            if worker is not None and worker.alive:
+                self._idle.setdefault(key, []).append(worker)
+            self._condition.notify_all()
+
+    def retire(self, stale: Callable[[Hashable, Worker], bool]) -> None:
+        """End the idle workers ``stale`` names (of an older configuration, unused too long)."""
+        with self._condition:
+            for key, idle in list(self._idle.items()):
+                for worker in list(idle):
+                    if stale(key, worker):
+                        idle.remove(worker)
+                        worker.kill()
+
+    def close(self) -> None:
+        with self._condition:
+            workers = [worker for idle in self._idle.values() for worker in idle]
+            self._idle.clear()
+        for worker in workers:
+            worker.kill()

@@ -258,17 +258,7 @@ class JobLauncher:
         with self._slots:
             if stop.is_set():
                 raise StepStopped()
-            self._zygote.spawn(
-                {
-                    "job": job,
-                    "root": str(root),
-                    "script": script,
-                    "arguments": arguments,
-                    "environment": {**environment, **JOB_THREADS},
-                    "cwd": str(cwd),
-                    "log": str(log),
-                }
-            )
+            self._spawn(job, root, script, arguments, environment, cwd, log)
             deadline = time.monotonic() + max_seconds
             with self._condition:
                 while job not in self._statuses:
@@ -298,6 +288,19 @@ class JobLauncher:
         job = secrets.token_hex(8)
         with self._condition:
             self._detached.add(job)
+        self._spawn(job, root, script, arguments, environment, cwd, log)
+        return job
+
+    def _spawn(
+        self,
+        job: str,
+        root: Path,
+        script: str,
+        arguments: list[str],
+        environment: Mapping[str, str],
+        cwd: Path,
+        log: Path,
+    ) -> None:
         self._zygote.spawn(
             {
                 "job": job,
@@ -309,7 +312,6 @@ class JobLauncher:
                 "log": str(log),
             }
         )
-        return job
 
     def stop(self) -> None:
         with self._condition:

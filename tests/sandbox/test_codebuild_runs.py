@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +13,7 @@ from sandbox.codebuild_runs import CodeBuildRuns
 from sandbox.codecommit_git import CodeCommitGitEndpoint
 from sandbox.emulator import Emulator
 from sandbox.tls import CertificateAuthority
-from tests.support.network import loopback_only
+from tests.sandbox.conftest import commit_files, git, git_environment
 
 REPORT = """\
 python -c 'import json, os, boto3; boto3.client("s3").put_object(Bucket="build-results", \
@@ -55,12 +52,6 @@ phases:
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with loopback_only(), Emulator() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def authority(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
     return CertificateAuthority.create(tmp_path_factory.mktemp("ca"))
 
@@ -91,28 +82,9 @@ def project(
     emulator.client("s3").create_bucket(Bucket="build-results")
     emulator.client("ssm").put_parameter(Name="/build/greeting", Value="hello", Type="String")
     work = tmp_path_factory.mktemp("work")
-    environment = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(work),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Ada",
-        "GIT_AUTHOR_EMAIL": "ada@example.com",
-        "GIT_COMMITTER_NAME": "Ada",
-        "GIT_COMMITTER_EMAIL": "ada@example.com",
-        **authority.environment(),
-    }
-    (work / "buildspec.yml").write_text(BUILDSPEC)
-    for command in (
-        ["git", "init", "-q", "-b", "dev"],
-        ["git", "add", "buildspec.yml"],
-        ["git", "commit", "-qm", "buildspec"],
-    ):
-        subprocess.run(command, cwd=work, env=environment, check=True)
-    remote = endpoint.authenticated_url("sagemaker-built")
-    subprocess.run(["git", "push", "-q", remote, "dev"], cwd=work, env=environment, check=True)
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=work, env=environment, capture_output=True, text=True
-    ).stdout.strip()
+    environment = git_environment(work, authority)
+    commit = commit_files(work, environment, "dev", {"buildspec.yml": BUILDSPEC})
+    git(work, environment, "push", "-q", endpoint.authenticated_url("sagemaker-built"), "dev")
     emulator.client("codebuild").create_project(
         name="training",
         source={"type": "CODECOMMIT", "location": clone_url},

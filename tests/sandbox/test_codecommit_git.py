@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,15 +19,9 @@ from sandbox.emulator import FAKE_CREDENTIALS, Emulator
 from sandbox.event_delivery import EventBus
 from sandbox.lambda_runtime import LambdaRuntime
 from sandbox.tls import CertificateAuthority
-from tests.support.network import loopback_only
+from tests.sandbox.conftest import git_environment
 
 EVENTS_DIR = Path(__file__).parents[1] / "events"
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with loopback_only(), Emulator() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -47,19 +40,13 @@ def endpoint(
 
 
 def git(*args: str, cwd: Path, authority: CertificateAuthority, check: bool = True) -> Any:
-    environment = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(cwd),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_AUTHOR_NAME": "Ada",
-        "GIT_AUTHOR_EMAIL": "ada@example.com",
-        "GIT_COMMITTER_NAME": "Ada",
-        "GIT_COMMITTER_EMAIL": "ada@example.com",
-        **authority.environment(),
-    }
     return subprocess.run(
-        ["git", *args], cwd=cwd, env=environment, capture_output=True, text=True, check=check
+        ["git", *args],
+        cwd=cwd,
+        env=git_environment(cwd, authority),
+        capture_output=True,
+        text=True,
+        check=check,
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,15 +11,8 @@ from sandbox.custom_resources import CustomResources
 from sandbox.emulator import Emulator
 from sandbox.lambda_runtime import LambdaRuntime
 from tests.sandbox.conftest import deploy, function_code
-from tests.support.network import loopback_only
 
 FAIL_DELETE = "/custom-resource-tests/fail-delete"
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with loopback_only(), Emulator() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

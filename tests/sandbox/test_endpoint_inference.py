@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,17 +18,10 @@ from lambda_project_lifecycle.deployments.integration_tests import (
 from sandbox.emulator import Emulator
 from sandbox.endpoint_inference import EndpointInference
 from tests.seed_code.conftest import SEED_COMMON
-from tests.support.network import loopback_only
 
 IMAGE = "141502667606.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 SERVING = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
 PAYLOADS = SEED_COMMON / "integration_tests" / "payloads"
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with loopback_only(), Emulator() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

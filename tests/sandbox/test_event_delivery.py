@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,8 @@ from sandbox.emulator import Emulator
 from sandbox.event_delivery import EventBus, schedule_occurrences
 from sandbox.lambda_runtime import LambdaRuntime
 from tests.sandbox.conftest import deploy, function_code
-from tests.support.network import loopback_only
 
 EVENTS_DIR = Path(__file__).parents[1] / "events"
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with loopback_only(), Emulator() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import base64
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,15 +15,8 @@ from botocore.exceptions import ClientError
 from sandbox.emulator import Emulator
 from sandbox.lambda_runtime import LambdaRuntime
 from tests.sandbox.conftest import deploy, function_code
-from tests.support.network import loopback_only
 
 APP = function_code("app.py")
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with loopback_only(), Emulator() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,6 @@ real Lambda zip, through the platform's own rule), whose StartBuild runs the pus
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +20,7 @@ from sandbox.event_delivery import EventBus
 from sandbox.lambda_runtime import LambdaRuntime
 from sandbox.tls import CertificateAuthority
 from template_common.settings import TemplateSettings
-from tests.sandbox.conftest import deploy
-from tests.support.network import loopback_only
+from tests.sandbox.conftest import commit_files, deploy, git, git_environment
 
 REPOSITORY = "sagemaker-churn-model-p-7gxpyr2wsl2k"
 TABLE = "project-registry"
@@ -36,12 +32,6 @@ phases:
       - echo "training $SOURCE_BRANCH ($BRANCH_KIND) into $MODEL_GROUPS"
       - echo "at $CODEBUILD_RESOLVED_SOURCE_VERSION"
 """
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with loopback_only(), Emulator() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -101,27 +91,10 @@ def world(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> dict[
 
 
 def push_branch(world: dict[str, Any], work: Path, branch: str) -> str:
-    environment = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(work),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Ada",
-        "GIT_AUTHOR_EMAIL": "ada@example.com",
-        "GIT_COMMITTER_NAME": "Ada",
-        "GIT_COMMITTER_EMAIL": "ada@example.com",
-        **world["authority"].environment(),
-    }
-    (work / "buildspec.yml").write_text(BUILDSPEC)
-    for command in (
-        ["git", "init", "-q", "-b", branch],
-        ["git", "add", "buildspec.yml"],
-        ["git", "commit", "-qm", "a training change"],
-        ["git", "push", "-q", world["git"].authenticated_url(REPOSITORY), branch],
-    ):
-        subprocess.run(command, cwd=work, env=environment, check=True)
-    return subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=work, env=environment, capture_output=True, text=True
-    ).stdout.strip()
+    environment = git_environment(work, world["authority"])
+    commit = commit_files(work, environment, branch, {"buildspec.yml": BUILDSPEC})
+    git(work, environment, "push", "-q", world["git"].authenticated_url(REPOSITORY), branch)
+    return commit
 
 
 def test_a_feature_push_starts_the_projects_build_on_the_pushed_commit(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +15,9 @@ from sandbox.event_delivery import EventBus
 from sandbox.lambda_runtime import LambdaRuntime
 from sandbox.sagemaker_endpoints import SageMakerEndpoints
 from sandbox.sagemaker_registry import ModelRegistry
-from tests.support.network import loopback_only
 
 EVENTS_DIR = Path(__file__).parents[1] / "events"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sklearn-inference:1.4-1"
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with loopback_only(), Emulator() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
