@@ -47,7 +47,7 @@ def main() -> int:
     import boto3
 
     from lambda_project_lifecycle.clients import AwsClients
-    from lambda_project_lifecycle.deployments import model_deploy
+    from lambda_project_lifecycle.deployments import deployer, model_deploy
     from sandbox.emulator_gaps import SageMakerGaps
     from tests.support.deployments import (
         DATA_BUCKET,
@@ -72,7 +72,7 @@ def main() -> int:
         SageMakerGaps(clients.sagemaker)
         sagemaker_client_seconds = time.perf_counter() - started
 
-        model_deploy._CLIENTS = clients
+        deployer.CONTAINER_CLIENTS = clients
 
         def invoke(event: dict[str, Any]) -> tuple[float, dict[str, Any]]:
             started = time.perf_counter()

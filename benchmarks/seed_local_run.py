@@ -25,9 +25,14 @@ COMMAND = [sys.executable, "-m", "pipelines.local"]
 
 
 def seed_repository(scenario: str, destination: Path) -> Path:
-    ignore = shutil.ignore_patterns("__pycache__", "local_runs", "mlruns")
-    shutil.copytree(SEED / "common", destination, ignore=ignore)
-    shutil.copytree(SEED / scenario, destination, ignore=ignore, dirs_exist_ok=True)
+    """The files of the scenario's seed zip (README composed), copied into ``destination``."""
+    sys.path.insert(0, str(REPO))
+    from portfolio_build import render
+
+    staging = destination.parent / f"{destination.name}-staging"
+    for name, source in render.seed_files(SEED, scenario, staging).items():
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, destination / name)
     return destination
 
 

@@ -1,4 +1,4 @@
-"""AWS clients, created on first use and injectable for tests."""
+"""AWS clients, created on first use; a caller may hand in ready ones."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 class AwsClients:
     """Lazily created boto3 clients; pass ready clients as keyword arguments to inject them.
 
-    >>> clients = AwsClients(sagemaker=my_stubbed_client)
+    >>> clients = AwsClients(sagemaker=my_sagemaker_client)
     >>> clients.sagemaker  # the injected client; others are created on first use
     """
 

@@ -1,8 +1,8 @@
 """The HTTP layer for git pushes and provider REST calls: one urllib3 pool manager.
 
-Injected in tests (a pool manager that routes provider hosts to servers on
-127.0.0.1); created here otherwise: TLS verified, short connect timeout, no
-automatic retry of requests that may already have made something.
+Created here unless the caller injects one (``AwsClients(http=...)``): TLS
+verified, short connect timeout, no automatic retry of requests that may already
+have made something.
 """
 
 from __future__ import annotations

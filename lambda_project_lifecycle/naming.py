@@ -4,8 +4,8 @@ Every name starts from ``sagemaker-<project name>-<project id>``. The project id
 is unique, so when a name would be too long the project *name* part is cut
 short (never the id or the suffix) and the result stays unique.
 
-The limits hold for the longest legal project name (32) and id (16); the tests
-prove it for every name here.
+The limits hold for the longest legal project name (32) and id (16), for every
+name here (:func:`check_name` checks a name against its rule).
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ class ProjectNames:
 
 
 def check_name(kind: str, name: str) -> None:
-    """Raise ValueError if ``name`` breaks the rule of ``kind`` (used by tests and the build)."""
+    """Raise ValueError if ``name`` breaks the rule of ``kind``, naming the rule."""
     rule = NAME_RULES[kind]
     if len(name) > rule.max_length:
         raise ValueError(f"{rule.what} name {name!r} is over {rule.max_length} characters")

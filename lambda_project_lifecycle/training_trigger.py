@@ -21,7 +21,6 @@ CodeBuild webhook with the same branch filter instead.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,12 +31,12 @@ from lambda_project_lifecycle.aws_calls import call
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.environment import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.errors import LifecycleError
+from lambda_project_lifecycle.handler_logging import handler_logger
 from lambda_project_lifecycle.naming import ProjectNames
 from lambda_project_lifecycle.scenarios import SCENARIOS, branch_kind
 from lambda_project_lifecycle.triggers import CODECOMMIT_DETAIL_TYPE, PUSH_EVENTS
 
-logger = logging.getLogger(__name__)
-logger.setLevel(logging.INFO)
+logger = handler_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,7 @@ def handle_event(
     clients: AwsClients | None = None,
     table: str | None = None,
 ) -> dict[str, Any]:
-    """Start the build for a training push; returns what was done (for logs and tests)."""
+    """Start the build for a training push; returns what was done (also logged)."""
     routed = route_push(event)
     if isinstance(routed, Ignored):
         logger.info("Ignored: %s", routed.reason)

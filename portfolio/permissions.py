@@ -13,8 +13,6 @@ from typing import Any
 
 from awacs import codebuild as codebuild_actions
 from awacs import codecommit as codecommit_actions
-from awacs import codeconnections as codeconnections_actions
-from awacs import codestar_connections as codestar_connections_actions
 from awacs import dynamodb as ddb_actions
 from awacs import iam as iam_actions
 from awacs import s3 as s3_actions
@@ -25,12 +23,12 @@ from troposphere import GetAtt
 
 from lambda_project_lifecycle.naming import NAME_PREFIX
 from template_common.arns import (
-    connection_arns,
     iam_role_arn,
     regional_arn,
     sagemaker_arn,
     secret_arn,
 )
+from template_common.connections import connection_actions, connection_arns
 
 
 def model_group_statements() -> list[Statement]:
@@ -113,12 +111,7 @@ def repository_statements(seed_code_objects: list[Any], secret_prefix: str) -> l
         Statement(
             Sid="PushThroughConnections",
             Effect=Allow,
-            Action=[
-                codestar_connections_actions.GetConnection,
-                codestar_connections_actions.UseConnection,
-                codeconnections_actions.GetConnection,
-                codeconnections_actions.UseConnection,
-            ],
+            Action=connection_actions("GetConnection", "UseConnection"),
             Resource=connection_arns(),
         ),
     ]
@@ -187,14 +180,7 @@ def training_launch_statements(secret_prefix: str) -> list[Statement]:
         Statement(
             Sid="TrainingSourceConnections",
             Effect=Allow,
-            Action=[
-                codestar_connections_actions.UseConnection,
-                codestar_connections_actions.PassConnection,
-                codestar_connections_actions.GetConnection,
-                codeconnections_actions.UseConnection,
-                codeconnections_actions.PassConnection,
-                codeconnections_actions.GetConnection,
-            ],
+            Action=connection_actions("UseConnection", "PassConnection", "GetConnection"),
             Resource=connection_arns(),
         ),
         Statement(

@@ -132,6 +132,12 @@ def validate(
         render.SEED_CODE_DIR,
         render.PACKAGED_SCHEMA_NAME,
     )
+    findings += lambda_package.check_payload_schema(
+        artifact_label(lambda_zip, config.dist),
+        lambda_zip.path,
+        render.SEED_CODE_DIR,
+        render.PACKAGED_PAYLOAD_SCHEMA_NAME,
+    )
     for seed in seed_zips:
         findings += limits.check_zip_size(
             artifact_label(seed, config.dist), seed.path, limits.SEED_CODE_ZIP_MAX_BYTES

@@ -11,6 +11,10 @@ from typing import Any
 
 from troposphere import Template
 
+from lambda_project_lifecycle.deployments.integration_tests import (
+    PACKAGED_PAYLOAD_SCHEMA,
+    SEED_CODE_PAYLOAD_SCHEMA_PATH,
+)
 from lambda_project_lifecycle.deployments.settings import PACKAGED_SCHEMA, SEED_CODE_SCHEMA_PATH
 from lambda_project_lifecycle.scenarios import SCENARIOS
 from portfolio import bootstrap, platform
@@ -32,11 +36,19 @@ VENDORED_EXCLUDES: dict[str, tuple[str, ...]] = {
 }
 SEED_CODE_DIR = REPO_ROOT / "seed_code"
 SEED_CODE_COMMON = "common"
+# The seed README is common's, with each scenario's own section (README.scenario.md of its
+# overlay: one production endpoint, or champion and challenger) in place of the marker.
+SEED_README = "README.md"
+SEED_README_SECTION = "README.scenario.md"
+SEED_README_MARKER = "<!-- scenario section -->"
 # The deployment handlers validate each project's deploy config against the schema the
 # seed code ships: one source (seed_code/common/deploy/config.schema.json), copied into
 # the Lambda zip next to the module that reads it.
 DEPLOY_CONFIG_SCHEMA = SEED_CODE_DIR.joinpath(*SEED_CODE_SCHEMA_PATH)
 PACKAGED_SCHEMA_NAME = f"{LAMBDA_PACKAGE}/deployments/{PACKAGED_SCHEMA.name}"
+# Likewise the integration-test payload schema (seed_code/common/integration_tests/).
+PAYLOAD_SCHEMA = SEED_CODE_DIR.joinpath(*SEED_CODE_PAYLOAD_SCHEMA_PATH)
+PACKAGED_PAYLOAD_SCHEMA_NAME = f"{LAMBDA_PACKAGE}/deployments/{PACKAGED_PAYLOAD_SCHEMA.name}"
 
 
 @dataclass
@@ -91,10 +103,18 @@ def write_templates(
     return artifacts
 
 
-def package_lambda(dist: Path, deploy_config_schema: Path = DEPLOY_CONFIG_SCHEMA) -> Artifact:
+def package_lambda(
+    dist: Path,
+    deploy_config_schema: Path = DEPLOY_CONFIG_SCHEMA,
+    payload_schema: Path = PAYLOAD_SCHEMA,
+) -> Artifact:
     files = collect_files(REPO_ROOT / LAMBDA_PACKAGE, f"{LAMBDA_PACKAGE}/")
-    if deploy_config_schema.is_file():
-        files[PACKAGED_SCHEMA_NAME] = deploy_config_schema
+    for packaged, source in (
+        (PACKAGED_SCHEMA_NAME, deploy_config_schema),
+        (PACKAGED_PAYLOAD_SCHEMA_NAME, payload_schema),
+    ):
+        if source.is_file():
+            files[packaged] = source
     for package in VENDORED_PACKAGES:
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
@@ -111,18 +131,37 @@ def package_seed_code(dist: Path, seed_dir: Path = SEED_CODE_DIR) -> list[Artifa
     """One zip per scenario: ``seed_code/common`` overlaid by ``seed_code/<scenario>``."""
     artifacts = []
     for scenario in SCENARIOS:
-        files: dict[str, Path] = {}
-        # The repository's .gitignore is common's: it applies to the overlay too.
-        gitignore = seed_dir / SEED_CODE_COMMON / ".gitignore"
-        for part in (SEED_CODE_COMMON, scenario):
-            if (seed_dir / part).is_dir():
-                files.update(collect_files(seed_dir / part, ignore_files=[gitignore]))
+        files = seed_files(seed_dir, scenario, dist / "seed_code" / scenario)
         path = dist / "seed_code" / f"{scenario}.zip"
         write_zip(path, files)
         artifacts.append(
             Artifact("seed-code", scenario, path, {"scenario": scenario, "files": len(files)})
         )
     return artifacts
+
+
+def seed_files(seed_dir: Path, scenario: str, staging: Path) -> dict[str, Path]:
+    """Repository path -> file of a new ``scenario`` project; the composed README in ``staging``."""
+    files: dict[str, Path] = {}
+    # The repository's .gitignore is common's: it applies to the overlay too.
+    gitignore = seed_dir / SEED_CODE_COMMON / ".gitignore"
+    for part in (SEED_CODE_COMMON, scenario):
+        if (seed_dir / part).is_dir():
+            files.update(collect_files(seed_dir / part, ignore_files=[gitignore]))
+    section = files.pop(SEED_README_SECTION, None)
+    readme = files.get(SEED_README)
+    if readme is not None and section is not None:
+        text = readme.read_text(encoding="utf-8")
+        if SEED_README_MARKER not in text:
+            raise ValueError(f"{readme} has no {SEED_README_MARKER} for {section}")
+        staging.mkdir(parents=True, exist_ok=True)
+        composed = staging / SEED_README
+        composed.write_text(
+            text.replace(SEED_README_MARKER, section.read_text(encoding="utf-8").strip()),
+            encoding="utf-8",
+        )
+        files[SEED_README] = composed
+    return files
 
 
 def clean(dist: Path) -> None:

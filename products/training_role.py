@@ -14,8 +14,6 @@ from typing import Any
 
 from awacs import codebuild as codebuild_actions
 from awacs import codecommit as codecommit_actions
-from awacs import codeconnections as codeconnections_actions
-from awacs import codestar_connections as codestar_connections_actions
 from awacs import iam as iam_actions
 from awacs import logs as logs_actions
 from awacs import s3 as s3_actions
@@ -38,6 +36,7 @@ from lambda_project_lifecycle.resource_properties import CONNECTION, SECRET
 from products.conditions import HAS_TRAINING, IS_CODECOMMIT, USES_CONNECTION, USES_TOKEN
 from template_common.arns import iam_role_arn, regional_arn, s3_arn
 from template_common.catalog import Product
+from template_common.connections import connection_actions
 from template_common.images import image_pull_statements
 from template_common.settings import TemplateSettings
 
@@ -225,14 +224,7 @@ def training_statements(
             Statement(
                 Sid="RepositoryConnection",
                 Effect=Allow,
-                Action=[
-                    codestar_connections_actions.UseConnection,
-                    codestar_connections_actions.GetConnectionToken,
-                    codestar_connections_actions.GetConnection,
-                    codeconnections_actions.UseConnection,
-                    codeconnections_actions.GetConnectionToken,
-                    codeconnections_actions.GetConnection,
-                ],
+                Action=connection_actions("UseConnection", "GetConnectionToken", "GetConnection"),
                 Resource=[parameters[CONNECTION]],
             ),
             Ref("AWS::NoValue"),

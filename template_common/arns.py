@@ -40,11 +40,3 @@ def ssm_parameter_arn(name: str) -> Sub:
 
 def secret_arn(name_pattern: str) -> Sub:
     return regional_arn("secretsmanager", f"secret:{name_pattern}")
-
-
-def connection_arns() -> list[Sub]:
-    """The account's CodeConnections connections in this region, under both service names."""
-    return [
-        regional_arn(service, "connection/*")
-        for service in ("codestar-connections", "codeconnections")
-    ]

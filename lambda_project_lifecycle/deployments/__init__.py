@@ -7,6 +7,9 @@ Handlers (one Lambda each, all from the same zip):
   tests, notifications;
 * :mod:`.reaper` - schedule: delete development endpoints past their TTL.
 
-Project delete (:mod:`.teardown`) removes every endpoint, config, model, alarm and
-scaling target of a project. Nothing here waits for an endpoint to be InService.
+The first two drive the deployment engine (:mod:`.deployer`): approval decisions
+(:mod:`.decisions`), converging the endpoint (:mod:`.convergence`), the models' role
+(:mod:`.model_role`) and what follows a deployment (:mod:`.follow_up`). Project delete
+(:mod:`.teardown`) removes every endpoint, config, model, alarm and scaling target of a
+project. Nothing here waits for an endpoint to be InService.
 """

@@ -15,39 +15,24 @@ Entry point: ``lambda_project_lifecycle.deployments.endpoint_events.handler``.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lambda_project_lifecycle.clients import AwsClients
-from lambda_project_lifecycle.deployments import records
-from lambda_project_lifecycle.deployments.deployer import Deployer, ignored
+from lambda_project_lifecycle.deployments.deployer import Deployer
 from lambda_project_lifecycle.deployments.errors import InvalidEventError
 from lambda_project_lifecycle.deployments.events import EndpointEvent, invoked_account
-from lambda_project_lifecycle.deployments.settings import DeploySettings
+from lambda_project_lifecycle.deployments.outcomes import ignored
 from lambda_project_lifecycle.errors import LifecycleError
+from lambda_project_lifecycle.handler_logging import handler_logger
 from lambda_project_lifecycle.naming import NAME_PREFIX
 
-logger = logging.getLogger(__name__)
-logger.setLevel(logging.INFO)
-
-
-# Created on first use and kept for the warm invocations of this Lambda container.
-_CLIENTS = AwsClients()
-
-
-def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    return handle_event(event, context, clients=_CLIENTS)
+logger = handler_logger(__name__)
 
 
 def handle_event(
-    event: Mapping[str, Any],
-    context: Any,
-    *,
-    clients: AwsClients | None = None,
-    settings: DeploySettings | None = None,
-    deployer: Deployer | None = None,
+    event: Mapping[str, Any], context: Any, deployer: Deployer | None = None
 ) -> dict[str, Any]:
+    """Follow up one endpoint state change (``deployer``: by default from the environment)."""
     try:
         change = EndpointEvent.from_event(event)
     except InvalidEventError as exc:
@@ -60,25 +45,23 @@ def handle_event(
         return ignored(f"{change.endpoint_name} is not a project endpoint").as_dict()
     if change.status not in ("InService", "Failed"):
         return ignored(f"state {change.status} needs nothing").as_dict()
-    settings = settings or DeploySettings.from_environment()
-    clients = clients or AwsClients()
-    deployer = deployer or Deployer(clients, settings)
-    record = records.load(clients.dynamodb, settings.registry_table, change.endpoint_name)
+    deployer = deployer or Deployer.from_environment()
+    record = deployer.context.load_record(change.endpoint_name)
     if record is None:
         return ignored(f"{change.endpoint_name} was not deployed by the platform").as_dict()
     if record.project_deleted:
-        return deployer.finish_project_delete(record).as_dict()
-    project = deployer.load_project(record.project_id)
+        return deployer.follow_up.finish_project_delete(record).as_dict()
+    project = deployer.context.load_project(record.project_id)
     if project is None:
         return ignored(f"the project of {change.endpoint_name} is gone").as_dict()
     try:
         if change.status == "InService":
-            return deployer.on_in_service(
+            return deployer.follow_up.on_in_service(
                 project, record, change, time_left=remaining_seconds(context)
             ).as_dict()
-        return deployer.on_failed(project, record, change).as_dict()
+        return deployer.follow_up.on_failed(project, record, change).as_dict()
     except LifecycleError as exc:
-        deployer.failed(project, record.stage, f"{exc} (the event is retried)")
+        deployer.context.failed(project, record.stage, f"{exc} (the event is retried)")
         raise
 
 
@@ -88,3 +71,7 @@ def remaining_seconds(context: Any) -> Callable[[], float] | None:
     if remaining is None:
         return None
     return lambda: float(remaining()) / 1000
+
+
+# The Lambda entry point, ``lambda_project_lifecycle.deployments.endpoint_events.handler``.
+handler = handle_event

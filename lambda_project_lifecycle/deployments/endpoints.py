@@ -184,38 +184,43 @@ def _delete_unless_gone(
 
 def owned_configs(sagemaker: Any, names: ProjectNames, contains: str) -> list[dict[str, Any]]:
     """Summaries (name, ARN, creation time) of the project's configs named ``*contains*``."""
-    found: list[dict[str, Any]] = []
-    for page in pages(
-        "Listing endpoint configs",
-        sagemaker.list_endpoint_configs,
-        NameContains=contains,
-        MaxResults=100,
-    ):
-        for summary in page.get("EndpointConfigs", []):
-            name = summary["EndpointConfigName"]
-            if (
-                contains in name
-                and names.owns(name)
-                and _tagged_for(sagemaker, summary["EndpointConfigArn"], names)
-            ):
-                found.append(summary)
-    return found
+    return _owned(
+        sagemaker,
+        names,
+        contains,
+        ("endpoint configs", sagemaker.list_endpoint_configs, "EndpointConfigs"),
+        ("EndpointConfigName", "EndpointConfigArn"),
+    )
 
 
 def owned_models(sagemaker: Any, names: ProjectNames, contains: str) -> list[str]:
     """SageMaker models whose name contains ``contains`` and that are this project's."""
-    found: list[str] = []
-    for page in pages(
-        "Listing models", sagemaker.list_models, NameContains=contains, MaxResults=100
-    ):
-        for summary in page.get("Models", []):
-            name = summary["ModelName"]
+    listing = ("models", sagemaker.list_models, "Models")
+    found = _owned(sagemaker, names, contains, listing, ("ModelName", "ModelArn"))
+    return [str(summary["ModelName"]) for summary in found]
+
+
+def _owned(
+    sagemaker: Any,
+    names: ProjectNames,
+    contains: str,
+    listing: tuple[str, Callable[..., Any], str],
+    keys: tuple[str, str],
+) -> list[dict[str, Any]]:
+    """The summaries a ``(what, list method, list key)`` listing gives of ``*contains*``
+    resources that are the project's by name and by tag (``keys``: name and ARN keys)."""
+    what, method, list_key = listing
+    name_key, arn_key = keys
+    found: list[dict[str, Any]] = []
+    for page in pages(f"Listing {what}", method, NameContains=contains, MaxResults=100):
+        for summary in page.get(list_key, []):
+            name = summary[name_key]
             if (
                 contains in name
                 and names.owns(name)
-                and _tagged_for(sagemaker, summary["ModelArn"], names)
+                and _tagged_for(sagemaker, summary[arn_key], names)
             ):
-                found.append(name)
+                found.append(summary)
     return found
 
 

@@ -6,6 +6,12 @@ Payloads are published by the project's build to
     {"description": "...", "content_type": "text/csv", "accept": "application/json",
      "body": "...", "expect": {"status": 200, "prediction_count": 1, "labels_in": [0, 1]}}
 
+Each payload object must follow the payload schema the seed code ships
+(``seed_code/common/integration_tests/payload.schema.json``, its one source,
+copied by the build into the Lambda zip next to this module): the same file the
+project's own ``make plan`` checks, validated here without a JSON Schema
+library (:mod:`.schema`). A payload that breaks it is reported by key.
+
 Each payload is sent to each production variant (``TargetVariant``); a response
 passes when it meets every expectation and arrives within the stage's latency
 budget. Shadow variants return no responses to callers, so they are not tested.
@@ -21,6 +27,8 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from botocore.config import Config
@@ -28,11 +36,19 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError,
 
 from lambda_project_lifecycle.aws_calls import call
 from lambda_project_lifecycle.clients import AwsClients
+from lambda_project_lifecycle.deployments import schema as json_schema
 from lambda_project_lifecycle.deployments.errors import PayloadError
 from lambda_project_lifecycle.errors import error_code
 
-EXPECT_KEYS = ("status", "prediction_count", "labels_in")
+# The payload schema: packaged into the Lambda zip next to this module by the build; in a
+# checkout, read from the seed code directly.
+PACKAGED_PAYLOAD_SCHEMA = Path(__file__).with_name("payload.schema.json")
+SEED_CODE_PAYLOAD_SCHEMA_PATH = ("common", "integration_tests", "payload.schema.json")
+REPOSITORY_PAYLOAD_SCHEMA = (
+    Path(__file__).resolve().parents[2].joinpath("seed_code", *SEED_CODE_PAYLOAD_SCHEMA_PATH)
+)
 MAX_PAYLOADS = 50
+REASON_LENGTH = 300  # characters of an error response quoted in a problem
 CALL_MARGIN_SECONDS = 1.0  # a call gives up this long after the latency budget
 CONNECT_TIMEOUT_SECONDS = 5.0
 # Lambda time kept for what follows the tests: saving the result, pruning, notifying
@@ -146,30 +162,42 @@ def load_payloads(s3: Any, bucket: str, prefix: str) -> list[Payload]:
     return payloads
 
 
-def parse_payload(key: str, raw: bytes) -> Payload:
+def payload_schema_path() -> Path:
+    if PACKAGED_PAYLOAD_SCHEMA.is_file():
+        return PACKAGED_PAYLOAD_SCHEMA
+    return REPOSITORY_PAYLOAD_SCHEMA
+
+
+@lru_cache(maxsize=2)
+def load_payload_schema(path: Path | None = None) -> dict[str, Any]:
+    """The payload schema, checked to use only keywords the validator knows."""
+    path = path or payload_schema_path()
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PayloadError(
+            f"the payload schema {path.name} is missing from the Lambda package"
+        ) from None
+    json_schema.check_schema(schema)
+    return dict(schema)
+
+
+def parse_payload(key: str, raw: bytes, schema: dict[str, Any] | None = None) -> Payload:
     where = key.rsplit("/", 1)[-1]
     try:
         document = json.loads(raw)
     except ValueError as exc:
         raise PayloadError(f"payload {where}: not valid JSON: {exc}") from exc
-    if not isinstance(document, dict):
-        raise PayloadError(f"payload {where}: must be a JSON object")
-    for required in ("content_type", "body", "expect"):
-        if required not in document:
-            raise PayloadError(f"payload {where}: key {required!r} is required")
-    expect = document["expect"]
-    if not isinstance(expect, dict) or not expect:
-        raise PayloadError(f"payload {where}: key 'expect' must be an object with a check")
-    unknown = sorted(set(expect) - set(EXPECT_KEYS))
-    if unknown:
-        raise PayloadError(f"payload {where}: key 'expect.{unknown[0]}' is not a known check")
+    violations = json_schema.validate(document, schema or load_payload_schema())
+    if violations:
+        raise PayloadError(f"payload {where}: {violations[0]}")
     return Payload(
         name=where.removesuffix(".json"),
-        content_type=str(document["content_type"]),
-        accept=str(document.get("accept", "application/json")),
-        body=str(document["body"]),
-        expect=dict(expect),
-        description=str(document.get("description", "")),
+        content_type=document["content_type"],
+        accept=document.get("accept", "application/json"),
+        body=document["body"],
+        expect=dict(document["expect"]),
+        description=document.get("description", ""),
     )
 
 
@@ -178,7 +206,8 @@ def check_response(payload: Payload, status: int, body: str) -> list[str]:
     problems = []
     expected_status = payload.expect.get("status")
     if expected_status is not None and status != expected_status:
-        problems.append(f"status {status}, expected {expected_status}")
+        reason = f": {body[:REASON_LENGTH]}" if status >= 400 and body else ""
+        problems.append(f"status {status}, expected {expected_status}{reason}")
     if status >= 400:
         return problems
     try:

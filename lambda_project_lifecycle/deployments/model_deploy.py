@@ -18,39 +18,25 @@ Entry point: ``lambda_project_lifecycle.deployments.model_deploy.handler``.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
-from lambda_project_lifecycle import project_registry
-from lambda_project_lifecycle.clients import AwsClients
-from lambda_project_lifecycle.deployments.deployer import Deployer, ignored
+from lambda_project_lifecycle.deployments.deployer import Deployer
 from lambda_project_lifecycle.deployments.errors import InvalidEventError
 from lambda_project_lifecycle.deployments.events import ModelPackageEvent, invoked_account
-from lambda_project_lifecycle.deployments.settings import DeploySettings
+from lambda_project_lifecycle.deployments.outcomes import ignored
 from lambda_project_lifecycle.errors import LifecycleError
+from lambda_project_lifecycle.handler_logging import handler_logger
 from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
 
-logger = logging.getLogger(__name__)
-logger.setLevel(logging.INFO)
-
-
-# Created on first use and kept for the warm invocations of this Lambda container.
-_CLIENTS = AwsClients()
-
-
-def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    return handle_event(event, context, clients=_CLIENTS)
+logger = handler_logger(__name__)
 
 
 def handle_event(
-    event: Mapping[str, Any],
-    context: Any,
-    *,
-    clients: AwsClients | None = None,
-    settings: DeploySettings | None = None,
-    deployer: Deployer | None = None,
+    event: Mapping[str, Any], context: Any, deployer: Deployer | None = None
 ) -> dict[str, Any]:
+    """Deploy, roll back or ignore one model package change (``deployer``: by default from
+    the environment)."""
     try:
         change = ModelPackageEvent.from_event(event)
     except InvalidEventError as exc:
@@ -78,15 +64,11 @@ def handle_event(
         return ignored(
             f"{change.package_arn} stays Approved; only {changed} changed, so nothing is deployed"
         ).as_dict()
-    settings = settings or DeploySettings.from_environment()
-    clients = clients or AwsClients()
-    deployer = deployer or Deployer(clients, settings)
-    group = project_registry.load_model_group(
-        clients.dynamodb, settings.registry_table, change.group_name
-    )
+    deployer = deployer or Deployer.from_environment()
+    group = deployer.context.load_model_group(change.group_name)
     if group is None or group.get("GroupKind") not in STAGE_OF_GROUP:
         return ignored(f"model package group {change.group_name} is not a project's").as_dict()
-    project = deployer.load_project(str(group["ProjectId"]))
+    project = deployer.context.load_project(str(group["ProjectId"]))
     if project is None:
         return ignored(f"the project of group {change.group_name} is gone").as_dict()
     if project.deleting and change.approval_status == "Approved":
@@ -97,15 +79,23 @@ def handle_event(
     kind = str(group["GroupKind"])
     try:
         if change.approval_status == "Approved":
-            return deployer.approve(project, kind, change).as_dict()
-        return deployer.reject(project, kind, change).as_dict()
+            return deployer.decisions.approve(
+                project, kind, change.package_arn, change.time
+            ).as_dict()
+        return deployer.decisions.reject(
+            project, kind, change.group_name, change.package_arn, change.time
+        ).as_dict()
     except LifecycleError as exc:
         # Tell people, then fail the invocation so that EventBridge retries it (every
         # step is idempotent); a retry that succeeds is announced as usual.
-        deployer.failed(
+        deployer.context.failed(
             project,
             STAGE_OF_GROUP[kind],
             f"{exc} (the event is retried)",
             model_package_arn=change.package_arn,
         )
         raise
+
+
+# The Lambda entry point, ``lambda_project_lifecycle.deployments.model_deploy.handler``.
+handler = handle_event

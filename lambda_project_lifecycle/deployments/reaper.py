@@ -20,7 +20,6 @@ Entry point: ``lambda_project_lifecycle.deployments.reaper.handler``.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,13 +30,14 @@ from lambda_project_lifecycle.aws_calls import call, pages
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments import endpoints, records, teardown
 from lambda_project_lifecycle.deployments.config import STAGES
-from lambda_project_lifecycle.deployments.deployer import utc_now
+from lambda_project_lifecycle.deployments.context import utc_now
 from lambda_project_lifecycle.deployments.errors import InvalidEventError
 from lambda_project_lifecycle.deployments.events import parse_time
 from lambda_project_lifecycle.deployments.notifications import Notice, Notifier
 from lambda_project_lifecycle.deployments.plan import TAG_EXPIRES_AT, TAG_STAGE
 from lambda_project_lifecycle.deployments.settings import DeploySettings
 from lambda_project_lifecycle.errors import LifecycleError
+from lambda_project_lifecycle.handler_logging import handler_logger
 from lambda_project_lifecycle.naming import (
     NAME_PREFIX,
     PROJECT_ID_TAG,
@@ -45,8 +45,7 @@ from lambda_project_lifecycle.naming import (
     ProjectNames,
 )
 
-logger = logging.getLogger(__name__)
-logger.setLevel(logging.INFO)
+logger = handler_logger(__name__)
 
 STAGE = "development"
 

@@ -13,6 +13,7 @@ change: the loser re-reads and decides again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,7 +22,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lambda_project_lifecycle import project_registry
-from lambda_project_lifecycle.deployments.errors import RecordConflictError
+from lambda_project_lifecycle.deployments.errors import DeploymentError, RecordConflictError
+from lambda_project_lifecycle.naming import ProjectNames
 
 # Deployment states the record moves through.
 DEPLOYING = "Deploying"  # a create/update was started; the next InService tests it
@@ -36,6 +38,8 @@ DELETE_PENDING = "DeletePending"  # the project is deleted; the endpoint goes on
 
 # Rejections remembered per endpoint (the newest are kept).
 MAX_REJECTED = 20
+# How often a change is applied again when another handler wrote the record first.
+SAVE_ATTEMPTS = 4
 
 
 @dataclass
@@ -160,6 +164,41 @@ def load(dynamodb: Any, table: str, endpoint_name: str) -> EndpointRecord | None
         dynamodb, table, project_registry.endpoint_key(endpoint_name)
     )
     return EndpointRecord.from_item(item) if item else None
+
+
+def load_or_new(dynamodb: Any, table: str, names: ProjectNames, stage: str) -> EndpointRecord:
+    """The stage's record, or a new one (not saved yet) when there is none."""
+    name = names.endpoint(stage)
+    return load(dynamodb, table, name) or EndpointRecord(
+        name, names.project_id, names.project_name, stage
+    )
+
+
+def update(
+    dynamodb: Any,
+    table: str,
+    names: ProjectNames,
+    stage: str,
+    change: Callable[[EndpointRecord], None],
+    *,
+    now: Callable[[], datetime],
+    then: str = "giving up",
+) -> EndpointRecord:
+    """Apply ``change`` to the stage's record (made if absent) and save it; returns it as saved.
+
+    When another handler wrote the record first, it is read again and ``change``
+    applied again, up to :data:`SAVE_ATTEMPTS` times; then :class:`DeploymentError`
+    says so and ``then``.
+    """
+    for _ in range(SAVE_ATTEMPTS):
+        record = load_or_new(dynamodb, table, names, stage)
+        change(record)
+        try:
+            save(dynamodb, table, record, now=now())
+        except RecordConflictError:
+            continue
+        return record
+    raise DeploymentError(f"the registry record of {names.endpoint(stage)} kept changing; {then}")
 
 
 def save(dynamodb: Any, table: str, record: EndpointRecord, *, now: datetime | None = None) -> None:

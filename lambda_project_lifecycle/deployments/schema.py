@@ -1,9 +1,10 @@
-"""A JSON Schema validator for the few simple keywords the deployment config uses.
+"""A JSON Schema validator for the few simple keywords the shipped schemas use.
 
 The Lambda runtime has no ``jsonschema``; vendoring it (and its dependencies)
-for one small schema is not worth the weight. This covers exactly the keywords
-the schema is allowed to use (type, properties, required, additionalProperties,
-enum, minimum, maximum, minLength, maxLength, pattern, items, minItems) plus the
+for two small schemas (the deployment config, the integration-test payload) is
+not worth the weight. This covers exactly the keywords they are allowed to use
+(type, properties, required, additionalProperties, enum, minimum, maximum,
+minLength, maxLength, pattern, items, minItems, minProperties) plus the
 annotations (default, description, ...). A schema with any other keyword is
 refused up front, so a keyword can never be ignored silently.
 
@@ -33,6 +34,7 @@ VALIDATION_KEYWORDS = frozenset(
         "pattern",
         "items",
         "minItems",
+        "minProperties",
     }
 )
 ANNOTATION_KEYWORDS = frozenset(
@@ -136,6 +138,8 @@ def _violations(
                 yield from _violations(item, schema["items"], (*path, index))
     if isinstance(value, dict):
         properties = schema.get("properties", {})
+        if "minProperties" in schema and len(value) < schema["minProperties"]:
+            yield Violation(path, f"has {len(value)} keys, fewer than {schema['minProperties']}")
         for key in schema.get("required", []):
             if key not in value:
                 yield Violation((*path, key), "is required")

@@ -23,9 +23,7 @@ from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments import alarms, autoscaling, endpoints, records
 from lambda_project_lifecycle.deployments.config import STAGES
 from lambda_project_lifecycle.deployments.errors import (
-    DeploymentError,
     EndpointBusyError,
-    RecordConflictError,
 )
 from lambda_project_lifecycle.naming import ProjectNames
 from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
@@ -174,21 +172,22 @@ def mark_project_deleted(
     clients: AwsClients, names: ProjectNames, stage: str, registry_table: str, *, now: datetime
 ) -> None:
     """Keep the stage's record as the note that its endpoint must go with the deleted project."""
-    name = names.endpoint(stage)
-    for _ in range(4):
-        record = records.load(clients.dynamodb, registry_table, name) or records.EndpointRecord(
-            name, names.project_id, names.project_name, stage
-        )
+
+    def deleted(record: records.EndpointRecord) -> None:
         record.project_deleted = True
         record.desired = {}
         record.pending = True
         record.status = records.DELETE_PENDING
-        try:
-            records.save(clients.dynamodb, registry_table, record, now=now)
-            return
-        except RecordConflictError:
-            continue
-    raise DeploymentError(f"the registry record of {name} kept changing; retry the delete")
+
+    records.update(
+        clients.dynamodb,
+        registry_table,
+        names,
+        stage,
+        deleted,
+        now=lambda: now,
+        then="retry the delete",
+    )
 
 
 def finish_project_delete(

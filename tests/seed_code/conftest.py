@@ -19,6 +19,7 @@ import pytest
 
 from lambda_project_lifecycle.naming import ProjectNames
 from lambda_project_lifecycle.scenarios import REGISTRIES, SCENARIOS
+from portfolio_build import render
 from tests.support import sagemaker_sdk
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -68,12 +69,15 @@ def project_document(
 
 
 def materialise(scenario: str, registry: str, destination: Path) -> Path:
-    """The repository a new project of ``scenario`` starts from: common, overlay, project.json."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "local_runs", "mlruns")
-    shutil.copytree(SEED_COMMON, destination, ignore=ignore, dirs_exist_ok=True)
-    overlay = SEED_DIR / scenario
-    if overlay.is_dir():
-        shutil.copytree(overlay, destination, ignore=ignore, dirs_exist_ok=True)
+    """The repository a new project of ``scenario`` starts from: the seed zip's files and
+    project.json, as the lifecycle Lambda seeds it."""
+    destination.mkdir(parents=True, exist_ok=True)
+    staging = destination.parent / f".{destination.name}-staging"
+    for name, source in render.seed_files(SEED_DIR, scenario, staging).items():
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    shutil.rmtree(staging, ignore_errors=True)
     (destination / "project.json").write_text(
         json.dumps(project_document(scenario, registry), indent=2)
     )

@@ -22,7 +22,7 @@ def test_the_shipped_payloads_cover_csv_and_json_requests():
     ("status", "body", "problems"),
     [
         (200, '{"predictions": [{"label": 1, "probability": 0.9}]}', []),
-        (500, "boom", ["status 500, expected 200"]),
+        (500, "boom", ["status 500, expected 200: boom"]),
         (200, '{"predictions": []}', ["0 predictions, expected 1"]),
         (200, '{"predictions": [{"label": 7}]}', ["labels [7] not in [0, 1]"]),
         (200, "not json", ["response is not {'predictions': [...]}: 'not json'"]),
@@ -37,8 +37,19 @@ def test_a_response_is_checked_against_the_payload_expectations(status, body, pr
     ("document", "message"),
     [
         ({"content_type": "text/csv", "body": "1,2"}, "key 'expect' is required"),
-        ({"content_type": "text/csv", "body": "1", "expect": {}}, "at least one check"),
+        (
+            {"content_type": "text/csv", "body": "1", "expect": {}},
+            r"key 'expect': \{\} should be non-empty",
+        ),
         ({"content_type": "text/csv", "body": "1", "expect": {"latency": 5}}, "expect.latency"),
+        (
+            {"content_type": "text/csv", "body": "1", "expect": {"status": "200"}},
+            "key 'expect.status': '200' is not of type 'integer'",
+        ),
+        (
+            {"content_type": "text/csv", "body": "1", "expected": {"status": 200}},
+            "key 'expected' is not allowed here",
+        ),
     ],
 )
 def test_a_malformed_payload_is_named(tmp_path, document, message):

@@ -116,3 +116,15 @@ def test_unreadable_json_is_a_clear_error(tmp_path) -> None:
     path.write_text("{not json")
     with pytest.raises(ProjectFileError, match="not readable JSON"):
         seed_project.load_project(path)
+
+
+@pytest.mark.parametrize("kind", ["prod", "champion", "challenger", "dev", "feature"])
+@pytest.mark.parametrize(("name", "project_id"), [("churn", "p-1"), (LONGEST_NAME, LONGEST_ID)])
+def test_the_seed_code_names_groups_endpoints_and_builds_as_the_platform(name, project_id, kind):
+    from pipelines import naming
+
+    names = ProjectNames(name, project_id)
+    assert naming.model_group(name, project_id, kind) == names.model_package_group(kind)
+    for stage in ("development", "production"):
+        assert naming.endpoint(name, project_id, stage) == names.endpoint(stage)
+    assert naming.training_project(name, project_id) == names.training_project()

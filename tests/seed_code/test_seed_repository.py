@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -22,8 +23,10 @@ OUR_PACKAGES = {
     "tests",
 }
 REQUIRED_FILES = {
-    "README.md", "buildspec.yml", "project.schema.json", "requirements.txt", "requirements-dev.txt",
-    "Makefile", ".gitignore", "deploy/config.yaml", "deploy/config.schema.json",
+    "README.md", "buildspec.yml", "project.schema.json", "requirements.txt",
+    "requirements-mlflow.txt", "requirements-pipeline.txt", "Makefile", ".gitignore",
+    "deploy/config.yaml", "deploy/config.schema.json", "integration_tests/payload.schema.json",
+    "pipelines/endpoints.py", "pipeline_tests/test_pipeline_definition.py",
     "pipelines/definition.py", "pipelines/ci.py", "pipelines/promotion.py", "pipelines/local.py",
     "steps/preprocess.py", "steps/train.py", "steps/evaluate.py", "steps/inference.py",
     "integration_tests/payloads/single_csv_record.json",
@@ -46,7 +49,9 @@ def test_seed_code_is_plain_python_that_imports_nothing_of_ours(path):
             imported |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             imported.add(node.module.split(".")[0])
-    if path.is_relative_to(SEED_COMMON / "tests"):
+    if path.is_relative_to(SEED_COMMON / "tests") or path.is_relative_to(
+        SEED_COMMON / "pipeline_tests"
+    ):
         imported.discard("tests")
     assert not imported & OUR_PACKAGES
 
@@ -78,7 +83,7 @@ def test_the_seeded_repository_passes_its_own_tests(seed_repository, tmp_path, s
     environment["PYTHONDONTWRITEBYTECODE"] = "1"
     environment["HOME"] = str(tmp_path)  # no ~/.aws, no ~/.config/sagemaker of this machine
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", "pipeline_tests"],
         cwd=repo,
         env=environment,
         capture_output=True,
@@ -87,3 +92,46 @@ def test_the_seeded_repository_passes_its_own_tests(seed_repository, tmp_path, s
     )
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
     assert " passed" in completed.stdout and "skipped" not in completed.stdout
+
+
+@pytest.mark.parametrize("requirements", ["requirements-mlflow.txt", "requirements-pipeline.txt"])
+def test_every_requirement_is_pinned_once_across_the_sets(requirements):
+    """Each set extends the one before it and pins every package exactly: pip never resolves."""
+    pins: dict[str, str] = {}
+    path = SEED_COMMON / requirements
+    while path is not None:
+        included = None
+        for line in path.read_text().splitlines():
+            line = line.split("#")[0].strip()
+            if line.startswith("-r "):
+                included = SEED_COMMON / line[3:].strip()
+            elif line:
+                name, separator, version = line.partition("==")
+                key = name.lower().replace("_", "-")
+                assert separator and version, f"{path.name}: {line} is not pinned with =="
+                assert key not in pins, f"{key} is pinned in two sets"
+                pins[key] = version
+        path = included
+    assert {"scikit-learn", "pandas", "pytest", "jsonschema"} <= set(pins)
+    if requirements == "requirements-pipeline.txt":
+        assert {"sagemaker", "boto3", "mlflow", "s3fs", "moto"} <= set(pins)
+    else:
+        assert {"mlflow-skinny", "skops"} <= set(pins) and "sagemaker" not in pins
+
+
+@pytest.mark.parametrize("scenario", SCENARIO_NAMES)
+def test_the_readme_names_every_file_of_the_repository(tmp_path, scenario):
+    files = render.seed_files(SEED_DIR, scenario, tmp_path)
+    readme = files["README.md"].read_text()
+    layout = readme[readme.index("## What is in this repository") :]
+    listed = set(re.findall(r"(?m)^\s*([\w./-]+)", layout.split("```")[1]))
+    # Top-level entries by name, the modules of pipelines/ and steps/ one by one.
+    for name in [*files, "project.json"]:
+        parts = name.split("/")
+        if parts[0] in ("pipelines", "steps") and len(parts) == 2 and name.endswith(".py"):
+            if parts[1] != "__init__.py":
+                assert parts[1] in listed or f"{parts[1]}," in layout, name
+        else:
+            assert parts[0] in listed or f"{parts[0]}/" in listed or name in listed, name
+    assert "### Production: " in readme and "<!-- scenario section -->" not in readme
+    assert ("champion" in readme.split("### Production: ")[1][:400]) == (scenario == "advanced")

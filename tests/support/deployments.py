@@ -35,6 +35,7 @@ from moto.sagemakerruntime.models import sagemakerruntime_backends
 
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments import endpoint_events, model_deploy, reaper
+from lambda_project_lifecycle.deployments.context import DeploymentContext
 from lambda_project_lifecycle.deployments.deployer import Deployer
 from lambda_project_lifecycle.deployments.notifications import Notifier
 from lambda_project_lifecycle.deployments.settings import REPOSITORY_SCHEMA, DeploySettings
@@ -97,7 +98,9 @@ class DeployWorld:
         return self.clock[0]
 
     def deployer(self) -> Deployer:
-        return Deployer(self.clients, self.settings, notifier=self.notifier, now=self.now)
+        return Deployer(
+            DeploymentContext(self.clients, self.settings, notifier=self.notifier, now=self.now)
+        )
 
     # --- projects and packages ----------------------------------------------------------
 
@@ -207,13 +210,7 @@ class DeployWorld:
         return self.deploy_event(self.package_event(package_arn, "Rejected"))
 
     def deploy_event(self, event: dict[str, Any]) -> dict[str, Any]:
-        return model_deploy.handle_event(
-            event,
-            HandlerContext(),
-            clients=self.clients,
-            settings=self.settings,
-            deployer=self.deployer(),
-        )
+        return model_deploy.handle_event(event, HandlerContext(), self.deployer())
 
     def endpoint_event(
         self,
@@ -241,11 +238,7 @@ class DeployWorld:
         if failure_reason:
             event["detail"]["FailureReason"] = failure_reason
         return endpoint_events.handle_event(
-            event,
-            HandlerContext(timeout_seconds=lambda_seconds),
-            clients=self.clients,
-            settings=self.settings,
-            deployer=self.deployer(),
+            event, HandlerContext(timeout_seconds=lambda_seconds), self.deployer()
         )
 
     def reap(self) -> dict[str, Any]:

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.naming import PROJECT_ID_TAG
 from lambda_project_lifecycle.project import ProjectSpec
 from lambda_project_lifecycle.repositories.git_transport import GitEndpoint
 from lambda_project_lifecycle.repositories.settings import RepositorySettings
-from lambda_project_lifecycle.repositories.sigv4 import AwsCredentials
+from lambda_project_lifecycle.repositories.sigv4 import AwsCredentials, git_password, git_username
 
 DELETED_TAG = "sagemaker:project-deleted"  # CodeCommit tag key; value: when
 DELETED_TOPIC = "sagemaker-project-deleted"  # GitHub and GitLab topic
@@ -54,6 +55,24 @@ class RepositoryContext:
     def aws_credentials(self) -> AwsCredentials:
         access_key, secret_key, token = self.clients.credentials()
         return AwsCredentials(access_key, secret_key, token)
+
+    def signed_endpoint(self, url: str, *, region: str, credentials_from: str) -> GitEndpoint:
+        """``url`` reached with a git-http password the Lambda role's credentials sign (SigV4)."""
+        parts = urlsplit(url)
+        credentials = self.aws_credentials()
+        return GitEndpoint(
+            url=url,
+            username=git_username(credentials),
+            password=git_password(
+                credentials,
+                host=parts.hostname or "",
+                path=parts.path,
+                region=region,
+                when=self.now(),
+            ),
+            http=self.clients.http,
+            credentials_from=credentials_from,
+        )
 
 
 @dataclass

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from lambda_project_lifecycle.aws_calls import call, call_unless
 from lambda_project_lifecycle.naming import PROJECT_ID_TAG
 from lambda_project_lifecycle.repositories.errors import RepositoryError
-from lambda_project_lifecycle.repositories.git_transport import GitEndpoint
 from lambda_project_lifecycle.repositories.providers.base import (
     DELETED_TAG,
     Repository,
     RepositoryContext,
     description,
 )
-from lambda_project_lifecycle.repositories.sigv4 import git_password, git_username
 
 logger = logging.getLogger(__name__)
 
@@ -100,21 +97,8 @@ class CodeCommitRepositories:
         self, metadata: dict[str, Any], *, ours: bool, created_now: bool = False
     ) -> Repository:
         clone_url = metadata["cloneUrlHttp"]
-        parts = urlsplit(clone_url)
-        host = parts.hostname or ""
-        credentials = self._context.aws_credentials()
-        endpoint = GitEndpoint(
-            url=clone_url,
-            username=git_username(credentials),
-            password=git_password(
-                credentials,
-                host=host,
-                path=parts.path,
-                region=self._context.region,
-                when=self._context.now(),
-            ),
-            http=self._context.clients.http,
-            credentials_from="the Lambda role (SigV4)",
+        endpoint = self._context.signed_endpoint(
+            clone_url, region=self._context.region, credentials_from="the Lambda role (SigV4)"
         )
         return Repository(
             provider="codecommit",

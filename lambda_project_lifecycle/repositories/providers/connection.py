@@ -13,9 +13,7 @@ from botocore.exceptions import ClientError
 
 from lambda_project_lifecycle.errors import error_code
 from lambda_project_lifecycle.repositories.errors import RepositoryAccessError, RepositoryError
-from lambda_project_lifecycle.repositories.git_transport import GitEndpoint
 from lambda_project_lifecycle.repositories.providers.base import Repository, RepositoryContext
-from lambda_project_lifecycle.repositories.sigv4 import git_password, git_username
 from lambda_project_lifecycle.resource_properties import CONNECTION, PROVIDER
 
 # Connection provider type -> (our provider, public host, CodeBuild source type)
@@ -88,21 +86,9 @@ class ConnectionRepositories:
         )
 
     def _repository(self) -> Repository:
-        url = self.git_http_url()
-        host = url.split("/")[2]
-        path = "/" + url.split("/", 3)[3]
-        credentials = self._context.aws_credentials()
-        endpoint = GitEndpoint(
-            url=url,
-            username=git_username(credentials),
-            password=git_password(
-                credentials,
-                host=host,
-                path=path,
-                region=self._arn["region"],
-                when=self._context.now(),
-            ),
-            http=self._context.clients.http,
+        endpoint = self._context.signed_endpoint(
+            self.git_http_url(),
+            region=self._arn["region"],
             credentials_from=f"the Lambda role through {CONNECTION}",
         )
         clone_url = f"https://{self._host}/{self._settings.owner}/{self._settings.name}.git"

@@ -2,7 +2,6 @@
 
 The repository must exist and be empty; there is no API to make, tag or
 delete it, and no training trigger (no CodeBuild source type fits every host).
-The sandbox and the tests use it against a git server on this machine.
 """
 
 from __future__ import annotations

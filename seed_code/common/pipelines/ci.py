@@ -16,8 +16,11 @@ role may read),
 platform sets ``BUILD_TIMEOUT_MINUTES`` (and CodeBuild ``CODEBUILD_START_TIME``):
 the wait then ends ``STOP_MARGIN_MINUTES`` before CodeBuild would stop the
 build, so a long pipeline fails the build with a message, not a timeout;
-elsewhere it defaults to ``DEFAULT_WAIT_MINUTES``. The environment is checked
-before anything is published or started. Exit status 0 on success or when the
+elsewhere it defaults to ``DEFAULT_WAIT_MINUTES``. Before anything is
+published or started (and with ``--plan``, so ``make plan`` catches them too)
+the build checks project.json (model group names included), deploy/config.yaml,
+every stage's integration-test payloads, pipelines/training_settings.py and the
+environment. Exit status 0 on success or when the
 branch builds nothing, 1 with a one-line reason otherwise (``--debug`` shows
 the traceback).
 """
@@ -34,9 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.definition import TrainingRun
-from pipelines.deploy_config import load_deploy_config
+from pipelines.deploy_config import STAGES, DeployConfig, load_deploy_config
 from pipelines.deploy_publish import publish_deploy_settings
 from pipelines.errors import BuildEnvironmentError, SeedError
+from pipelines.payloads import load_payloads
 from pipelines.project import REPO_ROOT, Project, load_project
 from pipelines.routing import (
     BuildPlan,
@@ -44,6 +48,7 @@ from pipelines.routing import (
     commit_from_environment,
     plan_build,
 )
+from pipelines.settings_check import check_training_settings
 
 ROLE_VARIABLE = "SAGEMAKER_PIPELINE_ROLE_ARN"
 WAIT_VARIABLE = "PIPELINE_WAIT_MINUTES"
@@ -93,6 +98,8 @@ def build(
     """Plan the build of ``repo_dir`` (a checkout of this repository) and carry it out."""
     project = load_project(repo_dir / "project.json")
     deploy_config = load_deploy_config(project.scenario, repo_dir / "deploy" / "config.yaml")
+    check_payloads(deploy_config, repo_dir)
+    check_training_settings()
     plan = plan_build(project, branch_from_environment(environ), commit_from_environment(environ))
     print(plan.describe())
     if plan_only or plan.action == "skip":
@@ -133,6 +140,12 @@ def build(
         approval_status = deploy_config.approval_status(project.production_kinds[0])
         _promote(project, plan, approval_status, session, repo_dir)
     return 0
+
+
+def check_payloads(deploy_config: DeployConfig, repo_dir: Path) -> None:
+    """Every stage's payload files parse and follow integration_tests/payload.schema.json."""
+    for directory in sorted({deploy_config.stage(s)["tests"]["payloads_dir"] for s in STAGES}):
+        load_payloads(repo_dir / directory)
 
 
 def pipeline_role(environ: Mapping[str, str]) -> str:
@@ -255,9 +268,11 @@ def _promote(
 def registry_of(project: Project, session: Any) -> Any:
     if project.registry == "mlflow":
         from mlflow import MlflowClient
+        from steps.mlflow_registration.register import quiet_plugins_that_do_not_apply
 
         from pipelines.mlflow_registry import MlflowModelRegistry
 
+        quiet_plugins_that_do_not_apply(str(project.mlflow_tracking_uri))
         return MlflowModelRegistry(MlflowClient(tracking_uri=project.mlflow_tracking_uri))
     from pipelines.model_registry import SageMakerModelRegistry
 

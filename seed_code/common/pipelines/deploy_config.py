@@ -20,14 +20,13 @@ checked here too (and by the platform):
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
+from pipelines import schema_check
 from pipelines.errors import DeployConfigError
 from pipelines.project import REPO_ROOT, STAGE_OF_KIND
 
@@ -66,10 +65,9 @@ def parse_deploy_config(
     document: Any, scenario: str, source: str = "deploy/config.yaml"
 ) -> DeployConfig:
     schema = load_schema()
-    validator = jsonschema.Draft202012Validator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
-    if error is not None:
-        raise DeployConfigError(f"{source}: {_describe(error)}")
+    violation = schema_check.first_violation(document, schema, "is not a known setting")
+    if violation is not None:
+        raise DeployConfigError(f"{source}: {violation}")
     settings = fill_defaults(document, schema)
     _check_rules(settings, scenario, source)
     if scenario == "advanced":
@@ -81,7 +79,7 @@ def parse_deploy_config(
 
 
 def load_schema() -> dict[str, Any]:
-    return dict(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+    return copy.deepcopy(schema_check.load_schema(SCHEMA_FILE))
 
 
 def fill_defaults(value: Any, schema: dict[str, Any]) -> Any:
@@ -129,16 +127,3 @@ def _check_rules(settings: dict[str, Any], scenario: str, source: str) -> None:
                 f"{source}: key '{stage}.deployment.rollback_alarms': {len(alarms)} alarms, "
                 f"SageMaker allows at most {MAX_ROLLBACK_ALARMS}"
             )
-
-
-def _describe(error: jsonschema.ValidationError) -> str:
-    path = ".".join(str(part) for part in error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        where = ".".join(filter(None, [path, extra[0] if extra else ""]))
-        return f"key {where!r} is not a known setting"
-    if error.validator == "required" and isinstance(error.instance, dict):
-        missing = [key for key in error.validator_value if key not in error.instance]
-        where = ".".join(filter(None, [path, missing[0] if missing else ""]))
-        return f"key {where!r} is required"
-    return f"key {path or '(top level)'!r}: {error.message}"

@@ -17,21 +17,22 @@ def ancestors(commit: str, repo_dir: Path | str, max_count: int = DEFAULT_MAX_CO
     that is impossible the error says how to configure a full clone.
     """
     repo_dir = Path(repo_dir)
-    if _git(repo_dir, "rev-parse", "--is-shallow-repository").strip() == "true":
+    if git_output(repo_dir, "rev-parse", "--is-shallow-repository").strip() == "true":
         try:
-            _git(repo_dir, "fetch", "--quiet", "--unshallow")
+            git_output(repo_dir, "fetch", "--quiet", "--unshallow")
         except PromotionError as exc:
             raise PromotionError(
                 f"{repo_dir} is a shallow clone and could not be deepened ({exc}); set the "
                 "build's git clone depth to full so promotion can see the history of prod"
             ) from exc
-    output = _git(
+    output = git_output(
         repo_dir, "rev-list", "--date-order", f"--max-count={max_count}", f"{commit}^{{commit}}"
     )
     return output.split()
 
 
-def _git(repo_dir: Path, *args: str) -> str:
+def git_output(repo_dir: Path, *args: str) -> str:
+    """What ``git -C repo_dir <args>`` prints; :class:`PromotionError` when it fails."""
     try:
         completed = subprocess.run(
             ["git", "-C", str(repo_dir), *args],

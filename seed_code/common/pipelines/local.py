@@ -7,7 +7,11 @@ hyperparameters (pipelines/training_settings.py), on the sample that ships
 with scikit-learn: no AWS account and no download needed. Then every
 integration-test payload is sent to the trained model through the serving
 functions (steps/inference.py). Exits 1 if the model would not be registered
-(accuracy below MinAccuracy) or a payload check fails.
+(accuracy below MinAccuracy) or a payload check fails; 2 if something is set
+up wrong (training settings, payload files, project.json, output directory).
+
+MLflow projects also log the run to the tracking server, and with
+``--register`` register it into the branch's model (see pipelines.local_mlflow).
 
 Outputs go to ``local_runs/latest/`` (ignored by git): the splits, the model
 directory as SageMaker would tar it, ``dataset.json`` and ``evaluation.json``.
@@ -22,19 +26,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from steps import evaluate, inference, preprocess, train
 
+from pipelines import local_mlflow
 from pipelines.errors import LocalRunError, SeedError
 from pipelines.payloads import check_response, load_payloads
-from pipelines.project import REPO_ROOT
+from pipelines.project import PROJECT_FILE, REPO_ROOT, Project, load_project
 from pipelines.sample_data import write_sample_csv
+from pipelines.settings_check import check_training_settings
 from pipelines.training_settings import HYPERPARAMETERS, MIN_ACCURACY, THRESHOLD_METRIC
 
 DEFAULT_OUTPUT = REPO_ROOT / "local_runs" / "latest"
@@ -79,14 +86,36 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=Path,
         help="a directory of *.csv files with a 'target' column (default: the sample)",
     )
-    parser.add_argument("--min-accuracy", type=float, default=MIN_ACCURACY)
+    parser.add_argument(
+        "--min-accuracy",
+        type=float,
+        default=MIN_ACCURACY,
+        help="the threshold (default: MIN_ACCURACY of pipelines/training_settings.py)",
+    )
     parser.add_argument("--payloads-dir", type=Path, default=DEFAULT_PAYLOADS)
+    mlflow = parser.add_argument_group("MLflow projects")
+    mlflow.add_argument(
+        "--tracking-uri",
+        help=f"the tracking server (default: {local_mlflow.TRACKING_URI_VARIABLE}, "
+        "else project.json's mlflow_tracking_uri)",
+    )
+    mlflow.add_argument(
+        "--register",
+        action="store_true",
+        help="also register a run that passes into the branch's registered model",
+    )
+    mlflow.add_argument("--no-mlflow", action="store_true", help="do not log this run")
     return parser.parse_args(argv)
 
 
-def hyperparameter_args(hyperparameters: dict[str, int | float]) -> list[str]:
-    """``--name value`` pairs, the way SageMaker passes a training job's hyperparameters."""
-    return [part for name, value in hyperparameters.items() for part in (f"--{name}", str(value))]
+def hyperparameter_args(hyperparameters: Mapping[str, object]) -> list[str]:
+    """``--name value`` pairs, the way SageMaker passes a training job's hyperparameters
+    (text as it is, anything else as JSON)."""
+    return [
+        part
+        for name, value in hyperparameters.items()
+        for part in (f"--{name}", value if isinstance(value, str) else json.dumps(value))
+    ]
 
 
 def run_locally(
@@ -190,9 +219,12 @@ def send_payloads(model_dir: Path, payloads_dir: Path) -> dict[str, list[str]]:
     return problems
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     args = parse_args(argv)
+    environ = os.environ if environ is None else environ
     try:
+        check_training_settings()
+        target = _mlflow_target(args, environ)
         run = run_locally(args.output_dir, args.input_dir, args.min_accuracy, args.payloads_dir)
     except SeedError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -218,7 +250,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         + "\n"
     )
+    if target is not None:
+        input_uri = str((args.input_dir or run.output_dir / "input").resolve())
+        try:
+            print(local_mlflow.log_run(target, run.output_dir, input_uri, registrable=run.ok))
+        except SeedError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     return 0 if run.ok else 1
+
+
+def _mlflow_target(
+    args: argparse.Namespace, environ: Mapping[str, str]
+) -> local_mlflow.MlflowTarget | None:
+    """Where an MLflow project logs this run (None: not an MLflow project, or --no-mlflow)."""
+    project: Project | None = load_project() if PROJECT_FILE.is_file() else None
+    if project is None or project.registry != "mlflow":
+        if args.register:
+            raise LocalRunError(
+                "--register is for MLflow projects; this project registers models through "
+                "its pipeline (push to a feature-<name> branch or dev)"
+            )
+        return None
+    if args.no_mlflow:
+        return None
+    local_mlflow.register_step()  # MLflow installed? Said before training, not after
+    checkout = local_mlflow.Checkout.of(REPO_ROOT)
+    return local_mlflow.plan_target(project, args.tracking_uri, args.register, environ, checkout)
 
 
 if __name__ == "__main__":

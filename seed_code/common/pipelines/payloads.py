@@ -11,11 +11,14 @@ is ``tests.payloads_dir`` of each stage in deploy/config.yaml)::
       "expect": {"status": 200, "prediction_count": 1, "labels_in": [0, 1]}
     }
 
-``expect`` keys: ``status`` (HTTP status), ``prediction_count`` (length of
-``predictions`` in the response), ``labels_in`` (every predicted label is one
-of these). The platform sends each payload to the new endpoint and checks the
-response and the stage's ``latency_budget_ms``; ``python -m pipelines.local``
-and the repository's tests send them to a locally trained model.
+Each file must follow ``integration_tests/payload.schema.json`` (``status`` is
+a number, not ``"200"``); the platform validates it against the same schema
+before it sends the payload. ``expect`` keys: ``status`` (HTTP status),
+``prediction_count`` (length of ``predictions`` in the response),
+``labels_in`` (every predicted label is one of these). The platform sends
+each payload to the new endpoint and checks the response and the stage's
+``latency_budget_ms``; ``python -m pipelines.local`` and the repository's
+tests send them to a locally trained model, and ``make plan`` checks them.
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines import schema_check
 from pipelines.errors import SeedError
+from pipelines.project import REPO_ROOT
 
-EXPECT_KEYS = ("status", "prediction_count", "labels_in")
+SCHEMA_FILE = REPO_ROOT / "integration_tests" / "payload.schema.json"
+REASON_LENGTH = 300  # of an error response, quoted in the problem
 
 
 class PayloadError(SeedError):
@@ -52,28 +58,21 @@ def load_payloads(directory: Path) -> list[Payload]:
 
 
 def load_payload(path: Path) -> Payload:
+    """The payload in ``path``; :class:`PayloadError` names the file and the key at fault."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise PayloadError(f"{path}: not readable JSON: {exc}") from exc
-    if not isinstance(document, dict):
-        raise PayloadError(f"{path}: must be a JSON object")
-    for key in ("content_type", "body", "expect"):
-        if key not in document:
-            raise PayloadError(f"{path}: key {key!r} is required")
-    expect = document["expect"]
-    if not isinstance(expect, dict) or not expect:
-        raise PayloadError(f"{path}: key 'expect' must be an object with at least one check")
-    unknown = sorted(set(expect) - set(EXPECT_KEYS))
-    if unknown:
-        raise PayloadError(f"{path}: key 'expect.{unknown[0]}' is not a known check {EXPECT_KEYS}")
+    violation = schema_check.first_violation(document, schema_check.load_schema(SCHEMA_FILE))
+    if violation is not None:
+        raise PayloadError(f"{path}: {violation} (see {SCHEMA_FILE.name})")
     return Payload(
         name=path.stem,
-        description=str(document.get("description", "")),
-        content_type=str(document["content_type"]),
-        accept=str(document.get("accept", "application/json")),
-        body=str(document["body"]),
-        expect=dict(expect),
+        description=document.get("description", ""),
+        content_type=document["content_type"],
+        accept=document.get("accept", "application/json"),
+        body=document["body"],
+        expect=dict(document["expect"]),
     )
 
 
@@ -82,7 +81,8 @@ def check_response(payload: Payload, status: int, body: str) -> list[str]:
     problems = []
     expected_status = payload.expect.get("status")
     if expected_status is not None and status != expected_status:
-        problems.append(f"status {status}, expected {expected_status}")
+        reason = f": {body[:REASON_LENGTH]}" if status >= 400 and body else ""
+        problems.append(f"status {status}, expected {expected_status}{reason}")
     if status >= 400:
         return problems
     try:

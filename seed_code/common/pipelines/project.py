@@ -3,8 +3,9 @@
 The lifecycle Lambda writes ``project.json`` at the repository root when it
 seeds the repository; ``project.schema.json`` next to it documents every key.
 :func:`load_project` validates the file against that schema and checks what a
-schema cannot say (the prefix matches the name and id), so a broken file fails
-early with the key named instead of deep inside a SageMaker call.
+schema cannot say (the prefix matches the name and id, and each model group
+has the name the platform gives it), so a broken file fails early with the
+key named instead of deep inside a SageMaker call.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
+from pipelines import naming, schema_check
 from pipelines.errors import ProjectFileError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +76,15 @@ class Project:
         """``s3://<bucket>/<prefix>/<parts...>``: the project writes only under its prefix."""
         return "/".join([f"s3://{self.bucket}", self.prefix, *parts])
 
+    def endpoint_name(self, stage: str) -> str:
+        """The endpoint of ``development`` or ``production``, as the platform names it."""
+        return naming.endpoint(self.project_name, self.project_id, stage)
+
+    @property
+    def training_project(self) -> str:
+        """The CodeBuild project that runs this repository's builds."""
+        return naming.training_project(self.project_name, self.project_id)
+
     @property
     def tags(self) -> list[dict[str, str]]:
         """The tags SageMaker Studio uses to show a resource under the project."""
@@ -109,6 +118,13 @@ def parse_project(document: Any, source: str = "project.json") -> Project:
             f"{source}: key 'prefix': {document['prefix']!r} must be {expected_prefix!r} "
             "(sagemaker-<project_name>-<project_id>)"
         )
+    for kind, name in document["model_groups"].items():
+        expected = naming.model_group(document["project_name"], document["project_id"], kind)
+        if name != expected:
+            raise ProjectFileError(
+                f"{source}: key 'model_groups.{kind}': {name!r} is not this project's {kind} "
+                f"group; the platform named it {expected!r}"
+            )
     return Project(
         project_name=document["project_name"],
         project_id=document["project_id"],
@@ -124,29 +140,11 @@ def parse_project(document: Any, source: str = "project.json") -> Project:
 
 
 def load_schema() -> dict[str, Any]:
-    return dict(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+    return schema_check.load_schema(SCHEMA_FILE)
 
 
 def validate_document(document: Any, schema: dict[str, Any], source: str) -> None:
     """Raise :class:`ProjectFileError` for the first (most relevant) schema violation."""
-    validator = jsonschema.Draft202012Validator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
-    if error is not None:
-        raise ProjectFileError(f"{source}: {describe_violation(error)}")
-
-
-def describe_violation(error: jsonschema.ValidationError) -> str:
-    """``key 'model_groups.prod': 'x y' does not match ...`` — the key first, then the rule."""
-    path = ".".join(str(part) for part in error.absolute_path)
-    if error.validator == "required" and isinstance(error.instance, dict):
-        missing = [key for key in error.validator_value if key not in error.instance]
-        where = ".".join(filter(None, [path, missing[0] if missing else ""]))
-        return f"key {where!r} is required"
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - allowed)
-        where = ".".join(filter(None, [path, extra[0] if extra else ""]))
-        return f"key {where!r} is not allowed here"
-    if error.validator == "propertyNames":
-        return f"key {path or '(top level)'!r}: {error.message}"
-    return f"key {path or '(top level)'!r}: {error.message}"
+    violation = schema_check.first_violation(document, schema)
+    if violation is not None:
+        raise ProjectFileError(f"{source}: {violation}")

@@ -6,7 +6,10 @@ accuracy) and ``code/inference.py``, the serving script the scikit-learn
 container loads (``SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code``).
 
 Hyperparameters arrive as ``--<name> <value>`` (SageMaker passes the training
-job's hyperparameters that way); defaults live in pipelines/training_settings.py.
+job's hyperparameters that way), every one from pipelines/training_settings.py,
+their one home: this script has no defaults of its own. ``build_model()``
+reads them by name; a hyperparameter it reads that was not given, or one given
+that it does not read, stops the run with an error naming the settings file.
 """
 
 from __future__ import annotations
@@ -25,6 +28,88 @@ from sklearn.metrics import accuracy_score
 
 TARGET = "target"
 HERE = Path(__file__).resolve().parent
+SETTINGS_FILE = "pipelines/training_settings.py"  # where the hyperparameters are set
+
+
+class HyperparameterError(SystemExit):
+    """A hyperparameter is missing, unused or malformed; the message names the settings file."""
+
+
+class Hyperparameters:
+    """The hyperparameters given to this run, which remembers those that were read."""
+
+    def __init__(self, values: dict[str, object]) -> None:
+        self._values = dict(values)
+        self._read: set[str] = set()
+
+    def __getitem__(self, name: str) -> object:
+        if name not in self._values:
+            raise HyperparameterError(
+                f"train: hyperparameter {name!r} is read by steps/train.py but not set in "
+                f"{SETTINGS_FILE} (HYPERPARAMETERS); add it there"
+            )
+        self._read.add(name)
+        return self._values[name]
+
+    def integer(self, name: str) -> int:
+        value = self[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise HyperparameterError(
+                f"train: hyperparameter {name!r} must be an integer, got {value!r} "
+                f"(set in {SETTINGS_FILE})"
+            )
+        return value
+
+    def number(self, name: str) -> float:
+        value = self[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise HyperparameterError(
+                f"train: hyperparameter {name!r} must be a number, got {value!r} "
+                f"(set in {SETTINGS_FILE})"
+            )
+        return float(value)
+
+    def check_all_read(self) -> None:
+        unused = sorted(set(self._values) - self._read)
+        if unused:
+            raise HyperparameterError(
+                f"train: hyperparameter {unused[0]!r} is set in {SETTINGS_FILE} but "
+                "steps/train.py does not read it; read it in build_model() or remove it"
+            )
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self._values)
+
+
+def build_model(hyperparameters: Hyperparameters) -> GradientBoostingClassifier:
+    """The untrained model. Each hyperparameter it takes is read here, by name."""
+    model = GradientBoostingClassifier(
+        n_estimators=hyperparameters.integer("n_estimators"),
+        max_depth=hyperparameters.integer("max_depth"),
+        learning_rate=hyperparameters.number("learning_rate"),
+        random_state=hyperparameters.integer("random_state"),
+    )
+    hyperparameters.check_all_read()
+    return model
+
+
+def parse_hyperparameters(arguments: list[str]) -> Hyperparameters:
+    """``--name value`` pairs; values are JSON (``100``, ``0.1``, ``true``) or plain text."""
+    values: dict[str, object] = {}
+    pairs = iter(arguments)
+    for flag in pairs:
+        name = flag.removeprefix("--")
+        value = next(pairs, None)
+        if name == flag or not name or value is None:
+            raise HyperparameterError(
+                f"train: cannot read hyperparameters {' '.join(arguments)!r}: expected "
+                "--<name> <value> pairs"
+            )
+        try:
+            values[name] = json.loads(value)
+        except ValueError:
+            values[name] = value
+    return Hyperparameters(values)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -42,11 +127,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--model-dir", type=Path, default=Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
     )
-    parser.add_argument("--n_estimators", type=int, default=100)
-    parser.add_argument("--max_depth", type=int, default=3)
-    parser.add_argument("--learning_rate", type=float, default=0.1)
-    parser.add_argument("--random_state", type=int, default=42)
-    return parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    args.hyperparameters = parse_hyperparameters(rest)
+    return args
 
 
 def read_split(directory: Path) -> pd.DataFrame:
@@ -58,15 +141,10 @@ def read_split(directory: Path) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
     args = parse_args(argv)
+    model = build_model(args.hyperparameters)  # a settings mistake stops the run before any work
+    hyperparameters = args.hyperparameters.as_dict()
     train = read_split(args.train_dir)
     features = [c for c in train.columns if c != TARGET]
-    hyperparameters = {
-        "n_estimators": args.n_estimators,
-        "max_depth": args.max_depth,
-        "learning_rate": args.learning_rate,
-        "random_state": args.random_state,
-    }
-    model = GradientBoostingClassifier(**hyperparameters)
     model.fit(train[features].to_numpy(), train[TARGET].to_numpy())
 
     info: dict[str, object] = {"features": features, "hyperparameters": hyperparameters}

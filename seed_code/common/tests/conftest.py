@@ -1,27 +1,14 @@
-"""Fixtures of the repository's own tests: no AWS account, no network."""
+"""Fixtures of the repository's own tests: no AWS account, no network, a small sample."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pipelines.project import Project, load_project
+from pipelines.sample_data import write_sample_csv
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from pipelines.project import Project, load_project  # noqa: E402
-
-ROLE_ARN = "arn:aws:iam::123456789012:role/pipeline-execution"
-SDK_CONFIG = """\
-SchemaVersion: '1.0'
-SageMaker:
-  PythonSDK:
-    Modules:
-      TelemetryOptOut: true
-"""
+SMALL_SAMPLE_ROWS = 160  # enough for every split to hold both classes
 
 
 @pytest.fixture(scope="session")
@@ -29,36 +16,14 @@ def project() -> Project:
     return load_project()
 
 
-@pytest.fixture
-def offline_aws(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, project: Project
-) -> Iterator[None]:
-    """Fake credentials, the project's region, SDK telemetry off, everything under moto."""
-    from moto import mock_aws
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with a CSV of the sample's first rows: checks the code, not the data."""
+    import pandas as pd
 
-    config = tmp_path / "sagemaker-sdk.yaml"
-    config.write_text(SDK_CONFIG)
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": project.region,
-        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config),
-        "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(config),
-        # moto has no iam:SimulatePrincipalPolicy, which the SDK uses to check roles client-side.
-        "SAGEMAKER_VALIDATE_ROLE": "false",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
-        import boto3
-
-        s3 = boto3.client("s3", region_name=project.region)
-        if project.region == "us-east-1":
-            s3.create_bucket(Bucket=project.bucket)
-        else:
-            s3.create_bucket(
-                Bucket=project.bucket,
-                CreateBucketConfiguration={"LocationConstraint": project.region},
-            )
-        yield
+    directory = tmp_path_factory.mktemp("small-sample")
+    full = write_sample_csv(directory / "full" / "sample.csv")
+    pd.read_csv(full).head(SMALL_SAMPLE_ROWS).to_csv(directory / "sample.csv", index=False)
+    full.unlink()
+    full.parent.rmdir()
+    return directory

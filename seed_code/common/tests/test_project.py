@@ -40,3 +40,21 @@ def test_a_broken_project_json_names_the_key(
 def test_a_missing_project_json_says_where_it_comes_from(tmp_path) -> None:
     with pytest.raises(ProjectFileError, match="not found"):
         load_project(tmp_path / "project.json")
+
+
+def test_a_mistyped_model_group_is_named_with_the_name_the_platform_gave_it(
+    tmp_path, project: Project
+) -> None:
+    document = document_of(project)
+    right = document["model_groups"]["dev"]
+    document["model_groups"] = {**document["model_groups"], "dev": right.replace("-dev", "-deb")}
+    path = tmp_path / "project.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ProjectFileError, match=f"key 'model_groups.dev'.*named it '{right}'"):
+        load_project(path)
+
+
+def test_the_endpoints_are_named_after_the_project(project: Project) -> None:
+    for stage in ("development", "production"):
+        name = project.endpoint_name(stage)
+        assert name.endswith(f"-{project.project_id}-{stage}") and len(name) <= 63

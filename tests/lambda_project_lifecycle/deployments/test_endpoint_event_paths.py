@@ -42,11 +42,7 @@ def state_change(world: DeployWorld, endpoint: str, status: str = "IN_SERVICE") 
 
 def handle(world: DeployWorld, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return endpoint_events.handle_event(
-        event,
-        context if context is not None else HandlerContext(),
-        clients=world.clients,
-        settings=world.settings,
-        deployer=world.deployer(),
+        event, context if context is not None else HandlerContext(), world.deployer()
     )
 
 

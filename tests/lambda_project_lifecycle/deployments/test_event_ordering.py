@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from lambda_project_lifecycle.deployments import deployer as deployer_module
+from lambda_project_lifecycle.deployments.context import DeploymentContext
 from tests.support.deployments import DeployWorld
 
 # --- events for changes that are not approvals ------------------------------------------
@@ -86,7 +86,7 @@ def test_a_rejection_handled_while_the_approval_is_read_is_never_deployed(
     package = world.register_package(names.model_package_group("prod"))
     world.set_status(package, "Approved")
     approval = world.package_event(package, "Approved")
-    read_config = deployer_module.Deployer.stage_config
+    read_config = DeploymentContext.stage_config
     rejections: list[dict[str, Any]] = []
 
     def config_while_rejected(self: Any, project: Any, stage: str) -> Any:
@@ -94,7 +94,7 @@ def test_a_rejection_handled_while_the_approval_is_read_is_never_deployed(
             rejections.append(world.reject(package))
         return read_config(self, project, stage)
 
-    monkeypatch.setattr(deployer_module.Deployer, "stage_config", config_while_rejected)
+    monkeypatch.setattr(DeploymentContext, "stage_config", config_while_rejected)
 
     result = world.deploy_event(approval)
 

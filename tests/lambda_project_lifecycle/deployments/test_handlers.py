@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from lambda_project_lifecycle.clients import AwsClients
-from lambda_project_lifecycle.deployments import endpoint_events, model_deploy, reaper
+from lambda_project_lifecycle.deployments import deployer, endpoint_events, model_deploy, reaper
 from lambda_project_lifecycle.deployments.settings import DeploySettings
 from lambda_project_lifecycle.errors import LifecycleError
 from tests.support.deployments import (
@@ -33,8 +33,8 @@ def test_the_entry_points_read_the_environment_and_deploy(
         "NOTIFICATION_WEBHOOK_SECRET_ARN": "",
     }.items():
         monkeypatch.setenv(name, value)
-    for module in (model_deploy, endpoint_events, reaper):
-        monkeypatch.setattr(module, "_CLIENTS", AwsClients())
+    monkeypatch.setattr(deployer, "CONTAINER_CLIENTS", AwsClients())
+    monkeypatch.setattr(reaper, "_CLIENTS", AwsClients())
     names = world.create_project()
     package = world.register_package(names.model_package_group("dev"))
     world.set_status(package, "Approved")

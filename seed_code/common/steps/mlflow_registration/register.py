@@ -7,14 +7,16 @@ as a SageMaker model package (see pipelines/lineage.py), plus
 ``approval_status`` and ``model_data_url`` (the SageMaker model archive, which
 the platform deploys).
 
-Runs in a processing job (``requirements.txt`` next to it installs MLflow) and
-locally: ``python steps/mlflow_registration/register.py --tracking-uri sqlite:///mlflow.db ...``.
+Runs in a processing job (``requirements.txt`` next to it installs MLflow);
+``python -m pipelines.local`` uses the same functions to log a local run (and
+register it with ``--register``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import tarfile
 import tempfile
@@ -24,6 +26,9 @@ METRICS_KEY = "binary_classification_metrics"
 # Types the skops format must be told to trust to load tree ensembles; the model is ours,
 # trained by this pipeline's own training job.
 SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
+# MLflow logs a request-header plugin's failure here, on every call (see below).
+HEADER_PROVIDER_LOGGER = "mlflow.tracking.request_header.registry"
+PLUGIN_HEADER_WARNING = "Encountered unexpected error during resolving request headers"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -57,42 +62,73 @@ def model_directory(model_dir: Path, scratch: Path) -> Path:
     return scratch
 
 
-def lineage_tags(args: argparse.Namespace, evaluation: dict, dataset: dict) -> dict[str, str]:
-    tags = {}
-    for item in args.tag:
-        key, separator, value = item.partition("=")
-        if not separator:
-            raise SystemExit(f"register: --tag {item!r} is not KEY=VALUE")
-        tags[key] = value
+def lineage_tags(
+    given: dict[str, str],
+    evaluation: dict,
+    dataset: dict,
+    approval_status: str = "PendingManualApproval",
+    model_data_url: str = "",
+) -> dict[str, str]:
+    """``given`` plus the dataset version, the metrics and the approval status."""
+    tags = dict(given)
     tags["dataset_sha256"] = str(dataset["sha256"])
     tags["dataset_rows"] = str(dataset["rows"])
     for name, metric in evaluation[METRICS_KEY].items():
         tags[f"metric.{name}"] = str(metric["value"])
-    tags["approval_status"] = args.approval_status
-    if args.model_data_url:
-        tags["model_data_url"] = args.model_data_url
+    tags["approval_status"] = approval_status
+    if model_data_url:
+        tags["model_data_url"] = model_data_url
     return tags
 
 
-def main(argv: list[str] | None = None) -> dict[str, str]:
+def parse_tags(items: list[str]) -> dict[str, str]:
+    tags = {}
+    for item in items:
+        key, separator, value = item.partition("=")
+        if not separator:
+            raise SystemExit(f"register: --tag {item!r} is not KEY=VALUE")
+        tags[key] = value
+    return tags
+
+
+class _NotThisServer(logging.Filter):
+    """Drops the SageMaker MLflow plugin's warning when the server is not a SageMaker one.
+
+    The plugin (sagemaker-mlflow) adds request headers for SageMaker managed
+    MLflow, and fails with a warning on every call to any other server.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(PLUGIN_HEADER_WARNING)
+
+
+def quiet_plugins_that_do_not_apply(tracking_uri: str) -> None:
+    if not tracking_uri.startswith("arn:"):
+        logger = logging.getLogger(HEADER_PROVIDER_LOGGER)
+        if not any(isinstance(f, _NotThisServer) for f in logger.filters):
+            logger.addFilter(_NotThisServer())
+
+
+def log_model_run(
+    tracking_uri: str,
+    experiment: str,
+    model_dir: Path,
+    evaluation: dict,
+    tags: dict[str, str],
+    run_name: str,
+) -> tuple[str, str]:
+    """Log one run (hyperparameters, metrics, lineage tags, the model); (run id, model URI)."""
     import joblib
     import mlflow
     import mlflow.sklearn
-    from mlflow import MlflowClient
 
-    args = parse_args(argv)
-    evaluation = json.loads((args.evaluation_dir / "evaluation.json").read_text())
-    dataset = json.loads((args.dataset_dir / "dataset.json").read_text())
-    tags = lineage_tags(args, evaluation, dataset)
+    quiet_plugins_that_do_not_apply(tracking_uri)
     hyperparameters = json.loads(tags.get("hyperparameters", "{}"))
-
-    mlflow.set_tracking_uri(args.tracking_uri)
-    mlflow.set_experiment(args.model_name)
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment(experiment)
     with tempfile.TemporaryDirectory() as scratch:
-        model = joblib.load(model_directory(args.model_dir, Path(scratch)) / "model.joblib")
-        with mlflow.start_run(
-            run_name=f"{tags.get('branch', 'local')}-{tags.get('commit_id', '')[:12]}"
-        ):
+        model = joblib.load(model_directory(model_dir, Path(scratch)) / "model.joblib")
+        with mlflow.start_run(run_name=run_name) as run:
             mlflow.log_params(hyperparameters)
             mlflow.log_metrics(
                 {name: float(m["value"]) for name, m in evaluation[METRICS_KEY].items()}
@@ -101,12 +137,39 @@ def main(argv: list[str] | None = None) -> dict[str, str]:
             logged = mlflow.sklearn.log_model(
                 model, name="model", skops_trusted_types=SKOPS_TRUSTED_TYPES
             )
-    version = mlflow.register_model(logged.model_uri, args.model_name)
-    client = MlflowClient(tracking_uri=args.tracking_uri)
+    return run.info.run_id, logged.model_uri
+
+
+def register_version(
+    tracking_uri: str, model_name: str, model_uri: str, tags: dict[str, str]
+) -> str:
+    """A new version of ``model_name`` from ``model_uri``, tagged with ``tags``; its number."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    quiet_plugins_that_do_not_apply(tracking_uri)
+    mlflow.set_tracking_uri(tracking_uri)
+    version = mlflow.register_model(model_uri, model_name)
+    client = MlflowClient(tracking_uri=tracking_uri)
     for key, value in tags.items():
-        client.set_model_version_tag(args.model_name, version.version, key, value)
-    print(f"register: {args.model_name} version {version.version}")
-    return {"name": args.model_name, "version": str(version.version)}
+        client.set_model_version_tag(model_name, version.version, key, value)
+    return str(version.version)
+
+
+def main(argv: list[str] | None = None) -> dict[str, str]:
+    args = parse_args(argv)
+    evaluation = json.loads((args.evaluation_dir / "evaluation.json").read_text())
+    dataset = json.loads((args.dataset_dir / "dataset.json").read_text())
+    tags = lineage_tags(
+        parse_tags(args.tag), evaluation, dataset, args.approval_status, args.model_data_url
+    )
+    run_name = f"{tags.get('branch', 'local')}-{tags.get('commit_id', '')[:12]}"
+    _, model_uri = log_model_run(
+        args.tracking_uri, args.model_name, args.model_dir, evaluation, tags, run_name
+    )
+    version = register_version(args.tracking_uri, args.model_name, model_uri, tags)
+    print(f"register: {args.model_name} version {version}")
+    return {"name": args.model_name, "version": version}
 
 
 if __name__ == "__main__":
