@@ -21,6 +21,7 @@ class ResponseListener:
     def __init__(self) -> None:
         self.answers: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []  # the URL path each answer was sent to
         self.refused = 0
         self._to_refuse = 0
         self._arrived = threading.Condition()
@@ -35,9 +36,14 @@ class ResponseListener:
                     self.send_response(503)
                     self.end_headers()
                     return
+                try:
+                    answer = json.loads(body)
+                except ValueError:
+                    answer = {"__unreadable__": body.decode("utf-8", errors="replace")}
                 with listener._arrived:
-                    listener.answers.append(json.loads(body))
+                    listener.answers.append(answer)
                     listener.headers.append(dict(self.headers))
+                    listener.paths.append(self.path.split("?", 1)[0])
                     listener._arrived.notify_all()
                 self.send_response(200)
                 self.end_headers()
@@ -75,6 +81,20 @@ class ResponseListener:
                     raise AssertionError(f"expected {count} answers, got {len(self.answers)}")
                 self._arrived.wait(left)
             return list(self.answers)
+
+    def answer_to(self, url: str, timeout: float) -> dict[str, Any] | None:
+        """The first answer PUT to ``url`` (one of :meth:`url`'s), or None after ``timeout``."""
+        path = url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while True:
+                for index, arrived in enumerate(self.paths):
+                    if arrived.lstrip("/") == path:
+                        return self.answers[index]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._arrived.wait(left)
 
 
 class LambdaContext:

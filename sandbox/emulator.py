@@ -80,6 +80,13 @@ class AwsError(ServiceException):
             self.http_status_code = status
 
 
+class QuietRequestHandler(MotoRequestHandler):
+    """moto's request handler without a line on stderr per request (werkzeug's access log)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        logger.debug("%s %s", self.requestline, code)
+
+
 @dataclass
 class Call:
     """One AWS request as the support code sees it."""
@@ -125,6 +132,8 @@ class Emulator:
         self._after: dict[tuple[str, str], list[After]] = {}
         self.gaps: list[Gap] = []
         self._on_stop: list[Callable[[], None]] = []
+        self._sessions: dict[str, boto3.Session] = {}
+        self._sessions_lock = threading.Lock()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._moto = DomainDispatcherApplication(create_backend_app)
@@ -170,13 +179,24 @@ class Emulator:
             port or free_port(),
             self._wsgi,
             threaded=True,
-            request_handler=MotoRequestHandler,
+            request_handler=QuietRequestHandler,
         )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
 
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the emulator stops (before moto forgets its state), last
+        registered first: support code that runs beside it (workers, servers) ends with it."""
+        self._on_stop.append(callback)
+
     def stop(self) -> None:
+        while self._on_stop:
+            callback = self._on_stop.pop()
+            try:
+                callback()
+            except Exception:
+                logger.exception("stopping %r failed", callback)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -228,8 +248,15 @@ class Emulator:
     def client(
         self, service: str, region: str | None = None, *, account_id: str | None = None
     ) -> Any:
-        """A client of this emulator; ``account_id`` makes moto act as that account."""
-        client = self.session(region).client(service, endpoint_url=self.endpoint_url)
+        """A new client of the emulator, made from one session per region (a session costs
+        ten times what a client made from it does); ``account_id`` makes moto act as that
+        account."""
+        region = region or self.region
+        with self._sessions_lock:
+            session = self._sessions.get(region)
+            if session is None:
+                session = self._sessions[region] = self.session(region)
+            client = session.client(service, endpoint_url=self.endpoint_url)
         if account_id is not None:
 
             def as_account(request: Any, **_: Any) -> None:
@@ -333,6 +360,9 @@ class Emulator:
     ) -> Iterable[bytes]:
         serializer = get_serializer_class(operation_model.service_model.service_name, protocol)
         response = serializer(operation_model).serialize(result)
+        status_member = http_status_member(operation_model)
+        if status_member and isinstance(result, dict) and status_member in result:
+            response["status_code"] = int(result[status_member])  # e.g. Invoke's 202
         body = response["body"]
         payload = body.encode() if isinstance(body, str) else bytes(body or b"")
         headers = [(k, str(v)) for k, v in dict(response["headers"]).items()]
@@ -340,6 +370,17 @@ class Emulator:
         headers.append(("x-amzn-RequestId", "emulated"))
         start_response(f"{response['status_code']} {status_text(response['status_code'])}", headers)
         return [payload]
+
+
+def http_status_member(operation_model: OperationModel) -> str:
+    """The output member that is the HTTP status (``location: statusCode``), if any."""
+    shape = operation_model.output_shape
+    if shape is None:
+        return ""
+    for name, member in shape.members.items():
+        if member.serialization.get("location") == "statusCode":
+            return str(name)
+    return ""
 
 
 def status_text(code: int) -> str:

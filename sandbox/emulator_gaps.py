@@ -2,16 +2,19 @@
 
 Product code never knows about any of this: it calls boto3 as it would on AWS.
 
-Gaps are filled in one of two ways, and each is a row of the table below:
+Gaps are filled in one of these ways, and each is a row of the table below:
 
 - on the emulator's endpoint (:class:`sandbox.emulator.Emulator`, moto's server on
   127.0.0.1): an ``answer``, ``before`` or ``after`` registration for one
   ``service.operation``, used by the sandbox and by tests that run product code
-  against the endpoint (in this process or a child process);
+  against the endpoint (in this process or a child process); what runs beside it
+  (Lambda workers, pipeline jobs, the git endpoint, CodeBuild runs) ends with it;
+- in moto's CloudFormation resource map, while the emulator runs (custom resources,
+  resource types moto skips);
 - on one boto3 client (a botocore ``Stubber`` or event hook), used by unit tests that
   run moto in-process (``mock_aws``).
 
-| service.operation                 | gap in moto 5.2.5 | how the tests fill it                  |
+| service.operation                 | gap in moto 5.2.5 | how it is filled                       |
 |-----------------------------------|-------------------|----------------------------------------|
 | sagemaker.DeleteModelPackage      | not implemented   | botocore Stubber checks the call and   |
 |                                   |                   | the reply against the service model;   |
@@ -72,6 +75,129 @@ Gaps are filled in one of two ways, and each is a row of the table below:
 | under the project's prefix)       |                   | key is 403 Forbidden, as S3 answers a  |
 |                                   |                   | caller without s3:ListBucket (a HEAD   |
 |                                   |                   | request carries no s3:prefix)          |
+| lambda.Invoke                     | runs functions in | :class:`sandbox.lambda_runtime.        |
+|                                   | docker (no daemon | LambdaRuntime`: the handler from the   |
+|                                   | here)             | function's zip, in a worker process    |
+|                                   |                   | per execution environment (forked from |
+|                                   |                   | a zygote per code package), reused     |
+|                                   |                   | warm, side by side up to the reserved  |
+|                                   |                   | concurrency (then 429); the function's |
+|                                   |                   | variables, Lambda's reserved ones and  |
+|                                   |                   | the emulator's; deadline, timeout kill,|
+|                                   |                   | the Python runtime's error documents;  |
+|                                   |                   | logs kept and in CloudWatch Logs       |
+| lambda asynchronous invocations   | none              | the runtime's queue: EventInvokeConfig |
+| (InvocationType Event)            |                   | retries (delays of 1 and 2 min, shorter|
+|                                   |                   | in the sandbox), maximum event age,    |
+|                                   |                   | OnSuccess/OnFailure records, the DLQ   |
+| lambda.CreateFunction,            | DeadLetterConfig  | kept by the runtime for its queue      |
+| UpdateFunctionConfiguration       | dropped           |                                        |
+| lambda LoggingConfig              | dropped           | logs go to ``/aws/lambda/<name>``      |
+| the Lambda runtime itself         | (not in moto)     | the workers run this virtualenv's      |
+|                                   |                   | Python and boto3 (not python3.13 on    |
+|                                   |                   | arm64); MemorySize is reported, not    |
+|                                   |                   | enforced; the whole machine's network  |
+| cloudformation ``Custom::*`` and  | runs the function | :class:`sandbox.custom_resources.      |
+| AWS::CloudFormation::Custom-      | in docker, sends  | CustomResources`: Create/Update/Delete |
+| Resource                          | only Create,      | through the runtime with a local       |
+|                                   | ignores FAILED    | ResponseURL, ServiceTimeout, Data for  |
+|                                   |                   | Fn::GetAtt, replacement, rollback of a |
+|                                   |                   | failed Create/Update, DELETE_FAILED;   |
+|                                   |                   | stack operations stay synchronous; a   |
+|                                   |                   | Data key the answer lacks reads as     |
+|                                   |                   | absent (CloudFormation fails the stack)|
+| events.PutEvents                  | 500 when a Lambda | :class:`sandbox.event_delivery.        |
+|                                   | target matches;   | EventBus`: AWS's envelope, moto's      |
+|                                   | schedule-only     | pattern matcher on enabled rules with  |
+|                                   | rules match all   | a pattern; Lambda (async, through the  |
+|                                   |                   | runtime), SQS, SNS and bus targets;    |
+|                                   |                   | Input/InputPath/InputTransformer;      |
+|                                   |                   | RetryPolicy back-off, DLQ with the     |
+|                                   |                   | error attributes (missing target: at   |
+|                                   |                   | once); other target kinds unsupported  |
+| events scheduled rules            | never fire        | :class:`SandboxClock`: each rate/cron  |
+|                                   |                   | occurrence up to the clock's time fires|
+|                                   |                   | a "Scheduled Event"; handlers still    |
+|                                   |                   | read the machine's clock               |
+| codecommit git endpoint over      | none              | :class:`sandbox.codecommit_git.        |
+| HTTPS                             |                   | CodeCommitGitEndpoint`: the git server |
+|                                   |                   | with TLS from the run's CA             |
+|                                   |                   | (:mod:`sandbox.tls`; clients trust it  |
+|                                   |                   | through SSL_CERT_FILE/GIT_SSL_CAINFO), |
+|                                   |                   | CodeCommit's SigV4 git password for the|
+|                                   |                   | host name; pushes emit "CodeCommit     |
+|                                   |                   | Repository State Change" per reference |
+| codecommit.CreateRepository,      | cloneUrlHttp names| after moto's answer, cloneUrlHttp is   |
+| GetRepository                     | the public host   | the local endpoint's URL               |
+| codecommit.BatchGetRepositories   | not implemented   | not filled (no caller)                 |
+| sagemaker endpoints on the        | InService at once;| :class:`sandbox.sagemaker_endpoints.   |
+| emulator: CreateEndpoint,         | no UpdateEndpoint;| SageMakerEndpoints`: Creating/Updating/|
+| UpdateEndpoint, DeleteEndpoint,   | delete in any     | Deleting, then InService (or Failed,   |
+| CreateEndpointConfig              | state; shadows    | or an update rolled back) after a      |
+|                                   | dropped           | delay; the refusals above; an "Endpoint|
+|                                   |                   | State Change" event per status         |
+| sagemaker.UpdateModelPackage      | replaces what the | :class:`sandbox.sagemaker_registry.    |
+| on the emulator                   | request omits     | ModelRegistry`: merged (lineage kept); |
+|                                   | (lineage lost)    | "Model Package State Change" after     |
+|                                   |                   | Create and Update                      |
+| sagemaker.DeleteModelPackage(-    | not implemented   | the registry deletes from moto's state |
+| Group) on the emulator            |                   | (ConflictException for a full group)   |
+| codebuild.StartBuild, BatchGet-   | overrides dropped;| :class:`sandbox.codebuild_runs.        |
+| Builds, StopBuild, ListBuilds(-   | no build runs     | CodeBuildRuns`: the source cloned from |
+| ForProject) on the emulator       |                   | the git endpoint at sourceVersion (or  |
+|                                   |                   | an S3 zip), the buildspec's phases in  |
+|                                   |                   | bash with CodeBuild's variables, the   |
+|                                   |                   | buildspec's, project's and override's; |
+|                                   |                   | phases, status, timeout, stop, log in  |
+|                                   |                   | CloudWatch Logs. Not played: the       |
+|                                   |                   | install phase (no network: the         |
+|                                   |                   | virtualenv holds the seed's            |
+|                                   |                   | requirements), runtime-versions,       |
+|                                   |                   | artifacts other than NO_ARTIFACTS,     |
+|                                   |                   | caches, reports; only exported shell   |
+|                                   |                   | variables carry from command to command|
+| sagemaker.StartPipelineExecution  | Succeeded at once,| :class:`sandbox.pipeline_runs.         |
+| on the emulator                   | nothing runs      | PipelineRuns`: the definition the      |
+|                                   |                   | execution was started with runs:       |
+|                                   |                   | processing and training scripts in     |
+|                                   |                   | subprocesses forked from a zygote that |
+|                                   |                   | holds the framework's libraries, with  |
+|                                   |                   | /opt/ml mapped to a directory per job  |
+|                                   |                   | at the Python level                    |
+|                                   |                   | (:mod:`sandbox.container_paths`),      |
+|                                   |                   | channels and outputs through moto's S3,|
+|                                   |                   | SM_* variables, model.tar.gz, property |
+|                                   |                   | files, conditions, Fail, RegisterModel |
+|                                   |                   | (through the API). Executing, then     |
+|                                   |                   | Succeeded/Failed/Stopped. Not played:  |
+|                                   |                   | container images (this virtualenv's    |
+|                                   |                   | libraries instead), non-Python entry   |
+|                                   |                   | points (FrameworkProcessor's           |
+|                                   |                   | runproc.sh), steps side by side, job   |
+|                                   |                   | records, paths handed to C code        |
+| sagemaker.ListPipelineExecution-  | not implemented   | the stand-in's steps, latest first     |
+| Steps, StopPipelineExecution on   |                   | (metadata: job ARNs, condition outcome,|
+| the emulator                      |                   | package ARN); Stop kills the running   |
+|                                   |                   | job, the execution ends Stopped        |
+| sagemaker-runtime.InvokeEndpoint  | a canned text     | :class:`sandbox.endpoint_inference.    |
+|                                   |                   | EndpointInference`: the variant by     |
+|                                   |                   | TargetVariant or weight (shadows get a |
+|                                   |                   | copy), its model.tar.gz (or its model  |
+|                                   |                   | package's) served by a worker that runs|
+|                                   |                   | the model's inference.py (model_fn,    |
+|                                   |                   | input_fn, predict_fn, output_fn; the   |
+|                                   |                   | scikit-learn container's defaults);    |
+|                                   |                   | ModelError with the container's status |
+|                                   |                   | and message; ValidationError for an    |
+|                                   |                   | endpoint not in service or a variant it|
+|                                   |                   | lacks. Not played: instance counts,    |
+|                                   |                   | autoscaling, data capture              |
+| cloudformation                    | skipped           | :class:`sandbox.cloudformation_models. |
+| AWS::Lambda::EventInvokeConfig,   |                   | ResourceModels`: made in moto's Lambda |
+| AWS::CodeBuild::Project           |                   | and CodeBuild backends (properties as  |
+|                                   |                   | the API names them), deleted with the  |
+|                                   |                   | stack; added to moto's model map only  |
+|                                   |                   | while the emulator runs                |
 
 On the endpoint (registered by :func:`sandbox.endpoint.emulator_with_gaps`; the
 registration kind in brackets: a = answer, b = before, f = after):
@@ -131,9 +257,8 @@ registration kind in brackets: a = answer, b = before, f = after):
 | sagemaker.AddTags, ListTags of a  | fail (tags None)  | [b] the domain gets an empty tag list  |
 | domain made without tags          |                   |                                        |
 
-Other measured gaps (from DESIGN.md) that no test relies on yet: CloudFormation
-skipping SageMaker/CodeBuild/CodeCommit resources, and EventBridge never delivering to
-Lambda (the trigger tests call the handler with stored CodeCommit events instead).
+Other measured gaps (from DESIGN.md), not filled yet: CloudFormation skipping
+SageMaker and CodeCommit resources and the S3 bucket policy.
 """
 
 from __future__ import annotations
@@ -230,56 +355,25 @@ class SageMakerGaps:
 
     def _complete(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
         params = self._pending.pop(model.name, {})
-        if model.name == "CreateEndpointConfig" and "Error" not in parsed:
-            shadows = params.get("ShadowProductionVariants")
-            if shadows:
-                config = self._backend.endpoint_configs[params["EndpointConfigName"]]
-                config.shadow_production_variants = shadows
-                self.calls.append((model.name, params))
+        created = model.name == "CreateEndpointConfig" and "Error" not in parsed
+        if created and store_shadow_variants(self._backend, params):
+            self.calls.append((model.name, params))
 
     def _update_endpoint(self, params: dict[str, Any]) -> tuple[str, str] | dict[str, Any]:
         backend = self._backend
-        name = params["EndpointName"]
-        endpoint = backend.endpoints.get(name)
-        if endpoint is None:
-            return ("ValidationException", f"Could not find endpoint {name}.")
-        config = backend.endpoint_configs.get(params["EndpointConfigName"])
-        if config is None:
-            return (
-                "ValidationException",
-                f"Could not find endpoint configuration {params['EndpointConfigName']}.",
-            )
-        if endpoint.endpoint_status != "InService":
-            return (
-                "ValidationException",
-                f"Cannot update in-progress endpoint {endpoint.arn}.",
-            )
-        current = backend.endpoint_configs.get(endpoint.endpoint_config_name)
-        if current is not None and _serverless_kinds(current) != _serverless_kinds(config):
-            return (
-                "ValidationException",
-                "Updating an endpoint between real-time and serverless inference is not supported.",
-            )
-        refused = _traffic_routing_refusal(params.get("DeploymentConfig") or {})
-        if refused:
-            return ("ValidationException", refused)
-        endpoint.endpoint_config_name = config.endpoint_config_name
-        endpoint.production_variants = endpoint._process_production_variants(
-            config.production_variants
-        )
-        endpoint.last_modified_time = datetime.now(UTC)
+        refused = update_endpoint_refusal(backend, params)
+        if refused is not None:
+            return refused
+        endpoint = backend.endpoints[params["EndpointName"]]
+        apply_endpoint_config(endpoint, backend.endpoint_configs[params["EndpointConfigName"]])
         return {"EndpointArn": endpoint.arn}
 
     def _delete_endpoint(self, params: dict[str, Any]) -> tuple[str, str] | None:
         backend = self._backend
-        name = params["EndpointName"]
-        endpoint = backend.endpoints.get(name)
-        if endpoint is None:
-            return ("ValidationException", f"Could not find endpoint {name}.")
-        if endpoint.endpoint_status in DELETE_REFUSED_STATES:
-            return ("ValidationException", f"Cannot delete in-progress endpoint {endpoint.arn}.")
-        del backend.endpoints[name]
-        return None
+        refused = delete_endpoint_refusal(backend, params["EndpointName"])
+        if refused is None:
+            del backend.endpoints[params["EndpointName"]]
+        return refused
 
     def set_endpoint_status(self, name: str, status: str, failure_reason: str = "") -> None:
         """Move an endpoint to ``status``, as SageMaker does on its own while it works."""
@@ -290,36 +384,87 @@ class SageMakerGaps:
     def roll_back(self, name: str, config_name: str, failure_reason: str) -> None:
         """What SageMaker does when a blue/green update fails or an alarm fires."""
         endpoint = self._backend.endpoints[name]
-        config = self._backend.endpoint_configs[config_name]
-        endpoint.endpoint_config_name = config_name
-        endpoint.production_variants = endpoint._process_production_variants(
-            config.production_variants
-        )
+        apply_endpoint_config(endpoint, self._backend.endpoint_configs[config_name])
         endpoint.endpoint_status = "InService"
         endpoint.failure_reason = failure_reason
 
     def _delete_model_package(self, params: dict[str, Any]) -> tuple[str, str] | None:
-        backend = self._backend
-        arn = backend.model_package_name_mapping.get(params["ModelPackageName"])
-        if arn is None or arn not in backend.model_packages:
-            return (
-                "ValidationException",
-                f"Model package {params['ModelPackageName']} does not exist.",
-            )
-        del backend.model_packages[arn]
-        for name in [k for k, v in backend.model_package_name_mapping.items() if v == arn]:
-            del backend.model_package_name_mapping[name]
-        return None
+        return delete_model_package(self._backend, params["ModelPackageName"])
 
     def _delete_model_package_group(self, params: dict[str, Any]) -> tuple[str, str] | None:
-        backend = self._backend
-        name = params["ModelPackageGroupName"].split("/")[-1]
-        if name not in backend.model_package_groups:
-            return ("ValidationException", f"Model package group {name} does not exist.")
-        if any(p.model_package_group_name == name for p in backend.model_packages.values()):
-            return ("ConflictException", f"Model package group {name} still has model packages.")
-        del backend.model_package_groups[name]
-        return None
+        return delete_model_package_group(self._backend, params["ModelPackageGroupName"])
+
+
+# -- SageMaker's rules, shared by the client-level gaps above and the emulator's answers -------
+
+
+def update_endpoint_refusal(backend: Any, params: dict[str, Any]) -> tuple[str, str] | None:
+    """SageMaker's answer to an UpdateEndpoint it refuses (None when it accepts it)."""
+    name = params["EndpointName"]
+    endpoint = backend.endpoints.get(name)
+    if endpoint is None:
+        return ("ValidationException", f"Could not find endpoint {name}.")
+    config = backend.endpoint_configs.get(params["EndpointConfigName"])
+    if config is None:
+        return (
+            "ValidationException",
+            f"Could not find endpoint configuration {params['EndpointConfigName']}.",
+        )
+    if endpoint.endpoint_status != "InService":
+        return ("ValidationException", f"Cannot update in-progress endpoint {endpoint.arn}.")
+    current = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+    if current is not None and _serverless_kinds(current) != _serverless_kinds(config):
+        return (
+            "ValidationException",
+            "Updating an endpoint between real-time and serverless inference is not supported.",
+        )
+    refused = _traffic_routing_refusal(params.get("DeploymentConfig") or {})
+    return ("ValidationException", refused) if refused else None
+
+
+def apply_endpoint_config(endpoint: Any, config: Any) -> None:
+    """The endpoint serves ``config`` from now on."""
+    endpoint.endpoint_config_name = config.endpoint_config_name
+    endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
+    endpoint.last_modified_time = datetime.now(UTC)
+
+
+def delete_endpoint_refusal(backend: Any, name: str) -> tuple[str, str] | None:
+    endpoint = backend.endpoints.get(name)
+    if endpoint is None:
+        return ("ValidationException", f"Could not find endpoint {name}.")
+    if endpoint.endpoint_status in DELETE_REFUSED_STATES:
+        return ("ValidationException", f"Cannot delete in-progress endpoint {endpoint.arn}.")
+    return None
+
+
+def store_shadow_variants(backend: Any, params: dict[str, Any]) -> bool:
+    """Keep ShadowProductionVariants on moto's config (it drops them); True if there were any."""
+    shadows = params.get("ShadowProductionVariants")
+    if not shadows:
+        return False
+    backend.endpoint_configs[params["EndpointConfigName"]].shadow_production_variants = shadows
+    return True
+
+
+def delete_model_package(backend: Any, name: str) -> tuple[str, str] | None:
+    arn = backend.model_package_name_mapping.get(name)
+    if arn is None or arn not in backend.model_packages:
+        return ("ValidationException", f"Model package {name} does not exist.")
+    del backend.model_packages[arn]
+    for key in [k for k, v in backend.model_package_name_mapping.items() if v == arn]:
+        del backend.model_package_name_mapping[key]
+    return None
+
+
+def delete_model_package_group(backend: Any, name_or_arn: str) -> tuple[str, str] | None:
+    name = name_or_arn.split("/")[-1]
+    if name not in backend.model_package_groups:
+        return ("ValidationException", f"Model package group {name} does not exist.")
+    if any(p.model_package_group_name == name for p in backend.model_packages.values()):
+        return ("ConflictException", f"Model package group {name} still has model packages.")
+    del backend.model_package_groups[name]
+    return None
 
 
 def _serverless_kinds(config: Any) -> set[bool]:

@@ -1,11 +1,13 @@
-"""A real git smart-HTTP server on 127.0.0.1: ``git http-backend`` behind basic auth.
+"""A real git smart-HTTP server on 127.0.0.1: ``git http-backend`` behind basic auth (HTTP or
+HTTPS).
 
 Every request is authenticated by a pluggable check (a fixed user and password,
 or the CodeCommit SigV4 password scheme, see :mod:`sandbox.sigv4_check`),
 then handed to ``git http-backend`` as a CGI request, exactly as a web server in
 front of git would. Repositories are bare directories; the URL path of each one
 is chosen by the test (``/acme/churn.git``, ``/v1/repos/<name>``, ...) or
-resolved on demand (see ``resolver``).
+resolved on demand (see ``resolver``). With a TLS context (see :mod:`sandbox.tls`) it
+serves HTTPS; ``on_push`` hears of every push with the references it changed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import ssl
 import subprocess
 import threading
 from collections.abc import Callable
@@ -35,8 +38,33 @@ class GitRequest:
     password: str
 
 
+@dataclass(frozen=True)
+class RefUpdate:
+    """One reference a push changed: ``old`` or ``new`` is "" when it was created or deleted."""
+
+    ref: str
+    old: str
+    new: str
+
+
 Authenticator = Callable[[GitRequest], bool]
 Resolver = Callable[[str], Path | None]
+PushListener = Callable[[GitRequest, Path, list[RefUpdate]], None]
+
+
+class _TlsServer(ThreadingHTTPServer):
+    """Wraps each connection in TLS in its own thread, so a slow handshake blocks no other."""
+
+    def __init__(self, address: tuple[str, int], handler: Any, context: ssl.SSLContext) -> None:
+        self.context = context
+        super().__init__(address, handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        try:
+            wrapped = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        super().finish_request(wrapped, client_address)
 
 
 def basic_auth(username: str, password: str) -> Authenticator:
@@ -49,11 +77,15 @@ def basic_auth(username: str, password: str) -> Authenticator:
 class GitHttpServer:
     """Serves bare repositories over smart HTTP with basic auth; records every request."""
 
-    def __init__(self, root: Path, authenticate: Authenticator) -> None:
+    def __init__(
+        self, root: Path, authenticate: Authenticator, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.root = root
         self.authenticate = authenticate
         self.repositories: dict[str, Path] = {}  # URL path of a repository -> bare directory
         self.resolver: Resolver | None = None
+        self.on_push: PushListener | None = None
+        self.scheme = "https" if tls is not None else "http"
         self.requests: list[GitRequest] = []
         self.refused: list[GitRequest] = []
         self.lock = threading.Lock()
@@ -69,7 +101,11 @@ class GitHttpServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server: ThreadingHTTPServer = (
+            _TlsServer(("127.0.0.1", 0), Handler, tls)
+            if tls is not None
+            else ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True
         )
@@ -90,7 +126,7 @@ class GitHttpServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     # --- repositories -----------------------------------------------------------------
 
@@ -109,7 +145,7 @@ class GitHttpServer:
 
     def url(self, url_path: str, username: str = "", password: str = "") -> str:
         credentials = f"{quote(username, safe='')}:{quote(password, safe='')}@" if username else ""
-        return f"http://{credentials}127.0.0.1:{self.port}{url_path}"
+        return f"{self.scheme}://{credentials}127.0.0.1:{self.port}{url_path}"
 
     def _locate(self, path: str) -> tuple[Path, str] | None:
         """(bare directory, service part of the path) for a request path."""
@@ -147,9 +183,15 @@ class GitHttpServer:
             _send(handler, 404, {"Content-Type": "text/plain"}, b"Repository not found\n")
             return
         directory, rest = located
+        pushing = rest == "/git-receive-pack" and self.on_push is not None
+        before = references(directory) if pushing else {}
         status, headers, payload = run_http_backend(
             directory, rest, handler.command, query, handler.headers, body, username
         )
+        if pushing and status == 200 and self.on_push is not None:
+            updates = changed_references(before, references(directory))
+            if updates:  # heard of before the pusher's answer: the push returns after it
+                self.on_push(request, directory, updates)
         _send(handler, status, headers, payload)
 
 
@@ -171,6 +213,26 @@ def init_bare(directory: Path) -> None:
     hook = directory / "hooks" / "post-receive"
     hook.write_text(DEFAULT_BRANCH_HOOK)
     hook.chmod(0o755)
+
+
+def references(directory: Path) -> dict[str, str]:
+    """Every reference of a bare repository and the object it points at."""
+    listed = subprocess.run(
+        ["git", "for-each-ref", "--format=%(objectname) %(refname)"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {ref: sha for sha, _, ref in (line.partition(" ") for line in listed.splitlines())}
+
+
+def changed_references(before: dict[str, str], after: dict[str, str]) -> list[RefUpdate]:
+    return [
+        RefUpdate(ref, before.get(ref, ""), after.get(ref, ""))
+        for ref in sorted(set(before) | set(after))
+        if before.get(ref) != after.get(ref)
+    ]
 
 
 def split_service(path: str) -> tuple[str, str] | None:

@@ -36,9 +36,11 @@ def sigv4_auth(
     def check(request: GitRequest) -> bool:
         user = request.username.split("%", 1)[0]
         split = split_service(request.path)
-        if user != access_key or request.host not in hosts or split is None:
+        # Clients sign the host name: CodeCommit's endpoint has no port, a local one has.
+        host = request.host.rsplit(":", 1)[0] if request.host.count(":") == 1 else request.host
+        if user != access_key or host not in hosts or split is None:
             return False
-        repository_path, host = split[0], request.host
+        repository_path = split[0]
         timestamp = request.password.split("Z", 1)[0]
         try:
             signed_at = datetime.strptime(timestamp, "%Y%m%dT%H%M%S").replace(tzinfo=UTC)

@@ -72,7 +72,6 @@ SECRET_ARN_PATTERN = (
     r"^arn:(?P<partition>aws[a-z-]*):secretsmanager:(?P<region>[a-z0-9-]+):(?P<account>\d{12})"
     r":secret:(?P<name>[A-Za-z0-9/_+=.@-]+)$"
 )
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 # Project CodeCommit repositories: the only ones the platform may create and route pushes of.
 CODECOMMIT_NAME_PREFIX = f"{NAME_PREFIX}-"
@@ -222,17 +221,14 @@ class RepositorySettings:
 
 
 def check_https_url(parameter: str, url: str) -> None:
-    """HTTPS, or plain HTTP to a git server on this machine's loopback interface."""
+    """An ``https://`` URL with a host and without credentials."""
     parts = urlsplit(url)
     if parts.username or parts.password:
         raise InvalidProjectError(
             f"{parameter} must not hold credentials; put them in the {SECRET} secret"
         )
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
-        return
-    raise InvalidProjectError(f"{parameter} must be an https:// URL (got {url!r})")
+    if parts.scheme != "https" or not parts.hostname:
+        raise InvalidProjectError(f"{parameter} must be an https:// URL (got {url!r})")
 
 
 def _check_arn(parameter: str, arn: str, pattern: str, region: str) -> None:

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import functools
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import boto3
 import pytest
@@ -25,6 +27,7 @@ from sandbox.emulator_gaps import (
 from sandbox.git_server import GitHttpServer
 from sandbox.http_routes import RoutingPoolManager
 from sandbox.sigv4_check import sigv4_auth
+from sandbox.tls import CertificateAuthority
 from tests.support.network import loopback_only
 
 REGISTRY_TABLE = "mlops-portfolio-project-registry"
@@ -65,6 +68,9 @@ class Emulated:
     legacy_connections: CodeConnectionsGaps
     aws_git: GitHttpServer  # plays CodeCommit and the CodeConnections git-http endpoint
     http: RoutingPoolManager
+    # The CA of the local HTTPS servers (git hosts, provider APIs), trusted through
+    # SSL_CERT_FILE and GIT_SSL_CAINFO while the emulation runs, as the sandbox does.
+    authority: CertificateAuthority
 
     @property
     def clients(self) -> AwsClients:
@@ -147,6 +153,9 @@ def emulated_aws() -> Iterator[Emulated]:
         stack.enter_context(loopback_only())
         stack.enter_context(mock_aws())
         root = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        (root / "ca").mkdir()
+        authority = CertificateAuthority.create(root / "ca")
+        stack.enter_context(mock.patch.dict(os.environ, authority.environment()))
         session = boto3_session()
         dynamodb = session.client("dynamodb")
         dynamodb.create_table(
@@ -202,6 +211,7 @@ def emulated_aws() -> Iterator[Emulated]:
             legacy_connections=CodeConnectionsGaps(codestar_connections),
             aws_git=aws_git,
             http=http,
+            authority=authority,
         )
 
 

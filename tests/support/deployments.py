@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import ipaddress
 import json
 import os
 import ssl
@@ -44,6 +43,7 @@ from lambda_project_lifecycle.lifecycle import Settings, handle_event
 from lambda_project_lifecycle.naming import ProjectNames
 from sandbox.cloudformation import LambdaContext
 from sandbox.emulator_gaps import SageMakerGaps
+from sandbox.tls import CertificateAuthority
 from tests.lambda_project_lifecycle.conftest import (
     PROJECT_DATA_BUCKET,
     REGISTRY_TABLE,
@@ -506,11 +506,10 @@ class WebhookListener:
         self.client_context: ssl.SSLContext | None = None
         self._scratch = tempfile.TemporaryDirectory()
         if tls:
-            cert, key = _self_signed_certificate(Path(self._scratch.name))
-            server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            server_context.load_cert_chain(cert, key)
+            authority = CertificateAuthority.create(Path(self._scratch.name))
+            server_context = authority.server_context()
             self._server.socket = server_context.wrap_socket(self._server.socket, server_side=True)
-            self.client_context = ssl.create_default_context(cafile=str(cert))
+            self.client_context = authority.client_context()
         self.scheme = "https" if tls else "http"
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True
@@ -539,39 +538,3 @@ class WebhookListener:
                     raise AssertionError(f"expected {count} webhook posts, got {len(self.posts)}")
                 self._arrived.wait(left)
             return copy.deepcopy(self.posts)
-
-
-def _self_signed_certificate(directory: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path

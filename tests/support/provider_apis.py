@@ -12,6 +12,7 @@ the clone URL in the answer points there, so the push that follows is real.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -46,7 +47,14 @@ class HostedRepo:
 
 
 class ProviderApiServer:
-    def __init__(self, git: GitHttpServer, token: str, *, token_user: str = "data-scientist"):
+    def __init__(
+        self,
+        git: GitHttpServer,
+        token: str,
+        *,
+        token_user: str = "data-scientist",
+        tls: ssl.SSLContext | None = None,
+    ):
         self.git = git
         self.token = token
         self.token_user = token_user  # the GitHub user the token belongs to
@@ -81,6 +89,10 @@ class ProviderApiServer:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self.scheme = "https"
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True
         )
@@ -94,7 +106,8 @@ class ProviderApiServer:
         self._server.server_close()
 
     def api_url(self, provider: str) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{API_ROOTS[provider]}"
+        port = self._server.server_address[1]
+        return f"{self.scheme}://127.0.0.1:{port}{API_ROOTS[provider]}"
 
     def git_auth(self, request: GitRequest) -> bool:
         provider = request.path.split("/")[1]
@@ -304,7 +317,8 @@ class ProviderApiServer:
         return 405, _error("bitbucket", 405, "Method not allowed")
 
     def _bitbucket_repo(self, repo: HostedRepo) -> dict[str, Any]:
-        clone = self.git.url(repo.git_path).replace("http://", "http://x-token-auth@", 1)
+        scheme = f"{self.git.scheme}://"
+        clone = self.git.url(repo.git_path).replace(scheme, f"{scheme}x-token-auth@", 1)
         return {
             "type": "repository",
             "uuid": f"{{{uuid.UUID(int=repo.id)}}}",

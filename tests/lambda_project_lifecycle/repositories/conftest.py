@@ -81,22 +81,24 @@ def lifecycle(aws: Emulated, cfn_listener: ResponseListener) -> Lifecycle:
 
 
 @pytest.fixture
-def git_home(tmp_path: Path) -> Iterator[GitHttpServer]:
+def git_home(aws: Emulated, tmp_path: Path) -> Iterator[GitHttpServer]:
     """A plain git server (any HTTPS git host) with one user."""
     root = tmp_path / "git-home"
     root.mkdir()
-    server = GitHttpServer(root, basic_auth(GIT_USER, GIT_PASSWORD)).start()
+    tls = aws.authority.server_context()
+    server = GitHttpServer(root, basic_auth(GIT_USER, GIT_PASSWORD), tls=tls).start()
     yield server
     server.stop()
 
 
 @pytest.fixture
-def hosted(tmp_path: Path) -> Iterator[ProviderApiServer]:
-    """GitHub, GitLab and Bitbucket APIs, and the git server behind their clone URLs."""
+def hosted(aws: Emulated, tmp_path: Path) -> Iterator[ProviderApiServer]:
+    """GitHub, GitLab and Bitbucket APIs over HTTPS, and the git server behind their clone
+    URLs."""
     root = tmp_path / "hosted-git"
     root.mkdir()
-    git = GitHttpServer(root, basic_auth("", "")).start()
-    api = ProviderApiServer(git, TOKEN).start()
+    git = GitHttpServer(root, basic_auth("", ""), tls=aws.authority.server_context()).start()
+    api = ProviderApiServer(git, TOKEN, tls=aws.authority.server_context()).start()
     yield api
     api.stop()
     git.stop()

@@ -171,13 +171,13 @@ CASES: list[tuple[str, Setup, str]] = [
     # --- unreachable URLs -----------------------------------------------------------------
     (
         "unreachable git URL",
-        lambda w: plain_git(w, url=f"http://127.0.0.1:{closed_port()}/ml/churn.git"),
-        "Could not reach http://127.0.0.1:",
+        lambda w: plain_git(w, url=f"https://127.0.0.1:{closed_port()}/ml/churn.git"),
+        "Could not reach https://127.0.0.1:",
     ),
     (
         "unreachable provider API",
-        lambda w: github(w, ProviderApiUrl=f"http://127.0.0.1:{closed_port()}/api/v3"),
-        "Could not reach the GitHub API at http://127.0.0.1:",
+        lambda w: github(w, ProviderApiUrl=f"https://127.0.0.1:{closed_port()}/api/v3"),
+        "Could not reach the GitHub API at https://127.0.0.1:",
     ),
     (
         "git URL without a repository",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -696,9 +697,10 @@ def test_an_mlflow_tracking_uri_with_credentials_is_refused_before_anything_is_m
 
 
 class RedirectingApi:
-    """An API host that redirects every request to another host, which records what arrives."""
+    """An API host (HTTPS) that redirects every request to another host, which records what
+    arrives."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext) -> None:
         self.arrived: list[dict[str, str]] = []
         arrived = self.arrived
 
@@ -726,11 +728,12 @@ class RedirectingApi:
                 pass
 
         self.api = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+        self.api.socket = tls.wrap_socket(self.api.socket, server_side=True)
         for server in (self.elsewhere, self.api):
             threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
 
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.api.server_address[1]}/api/v4"
+        return f"https://127.0.0.1:{self.api.server_address[1]}/api/v4"
 
     def stop(self) -> None:
         for server in (self.elsewhere, self.api):
@@ -739,8 +742,8 @@ class RedirectingApi:
 
 
 @pytest.fixture
-def redirecting_api() -> Iterator[RedirectingApi]:
-    api = RedirectingApi()
+def redirecting_api(aws: Emulated) -> Iterator[RedirectingApi]:
+    api = RedirectingApi(aws.authority.server_context())
     yield api
     api.stop()
 

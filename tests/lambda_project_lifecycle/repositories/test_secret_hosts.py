@@ -69,7 +69,7 @@ def test_a_token_is_not_sent_to_a_provider_api_url_on_another_host(
 
     assert answer["Status"] == "FAILED"
     assert f"RepositorySecretArn {arn} may be sent only to {allowed}" in answer["Reason"]
-    assert "ProviderApiUrl http://127.0.0.1:" in answer["Reason"]
+    assert "ProviderApiUrl https://127.0.0.1:" in answer["Reason"]
     assert hosted.requests == [], "the API host got no request at all"
     assert aws.registry_keys() == set() and aws.repository_names() == set()
 
@@ -92,7 +92,7 @@ def test_a_git_token_is_not_sent_to_a_repository_url_on_another_host(
 
     assert answer["Status"] == "FAILED"
     assert (
-        "may be sent only to git.team-b.example; RepositoryUrl http://127.0.0.1:"
+        "may be sent only to git.team-b.example; RepositoryUrl https://127.0.0.1:"
         in (answer["Reason"])
     )
     assert [r for r in git_home.requests if r.username] == [], "no credentials reached the host"

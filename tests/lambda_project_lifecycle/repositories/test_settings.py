@@ -183,16 +183,13 @@ def test_invalid_settings_name_the_parameter(properties: dict[str, str], message
     assert message in str(raised.value)
 
 
-def test_plain_http_is_allowed_to_this_machine_only() -> None:
+def test_plain_http_is_refused_even_to_this_machine() -> None:
     local = parse(
         RepositoryProvider="git",
-        RepositoryUrl="http://127.0.0.1:8080/ml/x.git",
+        RepositoryUrl="https://127.0.0.1:8443/ml/x.git",
         RepositorySecretArn=SECRET,
     )
-    assert local.url == "http://127.0.0.1:8080/ml/x.git"
-    with pytest.raises(InvalidProjectError, match="RepositoryUrl must be an https:// URL"):
-        parse(
-            RepositoryProvider="git",
-            RepositoryUrl="http://10.0.0.5/ml/x.git",
-            RepositorySecretArn=SECRET,
-        )
+    assert local.url == "https://127.0.0.1:8443/ml/x.git"
+    for url in ("http://127.0.0.1:8080/ml/x.git", "http://10.0.0.5/ml/x.git"):
+        with pytest.raises(InvalidProjectError, match="RepositoryUrl must be an https:// URL"):
+            parse(RepositoryProvider="git", RepositoryUrl=url, RepositorySecretArn=SECRET)

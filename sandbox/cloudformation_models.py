@@ -1,0 +1,243 @@
+"""CloudFormation resources moto skips that the sandbox's parts depend on, made through moto's
+own service backends, and the way support code adds resource types to moto's CloudFormation.
+
+moto's CloudFormation skips ``AWS::Lambda::EventInvokeConfig`` (the lifecycle
+Lambda's "never retry" setting would be lost, and the runtime would retry a
+failed custom-resource request twice) and ``AWS::CodeBuild::Project`` (a
+project's training build would not exist for StartBuild). :class:`ResourceModels`
+adds both to moto's resource map:
+
+- EventInvokeConfig: PutFunctionEventInvokeConfig on moto's Lambda, deleted
+  with the stack;
+- CodeBuild project: CreateProject on moto's CodeBuild with the template's
+  properties (named as the API names them), ``Ref`` the name, ``Fn::GetAtt Arn``
+  the ARN; an update replaces it under the same name; deleted with the stack.
+
+:class:`ModelMap` adds resource types only while it is installed (moto looks its
+models up through ``parsing.get_model_map``, which it wraps): the models are
+plain classes with the methods moto calls, not ``CloudFormationModel``
+subclasses, which moto would pick up for every later stack of the process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.cloudformation import parsing
+from moto.core.utils import get_service_model
+
+from sandbox.emulator import Emulator
+
+
+def api_shaped(value: Any, shape: Any) -> Any:
+    """CloudFormation's property names (``BuildSpec``) as the API's (``buildspec``)."""
+    if isinstance(value, list) and shape is not None and shape.type_name == "list":
+        return [api_shaped(item, shape.member) for item in value]
+    if not isinstance(value, dict) or shape is None or shape.type_name != "structure":
+        return value
+    members = {name.lower(): name for name in shape.members}
+    shaped = {}
+    for key, item in value.items():
+        name = members.get(key.lower())
+        if name is not None:
+            shaped[name] = api_shaped(item, shape.members[name])
+    return shaped
+
+
+class ResourceModel:
+    """What moto's CloudFormation asks of a resource model, with the plain answers."""
+
+    TYPE = ""
+    NAME_PROPERTY = ""  # the property that names the resource ("" when none does)
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    def is_created(self) -> bool:
+        return True
+
+
+class EventInvokeConfigModel(ResourceModel):
+    """``AWS::Lambda::EventInvokeConfig``: a function's asynchronous-invocation settings."""
+
+    TYPE = "AWS::Lambda::EventInvokeConfig"
+
+    def __init__(self, function_name: str, qualifier: str, account_id: str, region: str):
+        self.function_name = function_name
+        self.qualifier = qualifier
+        self.account_id = account_id
+        self.region = region
+
+    @property
+    def physical_resource_id(self) -> str:
+        return f"{self.function_name}:{self.qualifier}"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> EventInvokeConfigModel:
+        from moto.awslambda.models import lambda_backends
+
+        properties = dict(cloudformation_json.get("Properties") or {})
+        name = str(properties.pop("FunctionName")).split(":function:")[-1].split(":")[0]
+        qualifier = str(properties.pop("Qualifier", "$LATEST"))
+        lambda_backends[account_id][region_name].put_function_event_invoke_config(name, properties)
+        return cls(name, qualifier, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: EventInvokeConfigModel,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> EventInvokeConfigModel:
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.awslambda.models import lambda_backends
+
+        backend = lambda_backends[account_id][region_name]
+        try:
+            backend.delete_function_event_invoke_config(self.function_name)
+        except Exception:  # moto's not-found errors: the function or its config went first
+            return
+
+
+class CodeBuildProjectModel(ResourceModel):
+    """``AWS::CodeBuild::Project``, made in moto's CodeBuild backend."""
+
+    TYPE = "AWS::CodeBuild::Project"
+    NAME_PROPERTY = "Name"
+
+    def __init__(self, name: str, arn: str, account_id: str, region: str) -> None:
+        self.name = name
+        self.arn = arn
+        self.account_id = account_id
+        self.region = region
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "Arn":
+            return self.arn
+        raise KeyError(attribute_name)
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> CodeBuildProjectModel:
+        from moto.codebuild.models import codebuild_backends
+
+        shape = get_service_model("codebuild").operation_model("CreateProject").input_shape
+        request = api_shaped(dict(cloudformation_json.get("Properties") or {}), shape)
+        name = str(request.get("name") or resource_name)
+        metadata = codebuild_backends[account_id][region_name].create_project(
+            project_name=name,
+            description=request.get("description"),
+            project_source=request.get("source") or {"type": "NO_SOURCE"},
+            artifacts=request.get("artifacts") or {"type": "NO_ARTIFACTS"},
+            environment=request.get("environment") or {},
+            service_role=str(request.get("serviceRole", "")),
+            tags=request.get("tags"),
+            cache=request.get("cache"),
+            timeout=request.get("timeoutInMinutes"),
+            queued_timeout=request.get("queuedTimeoutInMinutes"),
+            source_version=request.get("sourceVersion"),
+            logs_config=request.get("logsConfig"),
+            vpc_config=request.get("vpcConfig"),
+        )
+        return cls(name, str(metadata["arn"]), account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: CodeBuildProjectModel,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> CodeBuildProjectModel:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            original_resource.name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.codebuild.models import codebuild_backends
+
+        backend = codebuild_backends[account_id][region_name]
+        if self.name in backend.codebuild_projects:
+            backend.delete_project(self.name)
+
+
+class ModelMap:
+    """Resource types added to moto's CloudFormation while installed."""
+
+    def __init__(self, models: dict[str, Any]) -> None:
+        self._models = dict(models)
+        self._saved: tuple[Any, Any] | None = None
+
+    def install(self) -> None:
+        if self._saved is not None:
+            return
+        saved_models, saved_names = parsing.get_model_map, parsing.get_name_type_map
+        self._saved = (saved_models, saved_names)
+        models = self._models
+
+        def get_model_map() -> dict[str, Any]:
+            return {**saved_models(), **models}
+
+        def get_name_type_map() -> dict[str, str]:
+            names = {kind: model.cloudformation_name_type() for kind, model in models.items()}
+            return {**saved_names(), **names}
+
+        parsing.get_model_map = get_model_map  # type: ignore[assignment]
+        parsing.get_name_type_map = get_name_type_map  # type: ignore[assignment]
+
+    def uninstall(self) -> None:
+        if self._saved is not None:
+            parsing.get_model_map, parsing.get_name_type_map = self._saved  # type: ignore[assignment]
+            self._saved = None
+
+
+class ResourceModels:
+    """EventInvokeConfig and CodeBuild projects in moto's CloudFormation while ``emulator`` runs."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._map = ModelMap(
+            {
+                model.cloudformation_type(): model
+                for model in (EventInvokeConfigModel, CodeBuildProjectModel)
+            }
+        )
+        self._map.install()
+        emulator.on_stop(self._map.uninstall)

@@ -1,0 +1,60 @@
+"""Handlers the Lambda runtime tests deploy (zipped as a function's code, never imported here)."""
+
+import os
+import sys
+import time
+
+import boto3
+
+INVOCATIONS = 0
+
+
+def echo(event, context):
+    global INVOCATIONS
+    INVOCATIONS += 1
+    print(f"echo {event}")
+    return {
+        "event": event,
+        "invocations": INVOCATIONS,
+        "pid": os.getpid(),
+        "file": __file__,
+        "greeting": os.environ.get("GREETING"),
+        "function_name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+        "memory": os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"),
+        "handler": os.environ.get("_HANDLER"),
+        "context_function": context.function_name,
+        "request_id": context.aws_request_id,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "cwd": os.getcwd(),
+    }
+
+
+def importable(event, context):
+    """Whether each module named in the event can be imported, and from where."""
+    found = {}
+    for name in event["modules"]:
+        try:
+            module = __import__(name)
+        except ImportError:
+            found[name] = None
+        else:
+            found[name] = getattr(module, "__file__", None)
+    return found
+
+
+def buckets(event, context):
+    return [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
+
+
+def fail(event, context):
+    print("about to fail")
+    raise ValueError(f"cannot handle {event.get('what', 'this')}")
+
+
+def sleep(event, context):
+    time.sleep(event["seconds"])
+    return {"pid": os.getpid(), "slept": event["seconds"]}
+
+
+def leave(event, context):
+    sys.exit(3)

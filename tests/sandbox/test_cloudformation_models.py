@@ -1,0 +1,115 @@
+"""Resources moto's CloudFormation skips, made in its backends: EventInvokeConfig, CodeBuild."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto.cloudformation import parsing
+
+from sandbox.cloudformation_models import ResourceModels
+from sandbox.emulator import Emulator
+from tests.sandbox.conftest import function_code, lambda_role
+from tests.support.network import loopback_only
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    with loopback_only(), Emulator() as running:
+        ResourceModels(running)
+        yield running
+
+
+def template(role: str, retries: int) -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Function": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "FunctionName": "lifecycle",
+                    "Runtime": "python3.13",
+                    "Handler": "app.echo",
+                    "Role": role,
+                    "Code": {"S3Bucket": "code", "S3Key": "app.zip"},
+                },
+            },
+            "NoRetries": {
+                "Type": "AWS::Lambda::EventInvokeConfig",
+                "Properties": {
+                    "FunctionName": {"Ref": "Function"},
+                    "Qualifier": "$LATEST",
+                    "MaximumRetryAttempts": retries,
+                    "MaximumEventAgeInSeconds": 60,
+                },
+            },
+            "TrainingProject": {
+                "Type": "AWS::CodeBuild::Project",
+                "Properties": {
+                    "Name": "churn-training",
+                    "ServiceRole": role,
+                    "Source": {
+                        "Type": "CODECOMMIT",
+                        "Location": "https://127.0.0.1:1/v1/repos/sagemaker-churn",
+                    },
+                    "Artifacts": {"Type": "NO_ARTIFACTS"},
+                    "Environment": {
+                        "Type": "LINUX_CONTAINER",
+                        "ComputeType": "BUILD_GENERAL1_SMALL",
+                        "Image": "aws/codebuild/amazonlinux-x86_64-standard:5.0",
+                        "EnvironmentVariables": [
+                            {"Name": "BUILD_TIMEOUT_MINUTES", "Type": "PLAINTEXT", "Value": "120"}
+                        ],
+                    },
+                    "LogsConfig": {"CloudWatchLogs": {"Status": "ENABLED"}},
+                    "TimeoutInMinutes": 120,
+                    "Tags": [{"Key": "sagemaker:project-name", "Value": "churn"}],
+                },
+            },
+        },
+        "Outputs": {"Project": {"Value": {"Fn::GetAtt": ["TrainingProject", "Arn"]}}},
+    }
+
+
+def test_a_stack_makes_the_event_invoke_config_and_the_codebuild_project(
+    emulator: Emulator,
+) -> None:
+    s3 = emulator.client("s3")
+    s3.create_bucket(Bucket="code")
+    s3.put_object(Bucket="code", Key="app.zip", Body=function_code("app.py"))
+    cloudformation = emulator.client("cloudformation")
+    body = template(lambda_role(emulator), retries=0)
+
+    cloudformation.create_stack(StackName="platform", TemplateBody=json.dumps(body))
+
+    config = emulator.client("lambda").get_function_event_invoke_config(FunctionName="lifecycle")
+    assert (config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"]) == (0, 60)
+    (project,) = emulator.client("codebuild").batch_get_projects(names=["churn-training"])[
+        "projects"
+    ]
+    assert project["source"] == {
+        "type": "CODECOMMIT",
+        "location": "https://127.0.0.1:1/v1/repos/sagemaker-churn",
+    }
+    assert project["environment"]["environmentVariables"] == [
+        {"name": "BUILD_TIMEOUT_MINUTES", "type": "PLAINTEXT", "value": "120"}
+    ]
+    assert project["timeoutInMinutes"] == 120
+    (stack,) = cloudformation.describe_stacks(StackName="platform")["Stacks"]
+    assert stack["Outputs"][0]["OutputValue"] == project["arn"]
+
+    cloudformation.delete_stack(StackName="platform")
+
+    assert (
+        emulator.client("codebuild").batch_get_projects(names=["churn-training"])["projects"] == []
+    )
+
+
+def test_the_models_leave_with_the_emulator() -> None:
+    saved = parsing.get_model_map
+    with Emulator() as running:
+        ResourceModels(running)
+        assert "AWS::CodeBuild::Project" in parsing.get_model_map()
+    assert parsing.get_model_map is saved
+    assert "AWS::CodeBuild::Project" not in parsing.get_model_map()
