@@ -10,13 +10,19 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 from cfnlint.helpers import REGIONS as CFNLINT_REGIONS
 
+from lambda_project_lifecycle.stage_accounts import (
+    ACCOUNT_ID_PATTERN,
+    CONFIG_STAGES,
+    REQUIRED_CONFIG_STAGES,
+    StageAccountIds,
+)
 from portfolio_build.errors import ConfigError
 from template_common.settings import DEFAULT_SSM_PREFIX, TemplateSettings
 
@@ -56,11 +62,27 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": {"type": "string"},
             "propertyNames": {"pattern": r"^[A-Za-z0-9]+$"},
         },
+        # multi-account: the account of each stage, and publish's profile for each account
+        "stage_accounts": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(REQUIRED_CONFIG_STAGES),
+            "properties": {
+                stage: {"type": "string", "pattern": ACCOUNT_ID_PATTERN} for stage in CONFIG_STAGES
+            },
+        },
+        "target_profiles": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 128},
+            "propertyNames": {"pattern": ACCOUNT_ID_PATTERN},
+        },
     },
 }
-# Keys whose environment value is a comma-separated list; keys whose value is an integer.
+# Keys whose environment value is a comma-separated list; keys whose value is an integer;
+# keys whose environment value is ``name=value`` pairs, comma-separated.
 LIST_KEYS = frozenset({"regions", "studio_domains"})
 INTEGER_KEYS = frozenset({"keep_versions", "max_versions"})
+PAIR_KEYS = frozenset({"stack_parameters", "stage_accounts", "target_profiles"})
 
 
 @dataclass(frozen=True)
@@ -72,6 +94,8 @@ class PublishConfig:
     max_versions: int = DEFAULT_MAX_VERSIONS
     studio_domains: tuple[str, ...] = ()
     stack_parameters: dict[str, str] = field(default_factory=dict)
+    # Target account id -> the AWS profile publish rolls its target-account stack out with.
+    target_profiles: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -129,6 +153,7 @@ def load_config(
         provider_name=values.get("provider_name", TemplateSettings.provider_name),
         support_email=values.get("support_email", ""),
     )
+    settings = replace(settings, stage_accounts=_stage_accounts(values, sources, settings))
     function_name = settings.lifecycle_function_name
     if len(function_name) > LAMBDA_FUNCTION_NAME_MAX_LENGTH:
         raise ConfigError(
@@ -168,7 +193,36 @@ def _publish_config(values: dict[str, Any], sources: dict[str, str]) -> PublishC
         max_versions=most,
         studio_domains=tuple(values.get("studio_domains", ())),
         stack_parameters=dict(values.get("stack_parameters", {})),
+        target_profiles=_target_profiles(values, sources),
     )
+
+
+def _stage_accounts(
+    values: dict[str, Any], sources: dict[str, str], settings: TemplateSettings
+) -> StageAccountIds | None:
+    accounts = values.get("stage_accounts")
+    if not accounts:
+        return None
+    return StageAccountIds(
+        development=accounts["dev"],
+        production=accounts["prod"],
+        staging=accounts.get("staging", ""),
+        name_base=settings.name_base,
+    )
+
+
+def _target_profiles(values: dict[str, Any], sources: dict[str, str]) -> dict[str, str]:
+    profiles = dict(values.get("target_profiles", {}))
+    configured = set(values.get("stage_accounts", {}).values())
+    strangers = sorted(set(profiles) - configured)
+    if strangers:
+        origin = sources.get("target_profiles", "default")
+        known = ", ".join(sorted(configured)) or "none: stage_accounts is not set"
+        raise ConfigError(
+            f"{origin}: target_profiles.{strangers[0]}: account {strangers[0]} is no stage's "
+            f"account (stage_accounts: {known})"
+        )
+    return profiles
 
 
 def _from_environment(variable: str, key: str, raw: str) -> Any:
@@ -179,7 +233,7 @@ def _from_environment(variable: str, key: str, raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise ConfigError(f"environment: {variable}: {raw!r} is not an integer") from None
-    if key == "stack_parameters":
+    if key in PAIR_KEYS:
         pairs = [p.strip() for p in raw.split(",") if p.strip()]
         if not all("=" in p for p in pairs):
             raise ConfigError(f"environment: {variable}: give Name=value pairs, comma-separated")
@@ -211,13 +265,15 @@ def _merge(
     errors = sorted(validator.iter_errors(dict(layer)), key=lambda e: list(e.path))
     if errors:
         error = errors[0]
-        if error.validator == "additionalProperties":
+        if error.validator == "additionalProperties" and not error.path:
             unknown = sorted(set(layer) - set(SCHEMA["properties"]))
             raise ConfigError(
                 f"{origin}: unknown key {unknown[0]!r} (known: {', '.join(SCHEMA['properties'])})"
             )
         key = str(error.path[0]) if error.path else "?"
-        raise ConfigError(f"{origin}: {key_label(key)}: {error.message}")
+        # A nested key is named with its parent: stage_accounts.prod
+        inner = "".join(f".{part}" for part in list(error.path)[1:] if isinstance(part, str))
+        raise ConfigError(f"{origin}: {key_label(key)}{inner}: {error.message}")
     for key, value in layer.items():
         values[key] = value
         sources[key] = origin

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lambda_project_lifecycle import __version__
+from lambda_project_lifecycle.stage_accounts import StageAccountIds
 
 DEFAULT_SSM_PREFIX = "/mlops-portfolio"
 
@@ -16,6 +17,14 @@ class TemplateSettings:
     portfolio_name: str = "MLOps project templates"
     provider_name: str = "ML platform team"
     support_email: str = ""
+    # The accounts of the deployment stages; None: every stage in the platform's account.
+    stage_accounts: StageAccountIds | None = None
+
+    @property
+    def name_base(self) -> str:
+        """What the platform's fixed names start with: the SSM prefix, dashed
+        (``mlops-portfolio``)."""
+        return self.ssm_prefix.strip("/").replace("/", "-").replace(".", "-")
 
     @property
     def lifecycle_function_arn_parameter(self) -> str:
@@ -27,8 +36,7 @@ class TemplateSettings:
         """The lifecycle Lambda's fixed name. Every project's custom resource keeps the
         function ARN it was created with (CloudFormation refuses to change a ServiceToken),
         so the ARN must outlive a replaced platform stack: ``mlops-portfolio-project-lifecycle``."""
-        base = self.ssm_prefix.strip("/").replace("/", "-").replace(".", "-")
-        return f"{base}-project-lifecycle"
+        return f"{self.name_base}-project-lifecycle"
 
     @property
     def artifacts_bucket_parameter(self) -> str:

@@ -37,6 +37,7 @@ SHARED_LAMBDA_MODULES = frozenset(
         "lambda_project_lifecycle.naming",
         "lambda_project_lifecycle.resource_properties",
         "lambda_project_lifecycle.scenarios",
+        "lambda_project_lifecycle.stage_accounts",
         "lambda_project_lifecycle.triggers",
     }
 )
