@@ -110,21 +110,7 @@ def deployment_statements(model_role: Any, data_bucket: Any, topic: Any) -> list
     """
     return [
         *deployment_teardown_statements(),
-        Statement(
-            Sid="ProjectHosting",
-            Effect=Allow,
-            Action=[
-                sm_actions.CreateModel,
-                sm_actions.DescribeModel,
-                sm_actions.CreateEndpointConfig,
-                sm_actions.CreateEndpoint,
-                sm_actions.UpdateEndpoint,
-                sm_actions.AddTags,
-                sm_actions.DeleteTags,
-                sm_actions.InvokeEndpoint,
-            ],
-            Resource=_project_hosting_arns(),
-        ),
+        project_hosting_statement(),
         Statement(
             Sid="ProjectModelPackagesRead",
             Effect=Allow,
@@ -150,6 +136,34 @@ def deployment_statements(model_role: Any, data_bucket: Any, topic: Any) -> list
             Resource=[project_training_roles(), GetAtt(model_role, "Arn")],
             Condition=Condition(StringEquals("iam:PassedToService", "sagemaker.amazonaws.com")),
         ),
+        *alarm_and_scaling_statements(),
+        *deployment_data_statements(data_bucket),
+        notification_statement(topic),
+    ]
+
+
+def project_hosting_statement() -> Statement:
+    """Make, update and call project models, endpoint configs and endpoints."""
+    return Statement(
+        Sid="ProjectHosting",
+        Effect=Allow,
+        Action=[
+            sm_actions.CreateModel,
+            sm_actions.DescribeModel,
+            sm_actions.CreateEndpointConfig,
+            sm_actions.CreateEndpoint,
+            sm_actions.UpdateEndpoint,
+            sm_actions.AddTags,
+            sm_actions.DeleteTags,
+            sm_actions.InvokeEndpoint,
+        ],
+        Resource=_project_hosting_arns(),
+    )
+
+
+def alarm_and_scaling_statements() -> list[Statement]:
+    """Rollback alarms and variant autoscaling of project endpoints."""
+    return [
         Statement(
             Sid="RollbackAlarms",
             Effect=Allow,
@@ -184,8 +198,6 @@ def deployment_statements(model_role: Any, data_bucket: Any, topic: Any) -> list
                 StringLike("iam:AWSServiceName", "sagemaker.application-autoscaling.amazonaws.com")
             ),
         ),
-        *deployment_data_statements(data_bucket),
-        notification_statement(topic),
     ]
 
 

@@ -17,7 +17,7 @@ from lambda_project_lifecycle.deployments.integration_tests import (
 )
 from lambda_project_lifecycle.deployments.settings import PACKAGED_SCHEMA, SEED_CODE_SCHEMA_PATH
 from lambda_project_lifecycle.scenarios import SCENARIOS
-from portfolio import bootstrap, platform
+from portfolio import bootstrap, platform, target_account
 from portfolio_build.artifacts import collect_files, write_zip
 from products import template as product_template
 from template_common.catalog import PRODUCTS
@@ -65,6 +65,7 @@ def render_templates(settings: TemplateSettings) -> list[tuple[str, str, Templat
     rendered: list[tuple[str, str, Template, dict[str, Any]]] = [
         ("bootstrap-template", "bootstrap", bootstrap.build(settings), {}),
         ("platform-template", "platform", platform.build(settings), {}),
+        ("target-template", "target-account", target_account.build(settings), {}),
     ]
     for product in PRODUCTS:
         rendered.append(

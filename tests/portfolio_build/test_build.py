@@ -30,6 +30,7 @@ def test_the_manifest_lists_every_artifact_with_size_and_digest(
     assert kinds == {
         "bootstrap-template": 1,
         "platform-template": 1,
+        "target-template": 1,
         "product-template": 4,
         "lambda": 1,
         "seed-code": 2,
