@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from awacs import s3 as s3_actions
 from awacs.aws import Bool, Condition, Deny, PolicyDocument, Principal, Statement
 from troposphere import GetAtt, Join, Ref, Template, s3
@@ -17,8 +19,10 @@ def add_private_bucket(
     *,
     retain: bool = True,
     cors: s3.CorsConfiguration | None = None,
+    grants: Sequence[Statement] = (),
 ) -> s3.Bucket:
-    """A bucket no one reaches without credentials or over plain HTTP, with its policy."""
+    """A bucket no one reaches without credentials or over plain HTTP, with its policy
+    (and ``grants``: statements that let principals of other accounts in)."""
     options: dict[str, object] = (
         {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"} if retain else {}
     )
@@ -79,7 +83,8 @@ def add_private_bucket(
                         Action=[s3_actions.Action("*")],
                         Resource=[GetAtt(bucket, "Arn"), Join("", [GetAtt(bucket, "Arn"), "/*"])],
                         Condition=Condition(Bool("aws:SecureTransport", "false")),
-                    )
+                    ),
+                    *grants,
                 ],
             ),
         )

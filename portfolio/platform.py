@@ -56,6 +56,11 @@ from portfolio.permissions import (
     training_trigger_statements,
 )
 from portfolio.service_catalog import add_launch_role, add_portfolio, template_method_trust
+from portfolio.stage_account_access import (
+    add_stage_account_access,
+    data_bucket_grants,
+    stage_account_environment,
+)
 from template_common.arns import s3_arn
 from template_common.checkov_skips import (
     LAMBDA_ANSWERS_EVERY_REQUEST,
@@ -143,7 +148,10 @@ def build(settings: TemplateSettings) -> Template:
             KmsMasterKeyId="alias/aws/sns",
         )
     )
-    data_bucket = add_private_bucket(template, "ProjectDataBucket")
+    accounts = settings.stage_accounts
+    data_bucket = add_private_bucket(
+        template, "ProjectDataBucket", grants=data_bucket_grants(accounts, "ProjectDataBucket")
+    )
     # Asynchronous events a shared function failed on every try, kept for 14 days.
     failed_events = template.add_resource(
         sqs.Queue(
@@ -162,6 +170,7 @@ def build(settings: TemplateSettings) -> Template:
         PORTFOLIO_VERSION_ENV: settings.version,
         MLFLOW_TRACKING_URI_ENV: Ref(mlflow_uri),
         **{SEED_CODE_KEY_ENV.format(scenario=s.upper()): Ref(key) for s, key in seed_keys.items()},
+        **stage_account_environment(accounts),
     }
     function = add_function(
         template,
@@ -202,6 +211,13 @@ def build(settings: TemplateSettings) -> Template:
         environment=environment,
         failed_events=failed_events,
     )
+    if accounts is not None:
+        add_stage_account_access(
+            template,
+            accounts,
+            handlers=(deployments.model_deploy, deployments.endpoint_events, deployments.reaper),
+            lifecycle=function,
+        )
     launch_role = add_launch_role(
         template,
         "LaunchRole",

@@ -22,6 +22,10 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 |                                   |                   | state so that later calls see it       |
 | sagemaker.DeleteModelPackageGroup | not implemented   | as above; ConflictException while the  |
 |                                   |                   | group still holds model packages       |
+| sagemaker.PutModelPackageGroup-   | not implemented   | as above: the policy is kept on moto's |
+| Policy, GetModelPackageGroup-     |                   | group (and goes with it);              |
+| Policy, DeleteModelPackageGroup-  |                   | ResourceNotFound for a missing group   |
+| Policy                            |                   | or policy                              |
 | sagemaker.UpdateEndpoint          | not implemented   | as above (DeploymentConfig checked     |
 |                                   |                   | against the service model); the        |
 |                                   |                   | endpoint moves to the new config at    |
@@ -292,7 +296,14 @@ def shadow_session() -> botocore.session.Session:
 
 
 MISSING_OPERATIONS: dict[str, tuple[str, ...]] = {
-    "sagemaker": ("DeleteModelPackage", "DeleteModelPackageGroup", "UpdateEndpoint"),
+    "sagemaker": (
+        "DeleteModelPackage",
+        "DeleteModelPackageGroup",
+        "UpdateEndpoint",
+        "PutModelPackageGroupPolicy",
+        "GetModelPackageGroupPolicy",
+        "DeleteModelPackageGroupPolicy",
+    ),
     "codecommit": ("ListTagsForResource", "TagResource", "UntagResource"),
     "codeconnections": ("GetConnection",),
     "codestar-connections": ("GetConnection",),
@@ -327,6 +338,9 @@ class SageMakerGaps:
             "DeleteModelPackageGroup": self._delete_model_package_group,
             "UpdateEndpoint": self._update_endpoint,
             "DeleteEndpoint": self._delete_endpoint,
+            "PutModelPackageGroupPolicy": self._put_group_policy,
+            "GetModelPackageGroupPolicy": self._get_group_policy,
+            "DeleteModelPackageGroupPolicy": self._delete_group_policy,
         }
         assert set(answers) == {
             *MISSING_OPERATIONS["sagemaker"],
@@ -394,6 +408,34 @@ class SageMakerGaps:
     def _delete_model_package_group(self, params: dict[str, Any]) -> tuple[str, str] | None:
         return delete_model_package_group(self._backend, params["ModelPackageGroupName"])
 
+    def _put_group_policy(self, params: dict[str, Any]) -> tuple[str, str] | dict[str, Any]:
+        group = self._group(params["ModelPackageGroupName"])
+        if group is None:
+            return _missing_group(params["ModelPackageGroupName"])
+        group.resource_policy = params["ResourcePolicy"]
+        return {"ModelPackageGroupArn": group.arn}
+
+    def _get_group_policy(self, params: dict[str, Any]) -> tuple[str, str] | dict[str, Any]:
+        group = self._group(params["ModelPackageGroupName"])
+        policy = getattr(group, "resource_policy", None)
+        if group is None or policy is None:
+            return _missing_group(params["ModelPackageGroupName"])
+        return {"ResourcePolicy": policy}
+
+    def _delete_group_policy(self, params: dict[str, Any]) -> tuple[str, str] | None:
+        group = self._group(params["ModelPackageGroupName"])
+        if group is None or getattr(group, "resource_policy", None) is None:
+            return _missing_group(params["ModelPackageGroupName"])
+        group.resource_policy = None
+        return None
+
+    def _group(self, name_or_arn: str) -> Any:
+        return self._backend.model_package_groups.get(name_or_arn.split("/")[-1])
+
+    def group_policy(self, name: str) -> str | None:
+        """The resource policy a group holds (None without one)."""
+        return getattr(self._group(name), "resource_policy", None)
+
 
 # -- SageMaker's rules, shared by the client-level gaps above and the emulator's answers -------
 
@@ -445,6 +487,10 @@ def store_shadow_variants(backend: Any, params: dict[str, Any]) -> bool:
         return False
     backend.endpoint_configs[params["EndpointConfigName"]].shadow_production_variants = shadows
     return True
+
+
+def _missing_group(name: str) -> tuple[str, str]:
+    return ("ResourceNotFound", f"Model package group {name} or its policy does not exist.")
 
 
 def delete_model_package(backend: Any, name: str) -> tuple[str, str] | None:
