@@ -27,7 +27,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lambda_project_lifecycle import environment, model_groups, project_registry
+from lambda_project_lifecycle import (
+    environment,
+    model_group_sharing,
+    model_groups,
+    project_registry,
+)
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.custom_resource import (
     DEFAULT_TIMEOUT_MARGIN_SECONDS,
@@ -38,6 +43,7 @@ from lambda_project_lifecycle.custom_resource import (
     put_response,
 )
 from lambda_project_lifecycle.deployments import teardown
+from lambda_project_lifecycle.deployments.accounts import stage_accounts_for
 from lambda_project_lifecycle.environment import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
 from lambda_project_lifecycle.location import StackLocation
@@ -51,6 +57,7 @@ from lambda_project_lifecycle.repositories import lifecycle_steps
 from lambda_project_lifecycle.repositories.errors import RepositoryError
 from lambda_project_lifecycle.repositories.providers import RepositoryContext
 from lambda_project_lifecycle.resource_properties import REPOSITORY_PROPERTIES
+from lambda_project_lifecycle.stage_accounts import STAGE_ACCOUNTS_ENV, StageAccountIds
 
 logger = logging.getLogger(__name__)
 # The Lambda runtime leaves the root logger at WARNING; the package logs its steps at INFO.
@@ -66,6 +73,8 @@ class Settings:
     project_data_bucket: str = ""
     seed_code_keys: Mapping[str, str] = field(default_factory=dict)  # scenario -> object key
     mlflow_tracking_uri: str = ""
+    # The accounts of the deployment stages (STAGE_ACCOUNTS); None: the platform's own.
+    stage_accounts: StageAccountIds | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +93,7 @@ class Settings:
                 if name.startswith(prefix) and value
             },
             mlflow_tracking_uri=environ.get(environment.MLFLOW_TRACKING_URI_ENV, ""),
+            stage_accounts=StageAccountIds.from_environment(environ.get(STAGE_ACCOUNTS_ENV)),
         )
 
     @property
@@ -196,8 +206,14 @@ class ProjectLifecycle:
             self._clients.dynamodb, self.settings.registry_table, spec.project_id
         )
         self._checkpoint("removing the project's endpoints")
+        accounts = stage_accounts_for(self._clients, self.settings.stage_accounts)
         deployments = teardown.remove_project_deployments(
-            self._clients, spec.names, self.settings.registry_table, now=datetime.now(UTC)
+            self._clients,
+            spec.names,
+            self.settings.registry_table,
+            now=datetime.now(UTC),
+            hosting=accounts.clients,
+            stages=accounts.stages(),
         )
         removal = model_groups.remove_model_groups(
             spec,
@@ -261,6 +277,12 @@ class ProjectLifecycle:
         try:
             groups = model_groups.ensure_model_groups(
                 spec, self._clients.sagemaker, checkpoint=self._checkpoint, made=made_groups
+            )
+            model_group_sharing.share_model_groups(
+                groups,
+                self._clients.sagemaker,
+                self.settings.stage_accounts,
+                checkpoint=self._checkpoint,
             )
             self._checkpoint("writing the project to the registry")
             project_registry.save_project(

@@ -22,7 +22,15 @@ from lambda_project_lifecycle.deployments import schema as json_schema
 from lambda_project_lifecycle.deployments.errors import DeployConfigError
 
 STAGES = ("development", "production")
-BRANCH_OF_STAGE = {"development": "dev", "production": "prod"}
+# With a staging account, production approvals deploy to staging first: with production's
+# settings, payloads and variants.
+PRODUCTION_STAGES = ("staging", "production")
+SETTINGS_OF_STAGE = {
+    "development": "development",
+    "staging": "production",
+    "production": "production",
+}
+BRANCH_OF_STAGE = {"development": "dev", "staging": "prod", "production": "prod"}
 MAX_ROLLBACK_ALARMS = 10  # SageMaker's limit for AutoRollbackConfiguration.Alarms
 # When champion_challenger is absent in an advanced project (the schema gives it no default).
 DEFAULT_CHAMPION_CHALLENGER = {"mode": "split", "challenger_weight": 10}
@@ -107,9 +115,9 @@ def parse_stage_config(
         more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
         raise DeployConfigError(source, f"{violations[0]}{more}")
     settings = json_schema.apply_defaults(document, schema)
-    config = StageConfig(stage, dict(settings[stage]), source)
+    config = StageConfig(stage, dict(settings[SETTINGS_OF_STAGE[stage]]), source)
     _check_rules(config, scenario, source, hosting_instance_types)
-    if scenario == "advanced" and stage == "production":
+    if scenario == "advanced" and stage in PRODUCTION_STAGES:
         pair_schema = schema["properties"]["production"]["properties"]["champion_challenger"]
         given = document.get("production", {}).get(
             "champion_challenger", DEFAULT_CHAMPION_CHALLENGER
@@ -187,7 +195,7 @@ def _check_rules(
             f"key {config.key('champion_challenger')!r} is for the advanced scenario only; "
             f"this project is {scenario}",
         )
-    if scenario == "advanced" and config.stage == "production" and config.mode == "serverless":
+    if scenario == "advanced" and config.stage in PRODUCTION_STAGES and config.mode == "serverless":
         raise DeployConfigError(
             source,
             f"key {config.key('mode')!r}: serverless is not available in the advanced "

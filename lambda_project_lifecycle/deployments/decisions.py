@@ -19,7 +19,7 @@ from datetime import datetime
 
 from lambda_project_lifecycle.deployments.context import DeploymentContext, ProjectContext
 from lambda_project_lifecycle.deployments.convergence import Converger
-from lambda_project_lifecycle.deployments.errors import DeployConfigError
+from lambda_project_lifecycle.deployments.errors import DeployConfigError, StageAccountError
 from lambda_project_lifecycle.deployments.model_sources import ModelSource
 from lambda_project_lifecycle.deployments.outcomes import Outcome, ignored
 from lambda_project_lifecycle.deployments.plan import variant_for
@@ -40,7 +40,9 @@ class Decisions:
     ) -> Outcome:
         """Deploy exactly ``model``, approved at ``at``, to the variant of its group's stage."""
         context = self._context
-        stage = STAGE_OF_GROUP[group_kind]
+        # With a staging account, production approvals go to staging first (promoted to
+        # production when its integration tests pass).
+        stage = self._stages_of(group_kind)[0]
         variant = variant_for(project.scenario, stage, group_kind)
         status = self._models.approval_status(model)
         if status is None:
@@ -49,7 +51,7 @@ class Decisions:
             return ignored(f"model package {model} is {status} now; the approval event is stale")
         try:
             config = context.stage_config(project, stage)
-        except DeployConfigError as exc:
+        except (DeployConfigError, StageAccountError) as exc:
             return context.failed(project, stage, str(exc), model_package_arn=model)
         chosen = VariantState(group_kind, model, at.isoformat())
 
@@ -82,10 +84,35 @@ class Decisions:
         """A rejected model that is deployed: back to the previous approved one, or remove.
 
         The rejection is written to the endpoint's record first, deployed or not, so that
-        an approval of the same model handled at the same moment never deploys it.
+        an approval of the same model handled at the same moment never deploys it. With a
+        staging account, staging and production are both rolled back.
         """
-        context = self._context
+        outcomes = [
+            self._reject_in(stage, project, group_kind, group, model, at)
+            for stage in self._stages_of(group_kind)
+        ]
+        acted = [o for o in outcomes if o.action != "ignored"]
+        if len(acted) > 1:
+            acted[0].data["also"] = [o.as_dict() for o in acted[1:]]
+        return (acted or outcomes)[0]
+
+    def _stages_of(self, group_kind: str) -> tuple[str, ...]:
+        """The stages an approval of ``group_kind`` decides (staging first, when gated)."""
         stage = STAGE_OF_GROUP[group_kind]
+        if stage == "production" and self._context.accounts.gated():
+            return ("staging", "production")
+        return (stage,)
+
+    def _reject_in(
+        self,
+        stage: str,
+        project: ProjectContext,
+        group_kind: str,
+        group: str,
+        model: str,
+        at: datetime,
+    ) -> Outcome:
+        context = self._context
         variant = variant_for(project.scenario, stage, group_kind)
         endpoint = project.names.endpoint(stage)
         when = at.isoformat()
@@ -99,7 +126,7 @@ class Decisions:
             return ignored(f"{model} was approved again after this rejection")
         try:
             config = context.stage_config(project, stage)
-        except DeployConfigError as exc:
+        except (DeployConfigError, StageAccountError) as exc:
             return context.failed(project, stage, str(exc), model_package_arn=model)
         previous = self._models.previous_approved(group, {model, *record.rejected})
 

@@ -16,7 +16,10 @@ by default).
 
 from __future__ import annotations
 
+import os
+
 from lambda_project_lifecycle.clients import AwsClients
+from lambda_project_lifecycle.deployments.accounts import stage_accounts_from_environment
 from lambda_project_lifecycle.deployments.context import DeploymentContext
 from lambda_project_lifecycle.deployments.convergence import Converger
 from lambda_project_lifecycle.deployments.decisions import Decisions
@@ -41,4 +44,6 @@ class Deployer:
         """The engine as the platform stack sets it up (``DeploySettings.from_environment``),
         with this container's clients unless given others."""
         settings = DeploySettings.from_environment()
-        return cls(DeploymentContext(clients or CONTAINER_CLIENTS, settings))
+        platform = clients or CONTAINER_CLIENTS
+        accounts = stage_accounts_from_environment(platform, os.environ)
+        return cls(DeploymentContext(platform, settings, accounts=accounts))

@@ -39,16 +39,25 @@ def handle_event(
         return ignored(f"not an endpoint state change: {exc}").as_dict()
     logger.info("Endpoint %s is %s", change.endpoint_name, change.status)
     own_account = invoked_account(context)
-    if own_account and change.account and own_account != change.account:
-        return ignored(f"the event is from account {change.account}").as_dict()
     if not change.endpoint_name.startswith(f"{NAME_PREFIX}-"):
         return ignored(f"{change.endpoint_name} is not a project endpoint").as_dict()
     if change.status not in ("InService", "Failed"):
         return ignored(f"state {change.status} needs nothing").as_dict()
     deployer = deployer or Deployer.from_environment()
+    # Stages in accounts of their own: their endpoint events come through the platform's
+    # bus, each from the one account that hosts the endpoint's stage.
+    foreign = own_account and change.account and own_account != change.account
+    if foreign and change.account not in deployer.context.accounts.hosting_accounts():
+        return ignored(f"the event is from account {change.account}").as_dict()
     record = deployer.context.load_record(change.endpoint_name)
     if record is None:
         return ignored(f"{change.endpoint_name} was not deployed by the platform").as_dict()
+    hosting_account = deployer.context.accounts.account_of(record.stage) or own_account
+    if hosting_account and change.account and change.account != hosting_account:
+        return ignored(
+            f"the event is from account {change.account}; stage {record.stage} of "
+            f"{change.endpoint_name} is hosted in account {hosting_account}"
+        ).as_dict()
     if record.project_deleted:
         return deployer.follow_up.finish_project_delete(record).as_dict()
     project = deployer.context.load_project(record.project_id)

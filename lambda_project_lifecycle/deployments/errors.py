@@ -44,3 +44,12 @@ class PayloadError(DeploymentError):
 
 class WebhookError(DeploymentError):
     """The notification webhook is unusable (not https, unreadable secret, refused)."""
+
+
+class StageAccountError(DeploymentError):
+    """A stage's account cannot be reached as configured; names the account and the stage."""
+
+    def __init__(self, stage: str, account: str, problem: str) -> None:
+        self.stage = stage
+        self.account = account
+        super().__init__(f"stage {stage} (account {account or 'none'}): {problem}")

@@ -30,6 +30,7 @@ from lambda_project_lifecycle.deployments.errors import (
 )
 from lambda_project_lifecycle.deployments.events import EndpointEvent
 from lambda_project_lifecycle.deployments.outcomes import Outcome, ignored
+from lambda_project_lifecycle.deployments.promotion import STAGING, Promotion
 from lambda_project_lifecycle.deployments.records import EndpointRecord
 from lambda_project_lifecycle.naming import ProjectNames
 
@@ -46,6 +47,7 @@ class FollowUp:
     def __init__(self, context: DeploymentContext, converger: Converger) -> None:
         self._context = context
         self._converger = converger
+        self._promotion = Promotion(context, converger)
 
     def on_in_service(
         self,
@@ -132,7 +134,10 @@ class FollowUp:
         context = self._context
         try:
             removed = teardown.finish_project_delete(
-                context.platform, record, context.settings.registry_table
+                context.platform,
+                record,
+                context.settings.registry_table,
+                hosting=context.hosting(record.stage),
             )
         except EndpointBusyError as exc:
             return ignored(f"{exc}; it goes with its deleted project on its next state change")
@@ -230,7 +235,10 @@ class FollowUp:
             report.summary(),
             {**record.last_result, "autoscaling": scaled, "pruned": pruned.as_dict()},
         )
-        return context.announce(project, outcome)
+        context.announce(project, outcome)
+        if stage == STAGING and result == "PASSED":
+            outcome.data["promotion"] = self._promotion.promote(project, record).as_dict()
+        return outcome
 
     def _sync_scaling(
         self, project: ProjectContext, record: EndpointRecord, wanted: dict[str, dict[str, int]]

@@ -3,7 +3,8 @@
 The project's training role (made by its product stack, tagged with the project id)
 trusts SageMaker and reaches only the project's prefix of the data bucket. Projects
 without one (a plain git repository has no training project) use the platform's
-shared model role. The role is looked up in the account that hosts the stage.
+shared model role (in a stage account of its own: that account's model role, made by
+its target-account stack). The role is looked up in the account that hosts the stage.
 """
 
 from __future__ import annotations
@@ -51,4 +52,4 @@ class ModelRoles:
                 PROJECT_ID_TAG,
                 project_id,
             )
-        return self._context.settings.model_role_arn
+        return self._context.accounts.model_role_arn(stage) or self._context.settings.model_role_arn

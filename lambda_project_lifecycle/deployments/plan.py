@@ -21,7 +21,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lambda_project_lifecycle.deployments.config import MAX_ROLLBACK_ALARMS, StageConfig
+from lambda_project_lifecycle.deployments.config import (
+    MAX_ROLLBACK_ALARMS,
+    PRODUCTION_STAGES,
+    StageConfig,
+)
 from lambda_project_lifecycle.deployments.errors import DeployConfigError
 from lambda_project_lifecycle.deployments.records import VariantState
 from lambda_project_lifecycle.naming import PROJECT_ID_TAG, PROJECT_NAME_TAG, ProjectNames
@@ -37,7 +41,7 @@ TAG_DEPLOYMENT = "mlops-portfolio:deployment-id"
 
 def variant_for(scenario: str, stage: str, group_kind: str) -> str:
     """The variant an approved package of ``group_kind`` goes to."""
-    if scenario == "advanced" and stage == "production":
+    if scenario == "advanced" and stage in PRODUCTION_STAGES:
         return group_kind
     return SINGLE_VARIANT
 
@@ -146,7 +150,7 @@ def plan_endpoint(
     endpoint = names.endpoint(stage)
     if not desired:
         return Decision(None, "no approved model package is left for this stage")
-    pair = scenario == "advanced" and stage == "production"
+    pair = scenario == "advanced" and stage in PRODUCTION_STAGES
     if pair and CHAMPION not in desired:
         return Decision(
             None,

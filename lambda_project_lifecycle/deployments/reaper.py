@@ -20,6 +20,7 @@ Entry point: ``lambda_project_lifecycle.deployments.reaper.handler``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,9 +30,13 @@ from lambda_project_lifecycle import project_registry
 from lambda_project_lifecycle.aws_calls import call, pages
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments import endpoints, records, teardown
-from lambda_project_lifecycle.deployments.config import STAGES
+from lambda_project_lifecycle.deployments.accounts import (
+    HOSTED_STAGES,
+    StageAccounts,
+    stage_accounts_from_environment,
+)
 from lambda_project_lifecycle.deployments.context import utc_now
-from lambda_project_lifecycle.deployments.errors import InvalidEventError
+from lambda_project_lifecycle.deployments.errors import InvalidEventError, StageAccountError
 from lambda_project_lifecycle.deployments.events import parse_time
 from lambda_project_lifecycle.deployments.notifications import Notice, Notifier
 from lambda_project_lifecycle.deployments.plan import TAG_EXPIRES_AT, TAG_STAGE
@@ -75,7 +80,8 @@ def handle_event(
         secrets=clients.client("secretsmanager") if settings.webhook_secret_arn else None,
         webhook_secret_arn=settings.webhook_secret_arn,
     )
-    run = reap(clients, settings, now=now(), notifier=notifier)
+    accounts = stage_accounts_from_environment(clients, os.environ)
+    run = reap(clients, settings, now=now(), notifier=notifier, accounts=accounts)
     answer: dict[str, Any] = {"action": "reaped", "endpoints": run.reaped}
     if run.failed:
         answer["failed"] = run.failed
@@ -96,32 +102,67 @@ def reap_expired(
 
 
 def reap(
-    clients: AwsClients, settings: DeploySettings, *, now: datetime, notifier: Notifier | None
+    clients: AwsClients,
+    settings: DeploySettings,
+    *,
+    now: datetime,
+    notifier: Notifier | None,
+    accounts: StageAccounts | None = None,
 ) -> ReaperRun:
+    """Reap in the platform's account and in every stage account (``accounts``)."""
     run = ReaperRun()
-    for summary in _stage_endpoints(clients.sagemaker):
-        name = summary["EndpointName"]
-        try:
-            notice = _reap_one(clients, settings, summary, now)
-        except LifecycleError as exc:
-            logger.error("Could not reap %s: %s", name, exc)
-            run.failed[name] = str(exc)
+    for hosting, where in _hosting_clients(clients, accounts, run):
+        for summary in _stage_endpoints(hosting.sagemaker):
+            name = summary["EndpointName"]
+            try:
+                notice = _reap_one(clients, hosting, settings, summary, now)
+            except LifecycleError as exc:
+                logger.error("Could not reap %s%s: %s", name, where, exc)
+                run.failed[name] = str(exc)
+                if notifier is not None:
+                    _notify_failure(notifier, hosting, summary, str(exc))
+                continue
+            if notice is None:
+                continue
+            run.reaped.append(name)
             if notifier is not None:
-                _notify_failure(notifier, clients, summary, str(exc))
-            continue
-        if notice is None:
-            continue
-        run.reaped.append(name)
-        if notifier is not None:
-            notifier.send(notice)
+                notifier.send(notice)
     return run
 
 
+def _hosting_clients(
+    clients: AwsClients, accounts: StageAccounts | None, run: ReaperRun
+) -> list[tuple[AwsClients, str]]:
+    """The platform's clients, then one set per stage account (an unreachable account is a
+    failure of the run, named by its stage; the others are reaped)."""
+    found: list[tuple[AwsClients, str]] = [(clients, "")]
+    if accounts is None:
+        return found
+    seen: set[str] = set()
+    for stage in accounts.stages():
+        account = accounts.account_of(stage)
+        if account is None or account in seen:
+            continue
+        seen.add(account)
+        try:
+            found.append((accounts.clients(stage), f" in account {account}"))
+        except StageAccountError as exc:
+            logger.error("Not reaping account %s: %s", account, exc)
+            run.failed[f"account {account}"] = str(exc)
+    return found
+
+
 def _reap_one(
-    clients: AwsClients, settings: DeploySettings, summary: dict[str, Any], now: datetime
+    clients: AwsClients,
+    hosting: AwsClients,
+    settings: DeploySettings,
+    summary: dict[str, Any],
+    now: datetime,
 ) -> Notice | None:
-    """Remove the endpoint if it expired or its project is gone; the notice to send, if so."""
-    sagemaker = clients.sagemaker
+    """Remove the endpoint if it expired or its project is gone; the notice to send, if so.
+
+    ``hosting``: the clients of the endpoint's account; ``clients``: the platform's."""
+    sagemaker = hosting.sagemaker
     name = summary["EndpointName"]
     tags = _tags(sagemaker, summary)
     project_id = tags.get(PROJECT_ID_TAG)
@@ -132,7 +173,9 @@ def _reap_one(
         return None
     orphan = _orphaned_record(clients, settings, name, project_id)
     if orphan is not None:
-        removed = teardown.finish_project_delete(clients, orphan, settings.registry_table)
+        removed = teardown.finish_project_delete(
+            clients, orphan, settings.registry_table, hosting=hosting
+        )
         logger.info("Reaped %s of deleted project %s: %s", name, project_id, removed.as_dict())
         return Notice(
             status="REMOVED",
@@ -156,7 +199,7 @@ def _reap_one(
     if names.endpoint(STAGE) != name:
         logger.warning("Leaving %s: its tags name another project's endpoint", name)
         return None
-    removed = teardown.remove_stage(clients, names, STAGE)
+    removed = teardown.remove_stage(hosting, names, STAGE)
     records.delete(clients.dynamodb, settings.registry_table, name)
     logger.info("Reaped %s (expired %s): %s", name, tags[TAG_EXPIRES_AT], removed.as_dict())
     return Notice(
@@ -227,7 +270,7 @@ def _stage_endpoints(sagemaker: Any) -> list[dict[str, Any]]:
         for summary in page.get("Endpoints", []):
             name = summary["EndpointName"]
             if name.startswith(f"{NAME_PREFIX}-") and name.endswith(
-                tuple(f"-{stage}" for stage in STAGES)
+                tuple(f"-{stage}" for stage in HOSTED_STAGES)
             ):
                 found.append(summary)
     return found

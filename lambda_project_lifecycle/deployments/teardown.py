@@ -15,13 +15,14 @@ removes the stage when the endpoint leaves that state (the reaper is the backsto
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments import alarms, autoscaling, endpoints, records
-from lambda_project_lifecycle.deployments.config import STAGES
+from lambda_project_lifecycle.deployments.config import SETTINGS_OF_STAGE, STAGES
 from lambda_project_lifecycle.deployments.errors import (
     EndpointBusyError,
 )
@@ -56,7 +57,9 @@ class Removed:
 
 
 def group_kinds_of_stage(stage: str) -> list[str]:
-    return [kind for kind, of_stage in STAGE_OF_GROUP.items() if of_stage == stage]
+    """The group kinds whose models a stage serves (staging: production's)."""
+    serves = SETTINGS_OF_STAGE.get(stage, stage)
+    return [kind for kind, of_stage in STAGE_OF_GROUP.items() if of_stage == serves]
 
 
 def config_marker(names: ProjectNames, stage: str) -> str:
@@ -146,18 +149,27 @@ def _stage_models(sagemaker: Any, names: ProjectNames, stage: str) -> list[str]:
 
 
 def remove_project_deployments(
-    clients: AwsClients, names: ProjectNames, registry_table: str, *, now: datetime
+    clients: AwsClients,
+    names: ProjectNames,
+    registry_table: str,
+    *,
+    now: datetime,
+    hosting: Callable[[str], AwsClients] | None = None,
+    stages: Sequence[str] = STAGES,
 ) -> Removed:
     """Project delete: every endpoint, config, model, alarm, scaling target and record.
+
+    ``hosting`` gives the clients of the account that hosts each of ``stages`` (default:
+    ``clients``, the platform's, which also hold the registry).
 
     A stage whose endpoint SageMaker is still creating or updating keeps everything and
     its record, marked ``project_deleted``: the endpoint-events handler (or the reaper)
     removes it once SageMaker lets go of it. Its name is in ``pending``.
     """
     removed = Removed()
-    for stage in STAGES:
+    for stage in stages:
         try:
-            removed.add(remove_stage(clients, names, stage))
+            removed.add(remove_stage(hosting(stage) if hosting else clients, names, stage))
         except EndpointBusyError as exc:
             logger.info("%s: removed as soon as it is no longer %s", exc, exc.status)
             mark_project_deleted(clients, names, stage, registry_table, now=now)
@@ -191,11 +203,17 @@ def mark_project_deleted(
 
 
 def finish_project_delete(
-    clients: AwsClients, record: records.EndpointRecord, registry_table: str
+    clients: AwsClients,
+    record: records.EndpointRecord,
+    registry_table: str,
+    *,
+    hosting: AwsClients | None = None,
 ) -> Removed:
-    """Remove a stage kept by a project delete, then its record; EndpointBusyError if not yet."""
+    """Remove a stage kept by a project delete, then its record; EndpointBusyError if not yet.
+
+    ``hosting``: the clients of the stage's account (default ``clients``, the platform's)."""
     names = ProjectNames(record.project_name, record.project_id)
-    removed = remove_stage(clients, names, record.stage)
+    removed = remove_stage(hosting or clients, names, record.stage)
     records.delete(clients.dynamodb, registry_table, record.endpoint_name)
     logger.info(
         "Removed %s of deleted project %s: %s",

@@ -29,18 +29,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sagemakerruntime.models import sagemakerruntime_backends
 
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments import endpoint_events, model_deploy, reaper
+from lambda_project_lifecycle.deployments.accounts import StageAccounts, stage_accounts_for
 from lambda_project_lifecycle.deployments.context import DeploymentContext
 from lambda_project_lifecycle.deployments.deployer import Deployer
 from lambda_project_lifecycle.deployments.notifications import Notifier
 from lambda_project_lifecycle.deployments.settings import REPOSITORY_SCHEMA, DeploySettings
 from lambda_project_lifecycle.lifecycle import Settings, handle_event
 from lambda_project_lifecycle.naming import ProjectNames
+from lambda_project_lifecycle.stage_accounts import StageAccountIds
 from sandbox.cloudformation import LambdaContext
 from sandbox.emulator_gaps import SageMakerGaps
 from sandbox.tls import CertificateAuthority
@@ -83,6 +86,10 @@ class DeployWorld:
     clock: list[dt.datetime] = field(
         default_factory=lambda: [dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)]
     )
+    # The accounts of the stages (None: every stage in the platform's account).
+    stage_accounts: StageAccountIds | None = None
+    # Their clients: each account's sagemaker client with the SageMaker gaps filled.
+    hosting_gaps: dict[str, SageMakerGaps] = field(default_factory=dict)
     _event_seconds: int = 0
 
     # --- AWS clients ------------------------------------------------------------------
@@ -99,8 +106,32 @@ class DeployWorld:
 
     def deployer(self) -> Deployer:
         return Deployer(
-            DeploymentContext(self.clients, self.settings, notifier=self.notifier, now=self.now)
+            DeploymentContext(
+                self.clients,
+                self.settings,
+                notifier=self.notifier,
+                now=self.now,
+                accounts=self.accounts(),
+            )
         )
+
+    def accounts(self) -> StageAccounts:
+        return stage_accounts_for(self.clients, self.stage_accounts, self._hosting_clients)
+
+    def _hosting_clients(
+        self, account: str, credentials: dict[str, Any], region: str
+    ) -> AwsClients:
+        """A stage account's clients as the engine makes them, with moto's SageMaker gaps
+        filled on its sagemaker client (the same Stubber as the platform's)."""
+        session = boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=region,
+        )
+        sagemaker = session.client("sagemaker")
+        self.hosting_gaps[account] = SageMakerGaps(sagemaker, account_id=account)
+        return AwsClients(session, sagemaker=sagemaker)
 
     # --- projects and packages ----------------------------------------------------------
 
@@ -242,6 +273,15 @@ class DeployWorld:
         )
 
     def reap(self) -> dict[str, Any]:
+        if self.stage_accounts is not None:
+            run = reaper.reap(
+                self.clients,
+                self.settings,
+                now=self.now(),
+                notifier=self.notifier,
+                accounts=self.accounts(),
+            )
+            return {"action": "reaped", "endpoints": run.reaped, "failed": run.failed}
         return reaper.handle_event(
             load_event("scheduled-event-reaper.json"),
             HandlerContext(),
