@@ -11,7 +11,9 @@ In every region (in parallel, each line prefixed by its region):
    ``--dry-run`` stops after the plan and leaves no change set behind; a plan that replaces
    or removes a resource asks for confirmation unless ``--yes``.
 3. **apply**: the platform change set executed (stack events as they come), termination
-   protection on both stacks, the products' versions, the S3 template method.
+   protection on both stacks, the products' versions, the S3 template method; then, with
+   stage accounts configured, the target-account stack in each stage account
+   (:mod:`portfolio_build.target_publish`; its profiles are checked in step 1).
 
 Everything is idempotent: a rerun after an interruption continues from what is there,
 and a publish with nothing changed makes no change set and uploads nothing.
@@ -27,12 +29,13 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 
 from portfolio_build import template_method
-from portfolio_build.aws_session import caller_account
+from portfolio_build.aws_session import SessionFactory, caller_account, open_session
 from portfolio_build.config import BuildConfig
 from portfolio_build.errors import PublishError
 from portfolio_build.plan_text import Output
 from portfolio_build.region_publish import PublishOptions, RegionPublish
 from portfolio_build.release import Release, check_template_sizes
+from portfolio_build.target_publish import TargetRollout
 
 MAX_PARALLEL_REGIONS = 4
 
@@ -45,8 +48,12 @@ def publish(
     *,
     output: Output | None = None,
     confirm: Callable[[str], bool] | None = None,
+    target_sessions: SessionFactory = open_session,
 ) -> int:
-    """Publish ``release`` to every region of ``config``; the exit status."""
+    """Publish ``release`` to every region of ``config``; the exit status.
+
+    ``target_sessions`` opens the session of a stage account's profile (``target_profiles``).
+    """
     output = output or Output()
     check_template_sizes(release)
     regions = list(config.regions)
@@ -60,12 +67,16 @@ def publish(
         RegionPublish(r, opened[r], account, release, config, options, output, token, studio)
         for r in regions
     ]
+    targets = TargetRollout(config, release, account, opened[regions[0]], target_sessions, output)
     _each(publishers, RegionPublish.inspect)
+    targets.inspect()
     try:
         _each(publishers, RegionPublish.prepare)
     except PublishError:
         _discard(publishers)
         raise
+    for line in targets.plan_lines():
+        output.region(regions[0])(line)
     for publisher in publishers:
         lines = publisher.plan_lines()
         for line in lines or [
@@ -85,6 +96,7 @@ def publish(
                 "stopped before any change set ran: the plan was not confirmed (--yes to skip)"
             )
     _each([p for p in publishers if p.changes or p.platform_stack is None], RegionPublish.apply)
+    targets.apply(publishers)
     for publisher in publishers:
         if publisher.changes:
             publisher.log(f"published; launch roles: {publisher.launch_roles()}")

@@ -157,9 +157,7 @@ class AssumedAccounts:
                 f"not trust the platform's handler roles of account {platform_account}; "
                 "roll the target-account stack out to this account",
             ) from exc
-        hosting = (self.open_clients or session_clients)(
-            account, credentials, sts.meta.region_name
-        )
+        hosting = (self.open_clients or session_clients)(account, credentials, sts.meta.region_name)
         reached = str(hosting.client("sts").get_caller_identity()["Account"])
         if reached != account:
             raise StageAccountError(
