@@ -61,6 +61,7 @@ PRICES: dict[str, Price] = {
     "AWS::SSM::Parameter": Price(0.0, "standard parameters are free"),
     "AWS::S3::Bucket": Price(0.0, "storage only"),
     "AWS::CloudWatch::Alarm": Price(0.10, "standard-resolution metric alarm"),
+    "AWS::Events::EventBusPolicy": Price(0.0, "no charge"),
     "project git repository": Price(
         0.0,
         "CodeCommit (the default; the lifecycle Lambda makes it) bills per active user, not per "
@@ -273,7 +274,64 @@ def build_doc() -> str:
     ]
     for kind, quota in sorted(QUOTAS.items()):
         lines.append(f"- `{kind}`: {quota.limit:,} per {quota.scope}: {quota.source}")
+    lines += multi_account_lines(bodies["target-account"], platform)
     return "\n".join(lines) + "\n"
+
+
+# The example of the multi-account section: three stage accounts.
+EXAMPLE_ACCOUNTS = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}
+
+
+def multi_account_lines(target: dict[str, Any], platform: Counter[str]) -> list[str]:
+    """What each account holds and costs when stages have accounts of their own."""
+    from lambda_project_lifecycle.stage_accounts import StageAccountIds
+    from portfolio.platform import build
+    from template_common.settings import TemplateSettings
+
+    accounts = StageAccountIds(
+        development=EXAMPLE_ACCOUNTS["dev"],
+        production=EXAMPLE_ACCOUNTS["prod"],
+        staging=EXAMPLE_ACCOUNTS["staging"],
+    )
+    with_accounts = template_resources(
+        json.loads(json.dumps(build(TemplateSettings(stage_accounts=accounts)).to_dict()))
+    )
+    added = with_accounts - platform
+    lines = [
+        "",
+        "## Multi-account: what each account holds",
+        "",
+        "With `stage_accounts` configured (here dev, staging and prod in three accounts), per",
+        "Region. The platform account keeps repositories, training and the registry; each stage",
+        "account holds the target-account stack and the endpoints of its stage.",
+        "",
+        "| account | holds | count | idle $/month | why |",
+        "|---|---|---:|---:|---|",
+    ]
+    for kind, count in sorted(added.items()):
+        price = PRICES[kind]
+        lines.append(
+            f"| platform | `{kind}` (added) | {count} | {price.usd * count:.2f} | {price.note} |"
+        )
+    lines.append(
+        "| platform | model package group resource policies | 1 per group | 0.00 | no charge |"
+    )
+    for kind, count in sorted(template_resources(target).items()):
+        price = PRICES[kind]
+        lines.append(
+            f"| each stage account | `{kind}` | {count} | {price.usd * count:.2f} | {price.note} |"
+        )
+    lines += [
+        "| each stage account | endpoints of its stage | see above | as above | they exist "
+        "only while a model is deployed; staging has production's settings |",
+        "",
+        "Endpoint state changes of a stage account reach the platform's bus as cross-account",
+        "events (billed as custom events, per million); model archives are read from the",
+        "platform's bucket (S3 requests and transfer within the Region). Rolled out with",
+        "`python build.py publish` (one command: platform first, then each stage account's",
+        "target-account stack with its profile from `target_profiles`).",
+    ]
+    return lines
 
 
 def _fits(made: Counter[str], platform: Counter[str]) -> tuple[int, str]:
