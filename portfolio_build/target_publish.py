@@ -101,6 +101,8 @@ class TargetRollout:
 
     def apply(self, publishers: Sequence[RegionPublish]) -> None:
         """The target-account stack in every target account, in every region."""
+        if not self.targets:
+            return
         artifact = self.release.one("target-template")
         template = self.release.template(artifact)
         body = artifact.path.read_text()
