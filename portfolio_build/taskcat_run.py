@@ -22,9 +22,12 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from portfolio_build import taskcat_project
+import boto3
+
+from portfolio_build import taskcat_checks, taskcat_project
 from portfolio_build.errors import BuildError
 from portfolio_build.release import Release
 from portfolio_build.tool_environments import ToolEnvironment
@@ -33,6 +36,8 @@ REQUIREMENTS = Path(__file__).with_name("taskcat-requirements.txt")
 RUNNER = Path(__file__).with_name("taskcat_runner.py")
 REPORT_DIRECTORY = "taskcat_outputs"
 REPORT_NAME = "index.html"
+# The run's stacks are those created after it started (by the clock of AWS, within this).
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class TaskcatError(BuildError):
@@ -61,21 +66,32 @@ def run(release: Release, options: TaskcatOptions) -> int:
         return taskcat(python, directory, ["lint", "--strict"], loopback_only=True)
     report = directory / REPORT_DIRECTORY
     arguments = ["test", "run", "--output-directory", str(report)]
+    products = taskcat_project.tested_build(release).products
+    since = datetime.now(UTC) - CLOCK_SKEW
     if options.emulator:
         from sandbox.taskcat_aws import TaskcatAws
 
         with TaskcatAws(options.regions) as aws:
             code = taskcat(python, directory, arguments, aws.environment(), loopback_only=True)
-            problems = aws.leftovers()
+            problems = taskcat_checks.check_run(aws.client, options.regions, since, products)
+            problems += aws.leftovers()
     else:
         if options.profile:
             arguments = ["--profile", options.profile, *arguments]
         code = taskcat(python, directory, arguments)
-        problems = []
+        session = boto3.Session(profile_name=options.profile)
+        problems = taskcat_checks.check_run(
+            lambda service, region: session.client(service, region_name=region),
+            options.regions,
+            since,
+            products,
+        )
     index = report / REPORT_NAME
     print(f"taskcat report: {index}" if index.is_file() else f"no taskcat report in {report}")
     for problem in problems:
-        print(f"  left behind: {problem}", file=sys.stderr)
+        print(f"  after the run: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"after the run: nothing left behind in {', '.join(options.regions)}")
     return code or (1 if problems else 0)
 
 

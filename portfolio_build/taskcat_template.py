@@ -132,9 +132,9 @@ def build(tested: TestedBuild) -> Template:
             },
         )
     )
-    template.add_output(
-        Output("ProjectRegistryTable", Value=GetAtt(PLATFORM, "Outputs.ProjectRegistryTable"))
-    )
+    # What the platform keeps on delete: the run's checks remove the test's own.
+    for name in ("ProjectRegistryTable", "ProjectDataBucketName"):
+        template.add_output(Output(name, Value=GetAtt(PLATFORM, f"Outputs.{name}")))
     for product in tested.products:
         add_project(template, product)
     return template

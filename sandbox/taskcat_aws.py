@@ -7,11 +7,10 @@ region (the lifecycle seeds each project's repository over HTTPS) and the proxy 
 taskcat's network (:mod:`sandbox.aws_proxy`). taskcat's process reaches all of it through
 :meth:`TaskcatAws.environment`; nothing of taskcat is changed.
 
-After the run, :meth:`TaskcatAws.leftovers` lists what taskcat's run left in the emulator:
-stacks not deleted, model groups, repositories and registry records of the test projects,
-and anything else of the platform (the registry table and the project data bucket, which
-the platform keeps on delete). moto keeps deleted stacks, so the test projects are found
-from the run's deleted stacks.
+After the run (and the checks of :mod:`portfolio_build.taskcat_checks`, which remove what
+the platform keeps on delete), :meth:`TaskcatAws.leftovers` lists whatever is still in the
+emulator in the run's regions: stacks not deleted, model groups, repositories, tables and
+buckets. An honest run leaves none.
 """
 
 from __future__ import annotations
@@ -94,12 +93,11 @@ class TaskcatAws:
             found.append(f"{region}: model package group {group['ModelPackageGroupName']}")
         for name in self.emulator.backend("codecommit", region).repositories:
             found.append(f"{region}: repository {name}")  # moto lacks ListRepositories
-        dynamodb = self.client("dynamodb", region)
-        for table in dynamodb.list_tables()["TableNames"]:
-            items = dynamodb.scan(TableName=table)["Items"]
-            projects = [i["pk"]["S"] for i in items if not i["pk"]["S"].startswith("platform")]
-            if projects:
-                found.append(f"{region}: table {table} still holds {', '.join(projects)}")
+        for table in self.client("dynamodb", region).list_tables()["TableNames"]:
+            found.append(f"{region}: table {table}")
+        for bucket in self.emulator.backend("s3", "aws").buckets.values():
+            if bucket.region_name == region:
+                found.append(f"{region}: bucket {bucket.name}")
         return found
 
     def stop(self) -> None:
