@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from botocore.exceptions import ClientError
 from moto.cloudformation.models import cloudformation_backends
 
 from sandbox.cloudformation_models import ModelMap, ResourceModel
@@ -75,15 +76,18 @@ class NestedStackModel(ResourceModel):
         properties = cloudformation_json.get("Properties") or {}
         logical_id = str(kwargs.get("LogicalId", resource_name))
         cloudformation = _client(account_id, region_name)
-        stack_id = cloudformation.create_stack(
-            StackName=resource_name,
-            TemplateURL=properties["TemplateURL"],
-            Parameters=[
-                {"ParameterKey": key, "ParameterValue": str(value)}
-                for key, value in (properties.get("Parameters") or {}).items()
-            ],
-            Capabilities=CAPABILITIES,
-        )["StackId"]
+        try:
+            stack_id = cloudformation.create_stack(
+                StackName=resource_name,
+                TemplateURL=properties["TemplateURL"],
+                Parameters=[
+                    {"ParameterKey": key, "ParameterValue": str(value)}
+                    for key, value in (properties.get("Parameters") or {}).items()
+                ],
+                Capabilities=CAPABILITIES,
+            )["StackId"]
+        except ClientError as exc:  # refused before anything was made, e.g. no template
+            raise CustomResourceFailed(logical_id, exc.response["Error"]["Message"]) from exc
         stack = cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]
         if stack["StackStatus"] != "CREATE_COMPLETE":
             reason = stack.get("StackStatusReason") or stack["StackStatus"]
