@@ -40,7 +40,7 @@ def check_run(
     clients: ClientFactory,
     regions: tuple[str, ...],
     since: datetime,
-    products: tuple[taskcat_template.TestedProduct, ...],
+    products: tuple[taskcat_template.ProductUnderTest, ...],
 ) -> list[str]:
     """The findings of the run started at ``since`` in ``regions`` ([] when it left nothing)."""
     findings: list[str] = []
@@ -67,7 +67,7 @@ def check_stack(
     clients: ClientFactory,
     region: str,
     summary: dict[str, Any],
-    products: tuple[taskcat_template.TestedProduct, ...],
+    products: tuple[taskcat_template.ProductUnderTest, ...],
 ) -> list[str]:
     name = summary["StackName"]
     if summary["StackStatus"] != "DELETE_COMPLETE":
@@ -101,7 +101,7 @@ def remove_kept_platform_data(
     clients: ClientFactory,
     region: str,
     outputs: dict[str, str],
-    products: tuple[taskcat_template.TestedProduct, ...],
+    products: tuple[taskcat_template.ProductUnderTest, ...],
 ) -> list[str]:
     """The registry records of the test projects are gone; the kept table and data bucket
     of the test's platform are deleted."""

@@ -46,13 +46,13 @@ CONFIG_HEADER = """\
 """
 
 
-def tested_build(release: Release) -> taskcat_template.TestedBuild:
+def tested_build(release: Release) -> taskcat_template.BuildUnderTest:
     """The artifacts of ``release`` the region test launches."""
-    return taskcat_template.TestedBuild(
+    return taskcat_template.BuildUnderTest(
         platform_key=release.one("platform-template").key,
         platform_parameters=dict(sorted(release.platform_parameters.items())),
         products=tuple(
-            taskcat_template.TestedProduct(a.name, str(a.meta["registry"]), a.key)
+            taskcat_template.ProductUnderTest(a.name, str(a.meta["registry"]), a.key)
             for a in sorted(release.of_kind("product-template"), key=lambda a: a.name)
         ),
     )
@@ -65,7 +65,7 @@ def config(product_names: list[str], regions: tuple[str, ...] = DEFAULT_REGIONS)
         "ArtifactsPrefix": "$[taskcat_project_name]/",
     }
     for name in sorted(product_names):
-        stem = taskcat_template.TestedProduct(name, "", "").logical_id
+        stem = taskcat_template.ProductUnderTest(name, "", "").logical_id
         parameters[f"{stem}ProjectName"] = PROJECT_NAME_VALUE
         parameters[f"{stem}ProjectId"] = PROJECT_ID_VALUE
     return {

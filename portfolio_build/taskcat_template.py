@@ -43,7 +43,7 @@ DEFAULT_TRACKING_SERVER = "taskcat"
 
 
 @dataclass(frozen=True)
-class TestedProduct:
+class ProductUnderTest:
     """A product template of the build, as the region test launches it."""
 
     name: str  # "baseline-sagemaker"
@@ -65,12 +65,12 @@ class TestedProduct:
 
 
 @dataclass(frozen=True)
-class TestedBuild:
+class BuildUnderTest:
     """The object keys of the build's platform template, Lambda zip and seed-code zips."""
 
     platform_key: str
     platform_parameters: dict[str, str]  # LifecycleCodeKey, <Scenario>SeedCodeKey -> key
-    products: tuple[TestedProduct, ...]
+    products: tuple[ProductUnderTest, ...]
 
 
 def object_url(key: str) -> Sub:
@@ -80,7 +80,7 @@ def object_url(key: str) -> Sub:
     )
 
 
-def build(tested: TestedBuild) -> Template:
+def build(tested: BuildUnderTest) -> Template:
     template = Template(
         Description="mlops-portfolio taskcat region test: the platform stack, then a project "
         "of each product (OnDelete=delete-all)."
@@ -140,7 +140,7 @@ def build(tested: TestedBuild) -> Template:
     return template
 
 
-def add_project(template: Template, product: TestedProduct) -> None:
+def add_project(template: Template, product: ProductUnderTest) -> None:
     stem = product.logical_id
     template.add_parameter(
         Parameter(
