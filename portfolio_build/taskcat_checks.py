@@ -11,7 +11,9 @@ be described by its id, with its parameters and outputs. For each stack of the r
   in the platform's project registry;
 - what the platform keeps when its stack is deleted (the registry table and the project
   data bucket, ``DeletionPolicy: Retain`` for real platforms) is the test's own: it is
-  emptied and deleted here, so that the run leaves nothing behind.
+  emptied and deleted here, and so is the bucket taskcat made in the region (with
+  ``s3_regional_buckets`` taskcat keeps it for its next run), so that the run leaves
+  nothing behind.
 
 Every finding is one line; none means the run left nothing.
 """
@@ -29,6 +31,7 @@ from portfolio_build import taskcat_project, taskcat_template
 
 ClientFactory = Callable[[str, str], Any]  # (service, region) -> a boto3 client
 MISSING_GROUP_CODES = ("ValidationException", "ResourceNotFound")
+TASKCAT_BUCKET_PREFIX = "tcat-"  # the buckets taskcat makes: tcat-<digest>[-<region>]
 
 
 def run_stack_pattern() -> re.Pattern[str]:
@@ -74,6 +77,9 @@ def check_stack(
         return [f"stack {name} is {summary['StackStatus']}, not deleted"]
     stack = clients("cloudformation", region).describe_stacks(StackName=summary["StackId"])
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0].get("Outputs") or []}
+    parameters = {
+        p["ParameterKey"]: p["ParameterValue"] for p in stack["Stacks"][0].get("Parameters") or []
+    }
     findings = []
     sagemaker = clients("sagemaker", region)
     for product in products:
@@ -84,6 +90,9 @@ def check_stack(
             if model_group_exists(sagemaker, group):
                 findings.append(f"model package group {group} of {product.name} is still there")
     findings += remove_kept_platform_data(clients, region, outputs, products)
+    # taskcat keeps its regional buckets for the next run (it deletes only a shared one).
+    if parameters.get("ArtifactsBucket", "").startswith(TASKCAT_BUCKET_PREFIX):
+        delete_bucket(clients("s3", region), parameters["ArtifactsBucket"])
     return findings
 
 

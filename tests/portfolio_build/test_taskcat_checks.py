@@ -19,6 +19,7 @@ PRODUCTS = (
     ProductUnderTest("baseline-sagemaker", "sagemaker", "k1"),
     ProductUnderTest("baseline-mlflow", "mlflow", "k2"),
 )
+TASKCAT_BUCKET = f"tcat-0123456789abcdef-{REGION}"
 GROUPS = "sagemaker-tcat-a-p-1-prod,sagemaker-tcat-a-p-1-dev"
 
 
@@ -46,13 +47,23 @@ def make_run(aws: Emulator, outputs: dict[str, str], *, delete: bool = True) -> 
     """A test stack as taskcat's run leaves it: its outputs, then deleted; the platform's kept
     table and bucket exist (the table holding ``records``)."""
     body = {
+        "Parameters": {"ArtifactsBucket": {"Type": "String"}},
         "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
         "Outputs": {key: {"Value": value} for key, value in outputs.items()},
     }
+    s3 = aws.client("s3", REGION)
+    s3.create_bucket(
+        Bucket=TASKCAT_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    s3.put_object(
+        Bucket=TASKCAT_BUCKET, Key="mlops-portfolio/templates/region-test.json", Body=b"{}"
+    )
     cloudformation = aws.client("cloudformation", REGION)
-    stack_id = cloudformation.create_stack(StackName=RUN_STACK, TemplateBody=json.dumps(body))[
-        "StackId"
-    ]
+    stack_id = cloudformation.create_stack(
+        StackName=RUN_STACK,
+        TemplateBody=json.dumps(body),
+        Parameters=[{"ParameterKey": "ArtifactsBucket", "ParameterValue": TASKCAT_BUCKET}],
+    )["StackId"]
     cloudformation.describe_stacks(StackName=stack_id)  # outputs read while the stack is up
     if delete:
         cloudformation.delete_stack(StackName=stack_id)
@@ -91,6 +102,7 @@ def test_a_clean_run_leaves_nothing_and_its_kept_platform_data_is_removed(aws: E
 
     assert check(aws) == []
     assert is_gone(aws, table, bucket)
+    assert is_gone(aws, "", TASKCAT_BUCKET)  # taskcat keeps its regional bucket; not here
 
 
 def test_model_groups_and_registry_records_left_are_findings(aws: Emulator) -> None:
