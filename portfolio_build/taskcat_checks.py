@@ -97,10 +97,18 @@ def check_stack(
 
 
 def model_group_exists(sagemaker: Any, name: str) -> bool:
+    return exists(
+        lambda: sagemaker.describe_model_package_group(ModelPackageGroupName=name),
+        MISSING_GROUP_CODES,
+    )
+
+
+def exists(describe: Callable[[], object], missing_codes: tuple[str, ...]) -> bool:
+    """Whether ``describe`` finds its resource (an error of ``missing_codes``: it does not)."""
     try:
-        sagemaker.describe_model_package_group(ModelPackageGroupName=name)
+        describe()
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in MISSING_GROUP_CODES:
+        if exc.response["Error"]["Code"] in missing_codes:
             return False
         raise
     return True
@@ -131,13 +139,7 @@ def remove_kept_platform_data(
 
 
 def table_exists(dynamodb: Any, table: str) -> bool:
-    try:
-        dynamodb.describe_table(TableName=table)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
-            return False
-        raise
-    return True
+    return exists(lambda: dynamodb.describe_table(TableName=table), ("ResourceNotFoundException",))
 
 
 def delete_bucket(s3: Any, bucket: str) -> None:
