@@ -81,7 +81,7 @@ def test_the_cfn_lint_command_line_prints_nothing(built: tuple[Path, dict[str, A
     dist, _ = built
     cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) or "cfn-lint"
     templates = sorted(str(p) for p in (dist / "templates").rglob("*.json"))
-    assert len(templates) == 6
+    assert len(templates) == 7  # bootstrap, platform, target-account, four products
     result = subprocess.run(
         [cfn_lint, "--regions", "us-east-1", "eu-west-1", "ap-southeast-1", "--", *templates],
         capture_output=True,
@@ -239,7 +239,7 @@ def test_the_build_command_runs_as_a_script(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert "OK: 9 artifacts validated (cfn-lint in us-east-1)" in result.stdout
+    assert "OK: 10 artifacts validated (cfn-lint in us-east-1)" in result.stdout
     assert (tmp_path / "manifest.json").is_file()
 
 
