@@ -11,7 +11,7 @@ from pathlib import Path
 
 import boto3
 
-from portfolio_build import architecture, render, status
+from portfolio_build import architecture, redrive, render, status
 from portfolio_build.aws_session import caller_account, open_session
 from portfolio_build.checks import Finding, lambda_package, limits, studio_contract
 from portfolio_build.checks.checkov_scan import CheckovScan
@@ -35,10 +35,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "name limits) and write dist/manifest.json; no AWS account needed. publish: put the "
         "build into an account, in every region (stacks through change sets with a printed "
         "plan, uploads, Service Catalog versions, the S3 template method). status: what is "
-        "published where.",
+        "published where. redrive: send the events the platform could not handle (its "
+        "FailedEventsQueue) back to their functions.",
     )
     parser.add_argument(
-        "command", nargs="?", default="build", choices=["build", "publish", "status"]
+        "command",
+        nargs="?",
+        default="build",
+        choices=["build", "publish", "status", "redrive"],
     )
     parser.add_argument(
         "--config", type=Path, help="TOML configuration file (default: ./portfolio.toml)"
@@ -49,7 +53,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="comma-separated regions to lint for (default: us-east-1,eu-west-1,ap-southeast-1)",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    aws = parser.add_argument_group("publish and status")
+    aws = parser.add_argument_group("publish, status and redrive")
     aws.add_argument("--profile", help="AWS profile (default: the default credential chain)")
     aws.add_argument(
         "--method",
@@ -102,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         caller_account(sessions(config.regions[0]), config.publish.profile)
         if args.command == "status":
             return status.report(config, sessions)
+        if args.command == "redrive":
+            return redrive.run(config, sessions, dry_run=args.dry_run)
         options = PublishOptions(
             method=args.method,
             dry_run=args.dry_run,

@@ -27,6 +27,15 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 |                                   |                   | endpoint moves to the new config at    |
 |                                   |                   | once; ValidationException unless it is |
 |                                   |                   | InService, as SageMaker answers        |
+| sagemaker.CreateModel,            | overwrites a      | refused with ValidationException       |
+| CreateEndpointConfig,             | resource of the   | ("Cannot create already existing ...") |
+| CreateEndpoint with a name that   | same name         | as SageMaker refuses: a botocore       |
+| exists                            |                   | before-call hook on the client, a      |
+|                                   |                   | ``before`` registration on the         |
+|                                   |                   | endpoint (:class:`sandbox.sagemaker_   |
+|                                   |                   | endpoints.SageMakerEndpoints`); the    |
+|                                   |                   | check and moto's create are not one    |
+|                                   |                   | step on the endpoint                   |
 | sagemaker.CreateEndpointConfig    | drops Shadow-     | after the call, the shadow variants    |
 |                                   | ProductionVariants| are stored on moto's config, so that   |
 |                                   |                   | DescribeEndpointConfig returns them    |
@@ -301,6 +310,13 @@ MISSING_OPERATIONS: dict[str, tuple[str, ...]] = {
 REFUSING_OPERATIONS: dict[str, tuple[str, ...]] = {
     "sagemaker": ("DeleteEndpoint",),
 }
+# Operations moto implements but lets overwrite what exists: refused here, else moto's.
+# operation -> (name parameter, moto backend's dict, what SageMaker calls it)
+DUPLICATE_NAMES: dict[str, tuple[str, str, str]] = {
+    "CreateModel": ("ModelName", "_models", "model"),
+    "CreateEndpointConfig": ("EndpointConfigName", "endpoint_configs", "endpoint configuration"),
+    "CreateEndpoint": ("EndpointName", "endpoints", "endpoint"),
+}
 # SageMaker refuses to delete an endpoint while it is being created or updated.
 DELETE_REFUSED_STATES = ("Creating", "Updating")
 # TrafficRoutingConfig: CanarySize at most 50%, LinearStepSize 10-50% of the capacity.
@@ -335,6 +351,14 @@ class SageMakerGaps:
         self._stubbed = StubbedOperations(
             client, {operation: _as_gap_answer(apply) for operation, apply in answers.items()}
         )
+        self._creating: list[tuple[str, dict[str, Any]]] = []
+        for operation in DUPLICATE_NAMES:
+            client.meta.events.register(
+                f"before-parameter-build.sagemaker.{operation}", self._remember_create
+            )
+            client.meta.events.register(
+                f"before-call.sagemaker.{operation}", self._refuse_duplicate
+            )
         for operation in INCOMPLETE_OPERATIONS["sagemaker"]:
             client.meta.events.register(
                 f"before-parameter-build.sagemaker.{operation}", self._remember
@@ -352,6 +376,22 @@ class SageMakerGaps:
 
     def _remember(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self._pending[model.name] = dict(params)
+
+    def _remember_create(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        # a stack, not one slot per operation: a create may run inside another's hook
+        self._creating.append((model.name, dict(params)))
+
+    def _refuse_duplicate(self, model: Any, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        operation, params = self._creating.pop()
+        assert operation == model.name
+        refused = duplicate_name_refusal(self._backend, operation, params)
+        if refused is None:
+            return None  # moto creates it
+        self.calls.append((operation, params))
+        code, message = refused
+        metadata = {"HTTPStatusCode": 400, "RequestId": "emulator-gap"}
+        parsed = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": metadata}
+        return AWSResponse("https://emulator-gap", 400, {}, None), parsed
 
     def _complete(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
         params = self._pending.pop(model.name, {})
@@ -420,6 +460,18 @@ def update_endpoint_refusal(backend: Any, params: dict[str, Any]) -> tuple[str, 
         )
     refused = _traffic_routing_refusal(params.get("DeploymentConfig") or {})
     return ("ValidationException", refused) if refused else None
+
+
+def duplicate_name_refusal(
+    backend: Any, operation: str, params: dict[str, Any]
+) -> tuple[str, str] | None:
+    """SageMaker's answer to a create whose name exists already (None when it is new)."""
+    parameter, attribute, what = DUPLICATE_NAMES[operation]
+    existing = getattr(backend, attribute).get(params[parameter])
+    if existing is None:
+        return None
+    arn = getattr(existing, "arn", params[parameter])
+    return ("ValidationException", f'Cannot create already existing {what} "{arn}".')
 
 
 def apply_endpoint_config(endpoint: Any, config: Any) -> None:

@@ -33,10 +33,10 @@ LAMBDA_VARIABLES_ARE_NAMES = CheckovSkip(
     "The variables are resource names, no secrets (tokens stay in Secrets Manager); Lambda "
     "encrypts them at rest with its AWS managed key",
 )
-LAMBDA_ANSWERS_EVERY_REQUEST = CheckovSkip(
+FAILED_EVENTS_TO_ON_FAILURE_DESTINATION = CheckovSkip(
     "CKV_AWS_116",
-    "CloudFormation requests are answered, also on failure, and never retried "
-    "(MaximumRetryAttempts 0): no failed event is left to keep",
+    "A failed asynchronous event goes to the on-failure destination (the platform's "
+    "FailedEventsQueue), whose record names the function for the re-drive; a DLQ would not",
 )
 LOGS_DEFAULT_ENCRYPTION = CheckovSkip(
     "CKV_AWS_158",
