@@ -37,7 +37,6 @@ from portfolio.hosting_permissions import (
 )
 from portfolio.permissions import registry_statements
 from template_common.arns import regional_arn
-from template_common.checkov_skips import SCALABLE_TARGETS_HAVE_NO_NAME
 from template_common.images import image_pull_statements
 
 MODEL_DEPLOY_HANDLER = "lambda_project_lifecycle.deployments.model_deploy.handler"
@@ -123,7 +122,6 @@ def add_deployments(
             environment=variables,
             timeout_seconds=60,
             failed_events=failed_events,
-            role_skips=(SCALABLE_TARGETS_HAVE_NO_NAME,),
         ),
         code,
     )
@@ -137,7 +135,6 @@ def add_deployments(
             environment=variables,
             timeout_seconds=300,
             failed_events=failed_events,
-            role_skips=(SCALABLE_TARGETS_HAVE_NO_NAME,),
         ),
         code,
     )
@@ -155,7 +152,6 @@ def add_deployments(
             environment=variables,
             timeout_seconds=300,
             failed_events=failed_events,
-            role_skips=(SCALABLE_TARGETS_HAVE_NO_NAME,),
         ),
         code,
     )

@@ -63,7 +63,6 @@ from portfolio.permissions import (
 from portfolio.service_catalog import add_launch_role, add_portfolio, template_method_trust
 from template_common.arns import s3_arn
 from template_common.checkov_skips import (
-    SCALABLE_TARGETS_HAVE_NO_NAME,
     TABLE_DEFAULT_ENCRYPTION,
     skip_metadata,
 )
@@ -175,7 +174,6 @@ def build(settings: TemplateSettings) -> Template:
             async_retries=0,
             async_max_event_age_seconds=LIFECYCLE_MAX_EVENT_AGE_SECONDS,
             failed_events=failed_events,
-            role_skips=(SCALABLE_TARGETS_HAVE_NO_NAME,),
         ),
         code,
     )

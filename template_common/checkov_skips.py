@@ -58,11 +58,6 @@ QUEUE_SSE_SQS = CheckovSkip(
     "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); a KMS key would need grants for "
     "Lambda and EventBridge to deliver, and add an idle price",
 )
-SCALABLE_TARGETS_HAVE_NO_NAME = CheckovSkip(
-    "CKV_AWS_111",
-    "Application Auto Scaling names scalable targets by a random id, so no ARN can name a "
-    "project's; the handlers act only on endpoints named sagemaker-*",
-)
 
 
 def skip_metadata(*skips: CheckovSkip) -> dict[str, Any]:
