@@ -156,15 +156,25 @@ def remove_project_deployments(
     """
     removed = Removed()
     for stage in STAGES:
-        try:
-            removed.add(remove_stage(clients, names, stage))
-        except EndpointBusyError as exc:
-            logger.info("%s: removed as soon as it is no longer %s", exc, exc.status)
-            mark_project_deleted(clients, names, stage, registry_table, now=now)
-            removed.pending.append(exc.endpoint_name)
-            continue
-        records.delete(clients.dynamodb, registry_table, names.endpoint(stage))
+        removed.add(remove_deleted_projects_stage(clients, names, stage, registry_table, now=now))
     logger.info("Removed the deployments of project %s: %s", names.project_id, removed.as_dict())
+    return removed
+
+
+def remove_deleted_projects_stage(
+    clients: AwsClients, names: ProjectNames, stage: str, registry_table: str, *, now: datetime
+) -> Removed:
+    """One stage of a deleted project: everything and its record, or, while SageMaker is
+    still creating or updating the endpoint, its record marked ``project_deleted``."""
+    try:
+        removed = remove_stage(clients, names, stage)
+    except EndpointBusyError as exc:
+        logger.info("%s: removed as soon as it is no longer %s", exc, exc.status)
+        mark_project_deleted(clients, names, stage, registry_table, now=now)
+        removed = Removed()
+        removed.pending.append(exc.endpoint_name)
+        return removed
+    records.delete(clients.dynamodb, registry_table, names.endpoint(stage))
     return removed
 
 

@@ -125,3 +125,44 @@ def test_an_update_refused_because_another_started_one_is_applied_on_in_service(
     world.gaps.set_endpoint_status(endpoint, "InService")
     world.endpoint_event(endpoint)
     assert world.served_packages(endpoint) == {"AllTraffic": v2}
+
+
+@pytest.mark.parametrize("on_delete", ["retain-data", "delete-all"])
+@pytest.mark.parametrize("creating", [False, True], ids=["in-service", "still-creating"])
+def test_a_delete_racing_an_approval_past_its_check_leaves_nothing_of_the_project(
+    world: DeployWorld, on_delete: str, creating: bool
+) -> None:
+    names = world.create_project(OnDelete=on_delete)
+    package = world.register_package(names.model_package_group("prod"))
+    endpoint = names.endpoint("production")
+    answers: list[dict[str, Any]] = []
+
+    def delete_now() -> dict[str, Any]:
+        answers.append(world.delete_project(names, OnDelete=on_delete))
+        return answers[-1]
+
+    if creating:  # SageMaker is still creating the endpoint when the approval checks again
+        world.sagemaker.meta.events.register(
+            "after-call.sagemaker.CreateEndpoint",
+            lambda **_: world.gaps.set_endpoint_status(endpoint, "Creating"),
+        )
+    with first_overtaken_at(world, "CreateModel", delete_now):  # the check was passed
+        result = world.approve(package)
+
+    assert answers[0]["Status"] == "SUCCESS", answers[0]
+    assert result["action"] == "removed", result
+    if creating:
+        assert world.endpoint_names() & {endpoint}, "SageMaker refuses while Creating"
+        world.gaps.set_endpoint_status(endpoint, "InService")
+        world.endpoint_event(endpoint)
+    mine = {
+        "endpoints": world.endpoint_names(),
+        "configs": world.config_names(),
+        "models": world.model_names(),
+        "alarms": world.alarm_names(),
+    }
+    assert {k: {n for n in v if names.project_id in n} for k, v in mine.items()} == {
+        k: set() for k in mine
+    }
+    assert world.record(endpoint) is None
+    assert "FAILED" not in statuses(world)
