@@ -11,7 +11,7 @@ from pathlib import Path
 
 import boto3
 
-from portfolio_build import architecture, redrive, render, status
+from portfolio_build import architecture, redrive, render, status, taskcat_run
 from portfolio_build.aws_session import caller_account, open_session
 from portfolio_build.checks import Finding, lambda_package, limits, studio_contract
 from portfolio_build.checks.checkov_scan import CheckovScan
@@ -23,6 +23,7 @@ from portfolio_build.publish import publish
 from portfolio_build.region_publish import METHODS, PublishOptions
 from portfolio_build.release import Release, load_release, source_digest
 from portfolio_build.render import Artifact
+from portfolio_build.taskcat_run import TaskcatOptions
 
 logger = logging.getLogger("build")
 
@@ -36,13 +37,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "build into an account, in every region (stacks through change sets with a printed "
         "plan, uploads, Service Catalog versions, the S3 template method). status: what is "
         "published where. redrive: send the events the platform could not handle (its "
-        "FailedEventsQueue) back to their functions.",
+        "FailedEventsQueue) back to their functions. taskcat: taskcat's cross-region test of "
+        "the platform and a project of each product (its own virtualenv; --emulator: against "
+        "the embedded emulator; --lint: taskcat lint only).",
     )
     parser.add_argument(
         "command",
         nargs="?",
         default="build",
-        choices=["build", "publish", "status", "redrive"],
+        choices=["build", "publish", "status", "redrive", "taskcat"],
     )
     parser.add_argument(
         "--config", type=Path, help="TOML configuration file (default: ./portfolio.toml)"
@@ -75,6 +78,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     aws.add_argument(
         "--accept-drift", action="store_true", help="update a platform stack that drifted"
     )
+    tests = parser.add_argument_group("taskcat")
+    tests.add_argument(
+        "--emulator", action="store_true", help="run taskcat against the embedded emulator"
+    )
+    tests.add_argument(
+        "--lint", action="store_true", help="taskcat lint only (offline; any finding fails)"
+    )
     return parser.parse_args(argv)
 
 
@@ -101,6 +111,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if args.command == "build":
             return build(config)
+        if args.command == "taskcat":
+            return taskcat_run.run(
+                current_release(config),
+                TaskcatOptions(
+                    regions=config.regions,
+                    lint=args.lint,
+                    emulator=args.emulator,
+                    profile=config.publish.profile,
+                ),
+            )
         # Credentials first: a bad profile is a one-line error before any build.
         sessions = region_sessions(config)
         caller_account(sessions(config.regions[0]), config.publish.profile)
