@@ -207,6 +207,10 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 |                                   |                   | the API names them), deleted with the  |
 |                                   |                   | stack; added to moto's model map only  |
 |                                   |                   | while the emulator runs                |
+| cloudformation                    | skipped (with a   | not filled: the platform's             |
+| AWS::CloudWatch::Alarm,           | warning)          | FailedEventsAlarm and the queue policy |
+| AWS::SQS::QueuePolicy             |                   | for EventBridge are not made; nothing  |
+|                                   |                   | alarms, and IAM is not enforced        |
 
 On the endpoint (registered by :func:`sandbox.endpoint.emulator_with_gaps`; the
 registration kind in brackets: a = answer, b = before, f = after):
