@@ -18,7 +18,8 @@ import pytest
 from lambda_project_lifecycle import project_registry
 from lambda_project_lifecycle.environment import REGISTRY_TABLE_ENV
 from portfolio import platform
-from portfolio_build.redrive import redrive_queue
+from portfolio_build.errors import PublishError
+from portfolio_build.redrive import failed_events_queue, redrive_queue
 from portfolio_build.render import package_lambda
 from sandbox.emulator import Emulator
 from sandbox.event_delivery import EventBus
@@ -219,3 +220,20 @@ def package_lambda_bytes(emulator: Emulator) -> bytes:
         .get_object(Bucket="function-code", Key="training-trigger.zip")["Body"]
         .read()
     )
+
+
+def test_redrive_names_the_missing_output_of_a_platform_published_before_it(
+    emulator: Emulator,
+) -> None:
+    cloudformation = emulator.client("cloudformation")
+    cloudformation.create_stack(
+        StackName="mlops-portfolio-platform",
+        TemplateBody=json.dumps(
+            {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}, "Outputs": {}}
+        ),
+    )
+
+    with pytest.raises(PublishError, match="has no FailedEventsQueueUrl output: publish"):
+        failed_events_queue(cloudformation, "mlops-portfolio-platform", "us-east-1")
+    with pytest.raises(PublishError, match="platform stack elsewhere not found"):
+        failed_events_queue(cloudformation, "elsewhere", "us-east-1")
