@@ -421,6 +421,11 @@ class EventBus:
                 client = self._clients[(service, region)] = self._emulator.client(service, region)
             return client
 
+    def retrying(self) -> bool:
+        """Whether a failed delivery waits for its next attempt."""
+        with self._lock:
+            return any(timer.is_alive() for timer in self._timers)
+
     def stop(self) -> None:
         with self._lock:
             timers, self._timers = self._timers, set()
