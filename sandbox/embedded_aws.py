@@ -22,12 +22,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sandbox.cloudformation_models import ResourceModels
 from sandbox.codebuild_runs import CodeBuildRuns
 from sandbox.codecommit_git import CodeCommitGitEndpoint
 from sandbox.custom_resources import CustomResources
-from sandbox.emulator import DEFAULT_REGION, Emulator
+from sandbox.emulator import DEFAULT_REGION, Call, Emulator
 from sandbox.emulator_gaps import SAGEMAKER_SDK_ENVIRONMENT
 from sandbox.endpoint import emulator_with_gaps
 from sandbox.endpoint_inference import EndpointInference
@@ -40,6 +41,12 @@ from sandbox.tls import CertificateAuthority
 
 # Lambda's asynchronous retries (1 and 2 minutes on AWS), shortened for a run of seconds.
 RETRY_DELAYS = (1.0, 2.0)
+# Put on the builds' PYTHONPATH: its sitecustomize makes the SDK's config checks cheap.
+BUILD_IMAGE = Path(__file__).parent / "build_image"
+# A build's install phase needs the network (the virtualenv holds what it installs); its
+# pre_build phase runs the seed's own tests (``make test``), a minute of a 2-CPU machine per
+# build: left out unless asked for (``--seed-tests``).
+BUILD_PHASES_SKIPPED = ("install", "pre_build")
 SDK_CONFIG = """\
 SchemaVersion: '1.0'
 SageMaker:
@@ -61,10 +68,30 @@ def sdk_environment(config_dir: Path) -> dict[str, str]:
     }
 
 
+def simulated_policy(call: Call) -> dict[str, Any]:
+    """SimulatePrincipalPolicy with no policy evaluated: every action implicitly denied (the
+    SageMaker SDK then stages training code under the job's output path, in the project's
+    bucket, as it does for a role scoped to the project)."""
+    return {
+        "EvaluationResults": [
+            {"EvalActionName": action, "EvalResourceName": resource, "EvalDecision": "implicitDeny"}
+            for action in call.params.get("ActionNames", [])
+            for resource in call.params.get("ResourceArns") or ["*"]
+        ],
+        "IsTruncated": False,
+    }
+
+
 class EmbeddedAws:
     """The emulator and every part, started; :meth:`stop` (or the context) ends them all."""
 
-    def __init__(self, *, region: str = DEFAULT_REGION, endpoint_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        region: str = DEFAULT_REGION,
+        endpoint_seconds: float = 1.0,
+        seed_tests: bool = False,
+    ) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="sandbox-"))
         self.emulator: Emulator = emulator_with_gaps(region=region).start()
         try:
@@ -75,10 +102,21 @@ class EmbeddedAws:
                 self.emulator, environment=trusted, retry_delays=RETRY_DELAYS
             )
             self.custom_resources = CustomResources(self.emulator, self.runtime)
+            self.emulator.answer(
+                "iam",
+                "SimulatePrincipalPolicy",
+                "not in moto (HTTP 500, retried by every SDK): answered implicitDeny, as for a "
+                "project-scoped role; the emulator enforces no IAM",
+            )(simulated_policy)
             ResourceModels(self.emulator)
             self.bus = EventBus(self.emulator, self.runtime, clock=self.clock)
             self.git = CodeCommitGitEndpoint(self.emulator, self.authority, events=self.bus)
-            self.builds = CodeBuildRuns(self.emulator, environment=trusted, events=self.bus)
+            self.builds = CodeBuildRuns(
+                self.emulator,
+                environment={**trusted, "PYTHONPATH": str(BUILD_IMAGE)},
+                events=self.bus,
+                skip_phases=BUILD_PHASES_SKIPPED if not seed_tests else ("install",),
+            )
             self.pipelines = PipelineRuns(self.emulator, environment=trusted)
             self.registry = ModelRegistry(self.emulator, self.bus)
             self.endpoints = SageMakerEndpoints(
@@ -133,11 +171,28 @@ class EmbeddedAws:
             if not self.runtime.wait_for_async(max(0.0, deadline - time.monotonic())):
                 raise TimeoutError(f"Lambda events still queued after {timeout:g} s")
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the sandbox was still busy after {timeout:g} s")
+                raise TimeoutError(f"still busy after {timeout:g} s: {self.busy_text()}")
             busy = self._running() or self.bus.retrying()
             quiet_rounds = 0 if busy or self._activity() != before else quiet_rounds + 1
             if busy:
                 time.sleep(0.05)
+
+    def busy_text(self) -> str:
+        """What still runs: builds, pipeline executions, Lambda events, delivery retries."""
+        busy = [
+            *(
+                f"build {b.id} ({b.current_phase}; its log ends: {' | '.join(b.lines[-3:])})"
+                for b in self.builds.builds.values()
+                if not b.done.is_set()
+            ),
+            *(f"pipeline execution {r.arn} ({r.status})"
+              for r in self.pipelines.executions.values() if not r.done.is_set()),
+        ]
+        if not self.runtime.wait_for_async(0):
+            busy.append("queued Lambda events")
+        if self.bus.retrying():
+            busy.append("event deliveries waiting to be retried")
+        return ", ".join(busy) or "nothing (it kept changing)"
 
     def _running(self) -> list[threading.Event]:
         return [
