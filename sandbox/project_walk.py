@@ -11,7 +11,9 @@ that finds something else raises :class:`WalkCheckFailed` with what it saw.
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +29,24 @@ FEATURE_BRANCH = "feature-sandbox-walk"
 REAPER_ADVANCE = timedelta(hours=25)
 
 
+# Deployment states of a registry record that end a deployment (see deployments.records).
+FINAL_STATUSES = ("InService", "TestsFailed", "Failed", "RolledBack")
+SETTLE_SECONDS = 60.0
+
+
 class WalkCheckFailed(Exception):
     """The platform did something other than what the step expects; the message says what."""
+
+
+def plain(value: Any) -> Any:
+    """A registry record's value with DynamoDB's numbers as ints and floats (for JSON)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
 
 
 def check(condition: bool, message: str) -> None:
@@ -187,14 +205,28 @@ class ProjectWalk:
             expected <= set(served.values()),
             f"{endpoint} serves {served}, not the approved package(s)",
         )
-        record = self.record(endpoint)
-        result = record.get("LastResult") or {}
-        self.tests.append({"endpoint": endpoint, "after": f"approve {'+'.join(kinds)}", **result})
+        record = self.settled_record(endpoint, served)
+        result = plain(record.get("LastResult") or {})
+        tests = result.get("tests") or {}
+        summary = str(tests.get("summary") or "no integration test result recorded")
+        self.tests.append(
+            {
+                "endpoint": endpoint,
+                "after": f"approve {' and '.join(kinds)}",
+                "status": result.get("status", ""),
+                "summary": summary,
+                "cases": tests.get("cases", []),
+            }
+        )
         check(
             record.get("Status") == "InService",
             f"{endpoint}: deployment {record.get('Status')}: {json.dumps(result)[:300]}",
         )
-        return f"{endpoint} InService, {self._variants_text(endpoint)}; {self._tests_text(result)}"
+        check(
+            result.get("status") in ("PASSED", "UNTESTED"),
+            f"{summary}: {json.dumps(result)[:600]}",
+        )
+        return f"{endpoint} InService, {self._variants_text(endpoint)}; {summary}"
 
     def reject_production(self) -> str:
         endpoint = self.names.endpoint("production")
@@ -266,12 +298,20 @@ class ProjectWalk:
             for v in variants
         )
 
-    @staticmethod
-    def _tests_text(result: dict[str, Any]) -> str:
-        tests = result.get("Tests") or result.get("tests") or {}
-        if isinstance(tests, dict) and tests:
-            return "integration tests " + ", ".join(f"{k} {v}" for k, v in tests.items())
-        return f"integration tests {result.get('TestStatus', result.get('Status', 'recorded'))}"
+    def settled_record(self, endpoint: str, served: dict[str, str]) -> dict[str, Any]:
+        """The endpoint's registry record once its deployment of ``served`` has a result."""
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while True:
+            record = self.record(endpoint)
+            applied = {
+                name: state.get("ModelPackageArn")
+                for name, state in (record.get("Applied") or {}).items()
+            }
+            done = record.get("Status") in FINAL_STATUSES and record.get("LastResult")
+            if (done and applied == served) or time.monotonic() > deadline:
+                return record
+            self.aws.settle()
+            time.sleep(0.2)
 
     def record(self, endpoint: str) -> dict[str, Any]:
         found = project_registry.load_record(
