@@ -17,7 +17,7 @@ from portfolio_build.checks import Finding, lambda_package, limits, studio_contr
 from portfolio_build.checks.checkov_scan import CheckovScan
 from portfolio_build.checks.lint import lint_templates
 from portfolio_build.config import BuildConfig, load_config
-from portfolio_build.errors import BuildError, PublishError
+from portfolio_build.errors import BuildError, ConfigError, PublishError
 from portfolio_build.manifest import MANIFEST_NAME, write_manifest
 from portfolio_build.publish import publish
 from portfolio_build.region_publish import METHODS, PublishOptions
@@ -35,10 +35,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "name limits) and write dist/manifest.json; no AWS account needed. publish: put the "
         "build into an account, in every region (stacks through change sets with a printed "
         "plan, uploads, Service Catalog versions, the S3 template method). status: what is "
-        "published where.",
+        "published where. sandbox: the whole flow on this machine with no AWS account (an embedded '
+        "emulator: publish, a project of each product, a model walked from a feature branch to "
+        "production, delete).",
     )
     parser.add_argument(
-        "command", nargs="?", default="build", choices=["build", "publish", "status"]
+        "command", nargs="?", default="build", choices=["build", "publish", "status", "sandbox"]
     )
     parser.add_argument(
         "--config", type=Path, help="TOML configuration file (default: ./portfolio.toml)"
@@ -71,6 +73,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     aws.add_argument(
         "--accept-drift", action="store_true", help="update a platform stack that drifted"
     )
+    sandbox = parser.add_argument_group("sandbox")
+    sandbox.add_argument(
+        "--products",
+        help="comma-separated products to create and walk (default: all four: "
+        "baseline-sagemaker,baseline-mlflow,advanced-sagemaker,advanced-mlflow)",
+    )
+    sandbox.add_argument("--report", type=Path, metavar="FILE", help="write the report as JSON")
+    sandbox.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the emulator and git endpoint running after the walk (Ctrl-C stops)",
+    )
+    sandbox.add_argument(
+        "--seed-tests",
+        action="store_true",
+        help="builds also run the seed's own tests (their pre_build phase; slower)",
+    )
     return parser.parse_args(argv)
 
 
@@ -97,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if args.command == "build":
             return build(config)
+        if args.command == "sandbox":
+            return sandbox(config, args)
         # Credentials first: a bad profile is a one-line error before any build.
         sessions = region_sessions(config)
         caller_account(sessions(config.regions[0]), config.publish.profile)
@@ -114,6 +135,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def sandbox(config: BuildConfig, args: argparse.Namespace) -> int:
+    """``python build.py sandbox``: the one command that reaches the emulator support code."""
+    from sandbox.walk import SandboxOptionError, SandboxOptions, parse_products, run_sandbox
+
+    try:
+        products = parse_products(args.products)
+    except SandboxOptionError as exc:
+        raise ConfigError(str(exc)) from exc
+    options = SandboxOptions(
+        products=products, report=args.report, keep=args.keep, seed_tests=args.seed_tests
+    )
+    return run_sandbox(config, lambda: current_release(config), options)
 
 
 def build(config: BuildConfig) -> int:

@@ -99,7 +99,7 @@ class EmbeddedAws:
             trusted = {**self.authority.environment(), **sdk_environment(self.directory)}
             self.clock = SandboxClock()
             self.runtime = LambdaRuntime(
-                self.emulator, environment=trusted, retry_delays=RETRY_DELAYS
+                self.emulator, environment=trusted, retry_delays=RETRY_DELAYS, clock=self.clock
             )
             self.custom_resources = CustomResources(self.emulator, self.runtime)
             self.emulator.answer(

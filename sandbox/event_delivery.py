@@ -75,6 +75,12 @@ class SandboxClock:
         with self._lock:
             return datetime.now(UTC) + self._offset
 
+    @property
+    def offset(self) -> timedelta:
+        """How far the clock was moved on from the machine's."""
+        with self._lock:
+            return self._offset
+
     def advance(self, delta: timedelta) -> datetime:
         """Move on by ``delta``; every schedule due by then fires."""
         with self._lock:

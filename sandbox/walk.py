@@ -11,10 +11,12 @@ per project (:mod:`sandbox.report`); the first failed step stops the run.
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -84,6 +86,7 @@ class SandboxOptions:
     products: tuple[str, ...] = PRODUCT_NAMES
     report: Path | None = None
     keep: bool = False
+    seed_tests: bool = False
     out: TextIO = field(default_factory=lambda: sys.stdout)
 
 
@@ -100,7 +103,9 @@ def run_sandbox(
     aws: EmbeddedAws | None = None
     try:
         release = report.step(SANDBOX, "build", lambda: _built(build))
-        aws = report.step(SANDBOX, "start the embedded AWS", lambda: _started(config))
+        aws = report.step(
+            SANDBOX, "start the embedded AWS", lambda: _started(config, options.seed_tests)
+        )
         with aws.as_process_aws(), tempfile.TemporaryDirectory(prefix="sandbox-work-") as work:
             Walk(aws, config, release, report, Path(work)).run(options.products)
             if options.keep:
@@ -129,8 +134,9 @@ def _built(build: Callable[[], Release]) -> Described[Release]:
     return Described(release, f"dist/ of {release.version}, {len(release.artifacts)} artifacts")
 
 
-def _started(config: BuildConfig) -> Described[EmbeddedAws]:
-    aws = EmbeddedAws(region=config.regions[0])
+def _started(config: BuildConfig, seed_tests: bool) -> Described[EmbeddedAws]:
+    quiet_emulator_logs()
+    aws = EmbeddedAws(region=config.regions[0], seed_tests=seed_tests)
     return Described(aws, f"emulator at {aws.emulator.endpoint_url}, git at {aws.git.base_url}")
 
 
@@ -328,22 +334,34 @@ class Walk:
         )
 
 
+def quiet_emulator_logs() -> None:
+    """moto's warnings about resource types it skips (played here), and werkzeug's tracebacks
+    of what moto lacks, are not the walk's output (``--debug`` shows them)."""
+    if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
+        return
+    for name in ("moto", "werkzeug", "botocore", "sagemaker"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", module="moto")
+
+
 def keep_text(aws: EmbeddedAws) -> str:
-    environment = aws.environment()
-    exports = "\n".join(
-        f"  export {name}={value}"
-        for name, value in environment.items()
-        if name.startswith(("AWS_ENDPOINT", "AWS_ACCESS", "AWS_SECRET", "AWS_SESSION", "AWS_DEF"))
-        or name in ("SSL_CERT_FILE", "GIT_SSL_CAINFO")
-    )
+    """How to reach what keeps running: variables for the AWS CLI and boto3, clone URLs."""
+    exports = "\n".join(f"  export {name}={value}" for name, value in aws.environment().items())
+    repositories = [
+        r["repositoryName"]
+        for r in aws.emulator.client("codecommit").list_repositories()["repositories"]
+    ]
+    clones = "\n".join(
+        f"  git clone {aws.git.authenticated_url(name)}" for name in repositories
+    ) or "  (no repository is left; a new project's is at " + aws.git.base_url + "/v1/repos/<name>)"
     return (
-        "\nThe embedded AWS and the git endpoint keep running (Ctrl-C stops them).\n"
-        f"AWS CLI and boto3 (they read these variables):\n{exports}\n"
-        "  aws sagemaker list-projects\n"
+        "\nThe embedded AWS and the git endpoint keep running; Ctrl-C stops them.\n"
+        f"AWS CLI and boto3 read these variables:\n{exports}\n"
+        "  aws sagemaker list-projects; aws sagemaker list-model-packages "
+        "--model-package-group-name <group>\n"
         "  python -c 'import boto3; print(boto3.client(\"sagemaker\").list_endpoints())'\n"
-        f"git (HTTPS with the run's CA; the URL carries CodeCommit's 15-minute password):\n"
-        f"  git clone {aws.git.base_url}/v1/repos/<repository>\n"
-        "  (aws codecommit list-repositories names them; the walk's clones are gone)"
+        "git (HTTPS with the run's CA, GIT_SSL_CAINFO above; the URL carries CodeCommit's "
+        f"password, valid 15 minutes):\n{clones}"
     )
 
 
