@@ -63,8 +63,10 @@ def main() -> int:
     print(f"median of {len(times)} runs: {statistics.median(times):.1f} s (target < 90 s)")
     print(f"peak RSS of the process tree: {memory.peak_kb / 1024:.0f} MB (target < 1024 MB)")
     print(f"peak PSS of the process tree: {memory.peak_pss_kb / 1024:.0f} MB")
-    print(f"load average during the runs: {', '.join(f'{x:.1f}' for x in loads)} on "
-          f"{os.cpu_count()} CPUs")
+    print(
+        f"load average during the runs: {', '.join(f'{x:.1f}' for x in loads)} on "
+        f"{os.cpu_count()} CPUs"
+    )
     return 0
 
 

@@ -35,9 +35,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "name limits) and write dist/manifest.json; no AWS account needed. publish: put the "
         "build into an account, in every region (stacks through change sets with a printed "
         "plan, uploads, Service Catalog versions, the S3 template method). status: what is "
-        "published where. sandbox: the whole flow on this machine with no AWS account (an embedded '
-        "emulator: publish, a project of each product, a model walked from a feature branch to "
-        "production, delete).",
+        "published where. sandbox: the whole flow on this machine with no AWS account (an "
+        "embedded emulator: publish, a project of each product, a model walked from a feature "
+        "branch to production, delete).",
     )
     parser.add_argument(
         "command", nargs="?", default="build", choices=["build", "publish", "status", "sandbox"]

@@ -185,8 +185,11 @@ class EmbeddedAws:
                 for b in self.builds.builds.values()
                 if not b.done.is_set()
             ),
-            *(f"pipeline execution {r.arn} ({r.status})"
-              for r in self.pipelines.executions.values() if not r.done.is_set()),
+            *(
+                f"pipeline execution {r.arn} ({r.status})"
+                for r in self.pipelines.executions.values()
+                if not r.done.is_set()
+            ),
         ]
         if not self.runtime.wait_for_async(0):
             busy.append("queued Lambda events")

@@ -37,8 +37,7 @@ def project_leftovers(
         "model groups": groups,
         "model packages": packages,
         "endpoints": [
-            e["EndpointName"]
-            for e in sagemaker.list_endpoints(NameContains=prefix)["Endpoints"]
+            e["EndpointName"] for e in sagemaker.list_endpoints(NameContains=prefix)["Endpoints"]
         ],
         "endpoint configs": [
             c["EndpointConfigName"]
@@ -71,9 +70,7 @@ def _tags_of(client: Callable[[str], Any], summary: dict[str, Any]) -> str:
     return " ".join(t["Value"] for t in stack.get("Tags", []))
 
 
-def _registry_records(
-    client: Callable[[str], Any], table: str, names: ProjectNames
-) -> list[str]:
+def _registry_records(client: Callable[[str], Any], table: str, names: ProjectNames) -> list[str]:
     items = client("dynamodb").scan(TableName=table, ProjectionExpression="pk")["Items"]
     keys = [item["pk"]["S"] for item in items]
     return sorted(k for k in keys if names.project_id in k or names.prefix in k)

@@ -130,9 +130,7 @@ def project_table(project: dict[str, Any]) -> list[str]:
         ("branches", ", ".join(project.get("branches", []))),
     ]
     for kind, packages in (project.get("packages") or {}).items():
-        text = ", ".join(
-            f"v{p['version']} {p['status']} ({p['commit'][:8]})" for p in packages
-        )
+        text = ", ".join(f"v{p['version']} {p['status']} ({p['commit'][:8]})" for p in packages)
         rows.append((f"packages in {kind}", text or "none"))
     for endpoint, variants in (project.get("endpoints") or {}).items():
         text = ", ".join(

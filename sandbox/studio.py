@@ -48,9 +48,7 @@ def product_named(name: str) -> Product:
 class Studio:
     """Studio's calls, with ``client(service)`` making emulator clients of one region."""
 
-    def __init__(
-        self, client: Any, *, templates_location: str, template_launch_role: str
-    ) -> None:
+    def __init__(self, client: Any, *, templates_location: str, template_launch_role: str) -> None:
         self._client = client
         self.templates_location = templates_location  # s3://<bucket>/<prefix>/
         self.template_launch_role = template_launch_role

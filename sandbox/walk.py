@@ -203,7 +203,9 @@ class Walk:
         for name in stack_names(config):
             stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
             statuses.append(f"{name} {stack['StackStatus']}")
-            self.outputs.update({o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
+            self.outputs.update(
+                {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+            )
         return f"{'; '.join(statuses)}; {len(lines)} lines of publish output"
 
     def studio_domain(self) -> str:
@@ -329,8 +331,10 @@ class Walk:
         )
         facts["left_after_delete"] = left
         kept = {kind: names for kind, names in left.items() if names}
-        return "nothing left" if not kept else "left: " + "; ".join(
-            f"{len(names)} {kind}" for kind, names in kept.items()
+        return (
+            "nothing left"
+            if not kept
+            else "left: " + "; ".join(f"{len(names)} {kind}" for kind, names in kept.items())
         )
 
 
@@ -351,9 +355,12 @@ def keep_text(aws: EmbeddedAws) -> str:
         r["repositoryName"]
         for r in aws.emulator.client("codecommit").list_repositories()["repositories"]
     ]
-    clones = "\n".join(
-        f"  git clone {aws.git.authenticated_url(name)}" for name in repositories
-    ) or "  (no repository is left; a new project's is at " + aws.git.base_url + "/v1/repos/<name>)"
+    clones = (
+        "\n".join(f"  git clone {aws.git.authenticated_url(name)}" for name in repositories)
+        or "  (no repository is left; a new project's is at "
+        + aws.git.base_url
+        + "/v1/repos/<name>)"
+    )
     return (
         "\nThe embedded AWS and the git endpoint keep running; Ctrl-C stops them.\n"
         f"AWS CLI and boto3 read these variables:\n{exports}\n"

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from portfolio_build import cli
-from sandbox.walk import PRODUCT_NAMES, SandboxOptionError, SandboxOptions, parse_products, run_sandbox
+from sandbox.walk import (
+    PRODUCT_NAMES,
+    SandboxOptionError,
+    SandboxOptions,
+    parse_products,
+    run_sandbox,
+)
 from tests.support.network import loopback_only
 from tests.support.publishing import config_for, make_release
 
