@@ -198,6 +198,7 @@ class Walk:
             lambda region: boto3.Session(region_name=region),
             output=Output(lines.append),
         )
+        self.aws.bus.fire_schedules()  # the platform's schedules run from now on
         cloudformation = self.client("cloudformation")
         statuses = []
         for name in stack_names(config):
