@@ -166,11 +166,6 @@ class Emulator:
 
         return register
 
-    def on_stop(self, reset: Callable[[], None]) -> None:
-        """Call ``reset`` when the emulator stops (support code's own state, like moto's)."""
-        if reset not in self._on_stop:
-            self._on_stop.append(reset)
-
     # -- life cycle -----------------------------------------------------------------------
 
     def start(self, port: int = 0) -> Emulator:
@@ -187,7 +182,8 @@ class Emulator:
 
     def on_stop(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` when the emulator stops (before moto forgets its state), last
-        registered first: support code that runs beside it (workers, servers) ends with it."""
+        registered first: support code that runs beside it (workers, servers) ends with it,
+        and stand-ins forget their own state as moto does."""
         self._on_stop.append(callback)
 
     def stop(self) -> None:
@@ -205,8 +201,6 @@ class Emulator:
             self._thread.join(timeout=5)
             self._thread = None
         reset_moto()
-        for reset in self._on_stop:
-            reset()
 
     def __enter__(self) -> Emulator:
         return self.start() if self._server is None else self
