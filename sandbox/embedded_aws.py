@@ -27,6 +27,7 @@ from typing import Any
 from sandbox.cloudformation_models import ResourceModels
 from sandbox.codebuild_runs import CodeBuildRuns
 from sandbox.codecommit_git import CodeCommitGitEndpoint
+from sandbox.codecommit_tags import CodeCommitTags
 from sandbox.custom_resources import CustomResources
 from sandbox.emulator import DEFAULT_REGION, Call, Emulator
 from sandbox.emulator_gaps import SAGEMAKER_SDK_ENVIRONMENT
@@ -111,6 +112,7 @@ class EmbeddedAws:
             ResourceModels(self.emulator)
             self.bus = EventBus(self.emulator, self.runtime, clock=self.clock)
             self.git = CodeCommitGitEndpoint(self.emulator, self.authority, events=self.bus)
+            CodeCommitTags(self.emulator)
             self.builds = CodeBuildRuns(
                 self.emulator,
                 environment={**trusted, "PYTHONPATH": str(BUILD_IMAGE)},

@@ -256,6 +256,10 @@ registration kind in brackets: a = answer, b = before, f = after):
 |                                   |                   | TemplateURL with RoleARN               |
 | sagemaker.AddTags, ListTags of a  | fail (tags None)  | [b] the domain gets an empty tag list  |
 | domain made without tags          |                   |                                        |
+| codecommit.CreateRepository tags, | dropped; not      | codecommit_tags: kept per repository   |
+| ListTagsForResource, TagResource, | implemented (HTTP | ARN, answered on the endpoint (Repos-  |
+| UntagResource on the endpoint     | 500)              | itoryDoesNotExistException), gone with |
+|                                   |                   | the repository                         |
 | iam.SimulatePrincipalPolicy on    | HTTP 500 (retried | embedded_aws: answered implicitDeny for|
 | the embedded AWS of the sandbox   | by every SDK, ~15 | every action (no policy is evaluated): |
 |                                   | s per call)       | the SageMaker SDK stages code under the|

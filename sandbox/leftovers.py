@@ -29,11 +29,7 @@ def project_leftovers(
         ]
     ]
     found = {
-        "repositories": [
-            r["repositoryName"]
-            for r in client("codecommit").list_repositories()["repositories"]
-            if r["repositoryName"].startswith(prefix)
-        ],
+        "repositories": _repository(client, names.repository()),
         "model groups": groups,
         "model packages": packages,
         "endpoints": [
@@ -55,7 +51,7 @@ def project_leftovers(
             r["RoleName"] for r in client("iam").list_roles()["Roles"] if prefix in r["RoleName"]
         ],
         "stacks": [
-            s["StackName"]
+            f"{s['StackName']} ({s['StackStatus']}: {s.get('StackStatusReason', '')})"
             for s in client("cloudformation").list_stacks()["StackSummaries"]
             if s["StackStatus"] != "DELETE_COMPLETE" and names.project_id in _tags_of(client, s)
         ],
@@ -63,6 +59,17 @@ def project_leftovers(
         "data objects": _objects(client, data_bucket, prefix),
     }
     return found
+
+
+def _repository(client: Callable[[str], Any], name: str) -> list[str]:
+    """The project's CodeCommit repository, if it is still there (moto has no
+    ListRepositories)."""
+    codecommit = client("codecommit")
+    try:
+        codecommit.get_repository(repositoryName=name)
+    except codecommit.exceptions.RepositoryDoesNotExistException:
+        return []
+    return [name]
 
 
 def _tags_of(client: Callable[[str], Any], summary: dict[str, Any]) -> str:

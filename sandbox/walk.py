@@ -264,7 +264,8 @@ class Walk:
         project = studio.create(product, METHOD[product], PROJECT_NAME[product], parameters)
         return Described(
             project,
-            f"{project.name} {project.project_id}: {project.status}, stack {project.stack}",
+            f"{project.name} {project.project_id}: {project.status}, "
+            f"stack {stack_name(project.stack)}",
         )
 
     def facts_of(self, project: CreatedProject) -> dict[str, Any]:
@@ -319,6 +320,17 @@ class Walk:
         facts["endpoints"] = endpoints
         return facts
 
+    def failed_events(self, stack: str) -> list[str]:
+        """The reasons of the stack's failed events, oldest first (none for a deleted one)."""
+        cloudformation = self.client("cloudformation")
+        try:
+            events = cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
+        except cloudformation.exceptions.ClientError:
+            return []
+        if events and events[0]["ResourceStatus"] == "DELETE_COMPLETE":
+            return []
+        return [_event_text(e) for e in reversed(events) if e["ResourceStatus"].endswith("FAILED")]
+
     def delete(self, studio: Studio, project: CreatedProject, facts: dict[str, Any]) -> str:
         from lambda_project_lifecycle.naming import ProjectNames
 
@@ -331,12 +343,20 @@ class Walk:
             data_bucket=self.data_bucket,
         )
         facts["left_after_delete"] = left
+        failed = self.failed_events(project.stack)
+        if failed:
+            raise RuntimeError(f"the project's stack did not delete: {'; '.join(failed)}")
         kept = {kind: names for kind, names in left.items() if names}
         return (
             "nothing left"
             if not kept
             else "left: " + "; ".join(f"{len(names)} {kind}" for kind, names in kept.items())
         )
+
+
+def stack_name(stack: str) -> str:
+    """A stack's name from its ARN (or the name itself)."""
+    return stack.split("/")[1] if stack.startswith("arn:") else stack
 
 
 def quiet_emulator_logs() -> None:
@@ -349,13 +369,17 @@ def quiet_emulator_logs() -> None:
     warnings.filterwarnings("ignore", module="moto")
 
 
+def _event_text(event: dict[str, Any]) -> str:
+    return (
+        f"{event.get('LogicalResourceId') or event['StackName']} {event['ResourceStatus']}: "
+        f"{event.get('ResourceStatusReason', '')}"
+    )
+
+
 def keep_text(aws: EmbeddedAws) -> str:
     """How to reach what keeps running: variables for the AWS CLI and boto3, clone URLs."""
     exports = "\n".join(f"  export {name}={value}" for name, value in aws.environment().items())
-    repositories = [
-        r["repositoryName"]
-        for r in aws.emulator.client("codecommit").list_repositories()["repositories"]
-    ]
+    repositories = sorted(aws.emulator.backend("codecommit").repositories)  # no List in moto
     clones = (
         "\n".join(f"  git clone {aws.git.authenticated_url(name)}" for name in repositories)
         or "  (no repository is left; a new project's is at "
