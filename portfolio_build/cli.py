@@ -11,7 +11,7 @@ from pathlib import Path
 
 import boto3
 
-from portfolio_build import architecture, render, status
+from portfolio_build import architecture, render, status, taskcat_run
 from portfolio_build.aws_session import caller_account, open_session
 from portfolio_build.checks import Finding, lambda_package, limits, studio_contract
 from portfolio_build.checks.checkov_scan import CheckovScan
@@ -23,6 +23,7 @@ from portfolio_build.publish import publish
 from portfolio_build.region_publish import METHODS, PublishOptions
 from portfolio_build.release import Release, load_release, source_digest
 from portfolio_build.render import Artifact
+from portfolio_build.taskcat_run import TaskcatOptions
 
 logger = logging.getLogger("build")
 
@@ -35,12 +36,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "name limits) and write dist/manifest.json; no AWS account needed. publish: put the "
         "build into an account, in every region (stacks through change sets with a printed "
         "plan, uploads, Service Catalog versions, the S3 template method). status: what is "
-        "published where. sandbox: the whole flow on this machine with no AWS account (an "
-        "embedded emulator: publish, a project of each product, a model walked from a feature "
-        "branch to production, delete).",
+        "published where. taskcat: taskcat's cross-region test of the platform and a project "
+        "of each product (its own virtualenv; --emulator: against the embedded emulator; "
+        "--lint: taskcat lint only). sandbox: the whole flow on this machine with no AWS "
+        "account (an embedded emulator: publish, a project of each product, a model walked "
+        "from a feature branch to production, delete).",
     )
     parser.add_argument(
-        "command", nargs="?", default="build", choices=["build", "publish", "status", "sandbox"]
+        "command",
+        nargs="?",
+        default="build",
+        choices=["build", "publish", "status", "taskcat", "sandbox"],
     )
     parser.add_argument(
         "--config", type=Path, help="TOML configuration file (default: ./portfolio.toml)"
@@ -72,6 +78,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     aws.add_argument("--yes", action="store_true", help="do not ask before replacing or removing")
     aws.add_argument(
         "--accept-drift", action="store_true", help="update a platform stack that drifted"
+    )
+    tests = parser.add_argument_group("taskcat")
+    tests.add_argument(
+        "--emulator", action="store_true", help="run taskcat against the embedded emulator"
+    )
+    tests.add_argument(
+        "--lint", action="store_true", help="taskcat lint only (offline; any finding fails)"
     )
     sandbox = parser.add_argument_group("sandbox")
     sandbox.add_argument(
@@ -118,6 +131,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return build(config)
         if args.command == "sandbox":
             return sandbox(config, args)
+        if args.command == "taskcat":
+            return taskcat_run.run(
+                current_release(config),
+                TaskcatOptions(
+                    regions=config.regions,
+                    lint=args.lint,
+                    emulator=args.emulator,
+                    profile=config.publish.profile,
+                ),
+            )
         # Credentials first: a bad profile is a one-line error before any build.
         sessions = region_sessions(config)
         caller_account(sessions(config.regions[0]), config.publish.profile)

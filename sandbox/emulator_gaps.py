@@ -256,10 +256,6 @@ registration kind in brackets: a = answer, b = before, f = after):
 |                                   |                   | TemplateURL with RoleARN               |
 | sagemaker.AddTags, ListTags of a  | fail (tags None)  | [b] the domain gets an empty tag list  |
 | domain made without tags          |                   |                                        |
-| codecommit.CreateRepository tags, | dropped; not      | codecommit_tags: kept per repository   |
-| ListTagsForResource, TagResource, | implemented (HTTP | ARN, answered on the endpoint (Repos-  |
-| UntagResource on the endpoint     | 500)              | itoryDoesNotExistException), gone with |
-|                                   |                   | the repository                         |
 | iam.SimulatePrincipalPolicy on    | HTTP 500 (retried | embedded_aws: answered implicitDeny for|
 | the embedded AWS of the sandbox   | by every SDK, ~15 | every action (no policy is evaluated): |
 |                                   | s per call)       | the SageMaker SDK stages code under the|
@@ -279,6 +275,34 @@ registration kind in brackets: a = answer, b = before, f = after):
 |                                   |                   | same verdicts. The pre_build phase (the|
 |                                   |                   | seed's own tests) is skipped unless    |
 |                                   |                   | --seed-tests                           |
+
+Added by :class:`sandbox.taskcat_aws.TaskcatAws` (``python build.py taskcat --emulator``):
+
+| service.operation                 | gap in moto 5.2.5 | how it is filled                       |
+|-----------------------------------|-------------------|----------------------------------------|
+| cloudformation AWS::Cloud-        | made past the     | nested_stacks: CreateStack of          |
+| Formation::Stack (nested stacks)  | endpoint (no      | <parent>-<logical id>-<suffix> through |
+|                                   | template process- | the endpoint (processing, custom       |
+|                                   | ing), Ref is the  | resources, every capability); Ref the  |
+|                                   | logical id, no    | stack id, GetAtt Outputs.X its output; |
+|                                   | GetAtt Outputs.X, | a nested stack not CREATE_COMPLETE     |
+|                                   | delete ignores    | fails the parent (rolled back); Delete |
+|                                   | DependsOn         | waits for the resources depending on it|
+| s3 bucket policy statements with  | a Deny with any   | s3_policy_conditions: conditions on    |
+| an s3:signatureversion condition  | Condition refuses | s3:signatureversion are evaluated for  |
+|                                   | every request     | SigV4 (all the emulator gets: taskcat's|
+|                                   | (taskcat's bucket:| buckets deny SigV2 only); other        |
+|                                   | all uploads 403)  | conditions as moto does                |
+| codecommit.CreateRepository tags, | dropped; not      | [f/a] codecommit_tags: kept from       |
+| ListTagsForResource, TagResource, | implemented       | CreateRepository, answered by ARN,     |
+| UntagResource on the endpoint     |                   | RepositoryDoesNotExistException        |
+| sagemaker.DeleteModelPackage(-    | not implemented   | sagemaker_registry.ModelRegistry       |
+| Group) on the endpoint            |                   | (without events)                       |
+| taskcat's own HTTPS: the endpoints| no network here   | aws_proxy: HTTPS_PROXY on 127.0.0.1;   |
+| it names itself (STS of a region, |                   | *.amazonaws.com tunnels get a cert of  |
+| S3 object URLs), its report's     |                   | the run's CA and go to the emulator;   |
+| stylesheet (GitHub), PyPI         |                   | any other host is answered 404, empty  |
+|                                   |                   | (the report has no stylesheet)         |
 
 Other measured gaps (from DESIGN.md), not filled yet: CloudFormation skipping
 SageMaker and CodeCommit resources and the S3 bucket policy.

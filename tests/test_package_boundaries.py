@@ -25,8 +25,9 @@ PRODUCT_PACKAGES = (
     "portfolio_build",
 )
 FORBIDDEN = ("sandbox", "tests", "moto")
-# The CLI's `sandbox` command is the one door from the build to the emulator support code.
-ALLOWED = {("portfolio_build/cli.py", "sandbox")}
+# The CLI's `sandbox` command and `taskcat --emulator` are the doors from the build to the
+# emulator support code.
+ALLOWED = {("portfolio_build/cli.py", "sandbox"), ("portfolio_build/taskcat_run.py", "sandbox")}
 OUR_PACKAGES = (*PRODUCT_PACKAGES, "sandbox")
 GENERATOR_PACKAGES = ("portfolio", "products", "template_common")
 # The Lambda package's modules of shared names; each imports nothing of the handlers.
