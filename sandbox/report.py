@@ -120,6 +120,11 @@ def _reason(exc: BaseException) -> str:
     return text if len(text) < 2000 else text[:2000] + " ..."
 
 
+def _some(names: list[str], shown: int = 2) -> str:
+    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 def project_table(project: dict[str, Any]) -> list[str]:
     """Two columns, what and value, under the project's title."""
     rows: list[tuple[str, str]] = [
@@ -142,8 +147,9 @@ def project_table(project: dict[str, Any]) -> list[str]:
     rows.append(("deleted with OnDelete", project.get("on_delete", "")))
     left = project.get("left_after_delete")
     if left is not None:
-        kept = [f"{kind}: {', '.join(names)}" for kind, names in left.items() if names]
+        kept = [f"{kind} ({len(names)}): {_some(names)}" for kind, names in left.items() if names]
         rows.append(("left after delete", "; ".join(kept) or "nothing"))
+    rows = [(what, value) for what, value in rows if value]
     width = max(len(what) for what, _ in rows)
     title = f"{project['name']} ({project['product']})"
     return [title, "-" * len(title), *(f"  {what:<{width}}  {value}" for what, value in rows)]
