@@ -269,6 +269,25 @@ registration kind in brackets: a = answer, b = before, f = after):
 |                                   |                   | TemplateURL with RoleARN               |
 | sagemaker.AddTags, ListTags of a  | fail (tags None)  | [b] the domain gets an empty tag list  |
 | domain made without tags          |                   |                                        |
+| iam.SimulatePrincipalPolicy on    | HTTP 500 (retried | embedded_aws: answered implicitDeny for|
+| the embedded AWS of the sandbox   | by every SDK, ~15 | every action (no policy is evaluated): |
+|                                   | s per call)       | the SageMaker SDK stages code under the|
+|                                   |                   | job's output path, as for a role scoped|
+|                                   |                   | to the project                         |
+| time seen by Lambda handlers      | the machine's     | LambdaRuntime(clock=SandboxClock): in  |
+|                                   | clock only        | each worker, datetime.now()/utcnow() of|
+|                                   |                   | modules imported after the fork add the|
+|                                   |                   | clock's offset (the reaper sees the    |
+|                                   |                   | time the sandbox moved on to); time,   |
+|                                   |                   | monotonic and the SDK keep the real one|
+| the SageMaker SDK in CodeBuild    | (not in moto)     | embedded_aws: the builds' PYTHONPATH   |
+| runs of the sandbox               |                   | holds build_image/sitecustomize.py:    |
+|                                   |                   | jsonschema.validate checks each schema |
+|                                   |                   | once (the SDK re-checks its config     |
+|                                   |                   | schema on every lookup, 0.25 s each);  |
+|                                   |                   | same verdicts. The pre_build phase (the|
+|                                   |                   | seed's own tests) is skipped unless    |
+|                                   |                   | --seed-tests                           |
 
 Added by :class:`sandbox.taskcat_aws.TaskcatAws` (``python build.py taskcat --emulator``):
 
