@@ -224,9 +224,9 @@ def build_doc() -> str:
         "",
         "Per stage with its default settings (deploy/config.yaml changes them); superseded",
         "endpoint configs and models are deleted once a new deployment is InService. The",
-        "models run as the project's own training role (the `AWS::IAM::Role` above: no role",
-        "per deployment); a project without one (a plain git repository) uses the platform's",
-        "shared model role.",
+        "models of every project run as the platform's one model role (`ModelExecutionRole`:",
+        "model archives, image pulls and endpoint logs only), never as the project's training",
+        "role: no IAM role per deployment or per project.",
         "",
         "| scenario | stage | exists while the endpoint runs | cost |",
         "|---|---|---|---|",
@@ -252,6 +252,8 @@ def build_doc() -> str:
         f"above subtract the {platform.get('AWS::IAM::Role', 0)} roles of one Region's platform "
         "stack. Each further Region with the platform uses as many again, and the projects of "
         "every Region share what is left.",
+        "",
+        *_model_role_choices(platform.get("AWS::IAM::Role", 0), max(fits.values())[0]),
     ]
     rules = platform.get("AWS::Events::Rule", 0)
     shared = ("AWS::IAM::Role", "AWS::Lambda::Function", "AWS::Events::Rule")
@@ -332,6 +334,35 @@ def multi_account_lines(target: dict[str, Any], platform: Counter[str]) -> list[
         "target-account stack with its profile from `target_profiles`).",
     ]
     return lines
+
+
+RAISED_ROLE_QUOTA = 5000  # IAM's adjustable role quota, raised through Service Quotas
+
+
+def _model_role_choices(platform_roles: int, projects: int) -> list[str]:
+    """Projects per account with one shared model role (the platform's) or one per project."""
+    default = QUOTAS["AWS::IAM::Role"].limit
+    roles_per_project = (default - platform_roles) // max(projects, 1)
+
+    def fit(quota: int, extra: int) -> str:
+        return f"{(quota - platform_roles) // (roles_per_project + extra):,}"
+
+    return [
+        "### The models' role: one shared, or one per project",
+        "",
+        "| models run as | IAM roles per project | projects at the default quota "
+        f"({default:,}) | at a raised quota ({RAISED_ROLE_QUOTA:,}) |",
+        "|---|---:|---:|---:|",
+        f"| the platform's shared model role (default) | {roles_per_project} | "
+        f"{fit(default, 0)} | {fit(RAISED_ROLE_QUOTA, 0)} |",
+        f"| a model role per project (not offered yet) | {roles_per_project + 1} | "
+        f"{fit(default, 1)} | {fit(RAISED_ROLE_QUOTA, 1)} |",
+        "",
+        "The shared role reads only model archives (`sagemaker-*/*.tar.gz` of the data bucket),",
+        "so a model cannot approve packages, run pipelines or read a repository token; a role",
+        "per project would add only that one project's models cannot read another's archives,",
+        "and halve the projects an account holds. The shared role is what the platform builds.",
+    ]
 
 
 def _fits(made: Counter[str], platform: Counter[str]) -> tuple[int, str]:

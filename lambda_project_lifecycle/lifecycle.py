@@ -20,7 +20,6 @@ made: CloudFormation's rollback Delete may run meanwhile, or be over.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from lambda_project_lifecycle.deployments import teardown
 from lambda_project_lifecycle.deployments.accounts import stage_accounts_for
 from lambda_project_lifecycle.environment import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
+from lambda_project_lifecycle.handler_logging import handler_logger
 from lambda_project_lifecycle.location import StackLocation
 from lambda_project_lifecycle.project import (
     IMMUTABLE_PROPERTIES,
@@ -59,9 +59,7 @@ from lambda_project_lifecycle.repositories.providers import RepositoryContext
 from lambda_project_lifecycle.resource_properties import REPOSITORY_PROPERTIES
 from lambda_project_lifecycle.stage_accounts import STAGE_ACCOUNTS_ENV, StageAccountIds
 
-logger = logging.getLogger(__name__)
-# The Lambda runtime leaves the root logger at WARNING; the package logs its steps at INFO.
-logging.getLogger("lambda_project_lifecycle").setLevel(logging.INFO)
+logger = handler_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,10 @@
 * ``DevEndpointReaperFunction`` on a schedule (daily by default).
 
 One rule per event kind for every project, matched by name prefix (no wildcard
-patterns). SageMaker runs a project's models as the project's own training role
-(per project, in its product stack: it reaches only the project's prefix of the
-data bucket), so an approved model cannot read another project's data.
-``ModelExecutionRole`` is the fallback for projects without a training role (a
-plain git repository has no training project): it reads only model archives
-(``*.tar.gz``) under project prefixes, pulls images and writes endpoint logs.
+patterns). SageMaker runs every project's models as ``ModelExecutionRole``: it reads
+only model archives (``*.tar.gz``) under project prefixes of the data bucket, pulls
+images and writes endpoint logs; never as a project's training role, which may approve
+model packages and read the repository token (``deployments.model_role``).
 Nothing here is per project, and nothing has an idle price.
 """
 
@@ -25,21 +23,20 @@ from awacs import logs as logs_actions
 from awacs import s3 as s3_actions
 from awacs import secretsmanager as secrets_actions
 from awacs.aws import Allow, PolicyDocument, Statement
-from troposphere import Equals, GetAtt, Join, Not, Parameter, Ref, Template, iam
+from troposphere import Equals, GetAtt, Join, Not, Parameter, Ref, Template, events, iam
 from troposphere import awslambda as lambda_
 
 from lambda_project_lifecycle.environment import MODEL_ROLE_ENV, WEBHOOK_SECRET_ENV
 from lambda_project_lifecycle.naming import NAME_PREFIX
 from lambda_project_lifecycle.triggers import ENDPOINT_DETAIL_TYPE, MODEL_PACKAGE_DETAIL_TYPE
+from portfolio.failed_events import FailedEvents, publish_statements
 from portfolio.functions import SharedFunction, add_event_rule, add_function, trust_policy
 from portfolio.hosting_permissions import (
     deployment_statements,
     deployment_teardown_statements,
-    notification_statement,
 )
 from portfolio.permissions import registry_statements
 from template_common.arns import regional_arn
-from template_common.checkov_skips import SCALABLE_TARGETS_HAVE_NO_NAME
 from template_common.images import image_pull_statements
 
 MODEL_DEPLOY_HANDLER = "lambda_project_lifecycle.deployments.model_deploy.handler"
@@ -73,6 +70,7 @@ class DeploymentResources:
     endpoint_events: lambda_.Function
     reaper: lambda_.Function
     model_role: iam.Role
+    rules: list[events.Rule]
 
 
 def add_deployments(
@@ -80,10 +78,9 @@ def add_deployments(
     code: lambda_.Code,
     *,
     registry: Any,
-    topic: Any,
     data_bucket: Any,
     environment: dict[str, Any],
-    failed_events: Any,
+    failed_events: FailedEvents,
 ) -> DeploymentResources:
     webhook_secret = template.add_parameter(
         Parameter(
@@ -113,7 +110,8 @@ def add_deployments(
     }
     registry_access = registry_statements(registry, write=True)
     # The deploy and endpoint-events handlers both deploy (a rollback, restored scaling).
-    deploying = [*deployment_statements(model_role, data_bucket, topic), *registry_access]
+    notices = publish_statements(failed_events.topic, failed_events.key)
+    deploying = [*deployment_statements(model_role, data_bucket, notices), *registry_access]
     model_deploy = add_function(
         template,
         SharedFunction(
@@ -123,8 +121,7 @@ def add_deployments(
             statements=deploying,
             environment=variables,
             timeout_seconds=60,
-            dead_letters=failed_events,
-            role_skips=(SCALABLE_TARGETS_HAVE_NO_NAME,),
+            failed_events=failed_events,
         ),
         code,
     )
@@ -137,8 +134,7 @@ def add_deployments(
             statements=deploying,
             environment=variables,
             timeout_seconds=300,
-            dead_letters=failed_events,
-            role_skips=(SCALABLE_TARGETS_HAVE_NO_NAME,),
+            failed_events=failed_events,
         ),
         code,
     )
@@ -150,35 +146,37 @@ def add_deployments(
             description="mlops-portfolio: deletes development endpoints past their TTL.",
             statements=[
                 *deployment_teardown_statements(),
-                notification_statement(topic),
+                *notices,
                 *registry_access,
             ],
             environment=variables,
             timeout_seconds=300,
-            dead_letters=failed_events,
-            role_skips=(SCALABLE_TARGETS_HAVE_NO_NAME,),
+            failed_events=failed_events,
         ),
         code,
     )
-    add_event_rule(
+    package_rule = add_event_rule(
         template,
         "ModelPackageStateChangeRule",
         model_deploy,
         "Approved or rejected model packages of every project -> deploy or roll back.",
+        failed_events=failed_events,
         event_pattern=MODEL_PACKAGE_PATTERN,
     )
-    add_event_rule(
+    endpoint_rule = add_event_rule(
         template,
         "EndpointStateChangeRule",
         endpoint_events,
         "Project endpoints InService or Failed -> integration tests and notices.",
+        failed_events=failed_events,
         event_pattern=ENDPOINT_PATTERN,
     )
-    add_event_rule(
+    reaper_rule = add_event_rule(
         template,
         "DevEndpointReaperRule",
         reaper,
         "Deletes development endpoints past their TTL.",
+        failed_events=failed_events,
         schedule=Ref(schedule),
     )
     template.add_resource(
@@ -200,16 +198,22 @@ def add_deployments(
             ),
         )
     )
-    return DeploymentResources(model_deploy, endpoint_events, reaper, model_role)
+    return DeploymentResources(
+        model_deploy,
+        endpoint_events,
+        reaper,
+        model_role,
+        [package_rule, endpoint_rule, reaper_rule],
+    )
 
 
 def _add_model_role(template: Template, data_bucket: Any) -> iam.Role:
-    """The role SageMaker runs deployed models with for projects without a training role."""
+    """The role SageMaker runs every project's deployed models with."""
     return template.add_resource(
         iam.Role(
             "ModelExecutionRole",
-            Description="SageMaker runs the deployed models of projects without a training role "
-            "(plain git repositories) with this role: model archives only.",
+            Description="SageMaker runs the deployed models of every project with this role: "
+            "model archives, image pulls and endpoint logs only.",
             AssumeRolePolicyDocument=trust_policy("sagemaker.amazonaws.com"),
             Policies=[
                 iam.Policy(

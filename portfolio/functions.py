@@ -15,10 +15,12 @@ from awacs import logs as logs_actions
 from awacs import sqs as sqs_actions
 from awacs import sts
 from awacs.aws import Allow, PolicyDocument, Principal, Statement
-from troposphere import GetAtt, Ref, Template, events, iam, logs, sqs
+from troposphere import GetAtt, Ref, Template, events, iam, logs
 from troposphere import awslambda as lambda_
 
+from portfolio.failed_events import FailedEvents, target_delivery
 from template_common.checkov_skips import (
+    FAILED_EVENTS_TO_ON_FAILURE_DESTINATION,
     LAMBDA_OUTSIDE_VPC,
     LAMBDA_UNRESERVED_CONCURRENCY,
     LAMBDA_VARIABLES_ARE_NAMES,
@@ -48,9 +50,9 @@ class SharedFunction:
     async_max_event_age_seconds: int | None = None
     # A fixed name, for a function whose ARN others keep (None: CloudFormation names it).
     function_name: str | None = None
-    # Where Lambda puts an asynchronous event that failed every try: the platform's queue,
-    # or why the function needs none.
-    dead_letters: sqs.Queue | CheckovSkip | None = None
+    # Where an asynchronous event that failed every try is recorded: the platform's queue
+    # (the function's on-failure destination), or why the function needs none.
+    failed_events: FailedEvents | CheckovSkip | None = None
     # checkov checks that do not fit the role's statements, with the reason.
     role_skips: tuple[CheckovSkip, ...] = ()
 
@@ -83,20 +85,25 @@ def add_function(template: Template, spec: SharedFunction, code: lambda_.Code) -
     statements = [own_logs, *spec.statements]
     function_skips = [LAMBDA_OUTSIDE_VPC, LAMBDA_UNRESERVED_CONCURRENCY, LAMBDA_VARIABLES_ARE_NAMES]
     named: dict[str, Any] = {"FunctionName": spec.function_name} if spec.function_name else {}
-    if isinstance(spec.dead_letters, sqs.Queue):
-        named["DeadLetterConfig"] = lambda_.DeadLetterConfig(
-            TargetArn=GetAtt(spec.dead_letters, "Arn")
+    options: dict[str, Any] = {}
+    if isinstance(spec.failed_events, FailedEvents):
+        queue_arn = GetAtt(spec.failed_events.queue, "Arn")
+        # The on-failure record names the function and keeps the event, so the re-drive
+        # knows where it goes back to; a dead-letter message holds only the event.
+        options["DestinationConfig"] = lambda_.DestinationConfig(
+            OnFailure=lambda_.OnFailure(Destination=queue_arn)
         )
+        function_skips.append(FAILED_EVENTS_TO_ON_FAILURE_DESTINATION)
         statements.append(
             Statement(
                 Sid="FailedEventsToTheQueue",
                 Effect=Allow,
                 Action=[sqs_actions.SendMessage],
-                Resource=[GetAtt(spec.dead_letters, "Arn")],
+                Resource=[queue_arn],
             )
         )
-    elif spec.dead_letters is not None:
-        function_skips.append(spec.dead_letters)
+    elif spec.failed_events is not None:
+        function_skips.append(spec.failed_events)
     role = template.add_resource(
         iam.Role(
             f"{spec.logical_id}Role",
@@ -127,8 +134,7 @@ def add_function(template: Template, spec: SharedFunction, code: lambda_.Code) -
             Metadata=skip_metadata(*function_skips),
         )
     )
-    if spec.async_retries is not None or spec.async_max_event_age_seconds is not None:
-        options: dict[str, Any] = {}
+    if spec.async_retries is not None or spec.async_max_event_age_seconds is not None or options:
         if spec.async_retries is not None:
             options["MaximumRetryAttempts"] = spec.async_retries
         if spec.async_max_event_age_seconds is not None:
@@ -150,10 +156,12 @@ def add_event_rule(
     function: lambda_.Function,
     description: str,
     *,
+    failed_events: FailedEvents,
     event_pattern: dict[str, Any] | None = None,
     schedule: str | None = None,
 ) -> events.Rule:
-    """One rule on the default bus (or a schedule) that invokes ``function``."""
+    """One rule on the default bus (or a schedule) that invokes ``function``, retrying a
+    delivery that fails and keeping what it could not deliver in ``failed_events``."""
     options: dict[str, Any] = {}
     if event_pattern is not None:
         options["EventPattern"] = event_pattern
@@ -164,7 +172,13 @@ def add_event_rule(
             logical_id,
             Description=description,
             State="ENABLED",
-            Targets=[events.Target(Id=function.title, Arn=GetAtt(function, "Arn"))],
+            Targets=[
+                events.Target(
+                    Id=function.title,
+                    Arn=GetAtt(function, "Arn"),
+                    **target_delivery(failed_events),
+                )
+            ],
             **options,
         )
     )

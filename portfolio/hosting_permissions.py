@@ -2,8 +2,8 @@
 capability.
 
 They act on project endpoints, configs, models (all named ``sagemaker-*``), their
-rollback alarms and their autoscaling targets, and run models as the projects' own
-training roles (or the platform's shared model role).
+rollback alarms and their autoscaling targets, and run models as the platform's model role
+(never a project's training role).
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from awacs import cloudwatch as cw_actions
 from awacs import iam as iam_actions
 from awacs import s3 as s3_actions
 from awacs import sagemaker as sm_actions
-from awacs import sns as sns_actions
 from awacs.aws import Allow, Condition, Statement, StringEquals, StringLike
-from troposphere import GetAtt, Join, Ref, Sub
+from troposphere import GetAtt, Join, Sub
 
 from lambda_project_lifecycle.naming import NAME_PREFIX
 from template_common.arns import iam_role_arn, regional_arn, sagemaker_arn
@@ -37,6 +36,29 @@ def _project_alarm_arns() -> list[Sub]:
         regional_arn("cloudwatch", f"alarm:{NAME_PREFIX}-*"),
         regional_arn("cloudwatch", f"alarm:TargetTracking-endpoint/{NAME_PREFIX}-*"),
     ]
+
+
+# Application Auto Scaling names a scalable target by a random id (scalable-target/<id>), not
+# by the endpoint, so no ARN names a project's. Its write actions take the condition keys
+# application-autoscaling:service-namespace and application-autoscaling:scalable-dimension
+# (Service Authorization Reference, "Actions, resources, and condition keys for AWS
+# Application Auto Scaling"; Application Auto Scaling User Guide, "How Application Auto
+# Scaling works with IAM"): they are narrowed to SageMaker variants' instance counts. The
+# Describe actions have neither resource types nor condition keys: "*".
+SAGEMAKER_VARIANTS = {
+    "application-autoscaling:service-namespace": "sagemaker",
+    "application-autoscaling:scalable-dimension": "sagemaker:variant:DesiredInstanceCount",
+}
+
+
+def _variant_scaling(sid: str, actions: list[Any]) -> Statement:
+    return Statement(
+        Sid=sid,
+        Effect=Allow,
+        Action=actions,
+        Resource=[regional_arn("application-autoscaling", "scalable-target/*")],
+        Condition=Condition(StringEquals(SAGEMAKER_VARIANTS)),
+    )
 
 
 def deployment_teardown_statements() -> list[Statement]:
@@ -79,34 +101,26 @@ def deployment_teardown_statements() -> list[Statement]:
             Action=[cw_actions.DescribeAlarms],
             Resource=["*"],
         ),
-        # Application Auto Scaling names a scalable target by a random id
-        # (scalable-target/<id>), not by the endpoint, and has no condition key for the
-        # resource id; only aws:ResourceTag, which targets registered before tagging would
-        # fail. So scaling actions cannot be scoped to project endpoints: "*".
         Statement(
-            Sid="VariantScalingTeardown",
+            Sid="ScalingReadsHaveNoResourceScope",
             Effect=Allow,
-            Action=[
-                aas_actions.DescribeScalableTargets,
-                aas_actions.DescribeScalingPolicies,
-                aas_actions.DeleteScalingPolicy,
-                aas_actions.DeregisterScalableTarget,
-            ],
+            Action=[aas_actions.DescribeScalableTargets, aas_actions.DescribeScalingPolicies],
             Resource=["*"],
+        ),
+        _variant_scaling(
+            "VariantScalingTeardown",
+            [aas_actions.DeleteScalingPolicy, aas_actions.DeregisterScalableTarget],
         ),
     ]
 
 
-def project_training_roles() -> Sub:
-    """Every project's training role (``sagemaker-<name>-<id>-training``, naming.py)."""
-    return iam_role_arn(f"{NAME_PREFIX}-*-training")
-
-
-def deployment_statements(model_role: Any, data_bucket: Any, topic: Any) -> list[Statement]:
+def deployment_statements(
+    model_role: Any, data_bucket: Any, notices: list[Statement]
+) -> list[Statement]:
     """Deploy approved packages: models, configs, endpoints, alarms, scaling, tests, notices.
 
-    A project's models run as its own training role (read with GetRole to check its
-    project tag); ``model_role`` only for projects without one.
+    Every project's models run as ``model_role`` (model archives only), never as a
+    project's training role.
     """
     return [
         *deployment_teardown_statements(),
@@ -124,21 +138,15 @@ def deployment_statements(model_role: Any, data_bucket: Any, topic: Any) -> list
             Resource=["*"],
         ),
         Statement(
-            Sid="ProjectTrainingRolesRead",
-            Effect=Allow,
-            Action=[iam_actions.GetRole],
-            Resource=[project_training_roles()],
-        ),
-        Statement(
             Sid="PassModelRolesToSageMaker",
             Effect=Allow,
             Action=[iam_actions.PassRole],
-            Resource=[project_training_roles(), GetAtt(model_role, "Arn")],
+            Resource=[GetAtt(model_role, "Arn")],
             Condition=Condition(StringEquals("iam:PassedToService", "sagemaker.amazonaws.com")),
         ),
         *alarm_and_scaling_statements(),
         *deployment_data_statements(data_bucket),
-        notification_statement(topic),
+        *notices,
     ]
 
 
@@ -170,11 +178,8 @@ def alarm_and_scaling_statements() -> list[Statement]:
             Action=[cw_actions.PutMetricAlarm, cw_actions.TagResource],
             Resource=_project_alarm_arns(),
         ),
-        Statement(
-            Sid="VariantScaling",
-            Effect=Allow,
-            Action=[aas_actions.RegisterScalableTarget, aas_actions.PutScalingPolicy],
-            Resource=["*"],
+        _variant_scaling(
+            "VariantScaling", [aas_actions.RegisterScalableTarget, aas_actions.PutScalingPolicy]
         ),
         # Application Auto Scaling checks that the caller of RegisterScalableTarget may
         # itself change the variant's instance count (its "permissions validation").
@@ -218,9 +223,3 @@ def deployment_data_statements(data_bucket: Any) -> list[Statement]:
             Condition=Condition(StringLike("s3:prefix", f"{NAME_PREFIX}-*/deploy/*")),
         ),
     ]
-
-
-def notification_statement(topic: Any) -> Statement:
-    return Statement(
-        Sid="Notifications", Effect=Allow, Action=[sns_actions.Publish], Resource=[Ref(topic)]
-    )

@@ -22,8 +22,7 @@ from troposphere import (
     Sub,
     Template,
     dynamodb,
-    sns,
-    sqs,
+    events,
     ssm,
 )
 from troposphere import awslambda as lambda_
@@ -47,6 +46,12 @@ from lambda_project_lifecycle.triggers import (
 )
 from portfolio.buckets import add_private_bucket
 from portfolio.deployments import add_deployments
+from portfolio.failed_events import (
+    FailedEvents,
+    add_failed_events,
+    add_notification_topic,
+    allow_rules_to_dead_letter,
+)
 from portfolio.functions import SharedFunction, add_event_rule, add_function, trust_policy
 from portfolio.hosting_permissions import deployment_teardown_statements
 from portfolio.permissions import (
@@ -63,9 +68,6 @@ from portfolio.stage_account_access import (
 )
 from template_common.arns import s3_arn
 from template_common.checkov_skips import (
-    LAMBDA_ANSWERS_EVERY_REQUEST,
-    QUEUE_SSE_SQS,
-    SCALABLE_TARGETS_HAVE_NO_NAME,
     TABLE_DEFAULT_ENCRYPTION,
     skip_metadata,
 )
@@ -79,9 +81,7 @@ LIFECYCLE_HANDLER = "lambda_project_lifecycle.lifecycle.handler"
 LIFECYCLE_MEMORY_MB = 512  # seeding (dulwich, zlib) runs faster with the CPU that comes with it
 TRAINING_TRIGGER_HANDLER = "lambda_project_lifecycle.training_trigger.handler"
 LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
-
-
-FAILED_EVENTS_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's longest
+FAILED_EVENTS_QUEUE_OUTPUT = "FailedEventsQueueUrl"
 
 
 def seed_code_key_parameter(scenario: str) -> str:
@@ -141,26 +141,12 @@ def build(settings: TemplateSettings) -> Template:
             Metadata=skip_metadata(TABLE_DEFAULT_ENCRYPTION),
         )
     )
-    topic = template.add_resource(
-        sns.Topic(
-            "NotificationTopic",
-            DisplayName="mlops-portfolio notifications",
-            KmsMasterKeyId="alias/aws/sns",
-        )
-    )
+    topic, topic_key = add_notification_topic(template)
     accounts = settings.stage_accounts
     data_bucket = add_private_bucket(
         template, "ProjectDataBucket", grants=data_bucket_grants(accounts, "ProjectDataBucket")
     )
-    # Asynchronous events a shared function failed on every try, kept for 14 days.
-    failed_events = template.add_resource(
-        sqs.Queue(
-            "FailedEventsQueue",
-            SqsManagedSseEnabled=True,
-            MessageRetentionPeriod=FAILED_EVENTS_RETENTION_SECONDS,
-            Metadata=skip_metadata(QUEUE_SSE_SQS),
-        )
-    )
+    failed_events = add_failed_events(template, topic, topic_key)
     code = lambda_.Code(S3Bucket=Ref(bucket), S3Key=Ref(lambda_key))
     environment = {
         REGISTRY_TABLE_ENV: Ref(registry),
@@ -196,21 +182,20 @@ def build(settings: TemplateSettings) -> Template:
             memory_mb=LIFECYCLE_MEMORY_MB,
             async_retries=0,
             async_max_event_age_seconds=LIFECYCLE_MAX_EVENT_AGE_SECONDS,
-            dead_letters=LAMBDA_ANSWERS_EVERY_REQUEST,
-            role_skips=(SCALABLE_TARGETS_HAVE_NO_NAME,),
+            failed_events=failed_events,
         ),
         code,
     )
-    _add_training_trigger(template, registry, code, failed_events)
+    push_rule = _add_training_trigger(template, registry, code, failed_events)
     deployments = add_deployments(
         template,
         code,
         registry=registry,
-        topic=topic,
         data_bucket=data_bucket,
         environment=environment,
         failed_events=failed_events,
     )
+    allow_rules_to_dead_letter(template, failed_events, [push_rule, *deployments.rules])
     if accounts is not None:
         add_stage_account_access(
             template,
@@ -284,6 +269,7 @@ def build(settings: TemplateSettings) -> Template:
     template.add_output(Output("ProjectRegistryTable", Value=Ref(registry)))
     template.add_output(Output("NotificationTopicArn", Value=Ref(topic)))
     template.add_output(Output("ProjectDataBucketName", Value=Ref(data_bucket)))
+    template.add_output(Output(FAILED_EVENTS_QUEUE_OUTPUT, Value=Ref(failed_events.queue)))
     template.add_output(
         Output("ModelExecutionRoleArn", Value=GetAtt(deployments.model_role, "Arn"))
     )
@@ -291,8 +277,8 @@ def build(settings: TemplateSettings) -> Template:
 
 
 def _add_training_trigger(
-    template: Template, registry: Any, code: lambda_.Code, failed_events: sqs.Queue
-) -> None:
+    template: Template, registry: Any, code: lambda_.Code, failed_events: FailedEvents
+) -> events.Rule:
     """One rule for the pushes to every project's CodeCommit repository, one function."""
     trigger = add_function(
         template,
@@ -304,15 +290,16 @@ def _add_training_trigger(
             statements=training_trigger_statements(registry),
             environment={REGISTRY_TABLE_ENV: Ref(registry)},
             timeout_seconds=30,
-            dead_letters=failed_events,
+            failed_events=failed_events,
         ),
         code,
     )
-    add_event_rule(
+    return add_event_rule(
         template,
         "CodeCommitPushRule",
         trigger,
         "Pushes to the prod, dev and feature-* branches of every project repository.",
+        failed_events=failed_events,
         event_pattern={
             "source": ["aws.codecommit"],
             "detail-type": [CODECOMMIT_DETAIL_TYPE],

@@ -53,7 +53,6 @@ from portfolio.hosting_permissions import (
     project_hosting_statement,
 )
 from template_common.arns import iam_role_arn, regional_arn
-from template_common.checkov_skips import SCALABLE_TARGETS_HAVE_NO_NAME, skip_metadata
 from template_common.images import image_pull_statements
 from template_common.settings import TemplateSettings
 
@@ -144,7 +143,6 @@ def build(settings: TemplateSettings) -> Template:
             RoleName=deployment_role_name,
             Description="The platform's deployment handlers make, test and remove project "
             "endpoints in this account with this role.",
-            Metadata=skip_metadata(SCALABLE_TARGETS_HAVE_NO_NAME),
             AssumeRolePolicyDocument=PolicyDocument(
                 Version="2012-10-17",
                 Statement=[

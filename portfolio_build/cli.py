@@ -11,13 +11,13 @@ from pathlib import Path
 
 import boto3
 
-from portfolio_build import architecture, render, status, taskcat_run
+from portfolio_build import architecture, redrive, render, status, taskcat_run
 from portfolio_build.aws_session import caller_account, open_session
 from portfolio_build.checks import Finding, lambda_package, limits, studio_contract
 from portfolio_build.checks.checkov_scan import CheckovScan
 from portfolio_build.checks.lint import lint_templates
 from portfolio_build.config import BuildConfig, load_config
-from portfolio_build.errors import BuildError, PublishError
+from portfolio_build.errors import BuildError, ConfigError, PublishError
 from portfolio_build.manifest import MANIFEST_NAME, write_manifest
 from portfolio_build.publish import publish
 from portfolio_build.region_publish import METHODS, PublishOptions
@@ -36,12 +36,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "name limits) and write dist/manifest.json; no AWS account needed. publish: put the "
         "build into an account, in every region (stacks through change sets with a printed "
         "plan, uploads, Service Catalog versions, the S3 template method). status: what is "
-        "published where. taskcat: taskcat's cross-region test of the platform and a project "
-        "of each product (its own virtualenv; --emulator: against the embedded emulator; "
-        "--lint: taskcat lint only).",
+        "published where. redrive: send the events the platform could not handle (its "
+        "FailedEventsQueue) back to their functions. taskcat: taskcat's cross-region test of "
+        "the platform and a project of each product (its own virtualenv; --emulator: against "
+        "the embedded emulator; --lint: taskcat lint only). sandbox: the whole flow on this "
+        "machine with no AWS account (an embedded emulator: publish, a project of each "
+        "product, a model walked from a feature branch to production, delete).",
     )
     parser.add_argument(
-        "command", nargs="?", default="build", choices=["build", "publish", "status", "taskcat"]
+        "command",
+        nargs="?",
+        default="build",
+        choices=["build", "publish", "status", "redrive", "taskcat", "sandbox"],
     )
     parser.add_argument(
         "--config", type=Path, help="TOML configuration file (default: ./portfolio.toml)"
@@ -52,7 +58,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="comma-separated regions to lint for (default: us-east-1,eu-west-1,ap-southeast-1)",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    aws = parser.add_argument_group("publish and status")
+    aws = parser.add_argument_group("publish, status and redrive")
     aws.add_argument("--profile", help="AWS profile (default: the default credential chain)")
     aws.add_argument(
         "--method",
@@ -81,6 +87,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     tests.add_argument(
         "--lint", action="store_true", help="taskcat lint only (offline; any finding fails)"
     )
+    sandbox = parser.add_argument_group("sandbox")
+    sandbox.add_argument(
+        "--products",
+        help="comma-separated products to create and walk (default: all four: "
+        "baseline-sagemaker,baseline-mlflow,advanced-sagemaker,advanced-mlflow)",
+    )
+    sandbox.add_argument("--report", type=Path, metavar="FILE", help="write the report as JSON")
+    sandbox.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the emulator and git endpoint running after the walk (Ctrl-C stops)",
+    )
+    sandbox.add_argument(
+        "--seed-tests",
+        action="store_true",
+        help="builds also run the seed's own tests (their pre_build phase; slower)",
+    )
     return parser.parse_args(argv)
 
 
@@ -107,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if args.command == "build":
             return build(config)
+        if args.command == "sandbox":
+            return sandbox(config, args)
         if args.command == "taskcat":
             return taskcat_run.run(
                 current_release(config),
@@ -122,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         caller_account(sessions(config.regions[0]), config.publish.profile)
         if args.command == "status":
             return status.report(config, sessions)
+        if args.command == "redrive":
+            return redrive.run(config, sessions, dry_run=args.dry_run)
         options = PublishOptions(
             method=args.method,
             dry_run=args.dry_run,
@@ -134,6 +161,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def sandbox(config: BuildConfig, args: argparse.Namespace) -> int:
+    """``python build.py sandbox``: the one command that reaches the emulator support code."""
+    from sandbox.walk import SandboxOptionError, SandboxOptions, parse_products, run_sandbox
+
+    try:
+        products = parse_products(args.products)
+    except SandboxOptionError as exc:
+        raise ConfigError(str(exc)) from exc
+    options = SandboxOptions(
+        products=products, report=args.report, keep=args.keep, seed_tests=args.seed_tests
+    )
+    return run_sandbox(config, lambda: current_release(config), options)
 
 
 def build(config: BuildConfig) -> int:

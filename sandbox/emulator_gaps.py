@@ -31,6 +31,15 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 |                                   |                   | endpoint moves to the new config at    |
 |                                   |                   | once; ValidationException unless it is |
 |                                   |                   | InService, as SageMaker answers        |
+| sagemaker.CreateModel,            | overwrites a      | refused with ValidationException       |
+| CreateEndpointConfig,             | resource of the   | ("Cannot create already existing ...") |
+| CreateEndpoint with a name that   | same name         | as SageMaker refuses: a botocore       |
+| exists                            |                   | before-call hook on the client, a      |
+|                                   |                   | ``before`` registration on the         |
+|                                   |                   | endpoint (:class:`sandbox.sagemaker_   |
+|                                   |                   | endpoints.SageMakerEndpoints`); the    |
+|                                   |                   | check and moto's create are not one    |
+|                                   |                   | step on the endpoint                   |
 | sagemaker.CreateEndpointConfig    | drops Shadow-     | after the call, the shadow variants    |
 |                                   | ProductionVariants| are stored on moto's config, so that   |
 |                                   |                   | DescribeEndpointConfig returns them    |
@@ -202,6 +211,10 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 |                                   |                   | the API names them), deleted with the  |
 |                                   |                   | stack; added to moto's model map only  |
 |                                   |                   | while the emulator runs                |
+| cloudformation                    | skipped (with a   | not filled: the platform's             |
+| AWS::CloudWatch::Alarm,           | warning)          | FailedEventsAlarm and the queue policy |
+| AWS::SQS::QueuePolicy             |                   | for EventBridge are not made; nothing  |
+|                                   |                   | alarms, and IAM is not enforced        |
 
 On the endpoint (registered by :func:`sandbox.endpoint.emulator_with_gaps`; the
 registration kind in brackets: a = answer, b = before, f = after):
@@ -260,6 +273,25 @@ registration kind in brackets: a = answer, b = before, f = after):
 |                                   |                   | TemplateURL with RoleARN               |
 | sagemaker.AddTags, ListTags of a  | fail (tags None)  | [b] the domain gets an empty tag list  |
 | domain made without tags          |                   |                                        |
+| iam.SimulatePrincipalPolicy on    | HTTP 500 (retried | embedded_aws: answered implicitDeny for|
+| the embedded AWS of the sandbox   | by every SDK, ~15 | every action (no policy is evaluated): |
+|                                   | s per call)       | the SageMaker SDK stages code under the|
+|                                   |                   | job's output path, as for a role scoped|
+|                                   |                   | to the project                         |
+| time seen by Lambda handlers      | the machine's     | LambdaRuntime(clock=SandboxClock): in  |
+|                                   | clock only        | each worker, datetime.now()/utcnow() of|
+|                                   |                   | modules imported after the fork add the|
+|                                   |                   | clock's offset (the reaper sees the    |
+|                                   |                   | time the sandbox moved on to); time,   |
+|                                   |                   | monotonic and the SDK keep the real one|
+| the SageMaker SDK in CodeBuild    | (not in moto)     | embedded_aws: the builds' PYTHONPATH   |
+| runs of the sandbox               |                   | holds build_image/sitecustomize.py:    |
+|                                   |                   | jsonschema.validate checks each schema |
+|                                   |                   | once (the SDK re-checks its config     |
+|                                   |                   | schema on every lookup, 0.25 s each);  |
+|                                   |                   | same verdicts. The pre_build phase (the|
+|                                   |                   | seed's own tests) is skipped unless    |
+|                                   |                   | --seed-tests                           |
 
 Added by :class:`sandbox.taskcat_aws.TaskcatAws` (``python build.py taskcat --emulator``):
 
@@ -340,6 +372,13 @@ MISSING_OPERATIONS: dict[str, tuple[str, ...]] = {
 REFUSING_OPERATIONS: dict[str, tuple[str, ...]] = {
     "sagemaker": ("DeleteEndpoint",),
 }
+# Operations moto implements but lets overwrite what exists: refused here, else moto's.
+# operation -> (name parameter, moto backend's dict, what SageMaker calls it)
+DUPLICATE_NAMES: dict[str, tuple[str, str, str]] = {
+    "CreateModel": ("ModelName", "_models", "model"),
+    "CreateEndpointConfig": ("EndpointConfigName", "endpoint_configs", "endpoint configuration"),
+    "CreateEndpoint": ("EndpointName", "endpoints", "endpoint"),
+}
 # SageMaker refuses to delete an endpoint while it is being created or updated.
 DELETE_REFUSED_STATES = ("Creating", "Updating")
 # TrafficRoutingConfig: CanarySize at most 50%, LinearStepSize 10-50% of the capacity.
@@ -377,6 +416,14 @@ class SageMakerGaps:
         self._stubbed = StubbedOperations(
             client, {operation: _as_gap_answer(apply) for operation, apply in answers.items()}
         )
+        self._creating: list[tuple[str, dict[str, Any]]] = []
+        for operation in DUPLICATE_NAMES:
+            client.meta.events.register(
+                f"before-parameter-build.sagemaker.{operation}", self._remember_create
+            )
+            client.meta.events.register(
+                f"before-call.sagemaker.{operation}", self._refuse_duplicate
+            )
         for operation in INCOMPLETE_OPERATIONS["sagemaker"]:
             client.meta.events.register(
                 f"before-parameter-build.sagemaker.{operation}", self._remember
@@ -394,6 +441,22 @@ class SageMakerGaps:
 
     def _remember(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self._pending[model.name] = dict(params)
+
+    def _remember_create(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        # a stack, not one slot per operation: a create may run inside another's hook
+        self._creating.append((model.name, dict(params)))
+
+    def _refuse_duplicate(self, model: Any, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        operation, params = self._creating.pop()
+        assert operation == model.name
+        refused = duplicate_name_refusal(self._backend, operation, params)
+        if refused is None:
+            return None  # moto creates it
+        self.calls.append((operation, params))
+        code, message = refused
+        metadata = {"HTTPStatusCode": 400, "RequestId": "emulator-gap"}
+        parsed = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": metadata}
+        return AWSResponse("https://emulator-gap", 400, {}, None), parsed
 
     def _complete(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
         params = self._pending.pop(model.name, {})
@@ -490,6 +553,18 @@ def update_endpoint_refusal(backend: Any, params: dict[str, Any]) -> tuple[str, 
         )
     refused = _traffic_routing_refusal(params.get("DeploymentConfig") or {})
     return ("ValidationException", refused) if refused else None
+
+
+def duplicate_name_refusal(
+    backend: Any, operation: str, params: dict[str, Any]
+) -> tuple[str, str] | None:
+    """SageMaker's answer to a create whose name exists already (None when it is new)."""
+    parameter, attribute, what = DUPLICATE_NAMES[operation]
+    existing = getattr(backend, attribute).get(params[parameter])
+    if existing is None:
+        return None
+    arn = getattr(existing, "arn", params[parameter])
+    return ("ValidationException", f'Cannot create already existing {what} "{arn}".')
 
 
 def apply_endpoint_config(endpoint: Any, config: Any) -> None:

@@ -75,6 +75,12 @@ class SandboxClock:
         with self._lock:
             return datetime.now(UTC) + self._offset
 
+    @property
+    def offset(self) -> timedelta:
+        """How far the clock was moved on from the machine's."""
+        with self._lock:
+            return self._offset
+
     def advance(self, delta: timedelta) -> datetime:
         """Move on by ``delta``; every schedule due by then fires."""
         with self._lock:
@@ -420,6 +426,11 @@ class EventBus:
             if client is None:
                 client = self._clients[(service, region)] = self._emulator.client(service, region)
             return client
+
+    def retrying(self) -> bool:
+        """Whether a failed delivery waits for its next attempt."""
+        with self._lock:
+            return any(timer.is_alive() for timer in self._timers)
 
     def stop(self) -> None:
         with self._lock:

@@ -212,6 +212,34 @@ def max_rss_kb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def install_clock(path):
+    """Handlers see the sandbox's clock: ``datetime.now()`` (and ``utcnow()``) of every module
+    imported from here on is the machine's time plus the offset the file holds (seconds),
+    read on each call, so the sandbox can move the time of warm environments on too."""
+    import datetime as datetime_module
+
+    machine = datetime_module.datetime
+    offset_of = datetime_module.timedelta
+
+    def offset():
+        try:
+            with open(path) as handle:
+                return offset_of(seconds=float(handle.read() or 0))
+        except (OSError, ValueError):
+            return offset_of(0)
+
+    class SandboxDatetime(machine):
+        @classmethod
+        def now(cls, tz=None):
+            return machine.now(tz) + offset()
+
+        @classmethod
+        def utcnow(cls):
+            return machine.now(datetime_module.UTC).replace(tzinfo=None) + offset()
+
+    datetime_module.datetime = SandboxDatetime
+
+
 def connect(path, worker_id, channel_name):
     channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     channel.connect(path)
@@ -239,6 +267,8 @@ def run_worker(spec):
     sys.stdout = os.fdopen(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
     sys.stderr = os.fdopen(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
     configure_logging()
+    if spec.get("clock_file"):
+        install_clock(spec["clock_file"])
     started = time.monotonic()
     function, error = load_handler(spec["handler"])
     init = {"init_ms": (time.monotonic() - started) * 1000}

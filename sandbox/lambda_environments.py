@@ -93,8 +93,10 @@ class Environments:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         idle_seconds: float = DEFAULT_IDLE_SECONDS,
         preload: tuple[str, ...] = PRELOADED_MODULES,
+        clock_file: Path | None = None,
     ) -> None:
         self._root = root
+        self._clock_file = clock_file
         self._preload = preload
         self._code_of = code_of
         self._environment_of = environment_of
@@ -141,6 +143,7 @@ class Environments:
                 "socket": self._listener.path,
                 "handler": config.handler,
                 "environment": self._environment_of(config, zygote.code_dir, stream),
+                "clock_file": str(self._clock_file) if self._clock_file else "",
             }
         )
         control, log, pid = self._listener.wait(worker_id, INIT_TIMEOUT_SECONDS * 3)

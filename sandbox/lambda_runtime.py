@@ -43,7 +43,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.awslambda.exceptions import UnknownFunctionException
 
@@ -63,6 +63,9 @@ from sandbox.lambda_environments import (
     Throttled,
 )
 from sandbox.lambda_workers import Worker, WorkerResult
+
+if TYPE_CHECKING:
+    from sandbox.event_delivery import SandboxClock
 
 logger = logging.getLogger(__name__)
 
@@ -110,16 +113,23 @@ class LambdaRuntime:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         retry_delays: tuple[float, ...] = AWS_RETRY_DELAYS,
         idle_seconds: float = DEFAULT_IDLE_SECONDS,
+        clock: SandboxClock | None = None,
     ) -> None:
         self._emulator = emulator
         self._environment = dict(environment or {})
         self._root = Path(tempfile.mkdtemp(prefix="lambda-"))
+        clock_file = None
+        if clock is not None:  # handlers read the sandbox's time (see install_clock)
+            clock_file = self._root / "clock-offset"
+            clock_file.write_text("0")
+            clock.on_advance(lambda _: clock_file.write_text(str(clock.offset.total_seconds())))
         self.environments = Environments(
             self._root,
             self._code_of,
             self._worker_environment,
             max_concurrency=max_concurrency,
             idle_seconds=idle_seconds,
+            clock_file=clock_file,
         )
         self._lock = threading.Lock()
         self._logs: dict[str, list[str]] = {}

@@ -14,6 +14,8 @@ plays what SageMaker does instead:
   a ``FailureReason``);
 - DeleteEndpoint (refused while Creating or Updating) leaves it ``Deleting``,
   then it is gone;
+- CreateModel, CreateEndpointConfig and CreateEndpoint are refused for a name
+  that exists (moto would overwrite it), as SageMaker refuses them;
 - every change of status emits "SageMaker Endpoint State Change" in
   SageMaker's shape (``IN_SERVICE`` spelling, epoch-millisecond times), so the
   deployment engine meets busy endpoints as it would on AWS.
@@ -29,8 +31,10 @@ from typing import Any
 
 from sandbox.emulator import AwsError, Call, Emulator
 from sandbox.emulator_gaps import (
+    DUPLICATE_NAMES,
     apply_endpoint_config,
     delete_endpoint_refusal,
+    duplicate_name_refusal,
     store_shadow_variants,
     update_endpoint_refusal,
 )
@@ -90,6 +94,12 @@ class SageMakerEndpoints:
             "CreateEndpointConfig",
             "moto drops ShadowProductionVariants: kept on its config",
         )(self._config_created)
+        for operation in DUPLICATE_NAMES:
+            emulator.before(
+                "sagemaker",
+                operation,
+                "moto overwrites a model, config or endpoint of the same name: refused",
+            )(self._refuse_duplicate)
         emulator.on_stop(self.stop)
 
     def fail_next(self, endpoint_name: str, reason: str, region: str | None = None) -> None:
@@ -114,6 +124,11 @@ class SageMakerEndpoints:
             timer.cancel()
 
     # -- the operations -------------------------------------------------------------------
+
+    def _refuse_duplicate(self, call: Call) -> None:
+        refused = duplicate_name_refusal(call.backend(), call.operation, call.params)
+        if refused is not None:
+            raise AwsError(*refused)
 
     def _created(self, call: Call, answer: dict[str, Any]) -> None:
         backend = call.backend()

@@ -33,10 +33,10 @@ LAMBDA_VARIABLES_ARE_NAMES = CheckovSkip(
     "The variables are resource names, no secrets (tokens stay in Secrets Manager); Lambda "
     "encrypts them at rest with its AWS managed key",
 )
-LAMBDA_ANSWERS_EVERY_REQUEST = CheckovSkip(
+FAILED_EVENTS_TO_ON_FAILURE_DESTINATION = CheckovSkip(
     "CKV_AWS_116",
-    "CloudFormation requests are answered, also on failure, and never retried "
-    "(MaximumRetryAttempts 0): no failed event is left to keep",
+    "A failed asynchronous event goes to the on-failure destination (the platform's "
+    "FailedEventsQueue), whose record names the function for the re-drive; a DLQ would not",
 )
 LOGS_DEFAULT_ENCRYPTION = CheckovSkip(
     "CKV_AWS_158",
@@ -57,11 +57,6 @@ QUEUE_SSE_SQS = CheckovSkip(
     "CKV_AWS_27",
     "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); a KMS key would need grants for "
     "Lambda and EventBridge to deliver, and add an idle price",
-)
-SCALABLE_TARGETS_HAVE_NO_NAME = CheckovSkip(
-    "CKV_AWS_111",
-    "Application Auto Scaling names scalable targets by a random id, so no ARN can name a "
-    "project's; the handlers act only on endpoints named sagemaker-*",
 )
 
 

@@ -105,6 +105,15 @@ class Converger:
         if decision.plan is None:
             return self._remove(project, record, stage, decision.reason, endpoint is not None)
         plan = decision.plan
+        if (
+            status == "Creating"
+            and endpoint
+            and endpoint.get("EndpointConfigName") == plan.config_name
+        ):
+            # another invocation of the same decision created it: already done
+            return self._unchanged(
+                record, plan, name, stage, "the endpoint is being created with this"
+            )
         if status in endpoints.BUSY_STATES:
             record.pending, record.status = True, records.PENDING
             return Outcome(
@@ -136,19 +145,34 @@ class Converger:
         if current is not None and endpoint is not None:
             _refuse_mode_switch(config, name, current, plan)
         previous_scaling = dict(record.autoscaling)
-        _record_plan(record, plan)
         if endpoint is not None and endpoint.get("EndpointConfigName") == plan.config_name:
-            record.pending = False
-            if record.status in (records.PENDING, records.WAITING, records.REMOVED):
-                record.status = records.DEPLOYING
+            return self._unchanged(record, plan, name, stage, "the endpoint already serves this")
+        before = (record.applied_config, dict(record.applied), previous_scaling)
+        _record_plan(record, plan)
+        try:
+            return self._deploy(project, record, config, plan, endpoint, current, previous_scaling)
+        except EndpointBusyError as exc:
+            # Another invocation created or started updating the endpoint since it was
+            # described: nothing failed, this change waits for its next state change.
+            record.applied_config, record.applied, record.autoscaling = before
+            record.pending, record.status = True, records.PENDING
             return Outcome(
-                "unchanged",
+                "pending",
                 name,
                 stage,
-                "the endpoint already serves this",
-                {"config": plan.config_name},
+                f"the endpoint is {exc.status} (another invocation changed it meanwhile); "
+                "this change is applied as soon as it is InService",
+                {"config": plan.config_name, "waiting_for": exc.status},
             )
-        return self._deploy(project, record, config, plan, endpoint, current, previous_scaling)
+
+    def _unchanged(
+        self, record: EndpointRecord, plan: EndpointPlan, name: str, stage: str, why: str
+    ) -> Outcome:
+        _record_plan(record, plan)
+        record.pending = False
+        if record.status in (records.PENDING, records.WAITING, records.REMOVED):
+            record.status = records.DEPLOYING
+        return Outcome("unchanged", name, stage, why, {"config": plan.config_name})
 
     def _remove(
         self, project: ProjectContext, record: EndpointRecord, stage: str, why: str, exists: bool

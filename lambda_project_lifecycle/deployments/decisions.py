@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from lambda_project_lifecycle.deployments import teardown
 from lambda_project_lifecycle.deployments.context import DeploymentContext, ProjectContext
 from lambda_project_lifecycle.deployments.convergence import Converger
 from lambda_project_lifecycle.deployments.errors import DeployConfigError, StageAccountError
@@ -76,7 +77,38 @@ class Decisions:
 
         outcome = self._converger.apply(project, config, change)
         outcome.data.update(model_package_arn=model, variant=variant)
+        if outcome.action != "ignored" and self._deleted_meanwhile(project):
+            return self._remove_for_deleted_project(project, stage, model)
         return context.announce(project, outcome)
+
+    def _deleted_meanwhile(self, project: ProjectContext) -> bool:
+        """True when the project's Delete started after this approval was let through."""
+        now = self._context.load_project(project.names.project_id)
+        return now is None or now.deleting
+
+    def _remove_for_deleted_project(
+        self, project: ProjectContext, stage: str, model: str
+    ) -> Outcome:
+        """A Delete that ran while this approval deployed may have found nothing to remove:
+        remove what the approval made (SageMaker busy: once it is done, as the Delete would)."""
+        context = self._context
+        names = project.names
+        removed = teardown.remove_deleted_projects_stage(
+            context.hosting(stage),
+            names,
+            stage,
+            context.settings.registry_table,
+            now=context.now(),
+        )
+        when = " once SageMaker is done with it" if removed.pending else ""
+        return Outcome(
+            "removed",
+            names.endpoint(stage),
+            stage,
+            f"project {names.project_id} was deleted while {model} was being deployed; what "
+            f"the deployment made is removed{when}",
+            {"removed": removed.as_dict(), "model_package_arn": model},
+        )
 
     def reject(
         self, project: ProjectContext, group_kind: str, group: str, model: str, at: datetime

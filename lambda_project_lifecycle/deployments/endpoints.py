@@ -4,6 +4,11 @@ Each step checks what exists first (names are deterministic), so a retried event
 converges instead of failing on "already exists". Nothing waits: create and
 update start the change and return.
 
+Creating: invocations run side by side, so a name described as missing may exist when the
+create comes; SageMaker refuses it (ValidationException), which means "already made" for a
+model or config, and "busy, apply later" for an endpoint (:class:`EndpointBusyError`). An
+update SageMaker refuses because the endpoint is in progress is busy too.
+
 Deleting: SageMaker answers ValidationException both for what does not exist and
 for an endpoint it will not delete now (one being created or updated). Only a
 describe that finds nothing counts as gone; a refused endpoint raises
@@ -76,15 +81,41 @@ def ensure_model(
     role = role_arn()
     if role:
         options["ExecutionRoleArn"] = role
-    call(
+    made = _create_unless_made_meanwhile(
         f"Creating model {name} from {model_package_arn}",
-        sagemaker.create_model,
-        ModelName=name,
-        PrimaryContainer={"ModelPackageName": model_package_arn},
-        Tags=tags,
-        **options,
+        partial(
+            sagemaker.create_model,
+            ModelName=name,
+            PrimaryContainer={"ModelPackageName": model_package_arn},
+            Tags=tags,
+            **options,
+        ),
+        partial(_exists, describe_model, sagemaker, name),
     )
+    if not made:
+        # another invocation made it between the describe and the create: check it again
+        return ensure_model(sagemaker, name, model_package_arn, role_arn, tags)
     return True
+
+
+def _create_unless_made_meanwhile(
+    action: str, create: Callable[[], Any], exists: Callable[[], bool]
+) -> bool:
+    """Run ``create``; False when SageMaker refused it because the name exists now.
+
+    Invocations run side by side (EventBridge delivers at least once): the one that
+    describes first may create second, and SageMaker refuses a name that exists with a
+    ValidationException, the code it gives for many other refusals, so the name is
+    described again to tell "already made" from any other refusal.
+    """
+    try:
+        create()
+        return True
+    except ClientError as exc:
+        if error_code(exc) == "ValidationException" and exists():
+            logger.info("%s: made meanwhile by another invocation", action)
+            return False
+        raise AwsCallError(action, exc) from exc
 
 
 def ensure_endpoint_config(sagemaker: Any, request: dict[str, Any]) -> bool:
@@ -92,20 +123,35 @@ def ensure_endpoint_config(sagemaker: Any, request: dict[str, Any]) -> bool:
     name = request["EndpointConfigName"]
     if describe_endpoint_config(sagemaker, name) is not None:
         return False
-    call(f"Creating endpoint config {name}", sagemaker.create_endpoint_config, **request)
-    return True
+    return _create_unless_made_meanwhile(
+        f"Creating endpoint config {name}",
+        partial(sagemaker.create_endpoint_config, **request),
+        partial(_exists, describe_endpoint_config, sagemaker, name),
+    )
 
 
 def create_endpoint(
     sagemaker: Any, name: str, config_name: str, tags: list[dict[str, str]]
 ) -> None:
-    call(
-        f"Creating endpoint {name} with {config_name}",
-        sagemaker.create_endpoint,
-        EndpointName=name,
-        EndpointConfigName=config_name,
-        Tags=tags,
+    """Start creating the endpoint.
+
+    Raises :class:`EndpointBusyError` when another invocation created it meanwhile: it is
+    on its way to InService, and what this one wanted is applied on its next state change.
+    """
+    action = f"Creating endpoint {name} with {config_name}"
+    made = _create_unless_made_meanwhile(
+        action,
+        partial(
+            sagemaker.create_endpoint,
+            EndpointName=name,
+            EndpointConfigName=config_name,
+            Tags=tags,
+        ),
+        partial(_exists, describe_endpoint, sagemaker, name),
     )
+    if not made:
+        endpoint = describe_endpoint(sagemaker, name) or {}
+        raise EndpointBusyError(name, str(endpoint.get("EndpointStatus", "Creating")))
 
 
 def update_endpoint(
@@ -114,14 +160,26 @@ def update_endpoint(
     options: dict[str, Any] = {}
     if deployment_config is not None:
         options["DeploymentConfig"] = deployment_config
-    call(
-        f"Updating endpoint {name} to {config_name}",
-        sagemaker.update_endpoint,
-        EndpointName=name,
-        EndpointConfigName=config_name,
-        RetainAllVariantProperties=False,
-        **options,
-    )
+    """Start updating the endpoint.
+
+    Raises :class:`EndpointBusyError` when SageMaker refused because the endpoint is in
+    progress (another invocation started a change since it was described): busy, not
+    failed; the change is applied on the endpoint's next state change.
+    """
+    action = f"Updating endpoint {name} to {config_name}"
+    try:
+        sagemaker.update_endpoint(
+            EndpointName=name,
+            EndpointConfigName=config_name,
+            RetainAllVariantProperties=False,
+            **options,
+        )
+    except ClientError as exc:
+        if error_code(exc) == "ValidationException":
+            status = str((describe_endpoint(sagemaker, name) or {}).get("EndpointStatus", ""))
+            if status in BUSY_STATES:
+                raise EndpointBusyError(name, status) from exc
+        raise AwsCallError(action, exc) from exc
 
 
 def retag(sagemaker: Any, arn: str, tags: list[dict[str, str]], *, stale_prefix: str = "") -> None:

@@ -23,14 +23,15 @@ class InvalidEventError(DeploymentError):
 
 
 class EndpointBusyError(DeploymentError):
-    """SageMaker refuses to delete the endpoint while it is being created or updated."""
+    """SageMaker refuses to change or delete the endpoint while it is in progress (being
+    created or updated, also by another invocation): busy, not failed."""
 
     def __init__(self, endpoint_name: str, status: str) -> None:
         self.endpoint_name = endpoint_name
         self.status = status
         super().__init__(
-            f"endpoint {endpoint_name} is {status}; SageMaker deletes it only once it is "
-            "no longer in progress"
+            f"endpoint {endpoint_name} is {status}; SageMaker changes or deletes it only "
+            "once it is no longer in progress"
         )
 
 

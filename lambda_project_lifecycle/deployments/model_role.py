@@ -1,55 +1,38 @@
-"""The role SageMaker runs a project's models as: its own training role if it has one.
+"""The role SageMaker runs a project's models as: the platform's model role, never the
+project's training role.
 
-The project's training role (made by its product stack, tagged with the project id)
-trusts SageMaker and reaches only the project's prefix of the data bucket. Projects
-without one (a plain git repository has no training project) use the platform's
-shared model role (in a stage account of its own: that account's model role, made by
-its target-account stack). The role is looked up in the account that hosts the stage.
+The training role may update the model packages of the project's groups (approving one
+deploys it), read the repository token and run pipelines: an inference container must not
+hold it. The model role (``ModelExecutionRole`` of the platform stack) reads only model
+archives (``*.tar.gz`` under the projects' prefixes of the data bucket), pulls the images the
+models need and writes endpoint logs; no model-package, pipeline, secret or repository
+permission. One role serves every project, so models cost no IAM role per project (the
+account's role quota binds at the training roles, docs/footprint.md).
+In a stage account of its own, the models run as that account's model role (made by its
+target-account stack, equally limited to model archives).
 """
 
 from __future__ import annotations
 
-import logging
-
-from lambda_project_lifecycle.aws_calls import call_unless
 from lambda_project_lifecycle.deployments.context import DeploymentContext, ProjectContext
-from lambda_project_lifecycle.naming import PROJECT_ID_TAG
-
-logger = logging.getLogger(__name__)
+from lambda_project_lifecycle.deployments.errors import DeploymentError
+from lambda_project_lifecycle.environment import MODEL_ROLE_ENV
 
 
 class ModelRoles:
-    """Each project's model role, looked up once per invocation."""
+    """The role each project's models run as."""
 
     def __init__(self, context: DeploymentContext) -> None:
         self._context = context
-        self._known: dict[tuple[str, str], str] = {}  # (stage, project id) -> role ARN
 
     def role_for(self, project: ProjectContext, stage: str) -> str:
-        project_id = project.names.project_id
-        key = (stage, project_id)
-        if key not in self._known:
-            self._known[key] = self._look_up(project, stage)
-        return self._known[key]
-
-    def _look_up(self, project: ProjectContext, stage: str) -> str:
-        project_id = project.names.project_id
-        role_name = project.names.training_role()
-        reply = call_unless(
-            frozenset({"NoSuchEntity"}),
-            f"Reading the training role {role_name}",
-            self._context.hosting(stage).client("iam").get_role,
-            RoleName=role_name,
-        )
-        role = (reply or {}).get("Role") or {}
-        tags = {tag["Key"]: tag["Value"] for tag in role.get("Tags", [])}
-        if role and tags.get(PROJECT_ID_TAG) == project_id:
-            return str(role["Arn"])
-        if role:
-            logger.warning(
-                "Role %s is not tagged %s=%s; models run as the shared role",
-                role_name,
-                PROJECT_ID_TAG,
-                project_id,
+        del project  # one role for every project of an account
+        in_stage_account = self._context.accounts.model_role_arn(stage)
+        if in_stage_account:
+            return in_stage_account
+        role = self._context.settings.model_role_arn
+        if not role:
+            raise DeploymentError(
+                f"The Lambda environment variable {MODEL_ROLE_ENV} (the models' role) is not set"
             )
-        return self._context.accounts.model_role_arn(stage) or self._context.settings.model_role_arn
+        return role

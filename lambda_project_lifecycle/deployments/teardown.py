@@ -168,15 +168,41 @@ def remove_project_deployments(
     """
     removed = Removed()
     for stage in stages:
-        try:
-            removed.add(remove_stage(hosting(stage) if hosting else clients, names, stage))
-        except EndpointBusyError as exc:
-            logger.info("%s: removed as soon as it is no longer %s", exc, exc.status)
-            mark_project_deleted(clients, names, stage, registry_table, now=now)
-            removed.pending.append(exc.endpoint_name)
-            continue
-        records.delete(clients.dynamodb, registry_table, names.endpoint(stage))
+        removed.add(
+            remove_deleted_projects_stage(
+                clients,
+                names,
+                stage,
+                registry_table,
+                now=now,
+                hosting=hosting(stage) if hosting else None,
+            )
+        )
     logger.info("Removed the deployments of project %s: %s", names.project_id, removed.as_dict())
+    return removed
+
+
+def remove_deleted_projects_stage(
+    clients: AwsClients,
+    names: ProjectNames,
+    stage: str,
+    registry_table: str,
+    *,
+    now: datetime,
+    hosting: AwsClients | None = None,
+) -> Removed:
+    """One stage of a deleted project: everything and its record, or, while SageMaker is
+    still creating or updating the endpoint, its record marked ``project_deleted``.
+    ``hosting``: the clients of the stage's account (default ``clients``, the platform's)."""
+    try:
+        removed = remove_stage(hosting or clients, names, stage)
+    except EndpointBusyError as exc:
+        logger.info("%s: removed as soon as it is no longer %s", exc, exc.status)
+        mark_project_deleted(clients, names, stage, registry_table, now=now)
+        removed = Removed()
+        removed.pending.append(exc.endpoint_name)
+        return removed
+    records.delete(clients.dynamodb, registry_table, names.endpoint(stage))
     return removed
 
 

@@ -55,8 +55,9 @@ from lambda_project_lifecycle.resource_properties import (
 logger = logging.getLogger(__name__)
 
 # https:// for a self-hosted server; arn: for a SageMaker managed one (the sagemaker-mlflow
-# plugin resolves it); http:// only for a server the builds reach on a private network.
-MLFLOW_URI_SCHEMES = ("https://", "http://", "arn:")
+# plugin resolves it). Never plain http: the builds send the tracking server credentials
+# and models; tests and the sandbox serve theirs over TLS with a CA of their own.
+MLFLOW_URI_SCHEMES = ("https://", "arn:")
 # A SageMaker MLflow tracking server (or app) ARN: it scopes the training role's
 # sagemaker-mlflow permission, so no wildcard.
 MLFLOW_ARN_PATTERN = (

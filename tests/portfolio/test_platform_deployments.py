@@ -15,9 +15,6 @@ from template_common.settings import TemplateSettings
 TEMPLATE: dict[str, Any] = json.loads(json.dumps(platform.build(TemplateSettings()).to_dict()))
 RESOURCES = TEMPLATE["Resources"]
 DEPLOYING = ("ModelDeployFunctionRole", "EndpointEventsFunctionRole")
-TRAINING_ROLES = {
-    "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/sagemaker-*-training"
-}
 
 
 def statements(role: str) -> list[dict[str, Any]]:
@@ -29,19 +26,28 @@ def by_sid(role: str) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize("role", DEPLOYING)
-def test_models_run_as_the_projects_training_role_or_the_shared_fallback_only(role: str) -> None:
+def test_models_run_as_the_platforms_model_role_only(role: str) -> None:
     passing = [s for s in statements(role) if "iam:PassRole" in s["Action"]]
     assert passing == [
         {
             "Sid": "PassModelRolesToSageMaker",
             "Effect": "Allow",
             "Action": ["iam:PassRole"],
-            "Resource": [TRAINING_ROLES, {"Fn::GetAtt": ["ModelExecutionRole", "Arn"]}],
+            "Resource": [{"Fn::GetAtt": ["ModelExecutionRole", "Arn"]}],
             "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         }
     ]
-    assert by_sid(role)["ProjectTrainingRolesRead"]["Action"] == ["iam:GetRole"]
-    assert by_sid(role)["ProjectTrainingRolesRead"]["Resource"] == [TRAINING_ROLES]
+    assert not [s for s in statements(role) if "iam:GetRole" in s["Action"]]
+
+
+def test_the_model_role_may_read_archives_pull_images_and_log_nothing_else() -> None:
+    policy = RESOURCES["ModelExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    services = {a.split(":")[0] for a in actions}
+    assert services == {"s3", "ecr", "logs"}, actions
+    assert "s3:PutObject" not in actions and "s3:ListBucket" not in actions
+    trust = RESOURCES["ModelExecutionRole"]["Properties"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": ["sagemaker.amazonaws.com"]}
 
 
 def test_the_training_role_pattern_matches_every_projects_training_role() -> None:

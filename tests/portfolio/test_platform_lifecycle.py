@@ -32,6 +32,10 @@ def test_lambda_never_retries_a_lifecycle_request_nor_runs_one_cloudformation_ga
             # queued longer, the request could not be answered within the ServiceTimeout
             "MaximumEventAgeInSeconds": LIFECYCLE_SERVICE_TIMEOUT_SECONDS
             - RESOURCES["LifecycleFunction"]["Properties"]["Timeout"],
+            # a request that never got to run (or crashed the runtime) is kept and alarmed
+            "DestinationConfig": {
+                "OnFailure": {"Destination": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}}
+            },
         }
     ]
 

@@ -69,7 +69,7 @@ def test_the_lifecycle_reaches_only_project_repositories_seed_code_and_platform_
         "ListingHasNoResourceScope",
         "HostingListsHaveNoResourceScope",
         "AlarmListsHaveNoResourceScope",
-        "VariantScalingTeardown",
+        "ScalingReadsHaveNoResourceScope",
     }
     for statement in statements.values():
         if statement["Sid"] not in unscoped:

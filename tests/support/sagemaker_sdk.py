@@ -13,29 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.emulator_gaps import SAGEMAKER_SDK_ENVIRONMENT
-
-SDK_CONFIG = """\
-SchemaVersion: '1.0'
-SageMaker:
-  PythonSDK:
-    Modules:
-      TelemetryOptOut: true
-"""
+from sandbox.embedded_aws import sdk_environment
 
 
 def offline_environment(config_dir: Path, region: str) -> dict[str, str]:
     """Fake credentials, the region, SDK telemetry off and no config from this machine."""
-    config = config_dir / "sagemaker-sdk-config.yaml"
-    config.write_text(SDK_CONFIG)
     return {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": region,
-        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config),
-        "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(config),
-        **SAGEMAKER_SDK_ENVIRONMENT,
+        **sdk_environment(config_dir),
     }
 
 

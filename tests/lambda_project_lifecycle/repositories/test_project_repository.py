@@ -641,6 +641,7 @@ def test_an_mlflow_project_json_names_its_tracking_server(
         ("", "", "The MLflow flavour needs a tracking server: set the project's MlflowTrackingUri"),
         (MLFLOW_TRACKING_URI, "mlflow.internal:5000", "the MlflowTrackingUri parameter must be"),
         ("ftp://mlflow", "", "the platform's MlflowTrackingUri (MLFLOW_TRACKING_URI) must be"),
+        ("", "http://mlflow.internal:5000", "the MlflowTrackingUri parameter must be an https://"),
     ],
 )
 def test_an_mlflow_project_without_a_usable_tracking_server_fails_and_makes_nothing(

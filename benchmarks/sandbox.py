@@ -1,0 +1,74 @@
+"""Time ``python build.py sandbox`` as a user runs it, and the memory its process tree holds.
+
+    .venv/bin/python benchmarks/sandbox.py [--runs 3] [--products a,b] [-- extra options]
+
+Each run is the command in a child process (``dist/`` built once before, so the
+runs measure the sandbox, not the build's checks); the figures are the median
+wall time of the runs, each run's time and step count from its ``--report``, and
+the peak resident set (RSS) and proportional set (PSS) of the whole process tree
+(the command, its Lambda workers, builds, pipeline jobs and served models),
+sampled every 100 ms. Targets: median under 90 s, peak under 1 GB, on a 2-CPU
+machine. The machine's load changes every figure: the load average is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sandbox_parts import MemoryPeak
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_once(products: str | None, extra: list[str], report: Path) -> tuple[float, int, dict]:
+    command = [sys.executable, "build.py", "sandbox", "--report", str(report), *extra]
+    if products:
+        command += ["--products", products]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    document = json.loads(report.read_text()) if report.is_file() else {}
+    if done.returncode != 0:
+        print(done.stdout[-3000:], done.stderr[-3000:], sep="\n", file=sys.stderr)
+    return seconds, done.returncode, document
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--products", help="as the command's --products (default: all four)")
+    args, extra = parser.parse_known_args()
+    extra = [a for a in extra if a != "--"]
+    subprocess.run([sys.executable, "build.py"], cwd=REPO, check=True, capture_output=True)
+    times = []
+    loads = []
+    with MemoryPeak() as memory, tempfile.TemporaryDirectory() as scratch:
+        for number in range(args.runs):
+            report = Path(scratch) / f"run-{number}.json"
+            seconds, status, document = run_once(args.products, extra, report)
+            loads.append(os.getloadavg()[0])
+            steps = len(document.get("steps", []))
+            print(f"run {number + 1}: {seconds:6.1f} s, exit {status}, {steps} steps", flush=True)
+            if status != 0:
+                return status
+            times.append(seconds)
+    print(f"median of {len(times)} runs: {statistics.median(times):.1f} s (target < 90 s)")
+    print(f"peak RSS of the process tree: {memory.peak_kb / 1024:.0f} MB (target < 1024 MB)")
+    print(f"peak PSS of the process tree: {memory.peak_pss_kb / 1024:.0f} MB")
+    print(
+        f"load average during the runs: {', '.join(f'{x:.1f}' for x in loads)} on "
+        f"{os.cpu_count()} CPUs"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

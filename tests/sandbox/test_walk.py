@@ -1,0 +1,96 @@
+"""``python build.py sandbox``: the walk for one product, its report, and its options."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from portfolio_build import cli
+from sandbox.walk import (
+    PRODUCT_NAMES,
+    SandboxOptionError,
+    SandboxOptions,
+    parse_products,
+    run_sandbox,
+)
+from tests.support.network import loopback_only
+from tests.support.publishing import config_for, make_release
+
+
+@pytest.fixture(scope="module")
+def walked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The sandbox for the product that is quickest to create and delete."""
+    dist = tmp_path_factory.mktemp("dist")
+    report = tmp_path_factory.mktemp("report") / "sandbox.json"
+    out = io.StringIO()
+    with loopback_only():
+        status = run_sandbox(
+            config_for(dist, regions=["us-east-1"]),
+            lambda: make_release(dist),
+            SandboxOptions(products=("baseline-mlflow",), report=report, out=out),
+        )
+    return {"status": status, "out": out.getvalue(), "report": json.loads(report.read_text())}
+
+
+def test_the_sandbox_creates_and_deletes_a_project_and_reports_every_step(
+    walked: dict[str, Any],
+) -> None:
+    report = walked["report"]
+
+    assert walked["status"] == 0, walked["out"]
+    assert report["ok"] is True and report["failed_step"] is None
+    assert [(s["project"], s["step"]) for s in report["steps"]] == [
+        ("sandbox", "build"),
+        ("sandbox", "start the embedded AWS"),
+        ("sandbox", "publish (bootstrap, platform, products)"),
+        ("baseline-mlflow", "create project (s3)"),
+        ("baseline-mlflow", "delete project (delete-all)"),
+    ]
+    assert all(s["ok"] and s["seconds"] > 0 for s in report["steps"])
+    assert "mlops-portfolio-platform CREATE_COMPLETE" in report["steps"][2]["detail"]
+    (project,) = report["projects"]
+    assert project["product"] == "baseline-mlflow" and project["method"] == "s3"
+    assert project["id"].startswith("p-") and project["on_delete"] == "delete-all"
+    assert project["left_after_delete"] and not any(project["left_after_delete"].values())
+
+
+def test_the_output_has_a_line_per_step_then_the_projects_table(walked: dict[str, Any]) -> None:
+    lines = walked["out"].splitlines()
+
+    step_lines = [line for line in lines if line[:1] in ("✓", "✗")]
+    assert len(step_lines) == 5 and all(line.startswith("✓") for line in step_lines)
+    assert "churn-baseline-mlflow (baseline-mlflow)" in lines
+    assert any("left after delete" in line and line.endswith("nothing") for line in lines)
+    assert "5 steps in" in walked["out"] and "all steps passed" in walked["out"]
+
+
+def test_products_are_chosen_by_name_in_the_portfolios_order() -> None:
+    assert parse_products(None) == PRODUCT_NAMES
+    assert parse_products("advanced-mlflow, baseline-sagemaker") == (
+        "baseline-sagemaker",
+        "advanced-mlflow",
+    )
+
+
+@pytest.mark.parametrize("given", ["baseline-sagemaker,nonsense", ",", ""])
+def test_an_unknown_product_is_refused_naming_the_option_and_the_choices(given: str) -> None:
+    with pytest.raises(SandboxOptionError) as refused:
+        parse_products(given)
+
+    assert str(refused.value).startswith("--products: unknown product")
+    assert "choose from baseline-sagemaker, baseline-mlflow" in str(refused.value)
+
+
+def test_the_cli_answers_a_bad_products_option_with_one_line_and_starts_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status = cli.main(["sandbox", "--products", "nonsense", "--dist", str(tmp_path / "dist")])
+
+    err = capsys.readouterr().err.strip()
+    assert status == 2
+    assert err.startswith("error: --products: unknown product nonsense") and "\n" not in err
+    assert not (tmp_path / "dist").exists()
