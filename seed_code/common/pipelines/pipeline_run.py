@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 FINISHED = {"Succeeded", "Failed", "Stopped"}
 DEFAULT_POLL_SECONDS = 30.0
+# The first looks come sooner (5 s, then 10, 20, then every poll_seconds): a short pipeline's
+# build ends within seconds of it instead of half a minute after.
+FIRST_POLL_SECONDS = 5.0
 DEFAULT_TIMEOUT_SECONDS = 2 * 60 * 60.0
 
 
@@ -156,8 +159,11 @@ def wait_for_execution(
     sleep: Callable[[float], None] = time.sleep,
     report: Callable[[str], None] = print,
 ) -> str:
-    """Poll until the execution finishes; raise :class:`PipelineRunError` unless it succeeded."""
+    """Poll until the execution finishes; raise :class:`PipelineRunError` unless it succeeded.
+
+    Looks again after 5 s, then twice as long each time up to ``poll_seconds``."""
     waited = 0.0
+    delay = min(FIRST_POLL_SECONDS, poll_seconds)
     last = None
     while True:
         described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
@@ -174,8 +180,10 @@ def wait_for_execution(
                 f"pipeline execution {arn} still {status} after {timeout_seconds / 60:.0f} min; "
                 "follow it in SageMaker Studio (Pipelines)"
             )
-        sleep(poll_seconds)
-        waited += poll_seconds
+        pause = min(delay, timeout_seconds - waited)  # the last look at the timeout itself
+        sleep(pause)
+        waited += pause
+        delay = min(delay * 2, poll_seconds)
 
 
 def _failure_message(sagemaker: Any, arn: str, status: str, described: dict[str, Any]) -> str:
