@@ -19,8 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from awacs import logs as logs_actions
-from awacs import s3 as s3_actions
 from awacs import secretsmanager as secrets_actions
 from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import Equals, GetAtt, Join, Not, Parameter, Ref, Template, events, iam
@@ -34,10 +32,9 @@ from portfolio.functions import SharedFunction, add_event_rule, add_function, tr
 from portfolio.hosting_permissions import (
     deployment_statements,
     deployment_teardown_statements,
+    model_serving_statements,
 )
 from portfolio.permissions import registry_statements
-from template_common.arns import regional_arn
-from template_common.images import image_pull_statements
 
 MODEL_DEPLOY_HANDLER = "lambda_project_lifecycle.deployments.model_deploy.handler"
 ENDPOINT_EVENTS_HANDLER = "lambda_project_lifecycle.deployments.endpoint_events.handler"
@@ -220,36 +217,12 @@ def _add_model_role(template: Template, data_bucket: Any) -> iam.Role:
                     PolicyName="serve-project-models",
                     PolicyDocument=PolicyDocument(
                         Version="2012-10-17",
-                        Statement=[
-                            Statement(
-                                Sid="ModelArchivesOnly",
-                                Effect=Allow,
-                                Action=[s3_actions.GetObject],
-                                Resource=[
-                                    Join(
-                                        "",
-                                        [GetAtt(data_bucket, "Arn"), f"/{NAME_PREFIX}-*/*.tar.gz"],
-                                    )
-                                ],
-                            ),
-                            *image_pull_statements(),
-                            Statement(
-                                Sid="EndpointLogs",
-                                Effect=Allow,
-                                Action=[
-                                    logs_actions.CreateLogGroup,
-                                    logs_actions.CreateLogStream,
-                                    logs_actions.PutLogEvents,
-                                    logs_actions.DescribeLogStreams,
-                                ],
-                                Resource=[
-                                    regional_arn(
-                                        "logs",
-                                        f"log-group:/aws/sagemaker/Endpoints/{NAME_PREFIX}-*",
-                                    )
-                                ],
-                            ),
-                        ],
+                        Statement=model_serving_statements(
+                            Join(
+                                "",
+                                [GetAtt(data_bucket, "Arn"), f"/{NAME_PREFIX}-*/*.tar.gz"],
+                            )
+                        ),
                     ),
                 )
             ],

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 from awacs import events as events_actions
 from awacs import iam as iam_actions
-from awacs import logs as logs_actions
-from awacs import s3 as s3_actions
 from awacs import sagemaker as sm_actions
 from awacs import sts
 from awacs.aws import (
@@ -50,10 +48,10 @@ from portfolio.deployments import ENDPOINT_PATTERN
 from portfolio.hosting_permissions import (
     alarm_and_scaling_statements,
     deployment_teardown_statements,
+    model_serving_statements,
     project_hosting_statement,
 )
-from template_common.arns import iam_role_arn, regional_arn
-from template_common.images import image_pull_statements
+from template_common.arns import iam_role_arn
 from template_common.settings import TemplateSettings
 
 # The platform's own event bus, in this stack's region.
@@ -101,36 +99,12 @@ def build(settings: TemplateSettings) -> Template:
                     PolicyName="serve-project-models",
                     PolicyDocument=PolicyDocument(
                         Version="2012-10-17",
-                        Statement=[
-                            Statement(
-                                Sid="ModelArchivesOnly",
-                                Effect=Allow,
-                                Action=[s3_actions.GetObject],
-                                Resource=[
-                                    Sub(
-                                        "arn:${AWS::Partition}:s3:::${ProjectDataBucket}/"
-                                        f"{NAME_PREFIX}-*/*.tar.gz"
-                                    )
-                                ],
-                            ),
-                            *image_pull_statements(),
-                            Statement(
-                                Sid="EndpointLogs",
-                                Effect=Allow,
-                                Action=[
-                                    logs_actions.CreateLogGroup,
-                                    logs_actions.CreateLogStream,
-                                    logs_actions.PutLogEvents,
-                                    logs_actions.DescribeLogStreams,
-                                ],
-                                Resource=[
-                                    regional_arn(
-                                        "logs",
-                                        f"log-group:/aws/sagemaker/Endpoints/{NAME_PREFIX}-*",
-                                    )
-                                ],
-                            ),
-                        ],
+                        Statement=model_serving_statements(
+                            Sub(
+                                "arn:${AWS::Partition}:s3:::${ProjectDataBucket}/"
+                                f"{NAME_PREFIX}-*/*.tar.gz"
+                            )
+                        ),
                     ),
                 )
             ],
