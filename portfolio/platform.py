@@ -56,6 +56,8 @@ from portfolio.functions import SharedFunction, add_event_rule, add_function, tr
 from portfolio.hosting_permissions import deployment_teardown_statements
 from portfolio.permissions import (
     model_group_statements,
+    pipeline_statements,
+    project_data_statements,
     registry_statements,
     repository_statements,
     training_trigger_statements,
@@ -167,6 +169,8 @@ def build(settings: TemplateSettings) -> Template:
             description="mlops-portfolio: creates, updates and deletes SageMaker projects.",
             statements=[
                 *model_group_statements(),
+                *pipeline_statements(),
+                *project_data_statements(data_bucket),
                 *registry_statements(registry, write=True),
                 *deployment_teardown_statements(),
                 *repository_statements(
