@@ -42,6 +42,10 @@ from sandbox.tls import CertificateAuthority
 
 # Lambda's asynchronous retries (1 and 2 minutes on AWS), shortened for a run of seconds.
 RETRY_DELAYS = (1.0, 2.0)
+# A Lambda environment idle this long is shut down: each holds 60-100 MB, and between the
+# walk's steps (a training build takes 10-15 s) nothing invokes most functions; a cold start
+# here costs a fork of the code's zygote.
+LAMBDA_IDLE_SECONDS = 10.0
 # Put on the builds' PYTHONPATH: its sitecustomize makes the SDK's config checks cheap.
 BUILD_IMAGE = Path(__file__).parent / "build_image"
 # A build's install phase needs the network (the virtualenv holds what it installs); its
@@ -100,7 +104,11 @@ class EmbeddedAws:
             trusted = {**self.authority.environment(), **sdk_environment(self.directory)}
             self.clock = SandboxClock()
             self.runtime = LambdaRuntime(
-                self.emulator, environment=trusted, retry_delays=RETRY_DELAYS, clock=self.clock
+                self.emulator,
+                environment=trusted,
+                retry_delays=RETRY_DELAYS,
+                idle_seconds=LAMBDA_IDLE_SECONDS,
+                clock=self.clock,
             )
             self.custom_resources = CustomResources(self.emulator, self.runtime)
             self.emulator.answer(
