@@ -23,3 +23,8 @@ REPOSITORY_PROPERTIES = (PROVIDER, OWNER, NAME, CONNECTION, SECRET, URL, API_URL
 # Optional property of the custom resource (MLflow flavour); overrides the Lambda's
 # MLFLOW_TRACKING_URI, which the platform stack's parameter of the same name sets.
 MLFLOW_TRACKING_URI_PROPERTY = "MlflowTrackingUri"
+
+# Optional property: the ARN of the project's own model role (product templates built with
+# model_role_isolation "per-project"); without it the project's models run as the platform's
+# shared model role.
+MODEL_ROLE_ARN_PROPERTY = "ModelRoleArn"

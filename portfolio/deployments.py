@@ -32,9 +32,9 @@ from portfolio.functions import SharedFunction, add_event_rule, add_function, tr
 from portfolio.hosting_permissions import (
     deployment_statements,
     deployment_teardown_statements,
-    model_serving_statements,
 )
 from portfolio.permissions import registry_statements
+from template_common.model_serving import model_serving_statements
 
 MODEL_DEPLOY_HANDLER = "lambda_project_lifecycle.deployments.model_deploy.handler"
 ENDPOINT_EVENTS_HANDLER = "lambda_project_lifecycle.deployments.endpoint_events.handler"

@@ -60,6 +60,7 @@ from portfolio.permissions import (
     repository_statements,
     training_trigger_statements,
 )
+from portfolio.project_role_boundary import add_project_role_boundary
 from portfolio.service_catalog import add_launch_role, add_portfolio, template_method_trust
 from portfolio.stage_account_access import (
     add_stage_account_access,
@@ -203,6 +204,7 @@ def build(settings: TemplateSettings) -> Template:
             handlers=(deployments.model_deploy, deployments.endpoint_events, deployments.reaper),
             lifecycle=function,
         )
+    boundary = add_project_role_boundary(template, settings, data_bucket)
     launch_role = add_launch_role(
         template,
         "LaunchRole",
@@ -211,6 +213,7 @@ def build(settings: TemplateSettings) -> Template:
         function,
         settings,
         stacks="SC-*",
+        boundary=boundary,
     )
     # The S3 template method: SageMaker creates a project's stack from the template in S3
     # with this role (as CloudFormation's), on behalf of a Studio user.
@@ -222,6 +225,7 @@ def build(settings: TemplateSettings) -> Template:
         function,
         settings,
         stacks="*",
+        boundary=boundary,
     )
 
     for logical_id, name, value, description in (
@@ -242,6 +246,12 @@ def build(settings: TemplateSettings) -> Template:
             settings.project_data_bucket_parameter,
             Ref(data_bucket),
             "Bucket of the projects' data and pipeline artifacts (one prefix per project).",
+        ),
+        (
+            "ProjectRoleBoundaryParameter",
+            settings.permissions_boundary_parameter,
+            Ref(boundary),
+            "Permissions boundary (managed policy ARN) every project role carries.",
         ),
         (
             "VersionParameter",

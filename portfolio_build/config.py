@@ -24,7 +24,11 @@ from lambda_project_lifecycle.stage_accounts import (
     StageAccountIds,
 )
 from portfolio_build.errors import ConfigError
-from template_common.settings import DEFAULT_SSM_PREFIX, TemplateSettings
+from template_common.settings import (
+    DEFAULT_SSM_PREFIX,
+    MODEL_ROLE_ISOLATION_CHOICES,
+    TemplateSettings,
+)
 
 DEFAULT_CONFIG_FILE = "portfolio.toml"
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
@@ -49,6 +53,7 @@ SCHEMA: dict[str, Any] = {
         "portfolio_name": {"type": "string", "minLength": 1, "maxLength": 100},
         "provider_name": {"type": "string", "minLength": 1, "maxLength": 50},
         "support_email": {"type": "string", "maxLength": 254},
+        "model_role_isolation": {"enum": list(MODEL_ROLE_ISOLATION_CHOICES)},
         # publish and status
         "profile": {"type": "string", "minLength": 1, "maxLength": 128},
         "keep_versions": {"type": "integer", "minimum": 1, "maximum": MAX_VERSIONS_QUOTA},
@@ -152,6 +157,9 @@ def load_config(
         portfolio_name=values.get("portfolio_name", TemplateSettings.portfolio_name),
         provider_name=values.get("provider_name", TemplateSettings.provider_name),
         support_email=values.get("support_email", ""),
+        model_role_isolation=values.get(
+            "model_role_isolation", TemplateSettings.model_role_isolation
+        ),
     )
     settings = replace(settings, stage_accounts=_stage_accounts(values, sources, settings))
     function_name = settings.lifecycle_function_name

@@ -34,6 +34,7 @@ from troposphere import GetAtt, If, Ref, Sub, Tags, Template, iam
 
 from lambda_project_lifecycle.resource_properties import CONNECTION, SECRET
 from products.conditions import HAS_TRAINING, IS_CODECOMMIT, USES_CONNECTION, USES_TOKEN
+from products.project_roles import permissions_boundary
 from template_common.arns import iam_role_arn, regional_arn, s3_arn
 from template_common.catalog import Product
 from template_common.connections import connection_actions
@@ -78,6 +79,7 @@ def add_training_role(
                     },
                 )
             ],
+            PermissionsBoundary=permissions_boundary(settings),
             Tags=tags,
         )
     )
