@@ -47,6 +47,7 @@ from lambda_project_lifecycle.environment import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
 from lambda_project_lifecycle.handler_logging import handler_logger
 from lambda_project_lifecycle.location import StackLocation
+from lambda_project_lifecycle.model_role_property import project_model_role
 from lambda_project_lifecycle.project import (
     IMMUTABLE_PROPERTIES,
     ProjectSpec,
@@ -260,6 +261,7 @@ class ProjectLifecycle:
     def _converge(self, spec: ProjectSpec, event: Mapping[str, Any], *, reconcile: bool) -> Outcome:
         table = self.settings.registry_table
         properties = event.get("ResourceProperties", {})
+        model_role_arn = project_model_role(properties)
         context = lifecycle_steps.repository_context(spec, event, self._clients)
         tracking_uri = self._tracking_uri(spec, properties, reconcile=reconcile)
         recorded = lifecycle_steps.recorded_repository(context, table) if reconcile else None
@@ -290,6 +292,7 @@ class ProjectLifecycle:
                 stack_id=str(event.get("StackId", "")),
                 properties=recorded_properties(properties),
                 mlflow_tracking_uri=tracking_uri,
+                model_role_arn=model_role_arn,
             )
             self._checkpoint("writing the repository to the registry")
             project_registry.save_repository(
