@@ -78,6 +78,7 @@ def add_deployments(
     data_bucket: Any,
     environment: dict[str, Any],
     failed_events: FailedEvents,
+    project_model_roles: str,
 ) -> DeploymentResources:
     webhook_secret = template.add_parameter(
         Parameter(
@@ -108,7 +109,10 @@ def add_deployments(
     registry_access = registry_statements(registry, write=True)
     # The deploy and endpoint-events handlers both deploy (a rollback, restored scaling).
     notices = publish_statements(failed_events.topic, failed_events.key)
-    deploying = [*deployment_statements(model_role, data_bucket, notices), *registry_access]
+    deploying = [
+        *deployment_statements(model_role, data_bucket, notices, project_model_roles),
+        *registry_access,
+    ]
     model_deploy = add_function(
         template,
         SharedFunction(

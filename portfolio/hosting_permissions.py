@@ -115,12 +115,13 @@ def deployment_teardown_statements() -> list[Statement]:
 
 
 def deployment_statements(
-    model_role: Any, data_bucket: Any, notices: list[Statement]
+    model_role: Any, data_bucket: Any, notices: list[Statement], project_model_roles: str
 ) -> list[Statement]:
     """Deploy approved packages: models, configs, endpoints, alarms, scaling, tests, notices.
 
-    Every project's models run as ``model_role`` (model archives only), never as a
-    project's training role.
+    Projects' models run as the shared ``model_role`` or as a project's own model role
+    (the roles under the IAM path ``project_model_roles``), both for model archives only;
+    never as a project's training role, which this may not pass.
     """
     return [
         *deployment_teardown_statements(),
@@ -141,7 +142,10 @@ def deployment_statements(
             Sid="PassModelRolesToSageMaker",
             Effect=Allow,
             Action=[iam_actions.PassRole],
-            Resource=[GetAtt(model_role, "Arn")],
+            Resource=[
+                GetAtt(model_role, "Arn"),
+                iam_role_arn(f"{project_model_roles.strip('/')}/*"),
+            ],
             Condition=Condition(StringEquals("iam:PassedToService", "sagemaker.amazonaws.com")),
         ),
         *alarm_and_scaling_statements(),

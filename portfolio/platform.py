@@ -195,6 +195,7 @@ def build(settings: TemplateSettings) -> Template:
         data_bucket=data_bucket,
         environment=environment,
         failed_events=failed_events,
+        project_model_roles=settings.model_role_path,
     )
     allow_rules_to_dead_letter(template, failed_events, [push_rule, *deployments.rules])
     if accounts is not None:
