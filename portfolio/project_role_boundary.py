@@ -29,6 +29,7 @@ from troposphere import GetAtt, Join, Template, iam
 
 from lambda_project_lifecycle.naming import NAME_PREFIX
 from template_common.arns import iam_role_arn, regional_arn, secret_arn
+from template_common.checkov_skips import BOUNDARY_CAPS_NOT_GRANTS, skip_metadata
 from template_common.connections import connection_actions, connection_arns
 from template_common.settings import TemplateSettings
 
@@ -66,6 +67,7 @@ def add_project_role_boundary(
         iam.ManagedPolicy(
             BOUNDARY_LOGICAL_ID,
             ManagedPolicyName=settings.permissions_boundary_name,
+            Metadata=skip_metadata(BOUNDARY_CAPS_NOT_GRANTS),
             Description="Permissions boundary of every role a SageMaker project stack "
             "creates: the most any project role may do.",
             PolicyDocument=PolicyDocument(
