@@ -28,13 +28,14 @@ from lambda_project_lifecycle.environment import MODEL_ROLE_ENV, WEBHOOK_SECRET_
 from lambda_project_lifecycle.naming import NAME_PREFIX
 from lambda_project_lifecycle.triggers import ENDPOINT_DETAIL_TYPE, MODEL_PACKAGE_DETAIL_TYPE
 from portfolio.failed_events import FailedEvents, publish_statements
-from portfolio.functions import SharedFunction, add_event_rule, add_function, trust_policy
+from portfolio.functions import SharedFunction, add_event_rule, add_function
 from portfolio.hosting_permissions import (
     deployment_statements,
     deployment_teardown_statements,
 )
 from portfolio.permissions import registry_statements
 from template_common.model_serving import model_serving_statements
+from template_common.trust import trust_policy
 
 MODEL_DEPLOY_HANDLER = "lambda_project_lifecycle.deployments.model_deploy.handler"
 ENDPOINT_EVENTS_HANDLER = "lambda_project_lifecycle.deployments.endpoint_events.handler"

@@ -52,7 +52,7 @@ from portfolio.failed_events import (
     add_notification_topic,
     allow_rules_to_dead_letter,
 )
-from portfolio.functions import SharedFunction, add_event_rule, add_function, trust_policy
+from portfolio.functions import SharedFunction, add_event_rule, add_function
 from portfolio.hosting_permissions import deployment_teardown_statements
 from portfolio.permissions import (
     model_group_statements,
@@ -77,6 +77,7 @@ from template_common.lifecycle_function import (
     LIFECYCLE_TIMEOUT_SECONDS,
 )
 from template_common.settings import TemplateSettings
+from template_common.trust import trust_policy
 
 LIFECYCLE_HANDLER = "lambda_project_lifecycle.lifecycle.handler"
 LIFECYCLE_MEMORY_MB = 512  # seeding (dulwich, zlib) runs faster with the CPU that comes with it

@@ -12,8 +12,7 @@ registry record. Like every project role it carries the platform's permissions b
 
 from __future__ import annotations
 
-from awacs.aws import Allow, PolicyDocument, Principal, Statement
-from awacs.sts import AssumeRole
+from awacs.aws import PolicyDocument
 from troposphere import Tags, Template, iam
 
 from lambda_project_lifecycle.naming import NAME_PREFIX
@@ -21,6 +20,7 @@ from products.project_roles import permissions_boundary
 from template_common.arns import s3_arn
 from template_common.model_serving import model_serving_statements
 from template_common.settings import TemplateSettings
+from template_common.trust import trust_policy
 
 MODEL_ROLE = "ModelRole"
 # The project's prefix, as naming.ProjectNames.prefix makes it (never shortened).
@@ -35,16 +35,7 @@ def add_model_role(template: Template, settings: TemplateSettings, tags: Tags) -
             Path=settings.model_role_path,
             Description="SageMaker runs this project's deployed models with this role: its "
             "model archives, image pulls and its endpoints' logs only.",
-            AssumeRolePolicyDocument=PolicyDocument(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Effect=Allow,
-                        Principal=Principal("Service", ["sagemaker.amazonaws.com"]),
-                        Action=[AssumeRole],
-                    )
-                ],
-            ),
+            AssumeRolePolicyDocument=trust_policy("sagemaker.amazonaws.com"),
             PermissionsBoundary=permissions_boundary(settings),
             Policies=[
                 iam.Policy(

@@ -11,17 +11,13 @@ deployment record and the notices name.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
-from lambda_project_lifecycle.lifecycle import handle_event
 from lambda_project_lifecycle.naming import ProjectNames
 from lambda_project_lifecycle.project_registry import load_project
-from sandbox.cloudformation import LambdaContext
 from template_common.settings import TemplateSettings
 from tests.support.deployments import MODEL_ROLE_ARN, DeployWorld
-from tests.support.events import load_event
 
 
 def execution_roles(world: DeployWorld, names: ProjectNames) -> set[str]:
@@ -72,20 +68,6 @@ def create_project_model_role(world: DeployWorld, names: ProjectNames) -> str:
     return str(role["Role"]["Arn"])
 
 
-def lifecycle_answer(world: DeployWorld, **props: str) -> dict[str, Any]:
-    event = load_event("cfn-project-lifecycle-create.json")
-    event["ResourceProperties"].update(props)
-    answers: list[bytes] = []
-    handle_event(
-        event,
-        LambdaContext(),
-        clients=world.clients,
-        settings=world.lifecycle_settings,
-        send=lambda url, body: answers.append(body),
-    )
-    return dict(json.loads(answers[0]))
-
-
 def test_a_project_with_its_own_model_role_runs_its_models_as_that_role(
     world: DeployWorld,
 ) -> None:
@@ -113,7 +95,7 @@ def test_a_project_with_its_own_model_role_runs_its_models_as_that_role(
 def test_a_model_role_that_is_no_role_arn_fails_the_create_and_makes_nothing(
     world: DeployWorld, value: str, says: str
 ) -> None:
-    answer = lifecycle_answer(world, ProjectId="p-badmodelrole1", ModelRoleArn=value)
+    answer = world.lifecycle_create(ProjectId="p-badmodelrole1", ModelRoleArn=value)
 
     assert answer["Status"] == "FAILED"
     assert "ModelRoleArn" in answer["Reason"] and says in answer["Reason"]
