@@ -376,8 +376,9 @@ def _model_role_choices(platform_roles: int) -> list[str]:
     return [
         "### The models' role: one shared, or one per project",
         "",
-        "The platform setting `model_role_isolation` (README, Configuration) chooses; every",
-        "project role carries the platform's permissions boundary either way.",
+        "The platform setting `model_role_isolation` (README, Configuration; the platform",
+        "stack's `ModelRoleIsolation` parameter) chooses; every project role carries the",
+        "platform's permissions boundary either way.",
         "",
         "| `model_role_isolation`: models run as | IAM roles per project | projects at the "
         f"default quota ({default:,}) | at a raised quota ({RAISED_ROLE_QUOTA:,}) |",

@@ -30,6 +30,7 @@ from troposphere import awslambda as lambda_
 from lambda_project_lifecycle.environment import (
     ARTIFACTS_BUCKET_ENV,
     MLFLOW_TRACKING_URI_ENV,
+    MODEL_ROLE_ISOLATION_ENV,
     NOTIFICATION_TOPIC_ENV,
     PORTFOLIO_VERSION_ENV,
     PROJECT_DATA_BUCKET_ENV,
@@ -37,7 +38,11 @@ from lambda_project_lifecycle.environment import (
     SEED_CODE_KEY_ENV,
 )
 from lambda_project_lifecycle.naming import NAME_PREFIX
-from lambda_project_lifecycle.resource_properties import MLFLOW_TRACKING_URI_PROPERTY
+from lambda_project_lifecycle.resource_properties import (
+    MLFLOW_TRACKING_URI_PROPERTY,
+    MODEL_ROLE_ISOLATION_CHOICES,
+    MODEL_ROLE_ISOLATION_PARAMETER,
+)
 from lambda_project_lifecycle.scenarios import SCENARIOS
 from lambda_project_lifecycle.triggers import (
     CODECOMMIT_DETAIL_TYPE,
@@ -126,6 +131,17 @@ def build(settings: TemplateSettings) -> Template:
             "ARN) of projects of the MLflow products that name none themselves.",
         )
     )
+    isolation = template.add_parameter(
+        Parameter(
+            MODEL_ROLE_ISOLATION_PARAMETER,
+            Type="String",
+            Default=settings.model_role_isolation,
+            AllowedValues=list(MODEL_ROLE_ISOLATION_CHOICES),
+            Description="What deployed models run as: shared (the platform's model role) or "
+            "per-project (each project's own; new projects need product versions built with "
+            "model_role_isolation per-project).",
+        )
+    )
     registry = template.add_resource(
         dynamodb.Table(
             "ProjectRegistry",
@@ -157,6 +173,7 @@ def build(settings: TemplateSettings) -> Template:
         PROJECT_DATA_BUCKET_ENV: Ref(data_bucket),
         PORTFOLIO_VERSION_ENV: settings.version,
         MLFLOW_TRACKING_URI_ENV: Ref(mlflow_uri),
+        MODEL_ROLE_ISOLATION_ENV: Ref(isolation),
         **{SEED_CODE_KEY_ENV.format(scenario=s.upper()): Ref(key) for s, key in seed_keys.items()},
         **stage_account_environment(accounts),
     }

@@ -5,14 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lambda_project_lifecycle import __version__
+from lambda_project_lifecycle.resource_properties import (
+    MODEL_ROLE_ISOLATION_CHOICES,
+    PER_PROJECT_MODEL_ROLE,
+    SHARED_MODEL_ROLE,
+)
 from lambda_project_lifecycle.stage_accounts import StageAccountIds
 
 DEFAULT_SSM_PREFIX = "/mlops-portfolio"
-# Whom SageMaker runs a project's deployed models as: the platform's one model role
-# (``shared``) or a role of the project's own (``per-project``), docs/footprint.md.
-SHARED_MODEL_ROLE = "shared"
-PER_PROJECT_MODEL_ROLE = "per-project"
-MODEL_ROLE_ISOLATION_CHOICES = (SHARED_MODEL_ROLE, PER_PROJECT_MODEL_ROLE)
+__all__ = [
+    "DEFAULT_SSM_PREFIX",
+    "MODEL_ROLE_ISOLATION_CHOICES",
+    "PER_PROJECT_MODEL_ROLE",
+    "SHARED_MODEL_ROLE",
+    "TemplateSettings",
+]
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,8 @@ class TemplateSettings:
     support_email: str = ""
     # The accounts of the deployment stages; None: every stage in the platform's account.
     stage_accounts: StageAccountIds | None = None
+    # Whom SageMaker runs a project's deployed models as: the platform's one model role
+    # (``shared``) or a role of the project's own (``per-project``), docs/footprint.md.
     model_role_isolation: str = SHARED_MODEL_ROLE
 
     @property

@@ -105,3 +105,16 @@ def test_the_shared_model_role_reads_model_archives_not_project_data() -> None:
             ],
         }
     ]
+
+
+@pytest.mark.parametrize("isolation", ["shared", "per-project"])
+def test_the_isolation_setting_is_the_platform_parameters_default_and_reaches_the_lifecycle(
+    isolation: str,
+) -> None:
+    settings = TemplateSettings(model_role_isolation=isolation)
+    body = json.loads(json.dumps(platform.build(settings).to_dict()))
+    parameter = body["Parameters"]["ModelRoleIsolation"]
+    assert parameter["Default"] == isolation
+    assert parameter["AllowedValues"] == ["shared", "per-project"]
+    variables = body["Resources"]["LifecycleFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["MODEL_ROLE_ISOLATION"] == {"Ref": "ModelRoleIsolation"}

@@ -11,9 +11,11 @@ deployment record and the notices name.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
+from lambda_project_lifecycle.lifecycle import Settings
 from lambda_project_lifecycle.naming import ProjectNames
 from lambda_project_lifecycle.project_registry import load_project
 from template_common.settings import TemplateSettings
@@ -101,3 +103,29 @@ def test_a_model_role_that_is_no_role_arn_fails_the_create_and_makes_nothing(
     assert "ModelRoleArn" in answer["Reason"] and says in answer["Reason"]
     table = world.lifecycle_settings.registry_table
     assert load_project(world.client("dynamodb"), table, "p-badmodelrole1") is None
+
+
+def test_a_per_project_platform_refuses_a_new_project_whose_version_makes_no_model_role(
+    world: DeployWorld,
+) -> None:
+    world.lifecycle_settings = replace(world.lifecycle_settings, model_role_isolation="per-project")
+    refused = world.lifecycle_create(ProjectId="p-noownrole0001")
+    names = ProjectNames("churn-model", "p-withownrole01")
+    accepted = world.lifecycle_create(
+        ProjectId=names.project_id, ModelRoleArn=create_project_model_role(world, names)
+    )
+
+    assert refused["Status"] == "FAILED"
+    assert "ModelRoleIsolation per-project" in refused["Reason"]
+    assert "ModelRoleArn is empty" in refused["Reason"]
+    assert accepted["Status"] == "SUCCESS", accepted["Reason"]
+    table = world.lifecycle_settings.registry_table
+    assert load_project(world.client("dynamodb"), table, "p-noownrole0001") is None
+
+
+def test_the_lifecycle_reads_the_platforms_isolation_from_its_environment() -> None:
+    environ = {"PROJECT_REGISTRY_TABLE": "t", "MODEL_ROLE_ISOLATION": "per-project"}
+    assert Settings.from_environment(environ).model_role_isolation == "per-project"
+    assert Settings.from_environment({"PROJECT_REGISTRY_TABLE": "t"}).model_role_isolation == (
+        "shared"
+    )
