@@ -226,7 +226,7 @@ def build_doc() -> str:
         "endpoint configs and models are deleted once a new deployment is InService. The",
         "models run as a model role (model archives, image pulls and endpoint logs only),",
         "never as the project's training role: the platform's one `ModelExecutionRole`, or",
-        "with `model_role_isolation = \"per-project\"` the project's own (see below); no IAM",
+        'with `model_role_isolation = "per-project"` the project\'s own (see below); no IAM',
         "role per deployment.",
         "",
         "| scenario | stage | exists while the endpoint runs | cost |",
