@@ -341,3 +341,56 @@ def test_without_stage_accounts_no_group_gets_a_policy() -> None:
         names = world.create_project()
         for kind in ("prod", "dev", "feature"):
             assert world.gaps.group_policy(names.model_package_group(kind)) is None
+
+
+def test_a_stage_account_outside_the_platforms_organization_is_a_failed_notice(
+    world: DeployWorld,
+) -> None:
+    organization = world.client("organizations").create_organization(FeatureSet="ALL")
+    names = world.create_project()
+
+    result = world.approve(world.register_package(names.model_package_group("dev")))
+
+    assert result["action"] == "failed", result
+    assert f"stage development (account {DEV})" in result["detail"]
+    org_id = organization["Organization"]["Id"]
+    assert f"account {DEV} is not in the platform's organization {org_id}" in result["detail"]
+    assert "(it is in no organization)" in result["detail"]
+    assert endpoints_in(world, DEV) == set()
+    (notice,) = [n for n in world.notices() if n["status"] == "FAILED"]
+    assert DEV in notice["summary"] and "development" in notice["summary"]
+
+
+def test_without_organizations_stage_accounts_are_used_and_that_is_logged(
+    world: DeployWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    names = world.create_project()
+    caplog.set_level("INFO", logger="lambda_project_lifecycle.deployments.accounts")
+
+    result = world.approve(world.register_package(names.model_package_group("dev")))
+
+    assert result["action"] == "deploying", result
+    assert "Organizations is not in use" in caplog.text
+
+
+def test_stage_accounts_in_the_platforms_organization_are_deployed_to() -> None:
+    with deploy_world() as world:
+        organizations = world.client("organizations")
+        organizations.create_organization(FeatureSet="ALL")
+        dev, prod = (
+            organizations.create_account(AccountName=name, Email=f"{name}@example.com")[
+                "CreateAccountStatus"
+            ]["AccountId"]
+            for name in ("dev", "prod")
+        )
+        ids = StageAccountIds(development=dev, production=prod)
+        for account in ids.accounts:
+            roll_out_target_stack(world, account)
+        world.stage_accounts = ids
+        world.lifecycle_settings = dataclasses.replace(world.lifecycle_settings, stage_accounts=ids)
+        names = world.create_project()
+
+        result = world.approve(world.register_package(names.model_package_group("prod")))
+
+        assert result["action"] == "deploying", result
+        assert endpoints_in(world, prod) == {names.endpoint("production")}
