@@ -56,6 +56,10 @@ class StageAccounts(Protocol):
         """True when production approvals deploy to staging first."""
         ...
 
+    def second_approval(self) -> bool:
+        """True when what passed in staging waits for a second approval of production."""
+        ...
+
     def stages(self) -> tuple[str, ...]:
         """The stages that host endpoints."""
         ...
@@ -81,6 +85,9 @@ class SameAccount:
         return None
 
     def gated(self) -> bool:
+        return False
+
+    def second_approval(self) -> bool:
         return False
 
     def stages(self) -> tuple[str, ...]:
@@ -130,6 +137,9 @@ class AssumedAccounts:
 
     def gated(self) -> bool:
         return self.ids.gated
+
+    def second_approval(self) -> bool:
+        return self.ids.second_approval
 
     def stages(self) -> tuple[str, ...]:
         return tuple(s for s in HOSTED_STAGES if s in self.ids.by_stage())

@@ -18,7 +18,7 @@ import pytest
 from moto.sagemakerruntime.models import sagemakerruntime_backends
 
 from lambda_project_lifecycle.deployments import endpoint_events
-from lambda_project_lifecycle.stage_accounts import StageAccountIds
+from lambda_project_lifecycle.stage_accounts import AFTER_TESTS, SECOND_APPROVAL, StageAccountIds
 from portfolio import target_account
 from template_common.settings import TemplateSettings
 from tests.support.deployments import (
@@ -75,9 +75,14 @@ def roll_out_target_stack(world: DeployWorld, account: str) -> None:
     assert status["StackStatus"] == "CREATE_COMPLETE", status
 
 
-def accounts_world(*, staging: bool) -> Iterator[DeployWorld]:
+def accounts_world(*, staging: bool, promotion: str = AFTER_TESTS) -> Iterator[DeployWorld]:
     with deploy_world() as world:
-        ids = StageAccountIds(development=DEV, production=PROD, staging=STAGING if staging else "")
+        ids = StageAccountIds(
+            development=DEV,
+            production=PROD,
+            staging=STAGING if staging else "",
+            promotion=promotion,
+        )
         for account in ids.accounts:
             roll_out_target_stack(world, account)
         world.stage_accounts = ids
@@ -93,6 +98,11 @@ def world() -> Iterator[DeployWorld]:
 @pytest.fixture
 def gated() -> Iterator[DeployWorld]:
     yield from accounts_world(staging=True)
+
+
+@pytest.fixture
+def second_approval() -> Iterator[DeployWorld]:
+    yield from accounts_world(staging=True, promotion=SECOND_APPROVAL)
 
 
 def sagemaker_of(world: DeployWorld, account: str) -> Any:
@@ -394,3 +404,58 @@ def test_stage_accounts_in_the_platforms_organization_are_deployed_to() -> None:
 
         assert result["action"] == "deploying", result
         assert endpoints_in(world, prod) == {names.endpoint("production")}
+
+
+def test_with_second_approval_production_waits_for_the_passed_package_to_be_approved_again(
+    second_approval: DeployWorld,
+) -> None:
+    world = second_approval
+    names = world.create_project()
+    world.publish_payloads(names, "prod", {"csv-one": PAYLOAD})
+    package = world.register_package(names.model_package_group("prod"))
+    staging, production = names.endpoint("staging"), names.endpoint("production")
+    assert world.approve(package)["stage"] == "staging"
+    model_answers(STAGING, ANSWER)
+
+    passed = endpoint_event(world, STAGING, staging)
+
+    # Staging passed: production waits, and people are told how to approve it.
+    assert passed["action"] == "passed", passed
+    assert passed["promotion"]["action"] == "awaiting-approval", passed["promotion"]
+    assert endpoints_in(world, PROD) == set()
+    waiting = world.notices()[-1]
+    assert (waiting["stage"], waiting["status"]) == ("production", "AWAITING_APPROVAL")
+    assert package in waiting["summary"] and "approve it again" in waiting["summary"]
+    # Back to PendingManualApproval deploys nothing; the second approval promotes.
+    world.set_status(package, "PendingManualApproval")
+    pending = world.deploy_event(world.package_event(package, "PendingManualApproval"))
+    assert pending["action"] == "ignored"
+    assert endpoints_in(world, STAGING) == {staging}
+
+    promoted = world.approve(package)
+
+    assert promoted["action"] == "deploying", promoted
+    assert promoted["stage"] == "production" and promoted["second_approval"]
+    assert endpoints_in(world, PROD) == {production}
+    assert served_package(world, PROD, production) == package
+    last = world.notices()[-1]  # (reading the notices takes them)
+    assert (last["stage"], last["status"]) == ("production", "STARTED")
+
+
+def test_with_second_approval_a_package_that_failed_in_staging_is_not_promoted(
+    second_approval: DeployWorld,
+) -> None:
+    world = second_approval
+    names = world.create_project()
+    world.publish_payloads(names, "prod", {"csv-one": PAYLOAD})
+    package = world.register_package(names.model_package_group("prod"))
+    world.approve(package)
+    model_answers(STAGING, WRONG)
+    assert endpoint_event(world, STAGING, names.endpoint("staging"))["action"] == "tests-failed"
+
+    world.set_status(package, "PendingManualApproval")
+    again = world.approve(package)
+
+    # Not what passed: an approval like the first, for staging; production gets nothing.
+    assert again["stage"] == "staging", again
+    assert endpoints_in(world, PROD) == set()
