@@ -163,3 +163,27 @@ def test_a_stage_account_outside_its_unit_or_organization_stops_publish_before_a
     assert message.format(**org) in str(raised.value)
     assert snapshot(config, aws) == before
     assert aws.client("cloudformation", REGION).list_stack_sets()["Summaries"] == []
+
+
+def test_a_dry_run_plans_the_stack_set_and_changes_nothing(aws: Emulator, tmp_path: Path) -> None:
+    org = organization(aws)
+    accounts = StageAccountIds(development=org["dev"], production=org["prod"])
+    release = make_release(tmp_path / "dist", TemplateSettings(stage_accounts=accounts))
+    config = unit_config(release.dist, org)
+    before = snapshot(config, aws)
+    lines = Lines([])
+
+    status = publish(
+        config,
+        release,
+        PublishOptions(method="s3", dry_run=True),
+        sessions,
+        output=lines.output(),
+    )
+
+    assert status == 0
+    assert f"StackSet {STACK_SET} in {REGION} (service-managed, automatic deployment): create" in (
+        lines.text()
+    )
+    assert snapshot(config, aws) == before
+    assert aws.client("cloudformation", REGION).list_stack_sets()["Summaries"] == []
