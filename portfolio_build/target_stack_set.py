@@ -146,29 +146,24 @@ class StackSetRollout:
     ) -> None:
         log = self.output.region(here.region)
         changed = False
+        shape: dict[str, Any] = {
+            "StackSetName": self.name,
+            "TemplateBody": body,
+            "Parameters": parameters,
+            "Capabilities": ["CAPABILITY_NAMED_IAM"],
+            "PermissionModel": "SERVICE_MANAGED",
+            "AutoDeployment": AUTO_DEPLOYMENT,
+            "CallAs": self.call_as,
+        }
         if here.existing is None:
             here.client.create_stack_set(
-                StackSetName=self.name,
                 Description=f"mlops-portfolio target-account stack for {', '.join(self.units)}",
-                TemplateBody=body,
-                Parameters=parameters,
-                Capabilities=["CAPABILITY_NAMED_IAM"],
-                PermissionModel="SERVICE_MANAGED",
-                AutoDeployment=AUTO_DEPLOYMENT,
-                CallAs=self.call_as,
+                **shape,
             )
             log(f"StackSet {self.name} is created")
             changed = True
         elif _differs(here.existing, body, parameters):
-            operation = here.client.update_stack_set(
-                StackSetName=self.name,
-                TemplateBody=body,
-                Parameters=parameters,
-                Capabilities=["CAPABILITY_NAMED_IAM"],
-                PermissionModel="SERVICE_MANAGED",
-                AutoDeployment=AUTO_DEPLOYMENT,
-                CallAs=self.call_as,
-            )["OperationId"]
+            operation = here.client.update_stack_set(**shape)["OperationId"]
             self._wait(here, operation, "update")
             log(f"StackSet {self.name} is updated in its instances")
             changed = True
