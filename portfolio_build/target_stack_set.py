@@ -104,6 +104,13 @@ class StackSetRollout:
         if not organization.managed_by(self.platform_account):
             self.call_as = "DELEGATED_ADMIN"
         for stage in self.stages:
+            if organization.managed_by(stage.account):
+                raise PublishError(
+                    f"stage_organizational_units.{stage.stage}: account {stage.account} is the "
+                    "organization's management account, to which service-managed StackSets do "
+                    "not deploy; give its stage no unit (and a profile, unless it is the "
+                    "platform's own account)"
+                )
             check_under_unit(self.session, organization, stage.account, stage.unit, stage.stage)
         for region in self.config.regions:
             client = self.session.client("cloudformation", region_name=region, config=CLIENT_CONFIG)

@@ -130,6 +130,11 @@ def test_a_changed_template_updates_the_stack_set(aws: Emulator, tmp_path: Path)
         ("outside", "stage_accounts.prod: account {stray} is not in the platform's organization"),
         ("wrong-unit", "stage_organizational_units.prod: account {stray} is not under {ou-prod}"),
         (
+            "management",
+            "stage_organizational_units.prod: account 123456789012 is the organization's "
+            "management account",
+        ),
+        (
             "no-organization",
             "stage_organizational_units.dev: the platform account 123456789012 "
             "is in no organization",
@@ -144,7 +149,7 @@ def test_a_stage_account_outside_its_unit_or_organization_stops_publish_before_a
         org |= {"ou-dev": "ou-abcd-11111111", "ou-prod": "ou-abcd-33333333"}
     else:
         org = organization(aws)
-    prod = "555555555555" if case == "outside" else org["stray"]
+    prod = {"outside": "555555555555", "management": "123456789012"}.get(case, org["stray"])
     if case == "outside":
         org["stray"] = prod
     accounts = StageAccountIds(development=org["dev"], production=prod)
