@@ -47,7 +47,10 @@ def organization_of(session: boto3.Session, who: str) -> Organization | None:
         if exc.response["Error"]["Code"] == NOT_IN_USE:
             return None
         code = exc.response["Error"]["Code"]
-        raise PublishError(f"{who}: cannot describe its organization ({code})") from None
+        raise PublishError(
+            f"{who}: cannot describe its organization ({code}); publish checks stage accounts "
+            "against it with organizations:DescribeOrganization"
+        ) from None
     return Organization(str(found["Id"]), str(found["MasterAccountId"]))
 
 
