@@ -11,6 +11,9 @@ Concurrent events: a rejection is written to the record before anything else
 rejections when it decides, so an approval and a rejection of the same model
 handled at the same moment never deploy it. Of two approvals for the same variant,
 the later event wins (the newer package when they share a second).
+
+With ``promotion = "second-approval"``, approving again a production package that passed
+in staging promotes what passed (:mod:`~lambda_project_lifecycle.deployments.promotion`).
 """
 
 from __future__ import annotations
@@ -53,9 +56,9 @@ class Decisions:
         if status != "Approved":
             return ignored(f"model package {model} is {status} now; the approval event is stale")
         if stage == STAGING and context.accounts.second_approval():
+            # A second approval of a package that passed in staging promotes what passed.
             staging = context.load_record(project.names.endpoint(STAGING))
             if staging is not None and passed_in_staging(staging, model):
-                # The second approval: production gets what passed in staging.
                 outcome = self._promotion.promote(project, staging)
                 outcome.data.update(model_package_arn=model, second_approval=True)
                 return outcome
