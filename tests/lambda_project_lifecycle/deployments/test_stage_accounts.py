@@ -383,19 +383,49 @@ def test_without_organizations_stage_accounts_are_used_and_that_is_logged(
     assert "Organizations is not in use" in caplog.text
 
 
-def test_stage_accounts_in_the_platforms_organization_are_deployed_to() -> None:
+def roll_out_to_unit(world: DeployWorld, unit: str) -> None:
+    """The target-account stack as ``publish`` rolls it out to an organizational unit: a
+    service-managed StackSet of the platform account with an instance for the unit."""
+    cloudformation = world.client("cloudformation")
+    cloudformation.create_stack_set(
+        StackSetName="mlops-portfolio-target",
+        TemplateBody=json.dumps(target_account.build(TemplateSettings()).to_dict()),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+        PermissionModel="SERVICE_MANAGED",
+        AutoDeployment={"Enabled": True, "RetainStacksOnAccountRemoval": False},
+        Parameters=[
+            {"ParameterKey": "PlatformAccountId", "ParameterValue": ACCOUNT},
+            {"ParameterKey": "PlatformHandlerRoleArns", "ParameterValue": HANDLER_ROLE},
+            {"ParameterKey": "ProjectDataBucket", "ParameterValue": DATA_BUCKET},
+        ],
+    )
+    cloudformation.create_stack_instances(
+        StackSetName="mlops-portfolio-target",
+        DeploymentTargets={"OrganizationalUnitIds": [unit]},
+        Regions=[REGION],
+    )
+
+
+def test_stage_accounts_of_a_unit_in_the_platforms_organization_are_deployed_to() -> None:
     with deploy_world() as world:
         organizations = world.client("organizations")
         organizations.create_organization(FeatureSet="ALL")
+        root = organizations.list_roots()["Roots"][0]["Id"]
+        unit = organizations.create_organizational_unit(ParentId=root, Name="ml")[
+            "OrganizationalUnit"
+        ]["Id"]
         dev, prod = (
             organizations.create_account(AccountName=name, Email=f"{name}@example.com")[
                 "CreateAccountStatus"
             ]["AccountId"]
             for name in ("dev", "prod")
         )
+        for account in (dev, prod):
+            organizations.move_account(
+                AccountId=account, SourceParentId=root, DestinationParentId=unit
+            )
+        roll_out_to_unit(world, unit)
         ids = StageAccountIds(development=dev, production=prod)
-        for account in ids.accounts:
-            roll_out_target_stack(world, account)
         world.stage_accounts = ids
         world.lifecycle_settings = dataclasses.replace(world.lifecycle_settings, stage_accounts=ids)
         names = world.create_project()
@@ -404,6 +434,7 @@ def test_stage_accounts_in_the_platforms_organization_are_deployed_to() -> None:
 
         assert result["action"] == "deploying", result
         assert endpoints_in(world, prod) == {names.endpoint("production")}
+        assert endpoints_in(world, dev) == set()
 
 
 def test_with_second_approval_production_waits_for_the_passed_package_to_be_approved_again(
