@@ -332,7 +332,11 @@ def multi_account_lines(target: dict[str, Any], platform: Counter[str]) -> list[
         "events (billed as custom events, per million); model archives are read from the",
         "platform's bucket (S3 requests and transfer within the Region). Rolled out with",
         "`python build.py publish` (one command: platform first, then each stage account's",
-        "target-account stack with its profile from `target_profiles`).",
+        "target-account stack with its profile from `target_profiles`, or, for stages in",
+        "`stage_organizational_units`, one service-managed StackSet per Region in the",
+        "platform account with automatic deployment to those units: $0, the same stack in",
+        "each account). Organizations: nothing is billed; accounts outside the platform's",
+        "organization are refused at publish and at deployment.",
     ]
     return lines
 

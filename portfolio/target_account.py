@@ -50,6 +50,7 @@ from portfolio.hosting_permissions import (
     deployment_teardown_statements,
     project_hosting_statement,
 )
+from portfolio.stage_account_access import organization_read_statement
 from template_common.arns import iam_role_arn
 from template_common.model_serving import model_serving_statements
 from template_common.settings import TemplateSettings
@@ -166,6 +167,7 @@ def build(settings: TemplateSettings) -> Template:
                                 ),
                             ),
                             *alarm_and_scaling_statements(),
+                            organization_read_statement(),
                         ],
                     ),
                 )

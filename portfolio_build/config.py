@@ -19,8 +19,12 @@ from cfnlint.helpers import REGIONS as CFNLINT_REGIONS
 
 from lambda_project_lifecycle.stage_accounts import (
     ACCOUNT_ID_PATTERN,
+    AFTER_TESTS,
     CONFIG_STAGES,
+    ORGANIZATIONAL_UNIT_PATTERN,
+    PROMOTION_MODES,
     REQUIRED_CONFIG_STAGES,
+    SECOND_APPROVAL,
     StageAccountIds,
 )
 from portfolio_build.errors import ConfigError
@@ -81,13 +85,25 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 128},
             "propertyNames": {"pattern": ACCOUNT_ID_PATTERN},
         },
+        # or, per stage, the organizational unit a StackSet rolls the target stack out to
+        "stage_organizational_units": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                stage: {"type": "string", "pattern": ORGANIZATIONAL_UNIT_PATTERN}
+                for stage in CONFIG_STAGES
+            },
+        },
+        "promotion": {"enum": list(PROMOTION_MODES)},
     },
 }
 # Keys whose environment value is a comma-separated list; keys whose value is an integer;
 # keys whose environment value is ``name=value`` pairs, comma-separated.
 LIST_KEYS = frozenset({"regions", "studio_domains"})
 INTEGER_KEYS = frozenset({"keep_versions", "max_versions"})
-PAIR_KEYS = frozenset({"stack_parameters", "stage_accounts", "target_profiles"})
+PAIR_KEYS = frozenset(
+    {"stack_parameters", "stage_accounts", "target_profiles", "stage_organizational_units"}
+)
 
 
 @dataclass(frozen=True)
@@ -101,6 +117,9 @@ class PublishConfig:
     stack_parameters: dict[str, str] = field(default_factory=dict)
     # Target account id -> the AWS profile publish rolls its target-account stack out with.
     target_profiles: dict[str, str] = field(default_factory=dict)
+    # Configuration stage (dev, staging, prod) -> the organizational unit a service-managed
+    # StackSet rolls the target-account stack out to (instead of a profile).
+    organizational_units: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -202,13 +221,21 @@ def _publish_config(values: dict[str, Any], sources: dict[str, str]) -> PublishC
         studio_domains=tuple(values.get("studio_domains", ())),
         stack_parameters=dict(values.get("stack_parameters", {})),
         target_profiles=_target_profiles(values, sources),
+        organizational_units=_organizational_units(values, sources),
     )
 
 
 def _stage_accounts(
     values: dict[str, Any], sources: dict[str, str], settings: TemplateSettings
 ) -> StageAccountIds | None:
-    accounts = values.get("stage_accounts")
+    accounts = values.get("stage_accounts") or {}
+    promotion = values.get("promotion", AFTER_TESTS)
+    if promotion == SECOND_APPROVAL and not accounts.get("staging"):
+        raise ConfigError(
+            f"{sources.get('promotion', 'default')}: promotion: {SECOND_APPROVAL} needs a "
+            "staging account (stage_accounts.staging): production's second approval is of "
+            "what passed in staging"
+        )
     if not accounts:
         return None
     return StageAccountIds(
@@ -216,7 +243,29 @@ def _stage_accounts(
         production=accounts["prod"],
         staging=accounts.get("staging", ""),
         name_base=settings.name_base,
+        promotion=promotion,
     )
+
+
+def _organizational_units(values: dict[str, Any], sources: dict[str, str]) -> dict[str, str]:
+    """Stage -> organizational unit; each stage configured, its account then needs no profile."""
+    units = dict(values.get("stage_organizational_units", {}))
+    accounts = values.get("stage_accounts", {})
+    origin = sources.get("stage_organizational_units", "default")
+    for stage in sorted(units):
+        if stage not in accounts:
+            raise ConfigError(
+                f"{origin}: stage_organizational_units.{stage}: stage {stage} has no account "
+                "in stage_accounts (the deployment handlers reach a stage by its account id)"
+            )
+        profiled = values.get("target_profiles", {}).get(accounts[stage])
+        if profiled is not None:
+            raise ConfigError(
+                f"{origin}: stage_organizational_units.{stage}: account {accounts[stage]} "
+                f"also has a profile (target_profiles.{accounts[stage]} = {profiled!r}); "
+                "roll its target-account stack out one way: a StackSet or the profile"
+            )
+    return units
 
 
 def _target_profiles(values: dict[str, Any], sources: dict[str, str]) -> dict[str, str]:
