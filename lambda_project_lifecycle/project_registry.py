@@ -55,6 +55,10 @@ def mlflow_model_key(model_name: str) -> str:
     return f"mlflow-model#{model_name}"
 
 
+def mlflow_delivery_key(delivery_id: str) -> str:
+    return f"mlflow-delivery#{delivery_id}"
+
+
 def repository_key(key: str) -> str:
     return f"repository#{key}"
 
