@@ -195,7 +195,9 @@ def mlflow_project(
         ExpressionAttributeValues={":uri": {"S": tracking_uri}},
     )
     client = MlflowClient(tracking_uri=tracking_uri)
-    kinds = ("dev", "prod") if scenario == "baseline" else ("dev", "champion", "challenger")
+    kinds = ("feature", "dev", "prod")
+    if scenario == "advanced":
+        kinds = ("feature", "dev", "champion", "challenger")
     for kind in kinds:
         client.create_registered_model(names.model_package_group(kind))
     return MlflowProject(world, names, tracking_uri, client)
