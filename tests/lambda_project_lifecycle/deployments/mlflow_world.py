@@ -90,7 +90,7 @@ def receiver() -> Iterator[Receiver]:
     state = Receiver("")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
             headers = {key.lower(): value for key, value in self.headers.items()}
             target = state.target

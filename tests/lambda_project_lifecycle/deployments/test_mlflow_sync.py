@@ -16,7 +16,6 @@ from lambda_project_lifecycle.deployments import mlflow_webhook
 from lambda_project_lifecycle.deployments.webhook_signature import signature
 from tests.lambda_project_lifecycle.deployments.mlflow_world import (
     SECRET,
-    MlflowProject,
     Receiver,
     function_url_event,
     mlflow_project,
