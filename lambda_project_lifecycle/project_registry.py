@@ -10,8 +10,8 @@ Records, keyed by ``pk``:
   with one read;
 * ``mlflow-model#<registered model name>``: the same for the MLflow flavour's
   registered models (one per group kind), read by the MLflow sync;
-* ``mlflow-delivery#<delivery id>``: an MLflow webhook delivery already handled
-  (expires after a day, ``ExpiresAt``), so that a repeated delivery is ignored;
+* ``mlflow-delivery#<delivery id>``: an MLflow webhook delivery already handled, so
+  that a repeated delivery is ignored (DynamoDB deletes it a day later, ``TimeToLive``);
 * ``repository#<repository key>``: which project a repository belongs to, its
   provider and clone URL, and the project's training (CodeBuild) project, so
   that the training trigger routes a push with one read. The key is the
@@ -41,6 +41,10 @@ CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+
+
+# The table's time-to-live attribute (Unix seconds): DynamoDB deletes the record after it.
+TTL_ATTRIBUTE = "TimeToLive"
 
 
 def project_key(project_id: str) -> str:

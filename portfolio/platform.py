@@ -37,6 +37,7 @@ from lambda_project_lifecycle.environment import (
     SEED_CODE_KEY_ENV,
 )
 from lambda_project_lifecycle.naming import NAME_PREFIX
+from lambda_project_lifecycle.project_registry import TTL_ATTRIBUTE
 from lambda_project_lifecycle.resource_properties import MLFLOW_TRACKING_URI_PROPERTY
 from lambda_project_lifecycle.scenarios import SCENARIOS
 from lambda_project_lifecycle.triggers import (
@@ -54,6 +55,7 @@ from portfolio.failed_events import (
 )
 from portfolio.functions import SharedFunction, add_event_rule, add_function, trust_policy
 from portfolio.hosting_permissions import deployment_teardown_statements
+from portfolio.mlflow_sync import add_mlflow_sync
 from portfolio.permissions import (
     model_group_statements,
     registry_statements,
@@ -138,6 +140,9 @@ def build(settings: TemplateSettings) -> Template:
                 PointInTimeRecoveryEnabled=True
             ),
             SSESpecification=dynamodb.SSESpecification(SSEEnabled=True),
+            TimeToLiveSpecification=dynamodb.TimeToLiveSpecification(
+                AttributeName=TTL_ATTRIBUTE, Enabled=True
+            ),
             Metadata=skip_metadata(TABLE_DEFAULT_ENCRYPTION),
         )
     )
@@ -195,12 +200,27 @@ def build(settings: TemplateSettings) -> Template:
         environment=environment,
         failed_events=failed_events,
     )
-    allow_rules_to_dead_letter(template, failed_events, [push_rule, *deployments.rules])
+    mlflow_sync = add_mlflow_sync(
+        template,
+        code,
+        statements=deployments.deploying,
+        environment=deployments.environment,
+        failed_events=failed_events,
+    )
+    allow_rules_to_dead_letter(
+        template, failed_events, [push_rule, *deployments.rules, *mlflow_sync.rules]
+    )
     if accounts is not None:
         add_stage_account_access(
             template,
             accounts,
-            handlers=(deployments.model_deploy, deployments.endpoint_events, deployments.reaper),
+            handlers=(
+                deployments.model_deploy,
+                deployments.endpoint_events,
+                deployments.reaper,
+                mlflow_sync.webhook,
+                mlflow_sync.reconcile,
+            ),
             lifecycle=function,
         )
     launch_role = add_launch_role(

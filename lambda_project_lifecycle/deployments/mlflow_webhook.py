@@ -114,7 +114,7 @@ def _first_delivery(dynamodb: Any, table: str, delivery_id: str, at: datetime) -
             Item={
                 "pk": {"S": project_registry.mlflow_delivery_key(delivery_id)},
                 "ReceivedAt": {"S": at.astimezone(UTC).isoformat()},
-                "ExpiresAt": {"N": str(expires)},
+                project_registry.TTL_ATTRIBUTE: {"N": str(expires)},
             },
             ConditionExpression="attribute_not_exists(pk)",
         )
