@@ -43,10 +43,6 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-# The table's time-to-live attribute (Unix seconds): DynamoDB deletes the record after it.
-TTL_ATTRIBUTE = "TimeToLive"
-
-
 def project_key(project_id: str) -> str:
     return f"project#{project_id}"
 

@@ -34,10 +34,10 @@ from lambda_project_lifecycle.environment import (
     PORTFOLIO_VERSION_ENV,
     PROJECT_DATA_BUCKET_ENV,
     REGISTRY_TABLE_ENV,
+    REGISTRY_TTL_ATTRIBUTE,
     SEED_CODE_KEY_ENV,
 )
 from lambda_project_lifecycle.naming import NAME_PREFIX
-from lambda_project_lifecycle.project_registry import TTL_ATTRIBUTE
 from lambda_project_lifecycle.resource_properties import MLFLOW_TRACKING_URI_PROPERTY
 from lambda_project_lifecycle.scenarios import SCENARIOS
 from lambda_project_lifecycle.triggers import (
@@ -141,7 +141,7 @@ def build(settings: TemplateSettings) -> Template:
             ),
             SSESpecification=dynamodb.SSESpecification(SSEEnabled=True),
             TimeToLiveSpecification=dynamodb.TimeToLiveSpecification(
-                AttributeName=TTL_ATTRIBUTE, Enabled=True
+                AttributeName=REGISTRY_TTL_ATTRIBUTE, Enabled=True
             ),
             Metadata=skip_metadata(TABLE_DEFAULT_ENCRYPTION),
         )

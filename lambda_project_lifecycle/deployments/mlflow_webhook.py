@@ -34,7 +34,7 @@ from lambda_project_lifecycle.deployments.webhook_signature import (
     UnauthenticatedDeliveryError,
     verify,
 )
-from lambda_project_lifecycle.environment import MLFLOW_WEBHOOK_SECRET_ENV
+from lambda_project_lifecycle.environment import MLFLOW_WEBHOOK_SECRET_ENV, REGISTRY_TTL_ATTRIBUTE
 from lambda_project_lifecycle.errors import LifecycleError, error_code
 from lambda_project_lifecycle.handler_logging import handler_logger
 
@@ -114,7 +114,7 @@ def _first_delivery(dynamodb: Any, table: str, delivery_id: str, at: datetime) -
             Item={
                 "pk": {"S": project_registry.mlflow_delivery_key(delivery_id)},
                 "ReceivedAt": {"S": at.astimezone(UTC).isoformat()},
-                project_registry.TTL_ATTRIBUTE: {"N": str(expires)},
+                REGISTRY_TTL_ATTRIBUTE: {"N": str(expires)},
             },
             ConditionExpression="attribute_not_exists(pk)",
         )
