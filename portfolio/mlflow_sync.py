@@ -6,9 +6,9 @@
   delivery's HMAC signature with ``MlflowWebhookSecret`` (generated here; register the
   webhook with it), refuses deliveries older than 5 minutes and repeated delivery ids.
 * ``MlflowReconcileFunction`` on a schedule: compares every project's ``approved``
-  alias with what its endpoints serve and converges (SageMaker managed MLflow sends no
-  webhooks; for self-hosted MLflow it heals a missed delivery). Its rule retries and
-  keeps what it could not deliver, like every rule of the platform.
+  alias with what its endpoints serve and converges: it heals a missed delivery (and is
+  meant for SageMaker managed MLflow, which sends no webhooks, once the sync calls it).
+  Its rule retries and keeps what it could not deliver, like every rule of the platform.
 
 Both deploy through the same engine as the model-deploy handler, with its statements.
 """

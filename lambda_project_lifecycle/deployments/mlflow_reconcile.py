@@ -1,12 +1,13 @@
 """Handler (schedule): make every MLflow project's endpoints serve what its aliases say.
 
-For SageMaker managed MLflow, which sends no webhooks, and as the safety net for a
-webhook that never arrived. Each run looks at up to :data:`MODELS_PER_RUN` registered
-models of the project registry (``mlflow-model#``), continuing where the previous run
-stopped (``mlflow-reconcile#cursor``), so a run stays short however many projects
-there are. A model whose alias already matches what is deployed changes nothing. A
-tracking server that cannot be asked is reported (``unreachable``) and nothing of its
-models changes; the other models go on.
+The safety net for a webhook that never arrived (and, once the sync calls SageMaker
+managed MLflow servers, which send no webhooks, their trigger). Each run looks at up
+to :data:`MODELS_PER_RUN` registered models of the project registry
+(``mlflow-model#``), continuing where the previous run stopped
+(``mlflow-reconcile#cursor``), so a run stays short however many projects there are.
+A model whose alias already matches what is deployed changes nothing. A tracking
+server that cannot be asked is reported (``unreachable``) and nothing of its models
+changes; the other models go on.
 
 Entry point: ``lambda_project_lifecycle.deployments.mlflow_reconcile.handler``.
 """

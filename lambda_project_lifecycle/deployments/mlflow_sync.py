@@ -4,7 +4,9 @@ Both triggers end here: the webhook receiver (:mod:`.mlflow_webhook`, self-hoste
 MLflow) and the scheduled reconcile (:mod:`.mlflow_reconcile`, SageMaker managed MLflow
 and the safety net for a missed webhook). A registered model is a project's when the
 project registry has it (``mlflow-model#<name>``, written at project Create); its
-tracking server is the one the project was created with (``MlflowTrackingUri``).
+tracking server is the one the project was created with (``MlflowTrackingUri``), called
+over its REST API. A SageMaker managed server (an ``arn:`` URI) needs SigV4-signed calls
+to its URL, which are not made yet: it is reported as not reachable.
 """
 
 from __future__ import annotations
