@@ -84,6 +84,10 @@ def handle_event(
         _forget_delivery(context_.platform.dynamodb, table, delivery.delivery_id)
         logger.error("MLflow delivery %s failed: %s", delivery.delivery_id, exc)
         return _answer(500, {"error": str(exc)})
+    except Exception:
+        # Unexpected: MLflow's retry of this delivery must not be taken for a replay.
+        _forget_delivery(context_.platform.dynamodb, table, delivery.delivery_id)
+        raise
     logger.info("MLflow delivery %s: %s %s", delivery.delivery_id, outcome.action, outcome.detail)
     return _answer(200, {"delivery_id": delivery.delivery_id, **outcome.as_dict()})
 

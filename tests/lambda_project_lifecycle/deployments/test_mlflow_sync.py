@@ -6,6 +6,7 @@ One MLflow server for the module (each test its own project, so its own models).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from lambda_project_lifecycle.deployments import mlflow_webhook
+from lambda_project_lifecycle.deployments.mlflow_sync import MlflowSync
+from lambda_project_lifecycle.deployments.outcomes import Outcome
 from lambda_project_lifecycle.deployments.webhook_signature import signature
 from tests.lambda_project_lifecycle.deployments.mlflow_world import (
     SECRET,
@@ -216,3 +219,37 @@ def test_the_reconcile_is_bounded_per_run_and_resumes_where_it_stopped(project) 
     assert set(first["results"]) | set(second["results"]) == {
         mlflow.model(kind) for kind in ("feature", "dev", "prod")
     }
+
+
+def test_a_delivery_that_fails_unexpectedly_is_not_taken_for_a_replay_when_retried(
+    project,
+) -> None:
+    mlflow, _, _ = project
+    body = json.dumps(
+        {
+            "entity": "model_version_alias",
+            "action": "created",
+            "timestamp": "2026-12-02T10:00:00+00:00",
+            "data": {"name": mlflow.model("dev"), "alias": "approved", "version": "1"},
+        }
+    )
+    stamp = str(int(time.time()))
+    headers = {
+        "X-MLflow-Delivery-Id": "delivery-1",
+        "X-MLflow-Timestamp": stamp,
+        "X-MLflow-Signature": signature(SECRET, "delivery-1", stamp, body),
+    }
+    event = function_url_event(headers, body)
+
+    class Broken(MlflowSync):
+        def alias_set(self, *args: object) -> Outcome:
+            raise RuntimeError("the container ran out of memory")
+
+    with pytest.raises(RuntimeError):
+        mlflow_webhook.handle_event(
+            event, None, Broken(mlflow.world.deployer(), None), secret=SECRET
+        )
+    retried = mlflow_webhook.handle_event(event, None, mlflow.sync, secret=SECRET)
+
+    assert retried["statusCode"] == 200
+    assert "handled already" not in retried["body"]
