@@ -65,10 +65,16 @@ class MlflowSync:
             )
         return MlflowRegistry(tracking_uri, self._http)
 
-    def alias_set(self, model_name: str, alias: str, version: str, at: datetime) -> Outcome:
+    def _deploying_owner(
+        self, model_name: str, alias: str
+    ) -> tuple[ProjectContext, str, MlflowRegistry] | Outcome:
+        """:meth:`owner`, when ``alias`` is the one that deploys."""
         if alias != DEPLOY_ALIAS:
             return ignored(f"alias {alias!r} deploys nothing (only {DEPLOY_ALIAS!r} does)")
-        owner = self.owner(model_name)
+        return self.owner(model_name)
+
+    def alias_set(self, model_name: str, alias: str, version: str, at: datetime) -> Outcome:
+        owner = self._deploying_owner(model_name, alias)
         if isinstance(owner, Outcome):
             return owner
         project, kind, server = owner
@@ -89,9 +95,7 @@ class MlflowSync:
         return self.deployer.aliases.deploy(project, kind, found, at)
 
     def alias_removed(self, model_name: str, alias: str, at: datetime) -> Outcome:
-        if alias != DEPLOY_ALIAS:
-            return ignored(f"alias {alias!r} deploys nothing (only {DEPLOY_ALIAS!r} does)")
-        owner = self.owner(model_name)
+        owner = self._deploying_owner(model_name, alias)
         if isinstance(owner, Outcome):
             return owner
         project, kind, server = owner
