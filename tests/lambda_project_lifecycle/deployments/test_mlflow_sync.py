@@ -253,3 +253,29 @@ def test_a_delivery_that_fails_unexpectedly_is_not_taken_for_a_replay_when_retri
 
     assert retried["statusCode"] == 200
     assert "handled already" not in retried["body"]
+
+
+def test_advanced_champion_and_challenger_aliases_share_production_and_the_challenger_goes(
+    world: DeployWorld, server: tuple[str, Receiver]
+) -> None:
+    url, target = server
+    mlflow = mlflow_project(world, url, "pair", "p-advanced00001", scenario="advanced")
+    target.target = mlflow.webhook_event()
+    start = len(target.deliveries)
+    champion, challenger = mlflow.register("champion"), mlflow.register("challenger")
+    try:
+        mlflow.client.set_registered_model_alias(mlflow.model("champion"), "approved", champion)
+        deliveries(target, start, 1)
+        mlflow.client.set_registered_model_alias(mlflow.model("challenger"), "approved", challenger)
+        paired = deliveries(target, start, 2)[1]
+        assert paired.result["action"] == "deploying", paired.result
+        assert set(mlflow.served("production")) == {"champion", "challenger"}
+
+        mlflow.client.delete_registered_model_alias(mlflow.model("challenger"), "approved")
+
+        removed = deliveries(target, start, 3)[2]
+        assert removed.result["action"] == "deploying", removed.result
+        assert "variant challenger is removed" in removed.result["detail"]
+        assert set(mlflow.served("production")) == {"champion"}
+    finally:
+        target.target = None
