@@ -30,6 +30,7 @@ from troposphere import awslambda as lambda_
 from lambda_project_lifecycle.environment import (
     ARTIFACTS_BUCKET_ENV,
     MLFLOW_TRACKING_URI_ENV,
+    MODEL_ROLE_ISOLATION_ENV,
     NOTIFICATION_TOPIC_ENV,
     PORTFOLIO_VERSION_ENV,
     PROJECT_DATA_BUCKET_ENV,
@@ -38,7 +39,11 @@ from lambda_project_lifecycle.environment import (
     SEED_CODE_KEY_ENV,
 )
 from lambda_project_lifecycle.naming import NAME_PREFIX
-from lambda_project_lifecycle.resource_properties import MLFLOW_TRACKING_URI_PROPERTY
+from lambda_project_lifecycle.resource_properties import (
+    MLFLOW_TRACKING_URI_PROPERTY,
+    MODEL_ROLE_ISOLATION_CHOICES,
+    MODEL_ROLE_ISOLATION_PARAMETER,
+)
 from lambda_project_lifecycle.scenarios import SCENARIOS
 from lambda_project_lifecycle.triggers import (
     CODECOMMIT_DETAIL_TYPE,
@@ -53,7 +58,7 @@ from portfolio.failed_events import (
     add_notification_topic,
     allow_rules_to_dead_letter,
 )
-from portfolio.functions import SharedFunction, add_event_rule, add_function, trust_policy
+from portfolio.functions import SharedFunction, add_event_rule, add_function
 from portfolio.hosting_permissions import deployment_teardown_statements
 from portfolio.mlflow_sync import add_mlflow_sync
 from portfolio.permissions import (
@@ -62,6 +67,7 @@ from portfolio.permissions import (
     repository_statements,
     training_trigger_statements,
 )
+from portfolio.project_role_boundary import add_project_role_boundary
 from portfolio.service_catalog import add_launch_role, add_portfolio, template_method_trust
 from portfolio.stage_account_access import (
     add_stage_account_access,
@@ -78,6 +84,7 @@ from template_common.lifecycle_function import (
     LIFECYCLE_TIMEOUT_SECONDS,
 )
 from template_common.settings import TemplateSettings
+from template_common.trust import trust_policy
 
 LIFECYCLE_HANDLER = "lambda_project_lifecycle.lifecycle.handler"
 LIFECYCLE_MEMORY_MB = 512  # seeding (dulwich, zlib) runs faster with the CPU that comes with it
@@ -126,6 +133,17 @@ def build(settings: TemplateSettings) -> Template:
             "ARN) of projects of the MLflow products that name none themselves.",
         )
     )
+    isolation = template.add_parameter(
+        Parameter(
+            MODEL_ROLE_ISOLATION_PARAMETER,
+            Type="String",
+            Default=settings.model_role_isolation,
+            AllowedValues=list(MODEL_ROLE_ISOLATION_CHOICES),
+            Description="What deployed models run as: shared (the platform's model role) or "
+            "per-project (each project's own; new projects need product versions built with "
+            "model_role_isolation per-project).",
+        )
+    )
     registry = template.add_resource(
         dynamodb.Table(
             "ProjectRegistry",
@@ -160,6 +178,7 @@ def build(settings: TemplateSettings) -> Template:
         PROJECT_DATA_BUCKET_ENV: Ref(data_bucket),
         PORTFOLIO_VERSION_ENV: settings.version,
         MLFLOW_TRACKING_URI_ENV: Ref(mlflow_uri),
+        MODEL_ROLE_ISOLATION_ENV: Ref(isolation),
         **{SEED_CODE_KEY_ENV.format(scenario=s.upper()): Ref(key) for s, key in seed_keys.items()},
         **stage_account_environment(accounts),
     }
@@ -199,6 +218,7 @@ def build(settings: TemplateSettings) -> Template:
         data_bucket=data_bucket,
         environment=environment,
         failed_events=failed_events,
+        project_model_roles=settings.model_role_path,
     )
     mlflow_sync = add_mlflow_sync(
         template,
@@ -223,6 +243,7 @@ def build(settings: TemplateSettings) -> Template:
             ),
             lifecycle=function,
         )
+    boundary = add_project_role_boundary(template, settings, data_bucket)
     launch_role = add_launch_role(
         template,
         "LaunchRole",
@@ -231,6 +252,7 @@ def build(settings: TemplateSettings) -> Template:
         function,
         settings,
         stacks="SC-*",
+        boundary=boundary,
     )
     # The S3 template method: SageMaker creates a project's stack from the template in S3
     # with this role (as CloudFormation's), on behalf of a Studio user.
@@ -242,6 +264,7 @@ def build(settings: TemplateSettings) -> Template:
         function,
         settings,
         stacks="*",
+        boundary=boundary,
     )
 
     for logical_id, name, value, description in (
@@ -262,6 +285,12 @@ def build(settings: TemplateSettings) -> Template:
             settings.project_data_bucket_parameter,
             Ref(data_bucket),
             "Bucket of the projects' data and pipeline artifacts (one prefix per project).",
+        ),
+        (
+            "ProjectRoleBoundaryParameter",
+            settings.permissions_boundary_parameter,
+            Ref(boundary),
+            "Permissions boundary (managed policy ARN) every project role carries.",
         ),
         (
             "VersionParameter",
