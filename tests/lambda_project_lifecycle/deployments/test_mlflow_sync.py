@@ -279,3 +279,23 @@ def test_advanced_champion_and_challenger_aliases_share_production_and_the_chall
         assert set(mlflow.served("production")) == {"champion"}
     finally:
         target.target = None
+
+
+def test_deleting_the_project_removes_what_an_alias_deployed_and_later_aliases_deploy_nothing(
+    project,
+) -> None:
+    mlflow, target, start = project
+    model = mlflow.model("dev")
+    first, second = mlflow.register(), mlflow.register()
+    mlflow.client.set_registered_model_alias(model, "approved", first)
+    deliveries(target, start, 1)
+
+    answer = mlflow.world.delete_project(mlflow.names, Registry="mlflow")
+    mlflow.client.set_registered_model_alias(model, "approved", second)
+
+    assert answer["Status"] == "SUCCESS", answer.get("Reason")
+    assert mlflow.names.endpoint("development") not in mlflow.world.endpoint_names()
+    after = deliveries(target, start, 2)[1]
+    assert after.result["action"] == "ignored"
+    assert "is not a project's" in after.result["detail"]
+    assert mlflow.world.endpoint_names() == set()
