@@ -15,3 +15,7 @@ MLFLOW_TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 MODEL_ROLE_ENV = "MODEL_EXECUTION_ROLE_ARN"
 MODEL_ROLE_ISOLATION_ENV = "MODEL_ROLE_ISOLATION"  # shared | per-project
 WEBHOOK_SECRET_ENV = "NOTIFICATION_WEBHOOK_SECRET_ARN"
+MLFLOW_WEBHOOK_SECRET_ENV = "MLFLOW_WEBHOOK_SECRET_ARN"
+# The registry table's time-to-live attribute (Unix seconds), as the platform template
+# enables it: DynamoDB deletes a record after that time (handled MLflow webhook deliveries).
+REGISTRY_TTL_ATTRIBUTE = "TimeToLive"

@@ -80,6 +80,16 @@ class ProjectSpec:
         }
 
     @property
+    def registered_model_names(self) -> dict[str, str]:
+        """Group kind -> MLflow registered model; the mlflow flavour's only (the seed registers
+        each group's versions under the group's name)."""
+        if self.registry != "mlflow":
+            return {}
+        return {
+            kind: self.names.model_package_group(kind) for kind in self.scenario.model_group_kinds
+        }
+
+    @property
     def tags(self) -> list[dict[str, str]]:
         return self.names.tags()
 

@@ -8,6 +8,10 @@ Records, keyed by ``pk``:
 * ``model-group#<group name>``: which project and stage a model package group
   belongs to, so that handlers driven by registry events find the project
   with one read;
+* ``mlflow-model#<registered model name>``: the same for the MLflow flavour's
+  registered models (one per group kind), read by the MLflow sync;
+* ``mlflow-delivery#<delivery id>``: an MLflow webhook delivery already handled, so
+  that a repeated delivery is ignored (DynamoDB deletes it a day later, ``TimeToLive``);
 * ``repository#<repository key>``: which project a repository belongs to, its
   provider and clone URL, and the project's training (CodeBuild) project, so
   that the training trigger routes a push with one read. The key is the
@@ -47,6 +51,14 @@ def project_key(project_id: str) -> str:
 
 def model_group_key(group_name: str) -> str:
     return f"model-group#{group_name}"
+
+
+def mlflow_model_key(model_name: str) -> str:
+    return f"mlflow-model#{model_name}"
+
+
+def mlflow_delivery_key(delivery_id: str) -> str:
+    return f"mlflow-delivery#{delivery_id}"
 
 
 def repository_key(key: str) -> str:
@@ -98,16 +110,29 @@ def save_project(
         record["MlflowTrackingUri"] = mlflow_tracking_uri
     if model_role_arn:
         record[MODEL_ROLE_RECORD_KEY] = model_role_arn
-    items = [record] + [
-        {
-            "pk": model_group_key(name),
-            "ProjectId": spec.project_id,
-            "ProjectName": spec.project_name,
-            "GroupKind": kind,
-            "Stage": STAGE_OF_GROUP[kind],
-        }
-        for kind, name in groups.items()
-    ]
+    items = (
+        [record]
+        + [
+            {
+                "pk": model_group_key(name),
+                "ProjectId": spec.project_id,
+                "ProjectName": spec.project_name,
+                "GroupKind": kind,
+                "Stage": STAGE_OF_GROUP[kind],
+            }
+            for kind, name in groups.items()
+        ]
+        + [
+            {
+                "pk": mlflow_model_key(name),
+                "ProjectId": spec.project_id,
+                "ProjectName": spec.project_name,
+                "GroupKind": kind,
+                "Stage": STAGE_OF_GROUP[kind],
+            }
+            for kind, name in spec.registered_model_names.items()
+        ]
+    )
     _transact(
         dynamodb,
         f"Writing project {spec.project_id} to the registry table {table}",
@@ -122,9 +147,11 @@ def load_project(dynamodb: Any, table: str, project_id: str) -> dict[str, Any] |
 
 def remove_project(dynamodb: Any, table: str, spec: ProjectSpec) -> None:
     """Delete the project's records; records already gone are fine."""
-    keys = [project_key(spec.project_id)] + [
-        model_group_key(name) for name in spec.model_group_names.values()
-    ]
+    keys = (
+        [project_key(spec.project_id)]
+        + [model_group_key(name) for name in spec.model_group_names.values()]
+        + [mlflow_model_key(name) for name in spec.registered_model_names.values()]
+    )
     _transact(
         dynamodb,
         f"Removing project {spec.project_id} from the registry table {table}",
@@ -166,6 +193,11 @@ def load_record(dynamodb: Any, table: str, key: str) -> dict[str, Any] | None:
     )
     item = reply.get("Item")
     return _from_item(item) if item else None
+
+
+def load_mlflow_model(dynamodb: Any, table: str, model_name: str) -> dict[str, Any] | None:
+    """Which project and stage an MLflow registered model belongs to (None: not a project's)."""
+    return load_record(dynamodb, table, mlflow_model_key(model_name))
 
 
 def load_model_group(dynamodb: Any, table: str, group_name: str) -> dict[str, Any] | None:

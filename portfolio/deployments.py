@@ -69,6 +69,9 @@ class DeploymentResources:
     reaper: lambda_.Function
     model_role: iam.Role
     rules: list[events.Rule]
+    # What deploys, as a deploying handler's role and environment hold it (the MLflow sync).
+    deploying: list[Statement]
+    environment: dict[str, Any]
 
 
 def add_deployments(
@@ -206,6 +209,8 @@ def add_deployments(
         reaper,
         model_role,
         [package_rule, endpoint_rule, reaper_rule],
+        deploying,
+        variables,
     )
 
 

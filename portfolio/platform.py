@@ -35,6 +35,7 @@ from lambda_project_lifecycle.environment import (
     PORTFOLIO_VERSION_ENV,
     PROJECT_DATA_BUCKET_ENV,
     REGISTRY_TABLE_ENV,
+    REGISTRY_TTL_ATTRIBUTE,
     SEED_CODE_KEY_ENV,
 )
 from lambda_project_lifecycle.naming import NAME_PREFIX
@@ -59,6 +60,7 @@ from portfolio.failed_events import (
 )
 from portfolio.functions import SharedFunction, add_event_rule, add_function
 from portfolio.hosting_permissions import deployment_teardown_statements
+from portfolio.mlflow_sync import add_mlflow_sync
 from portfolio.permissions import (
     model_group_statements,
     pipeline_statements,
@@ -158,6 +160,9 @@ def build(settings: TemplateSettings) -> Template:
                 PointInTimeRecoveryEnabled=True
             ),
             SSESpecification=dynamodb.SSESpecification(SSEEnabled=True),
+            TimeToLiveSpecification=dynamodb.TimeToLiveSpecification(
+                AttributeName=REGISTRY_TTL_ATTRIBUTE, Enabled=True
+            ),
             Metadata=skip_metadata(TABLE_DEFAULT_ENCRYPTION),
         )
     )
@@ -219,12 +224,27 @@ def build(settings: TemplateSettings) -> Template:
         failed_events=failed_events,
         project_model_roles=settings.model_role_path,
     )
-    allow_rules_to_dead_letter(template, failed_events, [push_rule, *deployments.rules])
+    mlflow_sync = add_mlflow_sync(
+        template,
+        code,
+        statements=deployments.deploying,
+        environment=deployments.environment,
+        failed_events=failed_events,
+    )
+    allow_rules_to_dead_letter(
+        template, failed_events, [push_rule, *deployments.rules, *mlflow_sync.rules]
+    )
     if accounts is not None:
         add_stage_account_access(
             template,
             accounts,
-            handlers=(deployments.model_deploy, deployments.endpoint_events, deployments.reaper),
+            handlers=(
+                deployments.model_deploy,
+                deployments.endpoint_events,
+                deployments.reaper,
+                mlflow_sync.webhook,
+                mlflow_sync.reconcile,
+            ),
             lifecycle=function,
         )
     boundary = add_project_role_boundary(template, settings, data_bucket)

@@ -65,6 +65,16 @@ def skip_metadata(*skips: CheckovSkip) -> dict[str, Any]:
     return {"checkov": {"skip": [{"id": s.check_id, "comment": s.reason} for s in skips]}}
 
 
+FUNCTION_URL_VERIFIED_BY_SIGNATURE = CheckovSkip(
+    "CKV_AWS_258",
+    "MLflow cannot sign webhook deliveries with SigV4; the handler verifies each delivery's "
+    "HMAC-SHA256 signature, refuses it after 5 minutes and ignores a repeated delivery id",
+)
+MLFLOW_SECRET_DEFAULT_KEY = CheckovSkip(
+    "CKV_AWS_149",
+    "Encrypted with the Secrets Manager AWS managed key; a customer managed key would add an "
+    "idle price and a grant for every reader",
+)
 BOUNDARY_CAPS_NOT_GRANTS = CheckovSkip(
     "CKV_AWS_111",
     "A permissions boundary grants nothing: it caps the project roles, whose own policies "

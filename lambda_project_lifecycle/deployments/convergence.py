@@ -34,6 +34,7 @@ from lambda_project_lifecycle.deployments.outcomes import Outcome, ignored
 from lambda_project_lifecycle.deployments.plan import (
     TAG_DEPLOYMENT,
     TAG_EXPIRES_AT,
+    TAG_MLFLOW_PREFIX,
     TAG_PACKAGE_PREFIX,
     EndpointPlan,
     plan_endpoint,
@@ -232,6 +233,7 @@ class Converger:
                 variant.state.model_package_arn,
                 lambda: self._roles.role_for(project, stage),
                 project.tags,
+                variant.state.container,
             ):
                 record.model_role_arn = self._roles.role_for(project, stage)
         cloudwatch = hosting.client("cloudwatch")
@@ -245,7 +247,10 @@ class Converger:
             record.previous_autoscaling = previous_scaling
             guardrails = _update(hosting, project, stage, current, plan, previous_scaling)
             endpoints.retag(
-                sagemaker, str(endpoint["EndpointArn"]), tags, stale_prefix=TAG_PACKAGE_PREFIX
+                sagemaker,
+                str(endpoint["EndpointArn"]),
+                tags,
+                stale_prefix=(TAG_PACKAGE_PREFIX, TAG_MLFLOW_PREFIX),
             )
         alarms.remove_alarms(
             cloudwatch, name, teardown.alarm_prefix(names, stage), keep=plan.own_alarms.values()

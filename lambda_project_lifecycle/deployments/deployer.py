@@ -3,6 +3,7 @@
 Its parts, one job each:
 
 * :mod:`.decisions` - approvals and rejections change a stage's desired state;
+* :mod:`.alias_decisions` - so do MLflow aliases (set, moved, removed);
 * :mod:`.convergence` - the endpoint is made to serve the desired state;
 * :mod:`.model_role` - the role a project's models run as;
 * :mod:`.follow_up` - what follows on the endpoint's InService or Failed.
@@ -20,6 +21,7 @@ import os
 
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments.accounts import stage_accounts_from_environment
+from lambda_project_lifecycle.deployments.alias_decisions import AliasDecisions
 from lambda_project_lifecycle.deployments.context import DeploymentContext
 from lambda_project_lifecycle.deployments.convergence import Converger
 from lambda_project_lifecycle.deployments.decisions import Decisions
@@ -37,6 +39,7 @@ class Deployer:
         self.context = context
         converger = Converger(context, ModelRoles(context))
         self.decisions = Decisions(context, converger, models or ModelRegistry(context.platform))
+        self.aliases = AliasDecisions(context, converger)
         self.follow_up = FollowUp(context, converger)
 
     @classmethod

@@ -61,17 +61,22 @@ def ensure_model(
     model_package_arn: str,
     role_arn: Callable[[], str],
     tags: list[dict[str, str]],
+    container: dict[str, Any] | None = None,
 ) -> bool:
     """A SageMaker model that serves exactly ``model_package_arn``; True when it was made now.
 
-    ``role_arn`` is asked only when the model has to be made: the role it runs as.
+    ``container`` (an MLflow version's image, archive and environment) is served instead
+    of the model package when given. ``role_arn`` is asked only when the model has to be
+    made: the role it runs as.
     """
+    wanted = dict(container) if container else {"ModelPackageName": model_package_arn}
     existing = call_unless(
         MISSING, f"Describing model {name}", sagemaker.describe_model, ModelName=name
     )
     if existing is not None:
         containers = [existing.get("PrimaryContainer") or {}, *existing.get("Containers", [])]
-        if not any(c.get("ModelPackageName") == model_package_arn for c in containers):
+        key = "ModelDataUrl" if container else "ModelPackageName"
+        if not any(c.get(key) == wanted.get(key) for c in containers):
             raise ProjectConflictError(
                 f"SageMaker model {name} exists and does not serve {model_package_arn}; "
                 "it was left untouched"
@@ -86,7 +91,7 @@ def ensure_model(
         partial(
             sagemaker.create_model,
             ModelName=name,
-            PrimaryContainer={"ModelPackageName": model_package_arn},
+            PrimaryContainer=wanted,
             Tags=tags,
             **options,
         ),
@@ -94,7 +99,7 @@ def ensure_model(
     )
     if not made:
         # another invocation made it between the describe and the create: check it again
-        return ensure_model(sagemaker, name, model_package_arn, role_arn, tags)
+        return ensure_model(sagemaker, name, model_package_arn, role_arn, tags, container)
     return True
 
 
@@ -182,8 +187,15 @@ def update_endpoint(
         raise AwsCallError(action, exc) from exc
 
 
-def retag(sagemaker: Any, arn: str, tags: list[dict[str, str]], *, stale_prefix: str = "") -> None:
-    """Set ``tags`` on ``arn`` and drop tags starting with ``stale_prefix`` that are not in them."""
+def retag(
+    sagemaker: Any,
+    arn: str,
+    tags: list[dict[str, str]],
+    *,
+    stale_prefix: str | tuple[str, ...] = "",
+) -> None:
+    """Set ``tags`` on ``arn`` and drop tags starting with ``stale_prefix`` (one or several)
+    that are not in them."""
     if stale_prefix:
         current = call(f"Reading tags of {arn}", sagemaker.list_tags, ResourceArn=arn)
         wanted = {tag["Key"] for tag in tags}

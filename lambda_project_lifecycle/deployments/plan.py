@@ -37,6 +37,7 @@ TAG_STAGE = "mlops-portfolio:stage"
 TAG_PACKAGE_PREFIX = "mlops-portfolio:model-package-arn:"
 TAG_EXPIRES_AT = "mlops-portfolio:expires-at"
 TAG_DEPLOYMENT = "mlops-portfolio:deployment-id"
+TAG_MLFLOW_PREFIX = "mlops-portfolio:mlflow:"
 
 
 def variant_for(scenario: str, stage: str, group_kind: str) -> str:
@@ -207,6 +208,10 @@ def plan_endpoint(
         (PROJECT_ID_TAG, names.project_id),
         (TAG_STAGE, stage),
     ] + [(TAG_PACKAGE_PREFIX + v.name, v.state.model_package_arn) for v in variants]
+    for v in variants:  # an MLflow model's name, version, run id and lineage
+        tags += [
+            (f"{TAG_MLFLOW_PREFIX}{v.name}:{key}", value) for key, value in v.state.labels.items()
+        ]
     return Decision(
         EndpointPlan(
             endpoint_name=endpoint,

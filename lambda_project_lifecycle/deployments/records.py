@@ -42,24 +42,47 @@ MAX_REJECTED = 20
 SAVE_ATTEMPTS = 4
 
 
+# Versions remembered per variant of an MLflow endpoint, to roll back to (newest last).
+MAX_HISTORY = 10
+
+
 @dataclass
 class VariantState:
-    """One variant of the endpoint: the exact model package it serves."""
+    """One variant of the endpoint: the exact model it serves.
+
+    ``model_package_arn`` names the model: a model package ARN, or for the MLflow flavour
+    ``mlflow:<registered model>/<version>``. An MLflow model also carries the SageMaker
+    container that serves it (``container``: Image, ModelDataUrl, Environment) and the
+    tags the endpoint gets for it (``labels``: model name, version, run id, lineage).
+    """
 
     group_kind: str
     model_package_arn: str
     event_time: str  # ISO 8601 of the registry event that chose this package
+    container: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, str]:
-        return {
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "GroupKind": self.group_kind,
             "ModelPackageArn": self.model_package_arn,
             "EventTime": self.event_time,
         }
+        if self.container:
+            data["Container"] = self.container
+        if self.labels:
+            data["Labels"] = self.labels
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VariantState:
-        return cls(str(data["GroupKind"]), str(data["ModelPackageArn"]), str(data["EventTime"]))
+        return cls(
+            str(data["GroupKind"]),
+            str(data["ModelPackageArn"]),
+            str(data["EventTime"]),
+            _plain(dict(data.get("Container", {}))),
+            {str(k): str(v) for k, v in data.get("Labels", {}).items()},
+        )
 
 
 @dataclass
@@ -81,8 +104,21 @@ class EndpointRecord:
     project_deleted: bool = False
     previous_autoscaling: dict[str, dict[str, int]] = field(default_factory=dict)
     model_role_arn: str = ""
+    history: dict[str, list[VariantState]] = field(default_factory=dict)
     updated_at: str = ""
     revision: int = 0
+
+    def remember_replaced(self, variant: str) -> None:
+        """Keep what ``variant`` serves now in its history (MLflow roll-backs read it)."""
+        current = self.desired.get(variant)
+        if current is None:
+            return
+        kept = [
+            s
+            for s in self.history.get(variant, [])
+            if s.model_package_arn != current.model_package_arn
+        ]
+        self.history[variant] = [*kept, current][-MAX_HISTORY:]
 
     def remember_rejection(self, model_package_arn: str, when: str) -> None:
         """Keep the rejection (the later time if known already), newest ``MAX_REJECTED``."""
@@ -118,6 +154,9 @@ class EndpointRecord:
             "ProjectDeleted": self.project_deleted,
             "PreviousAutoscaling": self.previous_autoscaling,
             "ModelRoleArn": self.model_role_arn,
+            "History": {
+                name: [state.to_dict() for state in states] for name, states in self.history.items()
+            },
             "UpdatedAt": self.updated_at,
             "Revision": self.revision,
         }
@@ -154,6 +193,10 @@ class EndpointRecord:
                 for variant, scaling in item.get("PreviousAutoscaling", {}).items()
             },
             model_role_arn=str(item.get("ModelRoleArn", "")),
+            history={
+                name: [VariantState.from_dict(state) for state in states]
+                for name, states in item.get("History", {}).items()
+            },
             updated_at=str(item.get("UpdatedAt", "")),
             revision=int(item.get("Revision", 0)),
         )

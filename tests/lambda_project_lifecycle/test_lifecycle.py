@@ -127,10 +127,16 @@ def test_create_makes_the_scenarios_groups_and_registry_record(
     assert record["Registry"]["S"] == registry
     assert record["OnDelete"]["S"] == "retain-data"
     assert set(record["ModelGroups"]["M"]) == set(kinds)
+    # The MLflow flavour's registered models (one per group kind) are the MLflow sync's.
+    mlflow_models = (
+        {names.model_package_group(k) for k in SCENARIOS[scenario].model_group_kinds}
+        if registry == "mlflow"
+        else set()
+    )
     assert aws.registry_keys() == {
         "project#p-7gxpyr2wsl2k",
         "repository#sagemaker-churn-model-p-7gxpyr2wsl2k",
-    } | {f"model-group#{n}" for n in expected}
+    } | {f"model-group#{n}" for n in expected} | {f"mlflow-model#{n}" for n in mlflow_models}
 
 
 def test_create_answers_the_response_url_as_cloudformation_expects(
@@ -426,10 +432,11 @@ def test_delete_of_an_mlflow_project_removes_its_registry_record(
     aws: Emulated, cfn_listener: ResponseListener
 ) -> None:
     send(aws, cfn_listener, "Create", properties(Registry="mlflow"))
+    names = ProjectNames("churn-model", "p-7gxpyr2wsl2k")
     assert aws.registry_keys() == {
         "project#p-7gxpyr2wsl2k",
         "repository#sagemaker-churn-model-p-7gxpyr2wsl2k",
-    }
+    } | {f"mlflow-model#{names.model_package_group(k)}" for k in ("prod", "dev", "feature")}
     answer = send(aws, cfn_listener, "Delete", properties(Registry="mlflow"))
     assert answer["Status"] == "SUCCESS", answer["Reason"]
     assert aws.registry_keys() == set()

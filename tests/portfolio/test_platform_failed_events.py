@@ -26,7 +26,7 @@ def of_type(kind: str) -> dict[str, dict[str, Any]]:
 
 def test_every_rule_target_has_a_retry_policy_and_the_dead_letter_queue() -> None:
     rules = of_type("AWS::Events::Rule")
-    assert len(rules) == 4
+    assert len(rules) == 5  # pushes, packages, endpoints, the reaper, the MLflow reconcile
     for name, rule in rules.items():
         for target in rule["Targets"]:
             assert target["DeadLetterConfig"] == {"Arn": QUEUE_ARN}, name

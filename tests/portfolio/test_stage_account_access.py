@@ -120,6 +120,8 @@ def test_handlers_may_assume_only_the_stage_accounts_deployment_roles() -> None:
         "ModelDeployFunctionRole",
         "EndpointEventsFunctionRole",
         "DevEndpointReaperFunctionRole",
+        "MlflowWebhookFunctionRole",
+        "MlflowReconcileFunctionRole",
         "LifecycleFunctionRole",
     }
     variables = template["Resources"]["ModelDeployFunction"]["Properties"]["Environment"][

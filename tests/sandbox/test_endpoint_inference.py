@@ -213,3 +213,45 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "Z"
+
+
+def test_the_container_made_for_an_mlflow_version_answers_with_the_seeds_model(
+    emulator: Emulator, inference: EndpointInference, model_url: str
+) -> None:
+    """The MLflow sync serves a version as its archive in its image: the same model."""
+    from lambda_project_lifecycle.deployments.mlflow_models import container_of
+    from lambda_project_lifecycle.deployments.mlflow_rest import ModelVersion
+
+    version = ModelVersion(
+        "sagemaker-churn-p-1-dev",
+        "3",
+        "run-1",
+        "models:/m-1",
+        {"model_data_url": model_url, "inference_image": IMAGE},
+    )
+    sagemaker = emulator.client("sagemaker")
+    sagemaker.create_model(
+        ModelName="churn-mlflow-3",
+        PrimaryContainer=container_of(version, emulator.client("s3")),
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/model",
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="churn-mlflow-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "churn-mlflow-3",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
+    sagemaker.create_endpoint(
+        EndpointName="churn-mlflow-development", EndpointConfigName="churn-mlflow-config"
+    )
+
+    reply = invoke(emulator, "churn-mlflow-development", payload("single_csv_record.json"))
+
+    (prediction,) = json.loads(reply["Body"].read())["predictions"]
+    assert prediction["label"] in (0, 1)
+    assert 0.0 <= prediction["probability"] <= 1.0

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,8 +24,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def mlflow_server(directory: Path) -> Iterator[str]:
-    """``http://127.0.0.1:<port>``, serving runs, artifacts and the model registry."""
+def mlflow_server(directory: Path, environment: Mapping[str, str] | None = None) -> Iterator[str]:
+    """``http://127.0.0.1:<port>``, serving runs, artifacts and the model registry
+    (``environment``: variables the server runs with, besides this process's)."""
     port = free_port()
     log = (directory / "mlflow-server.log").open("wb")
     process = subprocess.Popen(
@@ -38,6 +39,7 @@ def mlflow_server(directory: Path) -> Iterator[str]:
         cwd=directory,
         stdout=log,
         stderr=subprocess.STDOUT,
+        env={**os.environ, **(environment or {})},
         start_new_session=True,  # its workers in its own process group, stopped with it
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

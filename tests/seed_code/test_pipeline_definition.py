@@ -208,11 +208,15 @@ def test_the_mlflow_flavour_registers_into_the_branch_model_with_lineage(
     assert option["--tracking-uri"] == MLFLOW_TRACKING_URI
     assert option["--model-data-url"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
     assert option["--approval-status"] == {"Get": "Parameters.ModelApprovalStatus"}
+    given = [arguments[i + 1] for i in range(0, len(arguments), 2) if arguments[i] == "--tag"]
     tags = {
-        arguments[i + 1]["Std:Join"]["Values"][0]: arguments[i + 1]["Std:Join"]["Values"][1]
-        for i in range(0, len(arguments), 2)
-        if arguments[i] == "--tag"
+        tag["Std:Join"]["Values"][0]: tag["Std:Join"]["Values"][1]
+        for tag in given
+        if isinstance(tag, dict)
     }
+    # the image the platform serves the version in (the MLflow sync), known when built
+    (image,) = [tag for tag in given if isinstance(tag, str)]
+    assert image.startswith("inference_image=") and ".dkr.ecr." in image
     assert tags[f"{lineage.COMMIT_ID}="] == COMMIT
     assert tags[f"{lineage.BRANCH}="] == BRANCH_OF_KIND[kind]
     assert tags[f"{lineage.DATASET_URI}="] == {"Get": "Parameters.InputDataUri"}

@@ -486,16 +486,20 @@ def test_the_mlflow_flavour_never_copies_a_commit_twice(history, mlflow_client):
         assert f"{groups[kind]}/{copy.version}" == concurrent[groups[kind]]
 
 
-def test_the_mlflow_flavour_promotes_the_version_with_an_alias_first(history, mlflow_client):
-    """With MLflow an alias is the approval (README); the SQL store's search results carry none."""
+def test_the_mlflow_flavour_promotes_the_version_with_the_approved_alias_first(
+    history, mlflow_client
+):
+    """With MLflow the ``approved`` alias is the approval (README), another alias is not; the
+    SQL store's search results carry none."""
     from pipelines.mlflow_registry import MlflowModelRegistry
 
     document = project_document("baseline", "mlflow")
     groups = document["model_groups"]
     mlflow_client.create_registered_model(groups["dev"])
     aliased = register_mlflow(mlflow_client, groups["dev"], history.c2)
-    register_mlflow(mlflow_client, groups["dev"], history.c2)  # newer, still pending
-    mlflow_client.set_registered_model_alias(groups["dev"], "champion", aliased.version)
+    other = register_mlflow(mlflow_client, groups["dev"], history.c2)  # newer, still pending
+    mlflow_client.set_registered_model_alias(groups["dev"], "approved", aliased.version)
+    mlflow_client.set_registered_model_alias(groups["dev"], "candidate", other.version)
 
     outcome = promote(
         parse_project(document),
@@ -508,3 +512,11 @@ def test_the_mlflow_flavour_promotes_the_version_with_an_alias_first(history, ml
     assert outcome.source.approval_status == "Approved"
     [copy] = mlflow_client.search_model_versions(f"name = '{groups['prod']}'")
     assert copy.tags[lineage.PROMOTED_FROM] == f"{groups['dev']}/{aliased.version}"
+
+
+def test_the_seed_and_the_platform_deploy_on_the_same_alias() -> None:
+    from pipelines.mlflow_registry import DEPLOY_ALIAS
+
+    from lambda_project_lifecycle.deployments import mlflow_models
+
+    assert DEPLOY_ALIAS == mlflow_models.DEPLOY_ALIAS == "approved"

@@ -376,7 +376,8 @@ def _mlflow_register_step(registration: Registration) -> Any:
         lineage.HYPERPARAMETERS,
         lineage.PIPELINE_EXECUTION,
     )
-    tag_arguments: list[Any] = []
+    # The platform serves the version as this archive in this image (the MLflow sync).
+    tag_arguments: list[Any] = ["--tag", f"inference_image={registration.image}"]
     for key in passed:
         tag_arguments += ["--tag", Join(on="", values=[f"{key}=", registration.metadata[key]])]
     processor = FrameworkProcessor(

@@ -2,10 +2,11 @@
 
 Lineage lives in model-version tags (the keys of pipelines/lineage.py). A
 version counts as approved when its ``approval_status`` tag is ``Approved`` or
-it carries an alias (aliases drive deployment through the platform's MLflow
-sync), as rejected when the tag is ``Rejected``. Aliases are read from the
-registered model: ``search_model_versions`` may return versions without them
-(the SQL store behind an MLflow server always does).
+it carries the alias ``approved`` (:data:`DEPLOY_ALIAS`: the platform's MLflow
+sync deploys the version that alias names to the group's stage), as rejected
+when the tag is ``Rejected``. Other aliases are the team's own and mean nothing
+here. Aliases are read from the registered model: ``search_model_versions`` may
+return versions without them (the SQL store behind an MLflow server always does).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 APPROVAL_STATUS_TAG = "approval_status"
+# The alias that deploys (the platform's lambda_project_lifecycle.deployments.mlflow_models).
+DEPLOY_ALIAS = "approved"
 
 
 class MlflowModelRegistry:
@@ -41,14 +44,15 @@ class MlflowModelRegistry:
         return sorted(versions, key=lambda v: v.version, reverse=True)
 
     def _aliased_versions(self, group: str) -> set[int]:
-        """The versions of ``group`` that carry at least one alias."""
+        """The versions of ``group`` that carry the alias :data:`DEPLOY_ALIAS`."""
         from mlflow.exceptions import MlflowException
 
         try:
             aliases = self.client.get_registered_model(group).aliases or {}
         except MlflowException as exc:
             raise PromotionError(f"cannot read the aliases of MLflow model {group}: {exc}") from exc
-        return {int(version) for version in dict(aliases).values()}
+        version = dict(aliases).get(DEPLOY_ALIAS)
+        return {int(version)} if version is not None else set()
 
     def copy(
         self,
@@ -97,7 +101,9 @@ class MlflowModelRegistry:
     def _version(group: str, found: Any, aliased: set[int]) -> ModelVersion:
         tags = {str(k): str(v) for k, v in (found.tags or {}).items()}
         status = tags.get(APPROVAL_STATUS_TAG, PENDING)
-        has_alias = bool(getattr(found, "aliases", None)) or int(found.version) in aliased
+        has_alias = DEPLOY_ALIAS in (getattr(found, "aliases", None) or ()) or (
+            int(found.version) in aliased
+        )
         if has_alias and status == PENDING:
             status = APPROVED
         metadata = {k: v for k, v in tags.items() if k != APPROVAL_STATUS_TAG}
