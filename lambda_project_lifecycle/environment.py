@@ -14,3 +14,6 @@ SEED_CODE_KEY_ENV = "SEED_CODE_KEY_{scenario}"  # the scenario in upper case
 MLFLOW_TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 MODEL_ROLE_ENV = "MODEL_EXECUTION_ROLE_ARN"
 WEBHOOK_SECRET_ENV = "NOTIFICATION_WEBHOOK_SECRET_ARN"
+# The self-hosted MLflow server's credentials of the platform's user (a Secrets Manager
+# ARN; its JSON holds username and password); empty for the other tracking servers.
+MLFLOW_CREDENTIALS_SECRET_ENV = "MLFLOW_CREDENTIALS_SECRET_ARN"
