@@ -33,11 +33,9 @@ from template_common.checkov_skips import (
     LOGS_DEFAULT_ENCRYPTION,
     MLFLOW_CLUSTER_WITHOUT_INSIGHTS,
     MLFLOW_DATABASE_IAM_AUTH,
-    MLFLOW_DATABASE_LOGS,
+    MLFLOW_DATABASE_MONITORING,
     MLFLOW_LOAD_BALANCER_LOGS,
     MLFLOW_SECRET_DEFAULT_KEY,
-    MLFLOW_SECRET_NOT_ROTATED,
-    MLFLOW_SERVER_WRITES_TMP,
     skip_metadata,
 )
 
@@ -94,7 +92,7 @@ def add_self_hosted_server(
             GenerateSecretString=secretsmanager.GenerateSecretString(
                 PasswordLength=48, ExcludePunctuation=True
             ),
-            Metadata=skip_metadata(MLFLOW_SECRET_DEFAULT_KEY, MLFLOW_SECRET_NOT_ROTATED),
+            Metadata=skip_metadata(MLFLOW_SECRET_DEFAULT_KEY),
         ),
     )
     groups = _add_security_groups(template, network.vpc)
@@ -221,7 +219,6 @@ def add_self_hosted_server(
                     ),
                 )
             ],
-            Metadata=skip_metadata(MLFLOW_SERVER_WRITES_TMP),
         ),
     )
     cluster = _conditional(
@@ -296,7 +293,7 @@ def _add_credentials(
                 # The password goes into a database URI and a basic-auth header unquoted.
                 ExcludePunctuation=True,
             ),
-            Metadata=skip_metadata(MLFLOW_SECRET_DEFAULT_KEY, MLFLOW_SECRET_NOT_ROTATED),
+            Metadata=skip_metadata(MLFLOW_SECRET_DEFAULT_KEY),
         ),
     )
 
@@ -372,7 +369,7 @@ def _add_database(
             BackupRetentionPeriod=7,
             CopyTagsToSnapshot=True,
             ServerlessV2ScalingConfiguration=_scaling(),
-            Metadata=skip_metadata(MLFLOW_DATABASE_IAM_AUTH, MLFLOW_DATABASE_LOGS),
+            Metadata=skip_metadata(MLFLOW_DATABASE_IAM_AUTH),
         ),
     )
     _conditional(
@@ -384,6 +381,7 @@ def _add_database(
             Engine="aurora-postgresql",
             PubliclyAccessible=False,
             AutoMinorVersionUpgrade=True,
+            Metadata=skip_metadata(MLFLOW_DATABASE_MONITORING),
         ),
     )
     return cluster

@@ -69,30 +69,15 @@ MLFLOW_SECRET_DEFAULT_KEY = CheckovSkip(
     "Encrypted with Secrets Manager's AWS managed key; read only by the MLflow task's execution "
     "role and the platform's functions (IAM), and a customer managed key adds an idle price",
 )
-MLFLOW_SECRET_NOT_ROTATED = CheckovSkip(
-    "CKV2_AWS_57",
-    "Generated once; rotating means setting it again in MLflow's user store (the server does "
-    "so for the platform's user at each start): rotate, then restart the service",
-)
 MLFLOW_DATABASE_IAM_AUTH = CheckovSkip(
     "CKV_AWS_162",
     "MLflow's SQLAlchemy store logs in with a password from its secret; IAM tokens expire "
     "every 15 minutes and MLflow cannot renew them",
 )
-MLFLOW_DATABASE_LOGS = CheckovSkip(
-    "CKV2_AWS_27",
-    "Query logging of an experiment-tracking database would cost more than the database at "
-    "its floor; the server's own log is in CloudWatch",
-)
 MLFLOW_LOAD_BALANCER_LOGS = CheckovSkip(
     "CKV_AWS_91",
     "An internal load balancer for the platform's functions and builds; access logs need a "
     "log bucket with an ELB policy per region, MLflow logs every request itself",
-)
-MLFLOW_SERVER_WRITES_TMP = CheckovSkip(
-    "CKV_AWS_336",
-    "The start command writes MLflow's auth config into /tmp and gunicorn needs a writable "
-    "temporary directory",
 )
 MLFLOW_CLUSTER_WITHOUT_INSIGHTS = CheckovSkip(
     "CKV_AWS_65",
@@ -103,4 +88,9 @@ MLFLOW_FUNCTIONS_IN_VPC = CheckovSkip(
     "CKV_AWS_111",
     "The network-interface actions Lambda needs for a function in a VPC support no resource "
     "scope (AWSLambdaVPCAccessExecutionRole grants them the same way)",
+)
+MLFLOW_DATABASE_MONITORING = CheckovSkip(
+    "CKV_AWS_118",
+    "Enhanced monitoring runs an agent that bills CloudWatch Logs every minute, also while the "
+    "database is paused at 0 ACUs; Performance Insights is off for the same reason",
 )
