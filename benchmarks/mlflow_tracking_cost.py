@@ -115,7 +115,7 @@ def lines(platform: dict[str, Any]) -> list[str]:
             out.append(f"| {option} | {price.what} | {price.usd_per_month:.2f} | {price.source} |")
         if len(prices) > 1:
             total = sum(p.usd_per_month for p in prices)
-            out.append(f"| {option} | **total** | **{total:.2f}** | |")
+            out.append(f"| {option} | all of the above | **{total:.2f}** | |")
     out += ["", "| option | adds to the platform stack |", "|---|---|"]
     for option, counts in added.items():
         listed = ", ".join(f"{kind} x{n}" for kind, n in sorted(counts.items()))
