@@ -26,6 +26,9 @@ through ECS from Secrets Manager, never in the template):
 from __future__ import annotations
 
 SERVER_PORT = 5000
+# MLflow starts 4 by default, each with its own copy of MLflow in memory: 2 fit the task's
+# 1 GB beside the start script, and a tracking server of one team is never CPU bound.
+SERVER_WORKERS = 2
 HEALTH_PATH = "/health"  # answered without credentials (MLflow's unprotected routes)
 AUTH_CONFIG_PATH = "/tmp/mlflow-basic-auth.ini"
 # New users may read every experiment and model; a user who creates one manages it.
@@ -84,6 +87,7 @@ EOF
 export MLFLOW_AUTH_CONFIG_PATH={AUTH_CONFIG_PATH}
 export MLFLOW_SQLALCHEMYSTORE_POOLCLASS=NullPool
 mlflow server --app-name basic-auth --host 0.0.0.0 --port "${{{PORT_ENV}}}" \\
+  --workers {SERVER_WORKERS} \\
   --backend-store-uri "${{{BACKEND_STORE_URI_ENV}}}" \\
   --artifacts-destination "${{{ARTIFACTS_DESTINATION_ENV}}}" &
 server=$!
