@@ -158,7 +158,7 @@ def add_self_hosted_server(
                     PolicyName="MlflowArtifacts",
                     PolicyDocument=PolicyDocument(
                         Version="2012-10-17",
-                        Statement=_artifact_statements(data_bucket),
+                        Statement=artifact_statements(data_bucket),
                     ),
                 )
             ],
@@ -445,8 +445,9 @@ def _add_load_balancer(
     return load_balancer, listener, target_group
 
 
-def _artifact_statements(data_bucket: Any) -> list[Statement]:
-    """The server proxies artifacts: it alone reads and writes the bucket's mlflow/ prefix."""
+def artifact_statements(data_bucket: Any) -> list[Statement]:
+    """The tracking server's artifacts: the data bucket's mlflow/ prefix, nothing else (the
+    server proxies them: clients need no S3 permission of their own)."""
     return [
         Statement(
             Sid="ArtifactObjects",

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from awacs import ec2 as ec2_actions
-from awacs import s3 as s3_actions
 from awacs import sagemaker as sagemaker_actions
 from awacs import sagemaker_mlflow as sagemaker_mlflow_actions
 from awacs import secretsmanager as secrets_actions
-from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringLike
+from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import (
     And,
     Equals,
@@ -56,8 +55,8 @@ from portfolio.mlflow_self_hosted import (
     SelfHostedServer,
     add_self_hosted_server,
     allow_empty_network,
+    artifact_statements,
 )
-from template_common.arns import s3_arn
 from template_common.checkov_skips import MLFLOW_FUNCTIONS_IN_VPC, skip_metadata
 
 TRACKING_SERVER_PARAMETER = "MlflowTrackingServer"
@@ -312,29 +311,7 @@ def _add_managed_app(template: Template, data_bucket: Any) -> sagemaker.MlflowAp
                 iam.Policy(
                     PolicyName="MlflowArtifacts",
                     PolicyDocument=PolicyDocument(
-                        Version="2012-10-17",
-                        Statement=[
-                            Statement(
-                                Sid="ArtifactObjects",
-                                Effect=Allow,
-                                Action=[s3_actions.GetObject, s3_actions.PutObject],
-                                Resource=[
-                                    s3_arn(
-                                        f"${{Bucket}}/{ARTIFACTS_PREFIX}/*",
-                                        Bucket=Ref(data_bucket),
-                                    )
-                                ],
-                            ),
-                            Statement(
-                                Sid="ArtifactListing",
-                                Effect=Allow,
-                                Action=[s3_actions.ListBucket, s3_actions.GetBucketLocation],
-                                Resource=[s3_arn("${Bucket}", Bucket=Ref(data_bucket))],
-                                Condition=Condition(
-                                    StringLike("s3:prefix", [f"{ARTIFACTS_PREFIX}/*"])
-                                ),
-                            ),
-                        ],
+                        Version="2012-10-17", Statement=artifact_statements(data_bucket)
                     ),
                 )
             ],

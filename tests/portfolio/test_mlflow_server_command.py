@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,16 +25,11 @@ from pathlib import Path
 import pytest
 
 from portfolio import mlflow_server_command as command
+from tests.seed_code.mlflow_server import free_port
 
 ADMIN = ("admin", "Admin-generated-0001")
 PLATFORM = ("mlops-platform", "Platform-generated-0002")
 START_TIMEOUT_SECONDS = 90
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _request(url: str, credentials: tuple[str, str] | None = None, body: dict | None = None) -> int:
@@ -54,7 +48,7 @@ def _request(url: str, credentials: tuple[str, str] | None = None, body: dict | 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
+    port = free_port()
     environment = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
