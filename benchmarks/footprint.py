@@ -228,9 +228,10 @@ def build_doc() -> str:
         "",
         "Per stage with its default settings (deploy/config.yaml changes them); superseded",
         "endpoint configs and models are deleted once a new deployment is InService. The",
-        "models of every project run as the platform's one model role (`ModelExecutionRole`:",
-        "model archives, image pulls and endpoint logs only), never as the project's training",
-        "role: no IAM role per deployment or per project.",
+        "models run as a model role (model archives, image pulls and endpoint logs only),",
+        "never as the project's training role: the platform's one `ModelExecutionRole`, or",
+        'with `model_role_isolation = "per-project"` the project\'s own (see below); no IAM',
+        "role per deployment.",
         "",
         "| scenario | stage | exists while the endpoint runs | cost |",
         "|---|---|---|---|",
@@ -257,7 +258,7 @@ def build_doc() -> str:
         "stack. Each further Region with the platform uses as many again, and the projects of "
         "every Region share what is left.",
         "",
-        *_model_role_choices(platform.get("AWS::IAM::Role", 0), max(fits.values())[0]),
+        *_model_role_choices(platform.get("AWS::IAM::Role", 0)),
     ]
     rules = platform.get("AWS::Events::Rule", 0)
     shared = ("AWS::IAM::Role", "AWS::Lambda::Function", "AWS::Events::Rule")
@@ -336,7 +337,11 @@ def multi_account_lines(target: dict[str, Any], platform: Counter[str]) -> list[
         "events (billed as custom events, per million); model archives are read from the",
         "platform's bucket (S3 requests and transfer within the Region). Rolled out with",
         "`python build.py publish` (one command: platform first, then each stage account's",
-        "target-account stack with its profile from `target_profiles`).",
+        "target-account stack with its profile from `target_profiles`, or, for stages in",
+        "`stage_organizational_units`, one service-managed StackSet per Region in the",
+        "platform account with automatic deployment to those units: $0, the same stack in",
+        "each account). Organizations: nothing is billed; accounts outside the platform's",
+        "organization are refused at publish and at deployment.",
     ]
     return lines
 
@@ -344,29 +349,63 @@ def multi_account_lines(target: dict[str, Any], platform: Counter[str]) -> list[
 RAISED_ROLE_QUOTA = 5000  # IAM's adjustable role quota, raised through Service Quotas
 
 
-def _model_role_choices(platform_roles: int, projects: int) -> list[str]:
-    """Projects per account with one shared model role (the platform's) or one per project."""
+def _project_roles(settings: Any) -> int:
+    """IAM roles a project's stack holds under ``settings`` (the most of any product)."""
+    from products.template import build
+    from template_common.catalog import PRODUCTS
+
+    return max(
+        template_resources(json.loads(json.dumps(build(p, settings).to_dict())))["AWS::IAM::Role"]
+        for p in PRODUCTS
+    )
+
+
+def _model_role_choices(platform_roles: int) -> list[str]:
+    """Projects per account with one shared model role (the platform's) or one per project,
+    each counted from the product templates rendered with that setting."""
+    from template_common.settings import (
+        PER_PROJECT_MODEL_ROLE,
+        SHARED_MODEL_ROLE,
+        TemplateSettings,
+    )
+
     default = QUOTAS["AWS::IAM::Role"].limit
-    roles_per_project = (default - platform_roles) // max(projects, 1)
-
-    def fit(quota: int, extra: int) -> str:
-        return f"{(quota - platform_roles) // (roles_per_project + extra):,}"
-
+    rows = []
+    for setting, what in (
+        (SHARED_MODEL_ROLE, "the platform's shared model role"),
+        (PER_PROJECT_MODEL_ROLE, "a model role per project"),
+    ):
+        roles = _project_roles(TemplateSettings(model_role_isolation=setting))
+        marker = " (default)" if setting == TemplateSettings.model_role_isolation else ""
+        rows.append(
+            f"| `{setting}`{marker}: {what} | {roles} | "
+            f"{(default - platform_roles) // roles:,} | "
+            f"{(RAISED_ROLE_QUOTA - platform_roles) // roles:,} |"
+        )
     return [
         "### The models' role: one shared, or one per project",
         "",
-        "| models run as | IAM roles per project | projects at the default quota "
-        f"({default:,}) | at a raised quota ({RAISED_ROLE_QUOTA:,}) |",
-        "|---|---:|---:|---:|",
-        f"| the platform's shared model role (default) | {roles_per_project} | "
-        f"{fit(default, 0)} | {fit(RAISED_ROLE_QUOTA, 0)} |",
-        f"| a model role per project (not offered yet) | {roles_per_project + 1} | "
-        f"{fit(default, 1)} | {fit(RAISED_ROLE_QUOTA, 1)} |",
+        "The platform setting `model_role_isolation` (README, Configuration; the platform",
+        "stack's `ModelRoleIsolation` parameter) chooses; every project role carries the",
+        "platform's permissions boundary either way.",
         "",
-        "The shared role reads only model archives (`sagemaker-*/*.tar.gz` of the data bucket),",
-        "so a model cannot approve packages, run pipelines or read a repository token; a role",
-        "per project would add only that one project's models cannot read another's archives,",
-        "and halve the projects an account holds. The shared role is what the platform builds.",
+        "| `model_role_isolation`: models run as | IAM roles per project | projects at the "
+        f"default quota ({default:,}) | at a raised quota ({RAISED_ROLE_QUOTA:,}) |",
+        "|---|---:|---:|---:|",
+        *rows,
+        "",
+        "Both roles read only model archives, pull images and write endpoint logs: a model",
+        "cannot approve packages, run pipelines or read a repository token with either. The",
+        "shared role reads the archives of every project (`sagemaker-*/*.tar.gz` of the data",
+        "bucket); a project's own role reads only its own (`sagemaker-<name>-<id>/*.tar.gz`)",
+        "and writes only its own endpoints' logs. `shared` is the default because the",
+        "isolation it gives up is between the models of one platform's projects (one team's",
+        "account), while a role per project halves the projects an account holds before IAM's",
+        "role quota binds, and the quota is per account across every Region. Choose",
+        "`per-project` where projects' models must not read one another's archives (teams",
+        "that do not share data), and raise the role quota with it. Projects keep the role",
+        "they were created with: a project's own role travels in its stack, so changing the",
+        "setting affects the projects created or updated afterwards.",
     ]
 
 

@@ -13,6 +13,7 @@ PORTFOLIO_VERSION_ENV = "PORTFOLIO_VERSION"
 SEED_CODE_KEY_ENV = "SEED_CODE_KEY_{scenario}"  # the scenario in upper case
 MLFLOW_TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 MODEL_ROLE_ENV = "MODEL_EXECUTION_ROLE_ARN"
+MODEL_ROLE_ISOLATION_ENV = "MODEL_ROLE_ISOLATION"  # shared | per-project
 WEBHOOK_SECRET_ENV = "NOTIFICATION_WEBHOOK_SECRET_ARN"
 # The self-hosted MLflow server's credentials of the platform's user (a Secrets Manager
 # ARN; its JSON holds username and password); empty for the other tracking servers.

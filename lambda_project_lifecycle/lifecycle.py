@@ -47,6 +47,7 @@ from lambda_project_lifecycle.environment import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
 from lambda_project_lifecycle.handler_logging import handler_logger
 from lambda_project_lifecycle.location import StackLocation
+from lambda_project_lifecycle.model_role_property import project_model_role
 from lambda_project_lifecycle.project import (
     IMMUTABLE_PROPERTIES,
     ProjectSpec,
@@ -56,7 +57,11 @@ from lambda_project_lifecycle.project import (
 from lambda_project_lifecycle.repositories import lifecycle_steps
 from lambda_project_lifecycle.repositories.errors import RepositoryError
 from lambda_project_lifecycle.repositories.providers import RepositoryContext
-from lambda_project_lifecycle.resource_properties import REPOSITORY_PROPERTIES
+from lambda_project_lifecycle.resource_properties import (
+    PER_PROJECT_MODEL_ROLE,
+    REPOSITORY_PROPERTIES,
+    SHARED_MODEL_ROLE,
+)
 from lambda_project_lifecycle.stage_accounts import STAGE_ACCOUNTS_ENV, StageAccountIds
 
 logger = handler_logger(__name__)
@@ -73,6 +78,7 @@ class Settings:
     mlflow_tracking_uri: str = ""
     # The accounts of the deployment stages (STAGE_ACCOUNTS); None: the platform's own.
     stage_accounts: StageAccountIds | None = None
+    model_role_isolation: str = SHARED_MODEL_ROLE  # MODEL_ROLE_ISOLATION: shared | per-project
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -92,6 +98,9 @@ class Settings:
             },
             mlflow_tracking_uri=environ.get(environment.MLFLOW_TRACKING_URI_ENV, ""),
             stage_accounts=StageAccountIds.from_environment(environ.get(STAGE_ACCOUNTS_ENV)),
+            model_role_isolation=environ.get(
+                environment.MODEL_ROLE_ISOLATION_ENV, SHARED_MODEL_ROLE
+            ),
         )
 
     @property
@@ -260,6 +269,10 @@ class ProjectLifecycle:
     def _converge(self, spec: ProjectSpec, event: Mapping[str, Any], *, reconcile: bool) -> Outcome:
         table = self.settings.registry_table
         properties = event.get("ResourceProperties", {})
+        model_role_arn = project_model_role(
+            properties,
+            required=not reconcile and self.settings.model_role_isolation == PER_PROJECT_MODEL_ROLE,
+        )
         context = lifecycle_steps.repository_context(spec, event, self._clients)
         tracking_uri = self._tracking_uri(spec, properties, reconcile=reconcile)
         recorded = lifecycle_steps.recorded_repository(context, table) if reconcile else None
@@ -290,6 +303,7 @@ class ProjectLifecycle:
                 stack_id=str(event.get("StackId", "")),
                 properties=recorded_properties(properties),
                 mlflow_tracking_uri=tracking_uri,
+                model_role_arn=model_role_arn,
             )
             self._checkpoint("writing the repository to the registry")
             project_registry.save_repository(

@@ -33,6 +33,8 @@ from lambda_project_lifecycle.project import ProjectSpec
 from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
 
 # What DynamoDB answers when a write's condition does not hold.
+# The project's own model role (its product template made one), read by the deployments.
+MODEL_ROLE_RECORD_KEY = "ModelRoleArn"
 CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
 
 _serializer = TypeSerializer()
@@ -63,6 +65,7 @@ def save_project(
     stack_id: str,
     properties: dict[str, str] | None = None,
     mlflow_tracking_uri: str = "",
+    model_role_arn: str = "",
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Write the project's record and its group records in one transaction.
@@ -70,7 +73,8 @@ def save_project(
     Keeps ``CreatedAt`` of an existing record, so an Update or a retried Create
     does not rewrite history. ``properties`` are the custom resource's properties
     that may not change, as this request accepted them; ``mlflow_tracking_uri`` is the
-    MLflow flavour's tracking server (as project.json names it). Returns the project record.
+    MLflow flavour's tracking server (as project.json names it); ``model_role_arn`` the
+    project's own model role, if it has one. Returns the project record.
     """
     timestamp = (now or datetime.now(UTC)).isoformat()
     existing = load_project(dynamodb, table, spec.project_id)
@@ -92,6 +96,8 @@ def save_project(
         record["Properties"] = properties
     if mlflow_tracking_uri:
         record["MlflowTrackingUri"] = mlflow_tracking_uri
+    if model_role_arn:
+        record[MODEL_ROLE_RECORD_KEY] = model_role_arn
     items = [record] + [
         {
             "pk": model_group_key(name),

@@ -23,3 +23,14 @@ REPOSITORY_PROPERTIES = (PROVIDER, OWNER, NAME, CONNECTION, SECRET, URL, API_URL
 # Optional property of the custom resource (MLflow flavour); overrides the Lambda's
 # MLFLOW_TRACKING_URI, which the platform stack's parameter of the same name sets.
 MLFLOW_TRACKING_URI_PROPERTY = "MlflowTrackingUri"
+
+# Optional property: the ARN of the project's own model role (product templates built with
+# model_role_isolation "per-project"); without it the project's models run as the platform's
+# shared model role.
+MODEL_ROLE_ARN_PROPERTY = "ModelRoleArn"
+# Whom a project's models run as, the platform setting model_role_isolation (the platform
+# stack's ModelRoleIsolation parameter): the shared model role, or a role of the project's own.
+SHARED_MODEL_ROLE = "shared"
+PER_PROJECT_MODEL_ROLE = "per-project"
+MODEL_ROLE_ISOLATION_CHOICES = (SHARED_MODEL_ROLE, PER_PROJECT_MODEL_ROLE)
+MODEL_ROLE_ISOLATION_PARAMETER = "ModelRoleIsolation"

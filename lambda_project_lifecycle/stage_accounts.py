@@ -23,6 +23,14 @@ CONFIG_STAGES: dict[str, str] = {
     "prod": "production",
 }
 REQUIRED_CONFIG_STAGES = ("dev", "prod")
+# An organizational unit or an organization's root, as Organizations and StackSets spell them.
+ORGANIZATIONAL_UNIT_PATTERN = r"^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$"
+# How a production approval reaches production when there is a staging account:
+# ``after-tests`` promotes what passed staging's integration tests at once;
+# ``second-approval`` waits until the package that passed is approved again.
+AFTER_TESTS = "after-tests"
+SECOND_APPROVAL = "second-approval"
+PROMOTION_MODES = (AFTER_TESTS, SECOND_APPROVAL)
 # Name suffixes of the target-account stack's roles (after the platform's name base).
 DEPLOYMENT_ROLE_SUFFIX = "deployment"
 MODEL_ROLE_SUFFIX = "model"
@@ -42,11 +50,18 @@ class StageAccountIds:
     production: str
     staging: str = ""
     name_base: str = "mlops-portfolio"  # the platform's name base (its SSM prefix, dashed)
+    promotion: str = AFTER_TESTS
 
     def __post_init__(self) -> None:
         for stage, account in self.by_stage().items():
             if not re.match(ACCOUNT_ID_PATTERN, account):
                 raise ValueError(f"stage {stage}: {account!r} is not a 12-digit account id")
+        if self.promotion not in PROMOTION_MODES:
+            raise ValueError(
+                f"promotion {self.promotion!r} is none of {', '.join(PROMOTION_MODES)}"
+            )
+        if self.promotion == SECOND_APPROVAL and not self.staging:
+            raise ValueError("promotion second-approval needs a staging account")
 
     def by_stage(self) -> dict[str, str]:
         """Engine stage -> account id, for the stages that are configured."""
@@ -69,6 +84,11 @@ class StageAccountIds:
         return bool(self.staging)
 
     @property
+    def second_approval(self) -> bool:
+        """Production waits for a second approval of what passed in staging."""
+        return self.gated and self.promotion == SECOND_APPROVAL
+
+    @property
     def deployment_role(self) -> str:
         return role_name(self.name_base, DEPLOYMENT_ROLE_SUFFIX)
 
@@ -82,7 +102,10 @@ class StageAccountIds:
 
     def to_environment(self) -> str:
         """The handlers' ``STAGE_ACCOUNTS`` value (JSON, sorted keys)."""
-        return json.dumps({"stages": self.by_stage(), "name_base": self.name_base}, sort_keys=True)
+        value = {"stages": self.by_stage(), "name_base": self.name_base}
+        if self.promotion != AFTER_TESTS:
+            value["promotion"] = self.promotion
+        return json.dumps(value, sort_keys=True)
 
     @classmethod
     def from_environment(cls, raw: str | None) -> StageAccountIds | None:
@@ -96,4 +119,5 @@ class StageAccountIds:
             production=stages["production"],
             staging=stages.get("staging", ""),
             name_base=value["name_base"],
+            promotion=value.get("promotion", AFTER_TESTS),
         )

@@ -28,13 +28,14 @@ from lambda_project_lifecycle.environment import MODEL_ROLE_ENV, WEBHOOK_SECRET_
 from lambda_project_lifecycle.naming import NAME_PREFIX
 from lambda_project_lifecycle.triggers import ENDPOINT_DETAIL_TYPE, MODEL_PACKAGE_DETAIL_TYPE
 from portfolio.failed_events import FailedEvents, publish_statements
-from portfolio.functions import SharedFunction, add_event_rule, add_function, trust_policy
+from portfolio.functions import SharedFunction, add_event_rule, add_function
 from portfolio.hosting_permissions import (
     deployment_statements,
     deployment_teardown_statements,
-    model_serving_statements,
 )
 from portfolio.permissions import registry_statements
+from template_common.model_serving import model_serving_statements
+from template_common.trust import trust_policy
 
 MODEL_DEPLOY_HANDLER = "lambda_project_lifecycle.deployments.model_deploy.handler"
 ENDPOINT_EVENTS_HANDLER = "lambda_project_lifecycle.deployments.endpoint_events.handler"
@@ -78,6 +79,7 @@ def add_deployments(
     data_bucket: Any,
     environment: dict[str, Any],
     failed_events: FailedEvents,
+    project_model_roles: str,
 ) -> DeploymentResources:
     webhook_secret = template.add_parameter(
         Parameter(
@@ -108,7 +110,10 @@ def add_deployments(
     registry_access = registry_statements(registry, write=True)
     # The deploy and endpoint-events handlers both deploy (a rollback, restored scaling).
     notices = publish_statements(failed_events.topic, failed_events.key)
-    deploying = [*deployment_statements(model_role, data_bucket, notices), *registry_access]
+    deploying = [
+        *deployment_statements(model_role, data_bucket, notices, project_model_roles),
+        *registry_access,
+    ]
     model_deploy = add_function(
         template,
         SharedFunction(

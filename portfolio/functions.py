@@ -13,8 +13,7 @@ from typing import Any
 
 from awacs import logs as logs_actions
 from awacs import sqs as sqs_actions
-from awacs import sts
-from awacs.aws import Allow, PolicyDocument, Principal, Statement
+from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Ref, Template, events, iam, logs
 from troposphere import awslambda as lambda_
 
@@ -28,6 +27,7 @@ from template_common.checkov_skips import (
     CheckovSkip,
     skip_metadata,
 )
+from template_common.trust import trust_policy
 
 LAMBDA_RUNTIME = "python3.13"
 LAMBDA_ARCHITECTURE = "arm64"
@@ -55,17 +55,6 @@ class SharedFunction:
     failed_events: FailedEvents | CheckovSkip | None = None
     # checkov checks that do not fit the role's statements, with the reason.
     role_skips: tuple[CheckovSkip, ...] = ()
-
-
-def trust_policy(service: str) -> PolicyDocument:
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Effect=Allow, Principal=Principal("Service", [service]), Action=[sts.AssumeRole]
-            )
-        ],
-    )
 
 
 def add_function(template: Template, spec: SharedFunction, code: lambda_.Code) -> lambda_.Function:

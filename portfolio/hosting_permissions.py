@@ -13,7 +13,6 @@ from typing import Any
 from awacs import application_autoscaling as aas_actions
 from awacs import cloudwatch as cw_actions
 from awacs import iam as iam_actions
-from awacs import logs as logs_actions
 from awacs import s3 as s3_actions
 from awacs import sagemaker as sm_actions
 from awacs.aws import Allow, Condition, Statement, StringEquals, StringLike
@@ -21,7 +20,6 @@ from troposphere import GetAtt, Join, Sub
 
 from lambda_project_lifecycle.naming import NAME_PREFIX
 from template_common.arns import iam_role_arn, regional_arn, sagemaker_arn
-from template_common.images import image_pull_statements
 
 
 def _project_hosting_arns() -> list[Sub]:
@@ -117,12 +115,13 @@ def deployment_teardown_statements() -> list[Statement]:
 
 
 def deployment_statements(
-    model_role: Any, data_bucket: Any, notices: list[Statement]
+    model_role: Any, data_bucket: Any, notices: list[Statement], project_model_roles: str
 ) -> list[Statement]:
     """Deploy approved packages: models, configs, endpoints, alarms, scaling, tests, notices.
 
-    Every project's models run as ``model_role`` (model archives only), never as a
-    project's training role.
+    Projects' models run as the shared ``model_role`` or as a project's own model role
+    (the roles under the IAM path ``project_model_roles``), both for model archives only;
+    never as a project's training role, which this may not pass.
     """
     return [
         *deployment_teardown_statements(),
@@ -143,7 +142,10 @@ def deployment_statements(
             Sid="PassModelRolesToSageMaker",
             Effect=Allow,
             Action=[iam_actions.PassRole],
-            Resource=[GetAtt(model_role, "Arn")],
+            Resource=[
+                GetAtt(model_role, "Arn"),
+                iam_role_arn(f"{project_model_roles.strip('/')}/*"),
+            ],
             Condition=Condition(StringEquals("iam:PassedToService", "sagemaker.amazonaws.com")),
         ),
         *alarm_and_scaling_statements(),
@@ -223,31 +225,5 @@ def deployment_data_statements(data_bucket: Any) -> list[Statement]:
             Action=[s3_actions.ListBucket],
             Resource=[GetAtt(data_bucket, "Arn")],
             Condition=Condition(StringLike("s3:prefix", f"{NAME_PREFIX}-*/deploy/*")),
-        ),
-    ]
-
-
-def model_serving_statements(model_archives: Any) -> list[Statement]:
-    """What a role that SageMaker runs project models with may do, in the platform's account
-    and in a stage account alike: read ``model_archives`` (the data bucket's project model
-    archives), pull the serving images, write the endpoints' logs."""
-    return [
-        Statement(
-            Sid="ModelArchivesOnly",
-            Effect=Allow,
-            Action=[s3_actions.GetObject],
-            Resource=[model_archives],
-        ),
-        *image_pull_statements(),
-        Statement(
-            Sid="EndpointLogs",
-            Effect=Allow,
-            Action=[
-                logs_actions.CreateLogGroup,
-                logs_actions.CreateLogStream,
-                logs_actions.PutLogEvents,
-                logs_actions.DescribeLogStreams,
-            ],
-            Resource=[regional_arn("logs", f"log-group:/aws/sagemaker/Endpoints/{NAME_PREFIX}-*")],
         ),
     ]

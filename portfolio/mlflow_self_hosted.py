@@ -27,7 +27,7 @@ from troposphere import GetAtt, Ref, Sub, Template, ec2, ecs, iam, logs, rds, se
 from troposphere import elasticloadbalancingv2 as elb
 
 from portfolio import mlflow_server_command as command
-from portfolio.functions import LOG_RETENTION_DAYS, trust_policy
+from portfolio.functions import LOG_RETENTION_DAYS
 from template_common.arns import s3_arn
 from template_common.checkov_skips import (
     LOGS_DEFAULT_ENCRYPTION,
@@ -38,6 +38,7 @@ from template_common.checkov_skips import (
     MLFLOW_SECRET_DEFAULT_KEY,
     skip_metadata,
 )
+from template_common.trust import trust_policy
 
 SELF_HOSTED = "MlflowSelfHosted"
 ARTIFACTS_PREFIX = "mlflow"  # the data bucket's prefix for the server's artifacts

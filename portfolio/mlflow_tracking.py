@@ -47,7 +47,6 @@ from lambda_project_lifecycle.environment import (
     MLFLOW_TRACKING_URI_ENV,
 )
 from lambda_project_lifecycle.resource_properties import MLFLOW_TRACKING_URI_PROPERTY
-from portfolio.functions import trust_policy
 from portfolio.mlflow_self_hosted import (
     ARTIFACTS_PREFIX,
     SELF_HOSTED,
@@ -58,6 +57,7 @@ from portfolio.mlflow_self_hosted import (
     artifact_statements,
 )
 from template_common.checkov_skips import MLFLOW_FUNCTIONS_IN_VPC, skip_metadata
+from template_common.trust import trust_policy
 
 TRACKING_SERVER_PARAMETER = "MlflowTrackingServer"
 EXTERNAL, MANAGED, SELF_HOSTED_OPTION = "external", "managed", "self-hosted"

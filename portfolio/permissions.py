@@ -18,7 +18,7 @@ from awacs import iam as iam_actions
 from awacs import s3 as s3_actions
 from awacs import sagemaker as sm_actions
 from awacs import secretsmanager as secretsmanager_actions
-from awacs.aws import Allow, Condition, Statement, StringEquals
+from awacs.aws import Allow, Condition, Deny, Statement, StringEquals
 from troposphere import GetAtt
 
 from lambda_project_lifecycle.naming import NAME_PREFIX
@@ -130,9 +130,14 @@ def training_trigger_statements(table: Any) -> list[Statement]:
     ]
 
 
-def training_launch_statements(secret_prefix: str) -> list[Statement]:
-    """What the Service Catalog launch role needs for a product's training project and role."""
+def training_launch_statements(
+    secret_prefix: str, boundary: Any, model_role_path: str
+) -> list[Statement]:
+    """What the launch role needs for a product's training project and its roles: the
+    training role (``sagemaker-*``) and the project's own model role (under
+    ``model_role_path``), each created and changed only with ``boundary`` attached."""
     role_arn = iam_role_arn(f"{NAME_PREFIX}-*")
+    project_roles = [role_arn, iam_role_arn(f"{model_role_path.strip('/')}/*")]
     return [
         Statement(
             Sid="TrainingProjects",
@@ -148,17 +153,31 @@ def training_launch_statements(secret_prefix: str) -> list[Statement]:
             ],
             Resource=[regional_arn("codebuild", PROJECT_BUILDS)],
         ),
+        # The actions IAM checks iam:PermissionsBoundary on (Service Authorization
+        # Reference, "Actions, resources, and condition keys for IAM"): a project role
+        # exists, and its policies change, only with the platform's boundary attached.
         Statement(
-            Sid="TrainingRoles",
+            Sid="ProjectRolesWithTheBoundary",
             Effect=Allow,
             Action=[
                 iam_actions.CreateRole,
+                iam_actions.PutRolePolicy,
+                iam_actions.DeleteRolePolicy,
+                iam_actions.AttachRolePolicy,
+                iam_actions.DetachRolePolicy,
+                iam_actions.PutRolePermissionsBoundary,
+            ],
+            Resource=project_roles,
+            Condition=Condition(StringEquals("iam:PermissionsBoundary", boundary)),
+        ),
+        Statement(
+            Sid="ProjectRoles",
+            Effect=Allow,
+            Action=[
                 iam_actions.DeleteRole,
                 iam_actions.GetRole,
                 iam_actions.UpdateRole,
-                iam_actions.PutRolePolicy,
                 iam_actions.GetRolePolicy,
-                iam_actions.DeleteRolePolicy,
                 iam_actions.TagRole,
                 iam_actions.UntagRole,
                 # what CloudFormation's AWS::IAM::Role handlers also call on read, update
@@ -168,7 +187,13 @@ def training_launch_statements(secret_prefix: str) -> list[Statement]:
                 iam_actions.UpdateRoleDescription,
                 iam_actions.UpdateAssumeRolePolicy,
             ],
-            Resource=[role_arn],
+            Resource=project_roles,
+        ),
+        Statement(
+            Sid="NeverARoleWithoutTheBoundary",
+            Effect=Deny,
+            Action=[iam_actions.DeleteRolePermissionsBoundary],
+            Resource=["*"],
         ),
         Statement(
             Sid="PassTrainingRolesToCodeBuild",

@@ -29,6 +29,7 @@ from troposphere import awslambda as lambda_
 
 from lambda_project_lifecycle.environment import (
     ARTIFACTS_BUCKET_ENV,
+    MODEL_ROLE_ISOLATION_ENV,
     NOTIFICATION_TOPIC_ENV,
     PORTFOLIO_VERSION_ENV,
     PROJECT_DATA_BUCKET_ENV,
@@ -36,6 +37,10 @@ from lambda_project_lifecycle.environment import (
     SEED_CODE_KEY_ENV,
 )
 from lambda_project_lifecycle.naming import NAME_PREFIX
+from lambda_project_lifecycle.resource_properties import (
+    MODEL_ROLE_ISOLATION_CHOICES,
+    MODEL_ROLE_ISOLATION_PARAMETER,
+)
 from lambda_project_lifecycle.scenarios import SCENARIOS
 from lambda_project_lifecycle.triggers import (
     CODECOMMIT_DETAIL_TYPE,
@@ -50,7 +55,7 @@ from portfolio.failed_events import (
     add_notification_topic,
     allow_rules_to_dead_letter,
 )
-from portfolio.functions import SharedFunction, add_event_rule, add_function, trust_policy
+from portfolio.functions import SharedFunction, add_event_rule, add_function
 from portfolio.hosting_permissions import deployment_teardown_statements
 from portfolio.mlflow_tracking import add_tracking_server, connect_functions
 from portfolio.mlflow_tracking import environment as tracking_environment
@@ -60,6 +65,7 @@ from portfolio.permissions import (
     repository_statements,
     training_trigger_statements,
 )
+from portfolio.project_role_boundary import add_project_role_boundary
 from portfolio.service_catalog import add_launch_role, add_portfolio, template_method_trust
 from portfolio.stage_account_access import (
     add_stage_account_access,
@@ -76,6 +82,7 @@ from template_common.lifecycle_function import (
     LIFECYCLE_TIMEOUT_SECONDS,
 )
 from template_common.settings import TemplateSettings
+from template_common.trust import trust_policy
 
 LIFECYCLE_HANDLER = "lambda_project_lifecycle.lifecycle.handler"
 LIFECYCLE_MEMORY_MB = 512  # seeding (dulwich, zlib) runs faster with the CPU that comes with it
@@ -115,6 +122,17 @@ def build(settings: TemplateSettings) -> Template:
         for scenario in SCENARIOS
     }
     portfolio = add_portfolio(template, settings)
+    isolation = template.add_parameter(
+        Parameter(
+            MODEL_ROLE_ISOLATION_PARAMETER,
+            Type="String",
+            Default=settings.model_role_isolation,
+            AllowedValues=list(MODEL_ROLE_ISOLATION_CHOICES),
+            Description="What deployed models run as: shared (the platform's model role) or "
+            "per-project (each project's own; new projects need product versions built with "
+            "model_role_isolation per-project).",
+        )
+    )
     registry = template.add_resource(
         dynamodb.Table(
             "ProjectRegistry",
@@ -147,6 +165,7 @@ def build(settings: TemplateSettings) -> Template:
         PROJECT_DATA_BUCKET_ENV: Ref(data_bucket),
         PORTFOLIO_VERSION_ENV: settings.version,
         **tracking_environment(tracking_server),
+        MODEL_ROLE_ISOLATION_ENV: Ref(isolation),
         **{SEED_CODE_KEY_ENV.format(scenario=s.upper()): Ref(key) for s, key in seed_keys.items()},
         **stage_account_environment(accounts),
     }
@@ -186,6 +205,7 @@ def build(settings: TemplateSettings) -> Template:
         data_bucket=data_bucket,
         environment=environment,
         failed_events=failed_events,
+        project_model_roles=settings.model_role_path,
     )
     allow_rules_to_dead_letter(template, failed_events, [push_rule, *deployments.rules])
     if accounts is not None:
@@ -196,6 +216,7 @@ def build(settings: TemplateSettings) -> Template:
             lifecycle=function,
         )
     connect_functions(template, tracking_server)
+    boundary = add_project_role_boundary(template, settings, data_bucket)
     launch_role = add_launch_role(
         template,
         "LaunchRole",
@@ -204,6 +225,7 @@ def build(settings: TemplateSettings) -> Template:
         function,
         settings,
         stacks="SC-*",
+        boundary=boundary,
     )
     # The S3 template method: SageMaker creates a project's stack from the template in S3
     # with this role (as CloudFormation's), on behalf of a Studio user.
@@ -215,6 +237,7 @@ def build(settings: TemplateSettings) -> Template:
         function,
         settings,
         stacks="*",
+        boundary=boundary,
     )
 
     for logical_id, name, value, description in (
@@ -235,6 +258,12 @@ def build(settings: TemplateSettings) -> Template:
             settings.project_data_bucket_parameter,
             Ref(data_bucket),
             "Bucket of the projects' data and pipeline artifacts (one prefix per project).",
+        ),
+        (
+            "ProjectRoleBoundaryParameter",
+            settings.permissions_boundary_parameter,
+            Ref(boundary),
+            "Permissions boundary (managed policy ARN) every project role carries.",
         ),
         (
             "VersionParameter",

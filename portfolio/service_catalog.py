@@ -169,11 +169,12 @@ def add_launch_role(
     function: lambda_.Function,
     settings: TemplateSettings,
     stacks: str,
+    boundary: Any,
 ) -> iam.Role:
     """A role project stacks launch with: their stacks (``stacks``: Service Catalog names
     them ``SC-*``; SageMaker documents no name for those of the S3 method), templates (and,
     for the S3 method, their tags), the lifecycle function and what a product's training is
-    made of."""
+    made of, its roles created only with ``boundary`` (``portfolio.project_role_boundary``)."""
     return template.add_resource(
         iam.Role(
             logical_id,
@@ -238,7 +239,15 @@ def add_launch_role(
                             _resolve_parameter(
                                 "ResolveProjectDataBucket", settings.project_data_bucket_parameter
                             ),
-                            *training_launch_statements(settings.repository_secret_prefix),
+                            _resolve_parameter(
+                                "ResolveProjectRoleBoundary",
+                                settings.permissions_boundary_parameter,
+                            ),
+                            *training_launch_statements(
+                                settings.repository_secret_prefix,
+                                Ref(boundary),
+                                settings.model_role_path,
+                            ),
                         ],
                     ),
                 )

@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from awacs import events as events_actions
+from awacs import organizations, sts
 from awacs import s3 as s3_actions
 from awacs import sagemaker as sm_actions
-from awacs import sts
 from awacs.aws import Allow, ArnEquals, AWSPrincipal, Condition, PolicyDocument, Statement
 from troposphere import GetAtt, Join, Output, Ref, Sub, Template, events, iam
 from troposphere import awslambda as lambda_
@@ -65,6 +65,17 @@ def data_bucket_grants(accounts: StageAccountIds | None, bucket_logical_id: str)
     ]
 
 
+def organization_read_statement() -> Statement:
+    """The handlers compare the platform's organization with each stage account's:
+    DescribeOrganization takes no resource but ``*``."""
+    return Statement(
+        Sid="OwnOrganizationRead",
+        Effect=Allow,
+        Action=[organizations.DescribeOrganization],
+        Resource=["*"],
+    )
+
+
 def add_stage_account_access(
     template: Template,
     accounts: StageAccountIds,
@@ -87,7 +98,8 @@ def add_stage_account_access(
                         Effect=Allow,
                         Action=[sts.AssumeRole],
                         Resource=deployment_roles,
-                    )
+                    ),
+                    organization_read_statement(),
                 ],
             ),
         )

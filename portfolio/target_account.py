@@ -48,10 +48,11 @@ from portfolio.deployments import ENDPOINT_PATTERN
 from portfolio.hosting_permissions import (
     alarm_and_scaling_statements,
     deployment_teardown_statements,
-    model_serving_statements,
     project_hosting_statement,
 )
+from portfolio.stage_account_access import organization_read_statement
 from template_common.arns import iam_role_arn
+from template_common.model_serving import model_serving_statements
 from template_common.settings import TemplateSettings
 
 # The platform's own event bus, in this stack's region.
@@ -166,6 +167,7 @@ def build(settings: TemplateSettings) -> Template:
                                 ),
                             ),
                             *alarm_and_scaling_statements(),
+                            organization_read_statement(),
                         ],
                     ),
                 )

@@ -19,12 +19,20 @@ from cfnlint.helpers import REGIONS as CFNLINT_REGIONS
 
 from lambda_project_lifecycle.stage_accounts import (
     ACCOUNT_ID_PATTERN,
+    AFTER_TESTS,
     CONFIG_STAGES,
+    ORGANIZATIONAL_UNIT_PATTERN,
+    PROMOTION_MODES,
     REQUIRED_CONFIG_STAGES,
+    SECOND_APPROVAL,
     StageAccountIds,
 )
 from portfolio_build.errors import ConfigError
-from template_common.settings import DEFAULT_SSM_PREFIX, TemplateSettings
+from template_common.settings import (
+    DEFAULT_SSM_PREFIX,
+    MODEL_ROLE_ISOLATION_CHOICES,
+    TemplateSettings,
+)
 
 DEFAULT_CONFIG_FILE = "portfolio.toml"
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-1")
@@ -49,6 +57,7 @@ SCHEMA: dict[str, Any] = {
         "portfolio_name": {"type": "string", "minLength": 1, "maxLength": 100},
         "provider_name": {"type": "string", "minLength": 1, "maxLength": 50},
         "support_email": {"type": "string", "maxLength": 254},
+        "model_role_isolation": {"enum": list(MODEL_ROLE_ISOLATION_CHOICES)},
         # publish and status
         "profile": {"type": "string", "minLength": 1, "maxLength": 128},
         "keep_versions": {"type": "integer", "minimum": 1, "maximum": MAX_VERSIONS_QUOTA},
@@ -76,13 +85,25 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 128},
             "propertyNames": {"pattern": ACCOUNT_ID_PATTERN},
         },
+        # or, per stage, the organizational unit a StackSet rolls the target stack out to
+        "stage_organizational_units": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                stage: {"type": "string", "pattern": ORGANIZATIONAL_UNIT_PATTERN}
+                for stage in CONFIG_STAGES
+            },
+        },
+        "promotion": {"enum": list(PROMOTION_MODES)},
     },
 }
 # Keys whose environment value is a comma-separated list; keys whose value is an integer;
 # keys whose environment value is ``name=value`` pairs, comma-separated.
 LIST_KEYS = frozenset({"regions", "studio_domains"})
 INTEGER_KEYS = frozenset({"keep_versions", "max_versions"})
-PAIR_KEYS = frozenset({"stack_parameters", "stage_accounts", "target_profiles"})
+PAIR_KEYS = frozenset(
+    {"stack_parameters", "stage_accounts", "target_profiles", "stage_organizational_units"}
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +117,9 @@ class PublishConfig:
     stack_parameters: dict[str, str] = field(default_factory=dict)
     # Target account id -> the AWS profile publish rolls its target-account stack out with.
     target_profiles: dict[str, str] = field(default_factory=dict)
+    # Configuration stage (dev, staging, prod) -> the organizational unit a service-managed
+    # StackSet rolls the target-account stack out to (instead of a profile).
+    organizational_units: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -152,6 +176,9 @@ def load_config(
         portfolio_name=values.get("portfolio_name", TemplateSettings.portfolio_name),
         provider_name=values.get("provider_name", TemplateSettings.provider_name),
         support_email=values.get("support_email", ""),
+        model_role_isolation=values.get(
+            "model_role_isolation", TemplateSettings.model_role_isolation
+        ),
     )
     settings = replace(settings, stage_accounts=_stage_accounts(values, sources, settings))
     function_name = settings.lifecycle_function_name
@@ -194,13 +221,21 @@ def _publish_config(values: dict[str, Any], sources: dict[str, str]) -> PublishC
         studio_domains=tuple(values.get("studio_domains", ())),
         stack_parameters=dict(values.get("stack_parameters", {})),
         target_profiles=_target_profiles(values, sources),
+        organizational_units=_organizational_units(values, sources),
     )
 
 
 def _stage_accounts(
     values: dict[str, Any], sources: dict[str, str], settings: TemplateSettings
 ) -> StageAccountIds | None:
-    accounts = values.get("stage_accounts")
+    accounts = values.get("stage_accounts") or {}
+    promotion = values.get("promotion", AFTER_TESTS)
+    if promotion == SECOND_APPROVAL and not accounts.get("staging"):
+        raise ConfigError(
+            f"{sources.get('promotion', 'default')}: promotion: {SECOND_APPROVAL} needs a "
+            "staging account (stage_accounts.staging): production's second approval is of "
+            "what passed in staging"
+        )
     if not accounts:
         return None
     return StageAccountIds(
@@ -208,7 +243,29 @@ def _stage_accounts(
         production=accounts["prod"],
         staging=accounts.get("staging", ""),
         name_base=settings.name_base,
+        promotion=promotion,
     )
+
+
+def _organizational_units(values: dict[str, Any], sources: dict[str, str]) -> dict[str, str]:
+    """Stage -> organizational unit; each stage configured, its account then needs no profile."""
+    units = dict(values.get("stage_organizational_units", {}))
+    accounts = values.get("stage_accounts", {})
+    origin = sources.get("stage_organizational_units", "default")
+    for stage in sorted(units):
+        if stage not in accounts:
+            raise ConfigError(
+                f"{origin}: stage_organizational_units.{stage}: stage {stage} has no account "
+                "in stage_accounts (the deployment handlers reach a stage by its account id)"
+            )
+        profiled = values.get("target_profiles", {}).get(accounts[stage])
+        if profiled is not None:
+            raise ConfigError(
+                f"{origin}: stage_organizational_units.{stage}: account {accounts[stage]} "
+                f"also has a profile (target_profiles.{accounts[stage]} = {profiled!r}); "
+                "roll its target-account stack out one way: a StackSet or the profile"
+            )
+    return units
 
 
 def _target_profiles(values: dict[str, Any], sources: dict[str, str]) -> dict[str, str]:

@@ -13,7 +13,8 @@ In every region (in parallel, each line prefixed by its region):
 3. **apply**: the platform change set executed (stack events as they come), termination
    protection on both stacks, the products' versions, the S3 template method; then, with
    stage accounts configured, the target-account stack in each stage account
-   (:mod:`portfolio_build.target_publish`; its profiles are checked in step 1).
+   (:mod:`portfolio_build.target_publish`; its profiles are checked in step 1), or the
+   StackSet to the stages' organizational units (:mod:`portfolio_build.target_stack_set`).
 
 Everything is idempotent: a rerun after an interruption continues from what is there,
 and a publish with nothing changed makes no change set and uploads nothing.
@@ -32,10 +33,12 @@ from portfolio_build import template_method
 from portfolio_build.aws_session import SessionFactory, caller_account, open_session
 from portfolio_build.config import BuildConfig
 from portfolio_build.errors import PublishError
+from portfolio_build.organization import organization_of
 from portfolio_build.plan_text import Output
 from portfolio_build.region_publish import PublishOptions, RegionPublish
 from portfolio_build.release import Release, check_template_sizes
-from portfolio_build.target_publish import TargetRollout
+from portfolio_build.target_publish import TargetRollout, platform_outputs
+from portfolio_build.target_stack_set import StackSetRollout
 
 MAX_PARALLEL_REGIONS = 4
 
@@ -68,14 +71,18 @@ def publish(
         for r in regions
     ]
     targets = TargetRollout(config, release, account, opened[regions[0]], target_sessions, output)
+    stack_sets = StackSetRollout(config, release, account, opened[regions[0]], output)
     _each(publishers, RegionPublish.inspect)
-    targets.inspect()
+    if targets.wanted:
+        organization = organization_of(opened[regions[0]], f"the platform account {account}")
+        stack_sets.inspect(organization)
+        targets.inspect(organization, stack_sets.accounts)
     try:
         _each(publishers, RegionPublish.prepare)
     except PublishError:
         _discard(publishers)
         raise
-    for line in targets.plan_lines():
+    for line in [*targets.plan_lines(), *stack_sets.plan_lines()]:
         output.region(regions[0])(line)
     for publisher in publishers:
         lines = publisher.plan_lines()
@@ -97,6 +104,7 @@ def publish(
             )
     _each([p for p in publishers if p.changes or p.platform_stack is None], RegionPublish.apply)
     targets.apply(publishers)
+    stack_sets.apply(publishers, platform_outputs)
     for publisher in publishers:
         if publisher.changes:
             publisher.log(f"published; launch roles: {publisher.launch_roles()}")

@@ -7,7 +7,10 @@ platform's credentials) after the platform stack, whose outputs it takes: the ha
 roles it trusts and the data bucket its models read.
 
 Checked before anything changes anywhere (with the platform's inspection): every stage
-account has a profile, and the profile's credentials are of that account.
+account has a profile, the profile's credentials are of that account, and, when the
+platform is in an organization, the account is in the same one. A stage with an
+organizational unit (``stage_organizational_units``) gets the stack from a StackSet
+instead (:mod:`portfolio_build.target_stack_set`) and needs no profile.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from lambda_project_lifecycle.stage_accounts import CONFIG_STAGES
 from portfolio_build.aws_session import CLIENT_CONFIG, SessionFactory, caller_account
 from portfolio_build.config import BuildConfig
 from portfolio_build.errors import PublishError
+from portfolio_build.organization import Organization, check_member, organization_of
 from portfolio_build.plan_text import Output
 from portfolio_build.region_publish import RegionPublish
 from portfolio_build.release import Release
@@ -32,6 +36,29 @@ DATA_BUCKET_OUTPUT = "ProjectDataBucketName"
 
 def target_stack_name(config: BuildConfig) -> str:
     return f"{config.settings.name_base}-target"
+
+
+def target_parameters(platform_account: str, outputs: dict[str, str]) -> dict[str, str]:
+    """The target-account template's parameters, from the platform stack's outputs."""
+    return {
+        "PlatformAccountId": platform_account,
+        "PlatformHandlerRoleArns": outputs[HANDLER_ROLES_OUTPUT],
+        "ProjectDataBucket": outputs[DATA_BUCKET_OUTPUT],
+    }
+
+
+def platform_outputs(publisher: RegionPublish) -> dict[str, str]:
+    """The platform stack's outputs a target-account stack takes (published with stage
+    accounts)."""
+    stack = publisher.platform.describe()
+    outputs = publisher.platform.outputs(stack) if stack else {}
+    for key in (HANDLER_ROLES_OUTPUT, DATA_BUCKET_OUTPUT):
+        if not outputs.get(key):
+            raise PublishError(
+                f"{publisher.region}: stack {publisher.platform.name} has no output {key}; "
+                "it must be published with stage_accounts set"
+            )
+    return outputs
 
 
 @dataclass(frozen=True)
@@ -64,15 +91,25 @@ class TargetRollout:
     def wanted(self) -> bool:
         return self.config.settings.stage_accounts is not None
 
-    def inspect(self) -> None:
-        """Every stage account reachable with its profile, as that account."""
+    def inspect(
+        self, organization: Organization | None, by_stack_set: frozenset[str] = frozenset()
+    ) -> None:
+        """Every stage account not reached by a StackSet (``by_stack_set``) reachable with its
+        profile, as that account, in the platform's ``organization`` when it has one."""
         accounts = self.config.settings.stage_accounts
         if accounts is None:
             return
         by_stage = {name: accounts.account_of(stage) for name, stage in CONFIG_STAGES.items()}
         profiles = self.config.publish.target_profiles
         region = self.config.regions[0]
+        if organization is None:
+            self.output.region(region)(
+                f"the platform account {self.platform_account} is in no organization "
+                "(Organizations is not in use): stage accounts are not checked for membership"
+            )
         for account in accounts.accounts:
+            if account in by_stack_set:
+                continue
             stages = tuple(name for name, of in by_stage.items() if of == account)
             profile = profiles.get(account)
             if profile is None and account != self.platform_account:
@@ -89,6 +126,9 @@ class TargetRollout:
                     f"target_profiles.{account}: profile {profile} has credentials of account "
                     f"{reached}, not of account {account} (stage {', '.join(stages)})"
                 )
+            if account != self.platform_account:
+                member = organization_of(session, f"target_profiles.{account}")
+                check_member(organization, member, account, f"stage_accounts.{stages[0]}")
             self.targets.append(TargetAccount(account, stages, profile, session))
 
     def plan_lines(self) -> list[str]:
@@ -107,20 +147,9 @@ class TargetRollout:
         template = self.release.template(artifact)
         body = artifact.path.read_text()
         for publisher in publishers:
-            outputs = self._platform_outputs(publisher)
+            outputs = platform_outputs(publisher)
             for target in self.targets:
                 self._apply_one(publisher.region, target, template, body, outputs)
-
-    def _platform_outputs(self, publisher: RegionPublish) -> dict[str, str]:
-        stack = publisher.platform.describe()
-        outputs = publisher.platform.outputs(stack) if stack else {}
-        for key in (HANDLER_ROLES_OUTPUT, DATA_BUCKET_OUTPUT):
-            if not outputs.get(key):
-                raise PublishError(
-                    f"{publisher.region}: stack {publisher.platform.name} has no output {key}; "
-                    "it must be published with stage_accounts set"
-                )
-        return outputs
 
     def _apply_one(
         self,
@@ -138,11 +167,7 @@ class TargetRollout:
         existing = stack.ready()
         desired = Desired(
             template=dict(template),
-            parameters={
-                "PlatformAccountId": self.platform_account,
-                "PlatformHandlerRoleArns": outputs[HANDLER_ROLES_OUTPUT],
-                "ProjectDataBucket": outputs[DATA_BUCKET_OUTPUT],
-            },
+            parameters=target_parameters(self.platform_account, outputs),
             body=body,
         )
         where = f"target-account stack {stack.name} in account {target.account}"

@@ -17,6 +17,8 @@ from lambda_project_lifecycle import resource_properties as properties
 from lambda_project_lifecycle.naming import PROJECT_ID_MAX_LENGTH, PROJECT_NAME_MAX_LENGTH
 from lambda_project_lifecycle.scenarios import DEFAULT_ON_DELETE, ON_DELETE_CHOICES
 from products import training
+from products.model_role import add_model_role
+from products.project_roles import project_tags
 from template_common.catalog import Product
 from template_common.lifecycle_function import LIFECYCLE_SERVICE_TIMEOUT_SECONDS
 from template_common.settings import TemplateSettings
@@ -41,6 +43,7 @@ class ProjectLifecycleResource(CustomResource):
         "PortfolioVersion": (str, True),
         **{name: (str, False) for name in properties.REPOSITORY_PROPERTIES},
         properties.MLFLOW_TRACKING_URI_PROPERTY: (str, False),
+        properties.MODEL_ROLE_ARN_PROPERTY: (str, False),
     }
 
 
@@ -177,6 +180,17 @@ def build(product: Product, settings: TemplateSettings) -> Template:
     extra = MLFLOW_PARAMETERS if product.registry == "mlflow" else ()
     user_values = _add_user_parameters(template, USER_PARAMETERS + extra)
 
+    # The project's own model role, when the platform isolates models per project: its ARN
+    # goes to the lifecycle Lambda, which records it for the deployment handlers.
+    own_model_role = (
+        {
+            properties.MODEL_ROLE_ARN_PROPERTY: GetAtt(
+                add_model_role(template, settings, project_tags()), "Arn"
+            )
+        }
+        if settings.per_project_model_roles
+        else {}
+    )
     lifecycle = template.add_resource(
         ProjectLifecycleResource(
             LIFECYCLE_RESOURCE,
@@ -192,6 +206,7 @@ def build(product: Product, settings: TemplateSettings) -> Template:
             PortfolioVersion=settings.version,
             **{name: user_values[name] for name in properties.REPOSITORY_PROPERTIES},
             **{parameter.name: user_values[parameter.name] for parameter in extra},
+            **own_model_role,
         )
     )
     training.add_training(template, product, settings, lifecycle, user_values)

@@ -11,21 +11,21 @@ have no idle price. Names come from the lifecycle custom resource
   project's connection or token secret.
 * A plain git URL: no training project (no CodeBuild source fits every host).
 
-The role (``training_role``) is the build's role, the SageMaker pipeline's
-execution role and the role the platform's deploy handlers run the project's
-deployed models as.
+The role (``training_role``) is the build's role and the SageMaker pipeline's
+execution role; deployed models run as a model role (the platform's shared one, or the
+project's own: ``model_role``), never as it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, If, Output, Ref, Tags, Template, codebuild
+from troposphere import GetAtt, If, Output, Ref, Template, codebuild
 
-from lambda_project_lifecycle.naming import PROJECT_ID_TAG, PROJECT_NAME_TAG
 from lambda_project_lifecycle.resource_properties import CONNECTION, SECRET
 from lambda_project_lifecycle.triggers import BRANCH_PATTERN_FOR_WEBHOOKS
 from products.conditions import HAS_TRAINING, IS_HOSTED, USES_CONNECTION, add_conditions
+from products.project_roles import project_tags
 from products.training_role import add_training_role
 from template_common.catalog import Product
 from template_common.settings import TemplateSettings
@@ -46,12 +46,7 @@ def add_training(
     parameters: dict[str, Ref],
 ) -> None:
     add_conditions(template, parameters)
-    tags = Tags(
-        **{
-            PROJECT_NAME_TAG: Ref("SageMakerProjectName"),
-            PROJECT_ID_TAG: Ref("SageMakerProjectId"),
-        }
-    )
+    tags = project_tags()
     role = add_training_role(template, product, settings, lifecycle, parameters, tags)
     source_auth = codebuild.SourceAuth(
         Type=If(USES_CONNECTION, "CODECONNECTIONS", "SECRETS_MANAGER"),

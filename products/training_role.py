@@ -1,5 +1,5 @@
-"""The project's training role: the role of its CodeBuild build, of its SageMaker
-pipelines and of its deployed models (it trusts both services).
+"""The project's training role: the role of its CodeBuild build and of its SageMaker
+pipelines (it trusts both services). Deployed models never run as it (``model_role``).
 
 The role reaches the project's model groups, its prefix in the project data bucket,
 its pipelines and the jobs they run, container images to pull, its logs, and
@@ -34,6 +34,7 @@ from troposphere import GetAtt, If, Ref, Sub, Tags, Template, iam
 
 from lambda_project_lifecycle.resource_properties import CONNECTION, SECRET
 from products.conditions import HAS_TRAINING, IS_CODECOMMIT, USES_CONNECTION, USES_TOKEN
+from products.project_roles import permissions_boundary
 from template_common.arns import iam_role_arn, regional_arn, s3_arn
 from template_common.catalog import Product
 from template_common.connections import connection_actions
@@ -54,8 +55,8 @@ def add_training_role(
             "TrainingRole",
             Condition=HAS_TRAINING,
             RoleName=GetAtt(lifecycle, "TrainingRoleName"),
-            Description="Training of one SageMaker project: its CodeBuild build, its "
-            "SageMaker pipelines, and its deployed models.",
+            Description="Training of one SageMaker project: its CodeBuild build and its "
+            "SageMaker pipelines.",
             AssumeRolePolicyDocument=PolicyDocument(
                 Version="2012-10-17",
                 Statement=[
@@ -78,6 +79,7 @@ def add_training_role(
                     },
                 )
             ],
+            PermissionsBoundary=permissions_boundary(settings),
             Tags=tags,
         )
     )
@@ -117,17 +119,6 @@ def training_statements(
                 *[
                     arn("logs", f"log-group:/aws/sagemaker/{jobs}{streams}")
                     for jobs in ("TrainingJobs", "ProcessingJobs", "TransformJobs")
-                    for streams in ("", ":log-stream:*")
-                ],
-                # Its deployed models (they run as this role) write to their endpoints' log
-                # groups, named after the endpoint: sagemaker-<name>-<id>-<stage>, the name part
-                # possibly shortened. No other project's endpoint logs.
-                *[
-                    arn(
-                        "logs",
-                        f"log-group:/aws/sagemaker/Endpoints/sagemaker-*-${{ProjectId}}-*{streams}",
-                        ProjectId=Ref("SageMakerProjectId"),
-                    )
                     for streams in ("", ":log-stream:*")
                 ],
             ],

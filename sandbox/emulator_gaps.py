@@ -251,6 +251,10 @@ registration kind in brackets: a = answer, b = before, f = after):
 | cloudformation: S3 bucket         | CorsConfiguration | [f] applied to moto's bucket after     |
 | CorsConfiguration                 | ignored           | CreateStack/UpdateStack/ExecuteChange- |
 |                                   |                   | Set                                    |
+| cloudformation.CreateStackSet,    | AutoDeployment    | [f] stack_sets: kept per StackSet and  |
+| UpdateStackSet, DescribeStackSet  | not kept          | returned by DescribeStackSet of a      |
+|                                   |                   | service-managed one; accounts moved    |
+|                                   |                   | into a unit later get no instance      |
 | cloudformation: AWS::Service-     | skipped           | service_catalog_provisioning: made in  |
 | Catalog::Portfolio, Portfolio-    |                   | the Service Catalog stand-in (moto     |
 | PrincipalAssociation              |                   | CloudFormationModel subclasses)        |

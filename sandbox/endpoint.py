@@ -17,6 +17,7 @@ from sandbox.emulator import DEFAULT_REGION, Emulator
 from sandbox.sagemaker_projects import SageMakerProjects
 from sandbox.service_catalog import ServiceCatalogAdmin
 from sandbox.service_catalog_provisioning import ServiceCatalogProvisioning
+from sandbox.stack_sets import StackSetGaps
 
 
 def emulator_with_gaps(
@@ -30,6 +31,7 @@ def emulator_with_gaps(
     ServiceCatalogAdmin().register(emulator)
     ServiceCatalogProvisioning().register(emulator)
     SageMakerProjects().register(emulator)
+    StackSetGaps().register(emulator)
     return emulator
 
 

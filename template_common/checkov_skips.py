@@ -63,6 +63,15 @@ QUEUE_SSE_SQS = CheckovSkip(
 def skip_metadata(*skips: CheckovSkip) -> dict[str, Any]:
     """The ``Metadata`` that makes checkov skip ``skips`` on one resource, with reasons."""
     return {"checkov": {"skip": [{"id": s.check_id, "comment": s.reason} for s in skips]}}
+
+
+BOUNDARY_CAPS_NOT_GRANTS = CheckovSkip(
+    "CKV_AWS_111",
+    "A permissions boundary grants nothing: it caps the project roles, whose own policies "
+    "scope every write to the project's resources; SageMaker lists and ECR tokens have no "
+    "resource scope, so the cap cannot name one",
+)
+
 # The self-hosted MLflow server (portfolio/mlflow_self_hosted.py).
 MLFLOW_SECRET_DEFAULT_KEY = CheckovSkip(
     "CKV_AWS_149",

@@ -5,9 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lambda_project_lifecycle import __version__
+from lambda_project_lifecycle.resource_properties import (
+    MODEL_ROLE_ISOLATION_CHOICES,
+    PER_PROJECT_MODEL_ROLE,
+    SHARED_MODEL_ROLE,
+)
 from lambda_project_lifecycle.stage_accounts import StageAccountIds
 
 DEFAULT_SSM_PREFIX = "/mlops-portfolio"
+__all__ = [
+    "DEFAULT_SSM_PREFIX",
+    "MODEL_ROLE_ISOLATION_CHOICES",
+    "PER_PROJECT_MODEL_ROLE",
+    "SHARED_MODEL_ROLE",
+    "TemplateSettings",
+]
 
 
 @dataclass(frozen=True)
@@ -19,6 +31,13 @@ class TemplateSettings:
     support_email: str = ""
     # The accounts of the deployment stages; None: every stage in the platform's account.
     stage_accounts: StageAccountIds | None = None
+    # Whom SageMaker runs a project's deployed models as: the platform's one model role
+    # (``shared``) or a role of the project's own (``per-project``), docs/footprint.md.
+    model_role_isolation: str = SHARED_MODEL_ROLE
+
+    @property
+    def per_project_model_roles(self) -> bool:
+        return self.model_role_isolation == PER_PROJECT_MODEL_ROLE
 
     @property
     def name_base(self) -> str:
@@ -46,6 +65,22 @@ class TemplateSettings:
     def project_data_bucket_parameter(self) -> str:
         """SSM parameter with the shared bucket of project data (one prefix per project)."""
         return f"{self.ssm_prefix}/project-data-bucket"
+
+    @property
+    def permissions_boundary_parameter(self) -> str:
+        """SSM parameter with the ARN of the permissions boundary every project role carries."""
+        return f"{self.ssm_prefix}/project-role-boundary-arn"
+
+    @property
+    def permissions_boundary_name(self) -> str:
+        """The boundary's managed policy name (``mlops-portfolio-project-role-boundary``)."""
+        return f"{self.name_base}-project-role-boundary"
+
+    @property
+    def model_role_path(self) -> str:
+        """The IAM path of the projects' own model roles (``/mlops-portfolio/project-models/``):
+        the deployment handlers may pass only roles under it (and the shared model role)."""
+        return f"/{self.name_base}/project-models/"
 
     @property
     def version_parameter(self) -> str:

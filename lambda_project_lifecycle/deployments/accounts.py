@@ -7,6 +7,10 @@ finds the role its models run as with the clients :meth:`StageAccounts.clients`
 gives for that stage. Every stage is in the platform's own account
 (:class:`SameAccount`) unless stage accounts are configured (:class:`AssumedAccounts`:
 the target-account stack's deployment role, assumed in the stage's account).
+
+When the platform account is in an organization, a stage account must be in the same
+one (each account describes its own organization: no management-account permission is
+needed); when Organizations is not in use, that is logged and the stage goes on.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from lambda_project_lifecycle.stage_accounts import STAGE_ACCOUNTS_ENV, StageAcc
 logger = logging.getLogger(__name__)
 
 SESSION_NAME = "mlops-portfolio-deployment"
+ORGANIZATIONS_NOT_IN_USE = "AWSOrganizationsNotInUseException"
 # Stages whose endpoints the reaper and project delete look for, in every account.
 HOSTED_STAGES = ("development", "staging", "production")
 OpenClients = Callable[[str, dict[str, Any], str], AwsClients]
@@ -49,6 +54,10 @@ class StageAccounts(Protocol):
 
     def gated(self) -> bool:
         """True when production approvals deploy to staging first."""
+        ...
+
+    def second_approval(self) -> bool:
+        """True when what passed in staging waits for a second approval of production."""
         ...
 
     def stages(self) -> tuple[str, ...]:
@@ -78,6 +87,9 @@ class SameAccount:
     def gated(self) -> bool:
         return False
 
+    def second_approval(self) -> bool:
+        return False
+
     def stages(self) -> tuple[str, ...]:
         return ("development", "production")
 
@@ -100,6 +112,8 @@ class AssumedAccounts:
     open_clients: OpenClients | None = None
     _by_account: dict[str, AwsClients] = field(default_factory=dict)
     _caller: dict[str, str] = field(default_factory=dict)
+    # The platform's organization id, "" when Organizations is not in use (read once).
+    _organization: list[str] = field(default_factory=list)
 
     def clients(self, stage: str) -> AwsClients:
         account = self.ids.account_of(stage)
@@ -123,6 +137,9 @@ class AssumedAccounts:
 
     def gated(self) -> bool:
         return self.ids.gated
+
+    def second_approval(self) -> bool:
+        return self.ids.second_approval
 
     def stages(self) -> tuple[str, ...]:
         return tuple(s for s in HOSTED_STAGES if s in self.ids.by_stage())
@@ -163,9 +180,48 @@ class AssumedAccounts:
             raise StageAccountError(
                 stage, account, f"assuming {role_arn} gave credentials of account {reached}"
             )
+        self._check_organization(stage, account, hosting)
         self._check_trust(stage, account, role_arn, hosting, platform_account)
         logger.info("Stage %s is hosted in account %s through %s", stage, account, role_arn)
         return hosting
+
+    def _platform_organization(self, stage: str, account: str) -> str:
+        if not self._organization:
+            try:
+                found = organization_id(self.platform)
+            except ClientError as exc:
+                raise StageAccountError(
+                    stage,
+                    account,
+                    f"cannot describe the platform account's organization ({error_code(exc)})",
+                ) from exc
+            if not found:
+                logger.info(
+                    "The platform account is in no organization (Organizations is not in "
+                    "use): stage accounts are not checked for membership"
+                )
+            self._organization.append(found)
+        return self._organization[0]
+
+    def _check_organization(self, stage: str, account: str, hosting: AwsClients) -> None:
+        """Refuses a stage account outside the platform's organization (when it has one)."""
+        platform = self._platform_organization(stage, account)
+        if not platform:
+            return
+        try:
+            member = organization_id(hosting)
+        except ClientError as exc:
+            raise StageAccountError(
+                stage, account, f"cannot describe its organization ({error_code(exc)})"
+            ) from exc
+        if member != platform:
+            where = f"organization {member}" if member else "no organization"
+            raise StageAccountError(
+                stage,
+                account,
+                f"account {account} is not in the platform's organization {platform} "
+                f"(it is in {where}); nothing is deployed to it",
+            )
 
     def _check_trust(
         self, stage: str, account: str, role_arn: str, hosting: AwsClients, platform: str
@@ -194,6 +250,18 @@ class AssumedAccounts:
                 f"{role_arn} trusts {', '.join(strangers)}, outside the platform's account "
                 f"{platform}; it must trust only the platform's handler roles",
             )
+
+
+def organization_id(clients: AwsClients) -> str:
+    """The id of the organization the clients' account is in; "" when Organizations is not
+    in use (other refusals raise ``ClientError``)."""
+    try:
+        reply = clients.client("organizations").describe_organization()
+    except ClientError as exc:
+        if error_code(exc) == ORGANIZATIONS_NOT_IN_USE:
+            return ""
+        raise
+    return str(reply["Organization"]["Id"])
 
 
 def session_clients(account: str, credentials: dict[str, Any], region: str) -> AwsClients:

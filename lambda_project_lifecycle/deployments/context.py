@@ -30,6 +30,7 @@ from lambda_project_lifecycle.deployments.outcomes import NOTICE_STATUS, Outcome
 from lambda_project_lifecycle.deployments.records import EndpointRecord
 from lambda_project_lifecycle.deployments.settings import DeploySettings
 from lambda_project_lifecycle.naming import ProjectNames
+from lambda_project_lifecycle.project_registry import MODEL_ROLE_RECORD_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ class ProjectContext:
     names: ProjectNames
     scenario: str
     deleting: bool = False  # its Delete has started: approvals are ignored
+    # The project's own model role (model_role_isolation "per-project"); "": the shared one.
+    model_role_arn: str = ""
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> ProjectContext:
@@ -52,6 +55,7 @@ class ProjectContext:
             ProjectNames(str(record["ProjectName"]), str(record["ProjectId"])),
             str(record["Scenario"]),
             bool(record.get("Deleting", False)),
+            str(record.get(MODEL_ROLE_RECORD_KEY) or ""),
         )
 
     @property

@@ -11,6 +11,9 @@ Concurrent events: a rejection is written to the record before anything else
 rejections when it decides, so an approval and a rejection of the same model
 handled at the same moment never deploy it. Of two approvals for the same variant,
 the later event wins (the newer package when they share a second).
+
+With ``promotion = "second-approval"``, approving again a production package that passed
+in staging promotes what passed (:mod:`~lambda_project_lifecycle.deployments.promotion`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from lambda_project_lifecycle.deployments.errors import DeployConfigError, Stage
 from lambda_project_lifecycle.deployments.model_sources import ModelSource
 from lambda_project_lifecycle.deployments.outcomes import Outcome, ignored
 from lambda_project_lifecycle.deployments.plan import variant_for
+from lambda_project_lifecycle.deployments.promotion import STAGING, Promotion, passed_in_staging
 from lambda_project_lifecycle.deployments.records import EndpointRecord, VariantState
 from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
 
@@ -35,6 +39,7 @@ class Decisions:
         self._context = context
         self._converger = converger
         self._models = models
+        self._promotion = Promotion(context, converger)
 
     def approve(
         self, project: ProjectContext, group_kind: str, model: str, at: datetime
@@ -50,6 +55,13 @@ class Decisions:
             return ignored(f"model package {model} no longer exists")
         if status != "Approved":
             return ignored(f"model package {model} is {status} now; the approval event is stale")
+        if stage == STAGING and context.accounts.second_approval():
+            # A second approval of a package that passed in staging promotes what passed.
+            staging = context.load_record(project.names.endpoint(STAGING))
+            if staging is not None and passed_in_staging(staging, model):
+                outcome = self._promotion.promote(project, staging)
+                outcome.data.update(model_package_arn=model, second_approval=True)
+                return outcome
         try:
             config = context.stage_config(project, stage)
         except (DeployConfigError, StageAccountError) as exc:

@@ -237,7 +237,12 @@ class FollowUp:
         )
         context.announce(project, outcome)
         if stage == STAGING and result == "PASSED":
-            outcome.data["promotion"] = self._promotion.promote(project, record).as_dict()
+            promotion = (
+                self._promotion.await_second_approval(project, record)
+                if context.accounts.second_approval()
+                else self._promotion.promote(project, record)
+            )
+            outcome.data["promotion"] = promotion.as_dict()
         return outcome
 
     def _sync_scaling(

@@ -33,7 +33,8 @@ WEBHOOK_TIMEOUT_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class Notice:
-    status: str  # STARTED, PASSED, FAILED, UNTESTED, ROLLED_BACK, REMOVED, WAITING, PENDING
+    status: str  # STARTED, PASSED, FAILED, UNTESTED, ROLLED_BACK, REMOVED, WAITING, PENDING,
+    # AWAITING_APPROVAL (passed in staging; production waits for a second approval)
     project_name: str
     project_id: str
     stage: str

@@ -13,6 +13,7 @@ NOTICE_STATUS: dict[str, str | None] = {
     "deploying": "STARTED",
     "pending": "PENDING",
     "waiting": "WAITING",
+    "awaiting-approval": "AWAITING_APPROVAL",
     "removed": "REMOVED",
     "failed": "FAILED",
     "rolled-back": "ROLLED_BACK",

@@ -4,6 +4,12 @@ With a staging account, a production approval deploys to the ``staging`` stage (
 staging account, with production's settings). When that endpoint is InService and its
 integration tests pass, production is made to serve exactly the models staging serves;
 tests that fail (or time out) promote nothing, and people are told at each gate.
+
+With ``promotion = "second-approval"`` production waits instead (an AWAITING_APPROVAL
+notice) until a package that passed is approved a second time: set it back to
+``PendingManualApproval`` (which deploys nothing) and approve it again. That approval
+promotes what passed in staging, exactly, if staging still serves it; otherwise it is an
+approval like the first (to staging).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from lambda_project_lifecycle.deployments.context import DeploymentContext, Proj
 from lambda_project_lifecycle.deployments.convergence import Converger
 from lambda_project_lifecycle.deployments.errors import DeployConfigError, StageAccountError
 from lambda_project_lifecycle.deployments.outcomes import Outcome
-from lambda_project_lifecycle.deployments.records import EndpointRecord
+from lambda_project_lifecycle.deployments.records import IN_SERVICE, EndpointRecord
 
 STAGING = "staging"
 PRODUCTION = "production"
@@ -51,3 +57,31 @@ class Promotion:
                 f"{outcome.detail}"
             )
         return context.announce(project, outcome)
+
+    def await_second_approval(self, project: ProjectContext, staging: EndpointRecord) -> Outcome:
+        """Production waits: people are told which packages passed and how to approve them."""
+        passed = {v: s.model_package_arn for v, s in staging.applied.items()}
+        packages = ", ".join(sorted(set(passed.values())))
+        outcome = Outcome(
+            "awaiting-approval",
+            project.names.endpoint(PRODUCTION),
+            PRODUCTION,
+            f"{staging.endpoint_name} passed its integration tests with {packages}; production "
+            "waits for a second approval: set the package to PendingManualApproval and approve "
+            "it again to promote it",
+            {"promoted_from": staging.endpoint_name, "variants": passed},
+        )
+        return self._context.announce(project, outcome)
+
+
+def passed_in_staging(staging: EndpointRecord | None, model: str) -> bool:
+    """True when staging serves ``model`` among what passed its last integration tests."""
+    if staging is None or staging.status != IN_SERVICE:
+        return False
+    result = staging.last_result or {}
+    applied = {v: s.model_package_arn for v, s in staging.applied.items()}
+    return (
+        result.get("status") == "PASSED"
+        and result.get("variants") == applied
+        and model in applied.values()
+    )

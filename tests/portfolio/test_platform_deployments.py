@@ -1,5 +1,6 @@
-"""The platform stack's deployment Lambdas: which roles they may pass to SageMaker, and what
-the shared fallback model role may read."""
+"""The platform stack's deployment Lambdas: which roles they may pass to SageMaker (the shared
+model role, and the projects' own model roles under the platform's path: never a training
+role), and what the shared model role may read."""
 
 from __future__ import annotations
 
@@ -26,14 +27,20 @@ def by_sid(role: str) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize("role", DEPLOYING)
-def test_models_run_as_the_platforms_model_role_only(role: str) -> None:
+def test_models_run_as_the_shared_or_a_projects_own_model_role_only(role: str) -> None:
     passing = [s for s in statements(role) if "iam:PassRole" in s["Action"]]
     assert passing == [
         {
             "Sid": "PassModelRolesToSageMaker",
             "Effect": "Allow",
             "Action": ["iam:PassRole"],
-            "Resource": [{"Fn::GetAtt": ["ModelExecutionRole", "Arn"]}],
+            "Resource": [
+                {"Fn::GetAtt": ["ModelExecutionRole", "Arn"]},
+                {
+                    "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:"
+                    "role/mlops-portfolio/project-models/*"
+                },
+            ],
             "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         }
     ]
@@ -98,3 +105,16 @@ def test_the_shared_model_role_reads_model_archives_not_project_data() -> None:
             ],
         }
     ]
+
+
+@pytest.mark.parametrize("isolation", ["shared", "per-project"])
+def test_the_isolation_setting_is_the_platform_parameters_default_and_reaches_the_lifecycle(
+    isolation: str,
+) -> None:
+    settings = TemplateSettings(model_role_isolation=isolation)
+    body = json.loads(json.dumps(platform.build(settings).to_dict()))
+    parameter = body["Parameters"]["ModelRoleIsolation"]
+    assert parameter["Default"] == isolation
+    assert parameter["AllowedValues"] == ["shared", "per-project"]
+    variables = body["Resources"]["LifecycleFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["MODEL_ROLE_ISOLATION"] == {"Ref": "ModelRoleIsolation"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,12 @@ def test_the_lifecycle_reaches_only_project_repositories_seed_code_and_platform_
 
 def test_the_launch_role_can_make_training_resources_with_the_sagemaker_prefix_only() -> None:
     statements = policy_statements("LaunchRole")
-    for sid in ("TrainingProjects", "TrainingRoles", "PassTrainingRolesToCodeBuild"):
+    for sid in (
+        "TrainingProjects",
+        "ProjectRolesWithTheBoundary",
+        "ProjectRoles",
+        "PassTrainingRolesToCodeBuild",
+    ):
         resources = json.dumps(statements[sid]["Resource"])
         assert "sagemaker-*" in resources, sid
     assert statements["PassTrainingRolesToCodeBuild"]["Condition"] == {
@@ -108,17 +114,14 @@ def test_the_launch_role_holds_what_cloudformation_calls_for_every_product_resou
         if statement["Effect"] == "Allow"
         for action in statement["Action"]
     }
-    # The product's role attaches no managed policy and has no permissions boundary, so the
-    # handlers never make these calls.
-    never_called = {
-        "iam:AttachRolePolicy",
-        "iam:DetachRolePolicy",
-        "iam:PutRolePermissionsBoundary",
-        "iam:DeleteRolePermissionsBoundary",
-    }
+    # Every product role keeps the platform's permissions boundary, so the update handler
+    # never removes one (and the launch role is denied it).
+    never_called = {"iam:DeleteRolePermissionsBoundary"}
     checked = set()
-    for product in PRODUCTS:
-        body = json.loads(json.dumps(template.build(product, TemplateSettings()).to_dict()))
+    for product, settings in itertools.product(
+        PRODUCTS, (TemplateSettings(), TemplateSettings(model_role_isolation="per-project"))
+    ):
+        body = json.loads(json.dumps(template.build(product, settings).to_dict()))
         for resource in body["Resources"].values():
             schema_file = schemas / "resources" / f"{providers.get(resource['Type'], '')}.json"
             if resource["Type"].startswith("Custom::") or not schema_file.is_file():

@@ -108,8 +108,10 @@ def test_handlers_may_assume_only_the_stage_accounts_deployment_roles() -> None:
     template = rendered(TemplateSettings(stage_accounts=ACCOUNTS))
 
     access = template["Resources"]["StageAccountDeploymentAccess"]["Properties"]
-    (statement,) = access["PolicyDocument"]["Statement"]
+    statement, organization = access["PolicyDocument"]["Statement"]
     assert statement["Action"] == ["sts:AssumeRole"]
+    # Read of their own organization only: to refuse a stage account outside it.
+    assert organization["Action"] == ["organizations:DescribeOrganization"]
     assert {r["Fn::Sub"] for r in statement["Resource"]} == {
         f"arn:${{AWS::Partition}}:iam::{a}:role/mlops-portfolio-deployment"
         for a in (DEV, STAGING, PROD)

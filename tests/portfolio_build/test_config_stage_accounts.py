@@ -69,6 +69,30 @@ def test_stage_accounts_from_the_environment(tmp_path: Path) -> None:
             f"target_profiles.{DEV}: account {DEV} is no stage's account "
             "(stage_accounts: none: stage_accounts is not set)",
         ),
+        (
+            f'[stage_accounts]\ndev = "{DEV}"\nprod = "{PROD}"\n'
+            '[stage_organizational_units]\ndev = "ou-12"\n',
+            "portfolio.toml: stage_organizational_units.dev: 'ou-12' does not match",
+        ),
+        (
+            f'[stage_accounts]\ndev = "{DEV}"\nprod = "{PROD}"\n'
+            '[stage_organizational_units]\nstaging = "ou-abcd-12345678"\n',
+            "portfolio.toml: stage_organizational_units.staging: stage staging has no account",
+        ),
+        (
+            f'[stage_accounts]\ndev = "{DEV}"\nprod = "{PROD}"\n'
+            '[stage_organizational_units]\nprod = "ou-abcd-12345678"\n'
+            f'[target_profiles]\n"{PROD}" = "ml-prod"\n',
+            f"portfolio.toml: stage_organizational_units.prod: account {PROD} also has a profile",
+        ),
+        (
+            f'promotion = "second-approval"\n[stage_accounts]\ndev = "{DEV}"\nprod = "{PROD}"\n',
+            "portfolio.toml: promotion: second-approval needs a staging account",
+        ),
+        (
+            'promotion = "manual"\n',
+            "portfolio.toml: promotion: 'manual' is not one of ['after-tests', 'second-approval']",
+        ),
     ],
 )
 def test_a_bad_stage_account_names_the_field(tmp_path: Path, file_text: str, message: str) -> None:
@@ -76,3 +100,23 @@ def test_a_bad_stage_account_names_the_field(tmp_path: Path, file_text: str, mes
     with pytest.raises(ConfigError) as raised:
         load_config(environ={}, cwd=tmp_path)
     assert message in str(raised.value)
+
+
+def test_units_and_the_promotion_mode_come_from_the_file_and_the_environment(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "portfolio.toml").write_text(
+        f'promotion = "second-approval"\n'
+        f'[stage_accounts]\ndev = "{DEV}"\nstaging = "{STAGING}"\nprod = "{PROD}"\n'
+        '[stage_organizational_units]\ndev = "ou-abcd-11111111"\n'
+    )
+    config = load_config(
+        environ={"MLOPS_PORTFOLIO_STAGE_ORGANIZATIONAL_UNITS": "prod=r-abcd,staging=r-abcd"},
+        cwd=tmp_path,
+    )
+    # The environment's layer replaces the file's value of the key.
+    assert config.publish.organizational_units == {"prod": "r-abcd", "staging": "r-abcd"}
+    accounts = config.settings.stage_accounts
+    assert accounts is not None and accounts.second_approval
+    # The handlers read the mode from their STAGE_ACCOUNTS variable.
+    assert StageAccountIds.from_environment(accounts.to_environment()) == accounts

@@ -4,6 +4,7 @@ account with that account's profile (on the emulator: credentials of AssumeRole 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -85,6 +86,7 @@ def test_publish_rolls_the_target_stack_out_to_every_stage_account(
             f"arn:aws:iam::{account}:role/mlops-portfolio-model"
         )
     assert any(f"account {DEV} (stage dev)" in line for line in lines.of(REGION))
+    assert "is in no organization (Organizations is not in use)" in lines.text()
 
     again = Lines([])
     assert (
@@ -114,8 +116,32 @@ def test_a_stage_account_without_a_profile_stops_publish_before_any_change(
         stage_accounts={"dev": DEV, "prod": PROD},
         target_profiles={DEV: "ml-dev"},
     )
-    before = snapshot(config, aws)
+    message = refused(config, release, aws)
 
+    assert f"stage_accounts.prod: account {PROD} has no profile in target_profiles" in message
+
+
+def test_a_profile_account_outside_the_platforms_organization_stops_publish(
+    aws: Emulator, tmp_path: Path
+) -> None:
+    aws.client("organizations", REGION).create_organization(FeatureSet="ALL")
+    accounts = StageAccountIds(development=DEV, production=PROD)
+    release = make_release(tmp_path / "dist", TemplateSettings(stage_accounts=accounts))
+    config = config_for(
+        release.dist,
+        regions=[REGION],
+        stage_accounts={"dev": DEV, "prod": PROD},
+        target_profiles=PROFILES,
+    )
+    message = refused(config, release, aws)
+
+    assert f"stage_accounts.dev: account {DEV} is not in the platform's organization o-" in message
+    assert "(it is in no organization)" in message
+
+
+def refused(config: Any, release: Any, aws: Emulator) -> str:
+    """The message of the publish that stops; it changed nothing."""
+    before = snapshot(config, aws)
     with pytest.raises(PublishError) as raised:
         publish(
             config,
@@ -125,8 +151,5 @@ def test_a_stage_account_without_a_profile_stops_publish_before_any_change(
             output=Lines([]).output(),
             target_sessions=profile_sessions(aws),  # type: ignore[arg-type]
         )
-
-    assert f"stage_accounts.prod: account {PROD} has no profile in target_profiles" in str(
-        raised.value
-    )
     assert snapshot(config, aws) == before
+    return str(raised.value)

@@ -158,9 +158,10 @@ def test_the_role_reaches_only_the_projects_prefix_groups_and_pipelines(product:
         ]
 
 
-def test_the_role_can_run_the_projects_deployed_models(product: Any) -> None:
-    """The deploy handlers run a project's models as this role: it must trust SageMaker,
-    pull the model's image and read the project's prefix (where its model archives are)."""
+def test_the_role_runs_the_projects_jobs_and_writes_no_endpoint_logs(product: Any) -> None:
+    """Its pipelines' jobs run as this role: it trusts SageMaker, pulls the jobs' images and
+    reads the project's prefix. Deployed models run as a model role, so it writes no
+    endpoint's logs."""
     template = rendered(product)
     role = template["Resources"]["TrainingRole"]["Properties"]
     services = role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
@@ -174,11 +175,9 @@ def test_the_role_can_run_the_projects_deployed_models(product: Any) -> None:
     assert by_sid["EcrTokenHasNoResourceScope"]["Action"] == ["ecr:GetAuthorizationToken"]
     assert "s3:GetObject" in by_sid["ProjectData"]["Action"]
     logs = json.dumps(by_sid["BuildLogs"]["Resource"])
-    # Its jobs' logs, and the logs of its own endpoints only: a push to a training branch
-    # cannot write into another project's endpoint logs.
     assert "log-group:/aws/sagemaker/TrainingJobs:log-stream:*" in logs
-    assert "log-group:/aws/sagemaker/Endpoints/sagemaker-*-${ProjectId}-*" in logs
-    assert "log-group:/aws/sagemaker/*" not in logs and "Endpoints/*" not in logs
+    assert "Endpoints" not in logs
+    assert "log-group:/aws/sagemaker/*" not in logs
 
 
 def test_every_repository_setting_is_a_labelled_optional_studio_parameter(product: Any) -> None:

@@ -138,8 +138,14 @@ class DeployWorld:
     def create_project(
         self, name: str = "churn-model", project_id: str = "p-7gxpyr2wsl2k", **props: str
     ) -> ProjectNames:
+        answer = self.lifecycle_create(ProjectName=name, ProjectId=project_id, **props)
+        assert answer["Status"] == "SUCCESS", answer["Reason"]
+        return ProjectNames(name, project_id)
+
+    def lifecycle_create(self, **props: str) -> dict[str, Any]:
+        """The lifecycle Lambda's answer to a project's Create with ``props``."""
         event = load_event("cfn-project-lifecycle-create.json")
-        event["ResourceProperties"].update(ProjectName=name, ProjectId=project_id, **props)
+        event["ResourceProperties"].update(props)
         answers: list[bytes] = []
         handle_event(
             event,
@@ -148,9 +154,7 @@ class DeployWorld:
             settings=self.lifecycle_settings,
             send=lambda url, body: answers.append(body),
         )
-        answer = json.loads(answers[0])
-        assert answer["Status"] == "SUCCESS", answer["Reason"]
-        return ProjectNames(name, project_id)
+        return dict(json.loads(answers[0]))
 
     def delete_project(self, names: ProjectNames, **props: str) -> dict[str, Any]:
         event = load_event("cfn-project-lifecycle-delete.json")

@@ -18,7 +18,7 @@ import pytest
 from moto.sagemakerruntime.models import sagemakerruntime_backends
 
 from lambda_project_lifecycle.deployments import endpoint_events
-from lambda_project_lifecycle.stage_accounts import StageAccountIds
+from lambda_project_lifecycle.stage_accounts import AFTER_TESTS, SECOND_APPROVAL, StageAccountIds
 from portfolio import target_account
 from template_common.settings import TemplateSettings
 from tests.support.deployments import (
@@ -75,9 +75,14 @@ def roll_out_target_stack(world: DeployWorld, account: str) -> None:
     assert status["StackStatus"] == "CREATE_COMPLETE", status
 
 
-def accounts_world(*, staging: bool) -> Iterator[DeployWorld]:
+def accounts_world(*, staging: bool, promotion: str = AFTER_TESTS) -> Iterator[DeployWorld]:
     with deploy_world() as world:
-        ids = StageAccountIds(development=DEV, production=PROD, staging=STAGING if staging else "")
+        ids = StageAccountIds(
+            development=DEV,
+            production=PROD,
+            staging=STAGING if staging else "",
+            promotion=promotion,
+        )
         for account in ids.accounts:
             roll_out_target_stack(world, account)
         world.stage_accounts = ids
@@ -93,6 +98,11 @@ def world() -> Iterator[DeployWorld]:
 @pytest.fixture
 def gated() -> Iterator[DeployWorld]:
     yield from accounts_world(staging=True)
+
+
+@pytest.fixture
+def second_approval() -> Iterator[DeployWorld]:
+    yield from accounts_world(staging=True, promotion=SECOND_APPROVAL)
 
 
 def sagemaker_of(world: DeployWorld, account: str) -> Any:
@@ -341,3 +351,142 @@ def test_without_stage_accounts_no_group_gets_a_policy() -> None:
         names = world.create_project()
         for kind in ("prod", "dev", "feature"):
             assert world.gaps.group_policy(names.model_package_group(kind)) is None
+
+
+def test_a_stage_account_outside_the_platforms_organization_is_a_failed_notice(
+    world: DeployWorld,
+) -> None:
+    organization = world.client("organizations").create_organization(FeatureSet="ALL")
+    names = world.create_project()
+
+    result = world.approve(world.register_package(names.model_package_group("dev")))
+
+    assert result["action"] == "failed", result
+    assert f"stage development (account {DEV})" in result["detail"]
+    org_id = organization["Organization"]["Id"]
+    assert f"account {DEV} is not in the platform's organization {org_id}" in result["detail"]
+    assert "(it is in no organization)" in result["detail"]
+    assert endpoints_in(world, DEV) == set()
+    (notice,) = [n for n in world.notices() if n["status"] == "FAILED"]
+    assert DEV in notice["summary"] and "development" in notice["summary"]
+
+
+def test_without_organizations_stage_accounts_are_used_and_that_is_logged(
+    world: DeployWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    names = world.create_project()
+    caplog.set_level("INFO", logger="lambda_project_lifecycle.deployments.accounts")
+
+    result = world.approve(world.register_package(names.model_package_group("dev")))
+
+    assert result["action"] == "deploying", result
+    assert "Organizations is not in use" in caplog.text
+
+
+def roll_out_to_unit(world: DeployWorld, unit: str) -> None:
+    """The target-account stack as ``publish`` rolls it out to an organizational unit: a
+    service-managed StackSet of the platform account with an instance for the unit."""
+    cloudformation = world.client("cloudformation")
+    cloudformation.create_stack_set(
+        StackSetName="mlops-portfolio-target",
+        TemplateBody=json.dumps(target_account.build(TemplateSettings()).to_dict()),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+        PermissionModel="SERVICE_MANAGED",
+        AutoDeployment={"Enabled": True, "RetainStacksOnAccountRemoval": False},
+        Parameters=[
+            {"ParameterKey": "PlatformAccountId", "ParameterValue": ACCOUNT},
+            {"ParameterKey": "PlatformHandlerRoleArns", "ParameterValue": HANDLER_ROLE},
+            {"ParameterKey": "ProjectDataBucket", "ParameterValue": DATA_BUCKET},
+        ],
+    )
+    cloudformation.create_stack_instances(
+        StackSetName="mlops-portfolio-target",
+        DeploymentTargets={"OrganizationalUnitIds": [unit]},
+        Regions=[REGION],
+    )
+
+
+def test_stage_accounts_of_a_unit_in_the_platforms_organization_are_deployed_to() -> None:
+    with deploy_world() as world:
+        organizations = world.client("organizations")
+        organizations.create_organization(FeatureSet="ALL")
+        root = organizations.list_roots()["Roots"][0]["Id"]
+        unit = organizations.create_organizational_unit(ParentId=root, Name="ml")[
+            "OrganizationalUnit"
+        ]["Id"]
+        dev, prod = (
+            organizations.create_account(AccountName=name, Email=f"{name}@example.com")[
+                "CreateAccountStatus"
+            ]["AccountId"]
+            for name in ("dev", "prod")
+        )
+        for account in (dev, prod):
+            organizations.move_account(
+                AccountId=account, SourceParentId=root, DestinationParentId=unit
+            )
+        roll_out_to_unit(world, unit)
+        ids = StageAccountIds(development=dev, production=prod)
+        world.stage_accounts = ids
+        world.lifecycle_settings = dataclasses.replace(world.lifecycle_settings, stage_accounts=ids)
+        names = world.create_project()
+
+        result = world.approve(world.register_package(names.model_package_group("prod")))
+
+        assert result["action"] == "deploying", result
+        assert endpoints_in(world, prod) == {names.endpoint("production")}
+        assert endpoints_in(world, dev) == set()
+
+
+def test_with_second_approval_production_waits_for_the_passed_package_to_be_approved_again(
+    second_approval: DeployWorld,
+) -> None:
+    world = second_approval
+    names = world.create_project()
+    world.publish_payloads(names, "prod", {"csv-one": PAYLOAD})
+    package = world.register_package(names.model_package_group("prod"))
+    staging, production = names.endpoint("staging"), names.endpoint("production")
+    assert world.approve(package)["stage"] == "staging"
+    model_answers(STAGING, ANSWER)
+
+    passed = endpoint_event(world, STAGING, staging)
+
+    # Staging passed: production waits, and people are told how to approve it.
+    assert passed["action"] == "passed", passed
+    assert passed["promotion"]["action"] == "awaiting-approval", passed["promotion"]
+    assert endpoints_in(world, PROD) == set()
+    waiting = world.notices()[-1]
+    assert (waiting["stage"], waiting["status"]) == ("production", "AWAITING_APPROVAL")
+    assert package in waiting["summary"] and "approve it again" in waiting["summary"]
+    # Back to PendingManualApproval deploys nothing; the second approval promotes.
+    world.set_status(package, "PendingManualApproval")
+    pending = world.deploy_event(world.package_event(package, "PendingManualApproval"))
+    assert pending["action"] == "ignored"
+    assert endpoints_in(world, STAGING) == {staging}
+
+    promoted = world.approve(package)
+
+    assert promoted["action"] == "deploying", promoted
+    assert promoted["stage"] == "production" and promoted["second_approval"]
+    assert endpoints_in(world, PROD) == {production}
+    assert served_package(world, PROD, production) == package
+    last = world.notices()[-1]  # (reading the notices takes them)
+    assert (last["stage"], last["status"]) == ("production", "STARTED")
+
+
+def test_with_second_approval_a_package_that_failed_in_staging_is_not_promoted(
+    second_approval: DeployWorld,
+) -> None:
+    world = second_approval
+    names = world.create_project()
+    world.publish_payloads(names, "prod", {"csv-one": PAYLOAD})
+    package = world.register_package(names.model_package_group("prod"))
+    world.approve(package)
+    model_answers(STAGING, WRONG)
+    assert endpoint_event(world, STAGING, names.endpoint("staging"))["action"] == "tests-failed"
+
+    world.set_status(package, "PendingManualApproval")
+    again = world.approve(package)
+
+    # Not what passed: an approval like the first, for staging; production gets nothing.
+    assert again["stage"] == "staging", again
+    assert endpoints_in(world, PROD) == set()
