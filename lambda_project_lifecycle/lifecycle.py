@@ -5,11 +5,8 @@ Update: reconcile (missing repository or groups, tags, settings); never deletes.
 may not change is compared with what the registry recorded on the last success, so
 CloudFormation's rollback of a refused Update succeeds; a repository the registry
 records needs neither its secret nor the seed code.
-Delete: the project is flagged as being deleted (approvals of it are ignored from
-then on) -> endpoints, endpoint configs, models, alarms and autoscaling targets of the
-project (whatever ``OnDelete`` says: endpoints are never data; one SageMaker is still
-creating or updating is removed by the endpoint-events handler once it is free) ->
-model groups as ``OnDelete`` says -> repository as ``OnDelete`` says -> registry records.
+Delete: :mod:`lambda_project_lifecycle.project_delete` (endpoints, pipelines, model groups,
+data objects and repository as ``OnDelete`` says, registry records).
 
 Every step is idempotent, so a retried Create converges and a Delete after a
 Create that failed half-way removes what that Create made. Once the request is
@@ -23,13 +20,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from lambda_project_lifecycle import (
     environment,
     model_group_sharing,
     model_groups,
+    project_delete,
     project_registry,
 )
 from lambda_project_lifecycle.clients import AwsClients
@@ -41,8 +38,6 @@ from lambda_project_lifecycle.custom_resource import (
     answer_request,
     put_response,
 )
-from lambda_project_lifecycle.deployments import teardown
-from lambda_project_lifecycle.deployments.accounts import stage_accounts_for
 from lambda_project_lifecycle.environment import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
 from lambda_project_lifecycle.handler_logging import handler_logger
@@ -206,43 +201,15 @@ class ProjectLifecycle:
         if physical_id and physical_id != spec.physical_resource_id:
             logger.info("Nothing to delete: %s is not this project's resource id", physical_id)
             return Outcome(physical_id)
-        self._checkpoint("flagging the project as being deleted")
-        # First: from now on the deployment handlers ignore approvals of this project, so
-        # none of them makes an endpoint after the teardown below.
-        project_registry.mark_project_deleting(
-            self._clients.dynamodb, self.settings.registry_table, spec.project_id
-        )
-        self._checkpoint("removing the project's endpoints")
-        accounts = stage_accounts_for(self._clients, self.settings.stage_accounts)
-        deployments = teardown.remove_project_deployments(
-            self._clients,
-            spec.names,
-            self.settings.registry_table,
-            now=datetime.now(UTC),
-            hosting=accounts.clients,
-            stages=accounts.stages(),
-        )
-        removal = model_groups.remove_model_groups(
+        settings = self.settings
+        project_delete.delete_project(
             spec,
-            self._clients.sagemaker,
-            delete_packages=spec.on_delete == "delete-all",
-            checkpoint=self._checkpoint,
-        )
-        repository = lifecycle_steps.delete_repository(
-            spec, event, self._clients, self.settings.registry_table, checkpoint=self._checkpoint
-        )
-        self._checkpoint("removing the project from the registry")
-        project_registry.remove_project(self._clients.dynamodb, self.settings.registry_table, spec)
-        logger.info(
-            "Deleted project %s: endpoints %s (removed once SageMaker is done with them: %s), "
-            "groups deleted %s, kept %s, packages deleted %d; repository %s",
-            spec.project_id,
-            deployments.endpoints,
-            deployments.pending,
-            removal.deleted,
-            removal.kept,
-            removal.packages_deleted,
-            repository.outcome if repository else "none",
+            event,
+            self._clients,
+            project_delete.DeleteSettings(
+                settings.registry_table, settings.project_data_bucket, settings.stage_accounts
+            ),
+            self._checkpoint,
         )
         return Outcome(spec.physical_resource_id)
 

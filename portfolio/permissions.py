@@ -18,13 +18,14 @@ from awacs import iam as iam_actions
 from awacs import s3 as s3_actions
 from awacs import sagemaker as sm_actions
 from awacs import secretsmanager as secretsmanager_actions
-from awacs.aws import Allow, Condition, Deny, Statement, StringEquals
-from troposphere import GetAtt
+from awacs.aws import Allow, Condition, Deny, Statement, StringEquals, StringLike
+from troposphere import GetAtt, Ref
 
 from lambda_project_lifecycle.naming import NAME_PREFIX
 from template_common.arns import (
     iam_role_arn,
     regional_arn,
+    s3_arn,
     sagemaker_arn,
     secret_arn,
 )
@@ -55,6 +56,53 @@ def model_group_statements() -> list[Statement]:
             Effect=Allow,
             Action=[sm_actions.ListModelPackageGroups, sm_actions.ListModelPackages],
             Resource=["*"],
+        ),
+    ]
+
+
+def pipeline_statements() -> list[Statement]:
+    """Delete the project's pipelines (the seed's builds make them), stopping running
+    executions first."""
+    return [
+        Statement(
+            Sid="ProjectPipelines",
+            Effect=Allow,
+            Action=[
+                sm_actions.DeletePipeline,
+                sm_actions.ListPipelineExecutions,
+                sm_actions.StopPipelineExecution,
+                sm_actions.ListTags,
+            ],
+            Resource=[
+                sagemaker_arn(f"pipeline/{NAME_PREFIX}-*"),
+                sagemaker_arn(f"pipeline/{NAME_PREFIX}-*/execution/*"),
+            ],
+        ),
+        Statement(
+            Sid="ListingPipelinesHasNoResourceScope",
+            Effect=Allow,
+            Action=[sm_actions.ListPipelines],
+            Resource=["*"],
+        ),
+    ]
+
+
+def project_data_statements(data_bucket: Any) -> list[Statement]:
+    """Delete every version of the objects under a project's prefix in the data bucket
+    (``OnDelete=delete-all``)."""
+    return [
+        Statement(
+            Sid="DeleteProjectData",
+            Effect=Allow,
+            Action=[s3_actions.DeleteObject, s3_actions.DeleteObjectVersion],
+            Resource=[s3_arn(f"${{Bucket}}/{NAME_PREFIX}-*/*", Bucket=Ref(data_bucket))],
+        ),
+        Statement(
+            Sid="ListProjectDataVersions",
+            Effect=Allow,
+            Action=[s3_actions.ListBucketVersions],
+            Resource=[s3_arn("${Bucket}", Bucket=Ref(data_bucket))],
+            Condition=Condition(StringLike("s3:prefix", f"{NAME_PREFIX}-*/")),
         ),
     ]
 

@@ -61,6 +61,8 @@ from portfolio.mlflow_tracking import add_tracking_server, connect_functions
 from portfolio.mlflow_tracking import environment as tracking_environment
 from portfolio.permissions import (
     model_group_statements,
+    pipeline_statements,
+    project_data_statements,
     registry_statements,
     repository_statements,
     training_trigger_statements,
@@ -178,6 +180,8 @@ def build(settings: TemplateSettings) -> Template:
             description="mlops-portfolio: creates, updates and deletes SageMaker projects.",
             statements=[
                 *model_group_statements(),
+                *pipeline_statements(),
+                *project_data_statements(data_bucket),
                 *registry_statements(registry, write=True),
                 *deployment_teardown_statements(),
                 *repository_statements(

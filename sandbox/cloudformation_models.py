@@ -65,6 +65,13 @@ class ResourceModel:
     def is_created(self) -> bool:
         return True
 
+    def _delete_by_name(*_: Any) -> None:
+        """moto removes a resource dropped from a template by name through this unless it is
+        abstract, as on ``CloudFormationModel``; these models delete through ``delete``."""
+
+    _delete_by_name.__isabstractmethod__ = True  # type: ignore[attr-defined]
+    delete_from_cloudformation_json = classmethod(_delete_by_name)
+
 
 class EventInvokeConfigModel(ResourceModel):
     """``AWS::Lambda::EventInvokeConfig``: a function's asynchronous-invocation settings."""

@@ -42,6 +42,14 @@ from sandbox.tls import CertificateAuthority
 
 # Lambda's asynchronous retries (1 and 2 minutes on AWS), shortened for a run of seconds.
 RETRY_DELAYS = (1.0, 2.0)
+# A Lambda environment idle this long is shut down: each holds 60-100 MB, and during most of
+# the walk (a training build takes 10-15 s) nothing invokes most functions. The calls of one
+# step (approve -> deploy -> endpoint events -> tests) come within a second or two of each
+# other and stay warm; a cold start here costs a fork of the code's zygote.
+LAMBDA_IDLE_SECONDS = 3.0
+# The integration tests call an endpoint one request at a time: one model worker per variant
+# (125 MB each) serves them; a second concurrent request waits for it.
+MODEL_WORKERS_PER_VARIANT = 1
 # Put on the builds' PYTHONPATH: its sitecustomize makes the SDK's config checks cheap.
 BUILD_IMAGE = Path(__file__).parent / "build_image"
 # A build's install phase needs the network (the virtualenv holds what it installs); its
@@ -100,7 +108,11 @@ class EmbeddedAws:
             trusted = {**self.authority.environment(), **sdk_environment(self.directory)}
             self.clock = SandboxClock()
             self.runtime = LambdaRuntime(
-                self.emulator, environment=trusted, retry_delays=RETRY_DELAYS, clock=self.clock
+                self.emulator,
+                environment=trusted,
+                retry_delays=RETRY_DELAYS,
+                idle_seconds=LAMBDA_IDLE_SECONDS,
+                clock=self.clock,
             )
             self.custom_resources = CustomResources(self.emulator, self.runtime)
             self.emulator.answer(
@@ -129,7 +141,10 @@ class EmbeddedAws:
                 deleting_seconds=endpoint_seconds / 2,
             )
             self.inference = EndpointInference(
-                self.emulator, launcher=self.pipelines.launcher, environment=trusted
+                self.emulator,
+                launcher=self.pipelines.launcher,
+                environment=trusted,
+                workers_per_variant=MODEL_WORKERS_PER_VARIANT,
             )
         except BaseException:
             self.stop()

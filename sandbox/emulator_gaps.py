@@ -257,7 +257,8 @@ registration kind in brackets: a = answer, b = before, f = after):
 |                                   |                   | into a unit later get no instance      |
 | cloudformation: AWS::Service-     | skipped           | service_catalog_provisioning: made in  |
 | Catalog::Portfolio, Portfolio-    |                   | the Service Catalog stand-in (moto     |
-| PrincipalAssociation              |                   | CloudFormationModel subclasses)        |
+| PrincipalAssociation              |                   | ModelMap resource types, while the     |
+|                                   |                   | emulator runs)                         |
 | s3 (PutObject, HeadObject, Get-   | ExpectedBucket-   | [b] s3_gaps: 403 AccessDenied when     |
 | Object, tagging, CORS, listing)   | Owner ignored     | another account owns the bucket        |
 | servicecatalog: portfolios,       | only Create-      | [a] service_catalog: the admin API     |

@@ -103,6 +103,10 @@ class EndpointInference:
             "moto answers a canned text: served from the variant's model.tar.gz by the "
             "model's own inference code",
         )(self._invoke)
+        for operation in ("UpdateEndpoint", "DeleteEndpoint"):
+            emulator.before(
+                "sagemaker", operation, "the endpoint's idle model workers end (memory)"
+            )(self._retire_endpoint_workers)
         emulator.on_stop(self.stop)
 
     def logs(self, endpoint: str) -> list[str]:
@@ -115,6 +119,16 @@ class EndpointInference:
             self._launcher.stop()
         self._listener.close()
         shutil.rmtree(self._root, ignore_errors=True)
+
+    def worker_pids(self, endpoint: str) -> list[int]:
+        """The processes of the endpoint's idle workers."""
+        return self._pool.idle_pids(lambda key: getattr(key, "endpoint", None) == endpoint)
+
+    def _retire_endpoint_workers(self, call: Call) -> None:
+        """An endpoint deleted or updated to another config serves none of its old models:
+        their idle workers end (a worker still needed is started again on the next call)."""
+        name = call.params.get("EndpointName")
+        self._pool.retire(lambda key, _: getattr(key, "endpoint", None) == name)
 
     # -- the API ----------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 An environment is made for one :class:`FunctionConfig` (code, handler,
 variables, timeout, memory): a change to any of them gets new environments, and
 the old ones are shut down when next seen idle, as are environments idle for
-``idle_seconds``. At most the function's reserved concurrency (or, without one,
+``idle_seconds`` (looked for every few seconds, as Lambda reclaims idle environments: an idle
+worker holds its memory). At most the function's reserved concurrency (or, without one,
 ``max_concurrency``, the sandbox's limit for this machine) run at once.
 """
 
@@ -33,6 +34,7 @@ from sandbox.lambda_workers import (
 INIT_TIMEOUT_SECONDS = 10.0
 DEFAULT_MAX_CONCURRENCY = 8  # environments per function at once (the machine's limit, not AWS's)
 DEFAULT_IDLE_SECONDS = 300.0  # an environment unused this long is shut down
+SWEEP_SECONDS = 1.0  # how often idle environments are looked for
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,19 @@ class Environments:
         self._zygotes: dict[str, Zygote] = {}
         self._zygote_lock = threading.Lock()
         self._pool = WorkerPool()
+        self._stopped = threading.Event()
+        self._sweeper = threading.Thread(
+            target=self._sweep, name="lambda-idle-sweeper", daemon=True
+        )
+        self._sweeper.start()
+
+    def _sweep(self) -> None:
+        """Shut down environments idle for ``idle_seconds`` even when nothing invokes."""
+        while not self._stopped.wait(SWEEP_SECONDS):
+            self._pool.retire(self._idle_too_long)
+
+    def _idle_too_long(self, _: object, worker: Worker) -> bool:
+        return time.monotonic() - worker.last_used > self.idle_seconds
 
     def acquire(self, config: FunctionConfig, wait: bool) -> tuple[Worker, WorkerResult | None]:
         """An idle environment of ``config``, or a new one (with its init result)."""
@@ -172,6 +187,7 @@ class Environments:
             return zygote
 
     def stop(self) -> None:
+        self._stopped.set()
         self._pool.close()
         with self._zygote_lock:
             for zygote in self._zygotes.values():

@@ -352,6 +352,11 @@ class WorkerPool:
                 self._idle.setdefault(key, []).append(worker)
             self._condition.notify_all()
 
+    def idle_pids(self, of: Callable[[Hashable], bool]) -> list[int]:
+        """The processes of the idle workers whose key ``of`` names."""
+        with self._condition:
+            return [w.pid for key, idle in self._idle.items() if of(key) for w in idle]
+
     def retire(self, stale: Callable[[Hashable, Worker], bool]) -> None:
         """End the idle workers ``stale`` names (of an older configuration, unused too long)."""
         with self._condition:

@@ -1,5 +1,10 @@
 """Everything the emulator holds for one project, found by its names (``sagemaker-<name>-<id>``)
-and tags: what a deleted project left behind."""
+and tags: what a deleted project left behind, and whether that is what its ``OnDelete`` keeps.
+
+``retain-data`` keeps the repository, the model groups that hold packages (with them) and the
+project's objects in the data bucket; ``delete-all`` keeps nothing. Anything else left (an
+endpoint, a pipeline, a role, a registry record, a stack) is a broken Delete.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,33 @@ from collections.abc import Callable
 from typing import Any
 
 from lambda_project_lifecycle.naming import ProjectNames
+
+# What each OnDelete choice keeps, as kinds of :func:`project_leftovers`.
+KEPT_BY = {
+    "delete-all": frozenset(),
+    "retain-data": frozenset({"repositories", "model groups", "model packages", "data objects"}),
+}
+
+
+class UnexpectedLeftovers(AssertionError):
+    """A deleted project left something its OnDelete does not keep."""
+
+
+def check_leftovers(on_delete: str, left: dict[str, list[str]]) -> str:
+    """The step's text (``nothing left``, or what was kept as promised); raises
+    :class:`UnexpectedLeftovers` naming what should have gone."""
+    kept = {kind: names for kind, names in left.items() if names}
+    unexpected = {kind: names for kind, names in kept.items() if kind not in KEPT_BY[on_delete]}
+    if unexpected:
+        raise UnexpectedLeftovers(
+            f"OnDelete={on_delete} left what it does not keep: "
+            + "; ".join(f"{kind}: {', '.join(names)}" for kind, names in unexpected.items())
+        )
+    if not kept:
+        return "nothing left"
+    return f"kept as {on_delete} promises: " + "; ".join(
+        f"{len(names)} {kind}" for kind, names in kept.items()
+    )
 
 
 def project_leftovers(
@@ -84,7 +116,11 @@ def _registry_records(client: Callable[[str], Any], table: str, names: ProjectNa
 
 
 def _objects(client: Callable[[str], Any], bucket: str, prefix: str) -> list[str]:
+    """Every version and delete marker under ``<prefix>/`` (the bucket is versioned: a key
+    whose current version is deleted still holds its data)."""
     if not bucket:
         return []
-    listed = client("s3").list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/")
-    return [o["Key"] for o in listed.get("Contents", [])]
+    listed = client("s3").list_object_versions(Bucket=bucket, Prefix=f"{prefix}/")
+    return sorted(
+        {v["Key"] for v in (*listed.get("Versions", []), *listed.get("DeleteMarkers", []))}
+    )

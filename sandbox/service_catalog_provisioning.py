@@ -20,9 +20,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from moto.cloudformation import parsing
-from moto.core.common_models import CloudFormationModel
 
+from sandbox.cloudformation_models import ModelMap, ResourceModel
 from sandbox.emulator import AwsError, Call
 from sandbox.service_catalog import Catalog, Portfolio, catalog, new_id, page, tag_list
 
@@ -101,7 +100,12 @@ class ServiceCatalogProvisioning:
     )
 
     def register(self, emulator: Emulator) -> None:
-        register_resource_models()
+        # The portfolio's resources in moto's CloudFormation while the emulator runs.
+        resources = ModelMap(
+            {m.TYPE: m for m in (CatalogPortfolioResource, CatalogPrincipalResource)}
+        )
+        resources.install()
+        emulator.on_stop(resources.uninstall)
         for operation in self.OPERATIONS:
             handler = getattr(
                 self, "".join(f"_{c.lower()}" if c.isupper() else c for c in operation)
@@ -426,21 +430,15 @@ def _stack(call: Call, stack_id: str) -> Any:
 # -- the resources CloudFormation makes -----------------------------------------------------
 
 
-class CatalogPortfolioResource(CloudFormationModel):
+class CatalogPortfolioResource(ResourceModel):
     """``AWS::ServiceCatalog::Portfolio``: Ref is the portfolio id."""
+
+    TYPE = "AWS::ServiceCatalog::Portfolio"
 
     def __init__(self, portfolio: Portfolio, account_id: str, region: str) -> None:
         self.portfolio = portfolio
         self.account_id = account_id
         self.region = region
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ServiceCatalog::Portfolio"
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
@@ -454,7 +452,7 @@ class CatalogPortfolioResource(CloudFormationModel):
         return self.portfolio.id if attribute_name == "Id" else self.portfolio.display_name
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -468,7 +466,7 @@ class CatalogPortfolioResource(CloudFormationModel):
         return cls(portfolio, account_id, region_name)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: CatalogPortfolioResource,
         new_resource_name: str,
@@ -487,30 +485,20 @@ class CatalogPortfolioResource(CloudFormationModel):
         catalog(account_id, region).portfolios.pop(self.portfolio.id, None)
 
 
-class CatalogPrincipalResource(CloudFormationModel):
+class CatalogPrincipalResource(ResourceModel):
     """``AWS::ServiceCatalog::PortfolioPrincipalAssociation``."""
+
+    TYPE = "AWS::ServiceCatalog::PortfolioPrincipalAssociation"
 
     def __init__(self, portfolio_id: str, principal: str, kind: str) -> None:
         self.portfolio_id, self.principal, self.kind = portfolio_id, principal, kind
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ServiceCatalog::PortfolioPrincipalAssociation"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
 
     @property
     def physical_resource_id(self) -> str:
         return f"{self.portfolio_id}|{self.principal}"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls,
         resource_name: str,
         cloudformation_json: dict[str, Any],
@@ -528,7 +516,7 @@ class CatalogPrincipalResource(CloudFormationModel):
         )
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: CatalogPrincipalResource,
         new_resource_name: str,
@@ -545,10 +533,3 @@ class CatalogPrincipalResource(CloudFormationModel):
         portfolio = catalog(account_id, region).portfolios.get(self.portfolio_id)
         if portfolio is not None:
             portfolio.principals.pop(self.principal, None)
-
-
-def register_resource_models() -> None:
-    """Make moto's CloudFormation see the classes above (it lists model subclasses once)."""
-    parsing.get_model_list.cache_clear()
-    parsing.get_model_map.cache_clear()
-    parsing.get_name_type_map.cache_clear()

@@ -31,7 +31,7 @@ from portfolio_build.region_publish import PublishOptions, stack_names
 from portfolio_build.release import Release
 from portfolio_build.template_method import TEMPLATES_PREFIX
 from sandbox.embedded_aws import EmbeddedAws
-from sandbox.leftovers import project_leftovers
+from sandbox.leftovers import check_leftovers, project_leftovers
 from sandbox.project_walk import FEATURE_BRANCH, ProjectWalk
 from sandbox.report import Described, Report, StepFailed
 from sandbox.studio import S3_TEMPLATE, SERVICE_CATALOG, CreatedProject, Studio
@@ -346,12 +346,7 @@ class Walk:
         failed = self.failed_events(project.stack)
         if failed:
             raise RuntimeError(f"the project's stack did not delete: {'; '.join(failed)}")
-        kept = {kind: names for kind, names in left.items() if names}
-        return (
-            "nothing left"
-            if not kept
-            else "left: " + "; ".join(f"{len(names)} {kind}" for kind, names in kept.items())
-        )
+        return check_leftovers(project.parameters["OnDelete"], left)
 
 
 def stack_name(stack: str) -> str:

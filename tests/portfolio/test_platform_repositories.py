@@ -68,6 +68,7 @@ def test_the_lifecycle_reaches_only_project_repositories_seed_code_and_platform_
     # Only what AWS cannot scope to a resource (listings, scaling targets) is on "*".
     unscoped = {
         "ListingHasNoResourceScope",
+        "ListingPipelinesHasNoResourceScope",
         "HostingListsHaveNoResourceScope",
         "AlarmListsHaveNoResourceScope",
         "ScalingReadsHaveNoResourceScope",
@@ -75,6 +76,27 @@ def test_the_lifecycle_reaches_only_project_repositories_seed_code_and_platform_
     for statement in statements.values():
         if statement["Sid"] not in unscoped:
             assert statement["Resource"] != ["*"], statement["Sid"]
+
+
+def test_the_lifecycle_deletes_only_project_pipelines_and_data_under_a_project_prefix() -> None:
+    statements = policy_statements("LifecycleFunctionRole")
+    pipelines = statements["ProjectPipelines"]
+    assert "sagemaker:DeletePipeline" in pipelines["Action"]
+    assert all(":pipeline/sagemaker-*" in json.dumps(r) for r in pipelines["Resource"])
+    assert statements["ListingPipelinesHasNoResourceScope"]["Action"] == ["sagemaker:ListPipelines"]
+    data = statements["DeleteProjectData"]
+    assert data["Action"] == ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+    assert data["Resource"] == [
+        {
+            "Fn::Sub": [
+                "arn:${AWS::Partition}:s3:::${Bucket}/sagemaker-*/*",
+                {"Bucket": {"Ref": "ProjectDataBucket"}},
+            ]
+        }
+    ]
+    listing = statements["ListProjectDataVersions"]
+    assert listing["Action"] == ["s3:ListBucketVersions"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": "sagemaker-*/"}}
 
 
 def test_the_launch_role_can_make_training_resources_with_the_sagemaker_prefix_only() -> None:

@@ -11,6 +11,7 @@ from moto.cloudformation import parsing
 
 from sandbox.cloudformation_models import ResourceModels
 from sandbox.emulator import Emulator
+from sandbox.service_catalog_provisioning import ServiceCatalogProvisioning
 from tests.sandbox.conftest import function_code, lambda_role
 from tests.support.network import loopback_only
 
@@ -113,3 +114,15 @@ def test_the_models_leave_with_the_emulator() -> None:
         assert "AWS::CodeBuild::Project" in parsing.get_model_map()
     assert parsing.get_model_map is saved
     assert "AWS::CodeBuild::Project" not in parsing.get_model_map()
+
+
+def test_the_service_catalog_resources_leave_with_the_emulator() -> None:
+    """Service Catalog's resource types are added through the same map, not as moto model
+    subclasses that every later stack of the process would see."""
+    saved = parsing.get_model_map
+    kinds = ("AWS::ServiceCatalog::Portfolio", "AWS::ServiceCatalog::PortfolioPrincipalAssociation")
+    with Emulator() as running:
+        ServiceCatalogProvisioning().register(running)
+        assert all(kind in parsing.get_model_map() for kind in kinds)
+    assert parsing.get_model_map is saved
+    assert not any(kind in parsing.get_model_map() for kind in kinds)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -184,3 +186,30 @@ def test_a_model_made_from_a_model_package_serves_the_packages_container(
     reply = invoke(emulator, "packaged", payload("json_batch.json"))
 
     assert len(json.loads(reply["Body"].read())["predictions"]) == 3
+
+
+def test_a_deleted_endpoints_model_workers_end(
+    emulator: Emulator, inference: EndpointInference, endpoint: str
+) -> None:
+    sagemaker = emulator.client("sagemaker")
+    sagemaker.create_endpoint(EndpointName="short-lived", EndpointConfigName="churn-config")
+    invoke(emulator, "short-lived", payload("single_csv_record.json"), TargetVariant="champion")
+    invoke(emulator, endpoint, payload("single_csv_record.json"), TargetVariant="champion")
+    (pid,) = inference.worker_pids("short-lived")
+    serving = inference.worker_pids(endpoint)
+
+    sagemaker.delete_endpoint(EndpointName="short-lived")
+
+    assert inference.worker_pids("short-lived") == []
+    assert serving and inference.worker_pids(endpoint) == serving  # other endpoints keep theirs
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{pid}").exists() and "Z" not in _state(pid):
+        assert time.monotonic() < deadline, f"model worker {pid} still runs"
+        time.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,6 +117,39 @@ def test_environments_are_reused_and_run_side_by_side(
 
     assert len({a["pid"] for a in answers}) == 2  # a second environment for the second call
     assert time.monotonic() - started < 2.9  # side by side, not one after the other
+
+
+def test_an_environment_idle_too_long_is_shut_down_without_another_call(
+    emulator: Emulator, runtime: LambdaRuntime, lambda_client: Any
+) -> None:
+    deploy(emulator, "idler", "app.echo", APP)
+    _, answer = invoke(lambda_client, "idler")
+    idle_seconds = runtime.environments.idle_seconds
+    runtime.environments.idle_seconds = 0.2
+    try:
+        deadline = time.monotonic() + 5
+        while process_exists(answer["pid"]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not process_exists(answer["pid"])
+    finally:
+        runtime.environments.idle_seconds = idle_seconds
+    _, again = invoke(lambda_client, "idler")  # a cold start in a new environment
+    assert again["pid"] != answer["pid"] and again["invocations"] == 1
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
 
 
 def test_reserved_concurrency_throttles_what_it_cannot_run(
