@@ -23,6 +23,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks import mlflow_tracking_cost  # noqa: E402 - after the repository is on the path
+
 DOC = REPO / "docs" / "footprint.md"
 
 
@@ -107,10 +109,12 @@ def render() -> dict[str, dict[str, Any]]:
 
 
 def template_resources(body: dict[str, Any]) -> Counter[str]:
+    """Resource type -> count, as the template deploys with its defaults (the MLflow
+    tracking-server options, off by default, are counted in their own section)."""
     return Counter(
         str(resource["Type"])
         for resource in body.get("Resources", {}).values()
-        if isinstance(resource, dict)
+        if isinstance(resource, dict) and not mlflow_tracking_cost.is_option_resource(resource)
     )
 
 
@@ -278,6 +282,7 @@ def build_doc() -> str:
     for kind, quota in sorted(QUOTAS.items()):
         lines.append(f"- `{kind}`: {quota.limit:,} per {quota.scope}: {quota.source}")
     lines += multi_account_lines(bodies["target-account"], platform)
+    lines += mlflow_tracking_cost.lines(bodies["platform"])
     return "\n".join(lines) + "\n"
 
 

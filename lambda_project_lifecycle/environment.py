@@ -19,3 +19,6 @@ MLFLOW_WEBHOOK_SECRET_ENV = "MLFLOW_WEBHOOK_SECRET_ARN"
 # The registry table's time-to-live attribute (Unix seconds), as the platform template
 # enables it: DynamoDB deletes a record after that time (handled MLflow webhook deliveries).
 REGISTRY_TTL_ATTRIBUTE = "TimeToLive"
+# The self-hosted MLflow server's credentials of the platform's user (a Secrets Manager
+# ARN; its JSON holds username and password); empty for the other tracking servers.
+MLFLOW_CREDENTIALS_SECRET_ENV = "MLFLOW_CREDENTIALS_SECRET_ARN"

@@ -29,7 +29,6 @@ from troposphere import awslambda as lambda_
 
 from lambda_project_lifecycle.environment import (
     ARTIFACTS_BUCKET_ENV,
-    MLFLOW_TRACKING_URI_ENV,
     MODEL_ROLE_ISOLATION_ENV,
     NOTIFICATION_TOPIC_ENV,
     PORTFOLIO_VERSION_ENV,
@@ -40,7 +39,6 @@ from lambda_project_lifecycle.environment import (
 )
 from lambda_project_lifecycle.naming import NAME_PREFIX
 from lambda_project_lifecycle.resource_properties import (
-    MLFLOW_TRACKING_URI_PROPERTY,
     MODEL_ROLE_ISOLATION_CHOICES,
     MODEL_ROLE_ISOLATION_PARAMETER,
 )
@@ -61,6 +59,8 @@ from portfolio.failed_events import (
 from portfolio.functions import SharedFunction, add_event_rule, add_function
 from portfolio.hosting_permissions import deployment_teardown_statements
 from portfolio.mlflow_sync import add_mlflow_sync
+from portfolio.mlflow_tracking import add_tracking_server, connect_functions
+from portfolio.mlflow_tracking import environment as tracking_environment
 from portfolio.permissions import (
     model_group_statements,
     pipeline_statements,
@@ -126,15 +126,6 @@ def build(settings: TemplateSettings) -> Template:
         for scenario in SCENARIOS
     }
     portfolio = add_portfolio(template, settings)
-    mlflow_uri = template.add_parameter(
-        Parameter(
-            MLFLOW_TRACKING_URI_PROPERTY,
-            Type="String",
-            Default="",
-            Description="MLflow tracking server (https:// URL or SageMaker MLflow tracking server "
-            "ARN) of projects of the MLflow products that name none themselves.",
-        )
-    )
     isolation = template.add_parameter(
         Parameter(
             MODEL_ROLE_ISOLATION_PARAMETER,
@@ -172,6 +163,7 @@ def build(settings: TemplateSettings) -> Template:
         template, "ProjectDataBucket", grants=data_bucket_grants(accounts, "ProjectDataBucket")
     )
     failed_events = add_failed_events(template, topic, topic_key)
+    tracking_server = add_tracking_server(template, data_bucket)
     code = lambda_.Code(S3Bucket=Ref(bucket), S3Key=Ref(lambda_key))
     environment = {
         REGISTRY_TABLE_ENV: Ref(registry),
@@ -179,7 +171,7 @@ def build(settings: TemplateSettings) -> Template:
         ARTIFACTS_BUCKET_ENV: Ref(bucket),
         PROJECT_DATA_BUCKET_ENV: Ref(data_bucket),
         PORTFOLIO_VERSION_ENV: settings.version,
-        MLFLOW_TRACKING_URI_ENV: Ref(mlflow_uri),
+        **tracking_environment(tracking_server),
         MODEL_ROLE_ISOLATION_ENV: Ref(isolation),
         **{SEED_CODE_KEY_ENV.format(scenario=s.upper()): Ref(key) for s, key in seed_keys.items()},
         **stage_account_environment(accounts),
@@ -247,6 +239,7 @@ def build(settings: TemplateSettings) -> Template:
             ),
             lifecycle=function,
         )
+    connect_functions(template, tracking_server)
     boundary = add_project_role_boundary(template, settings, data_bucket)
     launch_role = add_launch_role(
         template,

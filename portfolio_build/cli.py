@@ -16,6 +16,7 @@ from portfolio_build.aws_session import caller_account, open_session
 from portfolio_build.checks import Finding, lambda_package, limits, studio_contract
 from portfolio_build.checks.checkov_scan import CheckovScan
 from portfolio_build.checks.lint import lint_templates
+from portfolio_build.checks.option_variants import write_variants
 from portfolio_build.config import BuildConfig, load_config
 from portfolio_build.errors import BuildError, ConfigError, PublishError
 from portfolio_build.manifest import MANIFEST_NAME, write_manifest
@@ -183,7 +184,11 @@ def build(config: BuildConfig) -> int:
     render.clean(dist)
     templates = render.write_templates(dist, render.render_templates(config.settings))
     # checkov works in a process of its own while this one packages and lints.
-    checkov = CheckovScan({t.path: artifact_label(t, dist) for t in templates})
+    checked = {t.path: artifact_label(t, dist) for t in templates}
+    for template in templates:
+        if template.kind == "platform-template" and template.body is not None:
+            checked |= write_variants(dist, checked[template.path], template.body)
+    checkov = CheckovScan(checked)
     lambda_zip = render.package_lambda(dist)
     seed_zips = render.package_seed_code(dist)
     artifacts = [*templates, lambda_zip, *seed_zips]

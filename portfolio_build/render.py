@@ -167,6 +167,6 @@ def seed_files(seed_dir: Path, scenario: str, staging: Path) -> dict[str, Path]:
 
 def clean(dist: Path) -> None:
     """Remove what an earlier build wrote (only our own outputs)."""
-    for part in ("templates", "lambda", "seed_code"):
+    for part in ("templates", "lambda", "seed_code", "checks"):
         shutil.rmtree(dist / part, ignore_errors=True)
     (dist / "manifest.json").unlink(missing_ok=True)

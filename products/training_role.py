@@ -280,14 +280,16 @@ def training_statements(
             )
         )
     else:
-        # The MLflow flavour registers into MLflow; a SageMaker managed tracking server
-        # authorizes by IAM: the project's own server only (the one its project.json names;
-        # for a self-hosted server, which ignores this statement, one named after the project).
+        # The MLflow flavour registers into MLflow; a SageMaker managed tracking server or
+        # serverless MLflow App (the platform's managed option; its API also needs
+        # CallMlflowAppApi) authorizes by IAM: the project's own server only (the one its
+        # project.json names; for a self-hosted server, which ignores this statement, one
+        # named after the project).
         statements.append(
             Statement(
                 Sid="ManagedMlflowTrackingServers",
                 Effect=Allow,
-                Action=[sagemaker_mlflow_actions.Action("*")],
+                Action=[sagemaker_mlflow_actions.Action("*"), sm_actions.CallMlflowAppApi],
                 Resource=[GetAtt(lifecycle, "MlflowTrackingServerArn")],
             )
         )

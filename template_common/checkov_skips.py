@@ -81,3 +81,35 @@ BOUNDARY_CAPS_NOT_GRANTS = CheckovSkip(
     "scope every write to the project's resources; SageMaker lists and ECR tokens have no "
     "resource scope, so the cap cannot name one",
 )
+
+# The self-hosted MLflow server (portfolio/mlflow_self_hosted.py).
+MLFLOW_SECRET_DEFAULT_KEY = CheckovSkip(
+    "CKV_AWS_149",
+    "Encrypted with Secrets Manager's AWS managed key; read only by the MLflow task's execution "
+    "role and the platform's functions (IAM), and a customer managed key adds an idle price",
+)
+MLFLOW_DATABASE_IAM_AUTH = CheckovSkip(
+    "CKV_AWS_162",
+    "MLflow's SQLAlchemy store logs in with a password from its secret; IAM tokens expire "
+    "every 15 minutes and MLflow cannot renew them",
+)
+MLFLOW_LOAD_BALANCER_LOGS = CheckovSkip(
+    "CKV_AWS_91",
+    "An internal load balancer for the platform's functions and builds; access logs need a "
+    "log bucket with an ELB policy per region, MLflow logs every request itself",
+)
+MLFLOW_CLUSTER_WITHOUT_INSIGHTS = CheckovSkip(
+    "CKV_AWS_65",
+    "One task; Container Insights bills custom metrics per task every hour, the idle price this "
+    "option keeps low",
+)
+MLFLOW_FUNCTIONS_IN_VPC = CheckovSkip(
+    "CKV_AWS_111",
+    "The network-interface actions Lambda needs for a function in a VPC support no resource "
+    "scope (AWSLambdaVPCAccessExecutionRole grants them the same way)",
+)
+MLFLOW_DATABASE_MONITORING = CheckovSkip(
+    "CKV_AWS_118",
+    "Enhanced monitoring runs an agent that bills CloudWatch Logs every minute, also while the "
+    "database is paused at 0 ACUs; Performance Insights is off for the same reason",
+)

@@ -149,9 +149,11 @@ def test_the_role_reaches_only_the_projects_prefix_groups_and_pipelines(product:
     else:
         assert wildcard == ["EcrTokenHasNoResourceScope"]
         assert "ProjectModelGroups" not in by_sid
-        # Registering into a SageMaker managed MLflow server is an IAM-authorized call.
+        # Registering into a SageMaker managed MLflow server (or the serverless MLflow App of
+        # the platform's managed option, whose API also asks for CallMlflowAppApi) is an
+        # IAM-authorized call.
         mlflow = by_sid["ManagedMlflowTrackingServers"]
-        assert mlflow["Action"] == ["sagemaker-mlflow:*"]
+        assert mlflow["Action"] == ["sagemaker-mlflow:*", "sagemaker:CallMlflowAppApi"]
         # Only the project's own tracking server, as the lifecycle resolved it.
         assert mlflow["Resource"] == [
             {"Fn::GetAtt": ["ProjectLifecycle", "MlflowTrackingServerArn"]}
