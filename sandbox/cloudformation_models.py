@@ -9,6 +9,7 @@ adds both to moto's resource map:
 
 - EventInvokeConfig: PutFunctionEventInvokeConfig on moto's Lambda, deleted
   with the stack;
+- function URL: CreateFunctionUrlConfig on moto's Lambda (``Fn::GetAtt FunctionUrl``);
 - CodeBuild project: CreateProject on moto's CodeBuild with the template's
   properties (named as the API names them), ``Ref`` the name, ``Fn::GetAtt Arn``
   the ARN; an update replaces it under the same name; deleted with the stack.
@@ -21,6 +22,7 @@ subclasses, which moto would pick up for every later stack of the process.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from moto.cloudformation import parsing
@@ -206,6 +208,72 @@ class CodeBuildProjectModel(ResourceModel):
             backend.delete_project(self.name)
 
 
+class FunctionUrlModel(ResourceModel):
+    """``AWS::Lambda::Url``: a function's URL (the MLflow webhook receiver's), made in moto's
+    Lambda; ``Fn::GetAtt FunctionUrl`` and ``FunctionArn`` as CloudFormation documents them."""
+
+    TYPE = "AWS::Lambda::Url"
+    ATTRIBUTES = ("FunctionUrl", "FunctionArn")
+
+    def __init__(self, function_name: str, answer: dict[str, Any]) -> None:
+        self.function_name = function_name
+        self.answer = answer
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name in self.ATTRIBUTES:
+            return self.answer[attribute_name]
+        raise KeyError(attribute_name)
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.answer["FunctionArn"])
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> FunctionUrlModel:
+        from moto.awslambda.models import lambda_backends
+
+        properties = dict(cloudformation_json.get("Properties") or {})
+        name = str(properties.pop("TargetFunctionArn")).split(":function:")[-1].split(":")[0]
+        properties.pop("Qualifier", None)
+        backend = lambda_backends[account_id][region_name]
+        with contextlib.suppress(Exception):  # moto's not-found error: there was none
+            backend.delete_function_url_config(name)  # an update replaces it
+        answer = backend.create_function_url_config(name, properties).to_dict()
+        return cls(name, answer)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: FunctionUrlModel,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> FunctionUrlModel:
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.awslambda.models import lambda_backends
+
+        try:
+            lambda_backends[account_id][region_name].delete_function_url_config(self.function_name)
+        except Exception:  # moto's not-found errors: the function or its URL went first
+            return
+
+
 class ModelMap:
     """Resource types added to moto's CloudFormation while installed."""
 
@@ -237,13 +305,14 @@ class ModelMap:
 
 
 class ResourceModels:
-    """EventInvokeConfig and CodeBuild projects in moto's CloudFormation while ``emulator`` runs."""
+    """EventInvokeConfig, function URLs and CodeBuild projects in moto's CloudFormation while
+    ``emulator`` runs."""
 
     def __init__(self, emulator: Emulator) -> None:
         self._map = ModelMap(
             {
                 model.cloudformation_type(): model
-                for model in (EventInvokeConfigModel, CodeBuildProjectModel)
+                for model in (EventInvokeConfigModel, FunctionUrlModel, CodeBuildProjectModel)
             }
         )
         self._map.install()

@@ -207,8 +207,9 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 |                                   |                   | autoscaling, data capture              |
 | cloudformation                    | skipped           | :class:`sandbox.cloudformation_models. |
 | AWS::Lambda::EventInvokeConfig,   |                   | ResourceModels`: made in moto's Lambda |
-| AWS::CodeBuild::Project           |                   | and CodeBuild backends (properties as  |
-|                                   |                   | the API names them), deleted with the  |
+| AWS::Lambda::Url,                 |                   | and CodeBuild backends (properties as  |
+| AWS::CodeBuild::Project           |                   | the API names them; a URL's FunctionUrl|
+|                                   |                   | attribute), deleted with the           |
 |                                   |                   | stack; added to moto's model map only  |
 |                                   |                   | while the emulator runs                |
 | cloudformation                    | skipped (with a   | not filled: the platform's             |

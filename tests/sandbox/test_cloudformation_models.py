@@ -1,4 +1,5 @@
-"""Resources moto's CloudFormation skips, made in its backends: EventInvokeConfig, CodeBuild."""
+"""Resources moto's CloudFormation skips, made in its backends: EventInvokeConfig, function
+URLs, CodeBuild."""
 
 from __future__ import annotations
 
@@ -105,6 +106,35 @@ def test_a_stack_makes_the_event_invoke_config_and_the_codebuild_project(
     assert (
         emulator.client("codebuild").batch_get_projects(names=["churn-training"])["projects"] == []
     )
+
+
+def test_a_stack_makes_the_function_url_its_output_names(emulator: Emulator) -> None:
+    """The platform's MLflow webhook receiver: an AWS::Lambda::Url whose FunctionUrl is an
+    output, as publish reads it."""
+    s3 = emulator.client("s3")
+    s3.create_bucket(Bucket="code")
+    s3.put_object(Bucket="code", Key="app.zip", Body=function_code("app.py"))
+    body = template(lambda_role(emulator), retries=0)
+    body["Resources"]["WebhookUrl"] = {
+        "Type": "AWS::Lambda::Url",
+        "Properties": {
+            "TargetFunctionArn": {"Fn::GetAtt": ["Function", "Arn"]},
+            "AuthType": "NONE",
+        },
+    }
+    body["Outputs"] = {"Url": {"Value": {"Fn::GetAtt": ["WebhookUrl", "FunctionUrl"]}}}
+    cloudformation = emulator.client("cloudformation")
+
+    cloudformation.create_stack(StackName="platform", TemplateBody=json.dumps(body))
+
+    config = emulator.client("lambda").get_function_url_config(FunctionName="lifecycle")
+    assert config["AuthType"] == "NONE"
+    (stack,) = cloudformation.describe_stacks(StackName="platform")["Stacks"]
+    assert stack["Outputs"][0]["OutputValue"] == config["FunctionUrl"]
+
+    cloudformation.delete_stack(StackName="platform")
+
+    assert emulator.client("lambda").list_functions()["Functions"] == []
 
 
 def test_the_models_leave_with_the_emulator() -> None:

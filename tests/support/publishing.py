@@ -21,6 +21,7 @@ from portfolio_build.manifest import write_manifest
 from portfolio_build.plan_text import Output
 from portfolio_build.region_publish import stack_names
 from portfolio_build.release import Release, load_release, source_digest
+from sandbox.cloudformation_models import ResourceModels
 from sandbox.emulator import Emulator
 from sandbox.endpoint import emulator_with_gaps
 from template_common.settings import TemplateSettings
@@ -102,6 +103,7 @@ class Lines:
 def embedded_aws() -> Iterator[Emulator]:
     """The emulator with every gap filled, as the process's AWS (endpoint and credentials)."""
     emulator = emulator_with_gaps().start()
+    ResourceModels(emulator)  # the resource types moto's CloudFormation skips (function URLs...)
     saved = dict(os.environ)
     os.environ.update(emulator.environment())
     try:
