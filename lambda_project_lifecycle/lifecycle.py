@@ -42,7 +42,7 @@ from lambda_project_lifecycle.environment import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
 from lambda_project_lifecycle.handler_logging import handler_logger
 from lambda_project_lifecycle.location import StackLocation
-from lambda_project_lifecycle.model_role_property import project_model_role
+from lambda_project_lifecycle.model_role_property import check_model_role_kept, project_model_role
 from lambda_project_lifecycle.project import (
     IMMUTABLE_PROPERTIES,
     ProjectSpec,
@@ -53,6 +53,7 @@ from lambda_project_lifecycle.repositories import lifecycle_steps
 from lambda_project_lifecycle.repositories.errors import RepositoryError
 from lambda_project_lifecycle.repositories.providers import RepositoryContext
 from lambda_project_lifecycle.resource_properties import (
+    MODEL_ROLE_ARN_PROPERTY,
     PER_PROJECT_MODEL_ROLE,
     REPOSITORY_PROPERTIES,
     SHARED_MODEL_ROLE,
@@ -187,6 +188,7 @@ class ProjectLifecycle:
                 f"{', '.join(changed)} cannot change after the project is created; "
                 "create a new project instead"
             )
+        check_model_role_kept(accepted, new)
         spec = ProjectSpec.from_properties(event.get("ResourceProperties", {}))
         return self._converge(spec, event, reconcile=True)
 
@@ -357,7 +359,7 @@ class ProjectLifecycle:
 
 def recorded_properties(properties: Mapping[str, Any]) -> dict[str, str]:
     """The properties an Update may not change, as the registry keeps them."""
-    keys = (*IMMUTABLE_PROPERTIES, *REPOSITORY_PROPERTIES)
+    keys = (*IMMUTABLE_PROPERTIES, *REPOSITORY_PROPERTIES, MODEL_ROLE_ARN_PROPERTY)
     return {key: str(properties[key]) for key in keys if properties.get(key) is not None}
 
 

@@ -55,3 +55,18 @@ def project_model_role(properties: Mapping[str, Any], *, required: bool = False)
             f"{ROLE_ARN_MAX_LENGTH} characters)"
         )
     return value
+
+
+def check_model_role_kept(accepted: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    """An Update may give a project a model role, never take away or swap the one its models
+    run as: CloudFormation deletes the old role after the update, under the endpoints that
+    still run as it (their next instance could not read its model). Refused, the update rolls
+    back and the role stays."""
+    before = accepted.get(MODEL_ROLE_ARN_PROPERTY) or ""
+    after = new.get(MODEL_ROLE_ARN_PROPERTY) or ""
+    if before and after != before:
+        raise InvalidProjectError(
+            f"{MODEL_ROLE_ARN_PROPERTY} cannot change after the project's models run as "
+            f"{before} (got {str(after)[:200] or 'none'}): update the project with a product "
+            f"version built with model_role_isolation = {PER_PROJECT_MODEL_ROLE!r}"
+        )
