@@ -22,7 +22,6 @@ from typing import Any
 from lambda_project_lifecycle import project_registry
 from lambda_project_lifecycle.aws_calls import call
 from lambda_project_lifecycle.deployments.context import utc_now
-from lambda_project_lifecycle.deployments.deployer import CONTAINER_CLIENTS, Deployer
 from lambda_project_lifecycle.deployments.mlflow_rest import (
     MlflowRequestError,
     MlflowUnreachableError,
@@ -45,7 +44,7 @@ def handle_event(
     now: Callable[[], datetime] = utc_now,
     limit: int = MODELS_PER_RUN,
 ) -> dict[str, Any]:
-    sync = sync or MlflowSync(Deployer.from_environment(), CONTAINER_CLIENTS.http)
+    sync = sync or MlflowSync.from_environment()
     dynamodb = sync.deployer.context.platform.dynamodb
     table = sync.deployer.context.settings.registry_table
     names, cursor = _next_models(dynamodb, table, limit)

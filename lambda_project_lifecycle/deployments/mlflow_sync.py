@@ -16,7 +16,8 @@ from typing import Any
 
 from lambda_project_lifecycle import project_registry
 from lambda_project_lifecycle.deployments.context import ProjectContext
-from lambda_project_lifecycle.deployments.deployer import Deployer
+from lambda_project_lifecycle.deployments.deployer import CONTAINER_CLIENTS, Deployer
+from lambda_project_lifecycle.deployments.mlflow_credentials import ServerCredentials
 from lambda_project_lifecycle.deployments.mlflow_models import DEPLOY_ALIAS
 from lambda_project_lifecycle.deployments.mlflow_rest import (
     MlflowRegistry,
@@ -29,9 +30,26 @@ from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
 
 
 class MlflowSync:
-    def __init__(self, deployer: Deployer, http: Any) -> None:
+    def __init__(
+        self, deployer: Deployer, http: Any, credentials: ServerCredentials | None = None
+    ) -> None:
         self.deployer = deployer
         self._http = http
+        self._credentials = credentials or ServerCredentials("", "")
+
+    @classmethod
+    def from_environment(cls) -> MlflowSync:
+        """The handlers' sync: the platform's clients, and its user's credentials for the
+        server the platform runs (read when first needed)."""
+        return cls(
+            Deployer.from_environment(),
+            CONTAINER_CLIENTS.http,
+            ServerCredentials.from_environment(
+                lambda **kwargs: CONTAINER_CLIENTS.client("secretsmanager").get_secret_value(
+                    **kwargs
+                )
+            ),
+        )
 
     @property
     def _table(self) -> str:
@@ -63,7 +81,9 @@ class MlflowSync:
                 f"the tracking server {tracking_uri or '(none)'} has no http(s) URL the sync "
                 "can call"
             )
-        return MlflowRegistry(tracking_uri, self._http)
+        return MlflowRegistry(
+            tracking_uri, self._http, headers=self._credentials.headers_for(tracking_uri)
+        )
 
     def _deploying_owner(
         self, model_name: str, alias: str

@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from lambda_project_lifecycle import project_registry
 from lambda_project_lifecycle.aws_calls import call
 from lambda_project_lifecycle.deployments.context import utc_now
-from lambda_project_lifecycle.deployments.deployer import CONTAINER_CLIENTS, Deployer
+from lambda_project_lifecycle.deployments.deployer import CONTAINER_CLIENTS
 from lambda_project_lifecycle.deployments.mlflow_rest import MlflowUnreachableError
 from lambda_project_lifecycle.deployments.mlflow_sync import MlflowSync
 from lambda_project_lifecycle.deployments.outcomes import Outcome, ignored
@@ -66,7 +66,7 @@ def handle_event(
     except UnauthenticatedDeliveryError as exc:
         logger.warning("Refused an MLflow webhook delivery: %s", exc)  # never the body
         return _answer(401, {"error": "unauthenticated delivery"})
-    sync = sync or MlflowSync(Deployer.from_environment(), CONTAINER_CLIENTS.http)
+    sync = sync or MlflowSync.from_environment()
     context_ = sync.deployer.context
     table = context_.settings.registry_table
     if not _first_delivery(context_.platform.dynamodb, table, delivery.delivery_id, at):

@@ -22,8 +22,13 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
+import urllib3
+from moto import mock_aws
 
+from lambda_project_lifecycle.deployments.mlflow_credentials import ServerCredentials
+from lambda_project_lifecycle.deployments.mlflow_rest import MlflowRegistry, MlflowRequestError
 from portfolio import mlflow_server_command as command
 from tests.seed_code.mlflow_server import free_port
 
@@ -110,3 +115,31 @@ def test_the_platform_user_reads_and_writes(server: str) -> None:
 
 def test_the_load_balancer_health_check_needs_no_credentials(server: str) -> None:
     assert _request(server + command.HEALTH_PATH) == 200
+
+
+def test_the_mlflow_sync_calls_it_as_the_platform_user_from_its_secret(server: str) -> None:
+    """The platform's functions read the generated secret (``MLFLOW_CREDENTIALS_SECRET_ARN``)
+    and call the server they run beside with it; any other server gets no credentials."""
+
+    model = "sagemaker-churn-p-credentials1-dev"
+    assert (
+        _request(server + "/api/2.0/mlflow/registered-models/create", ADMIN, {"name": model}) == 200
+    )
+    http = urllib3.PoolManager()
+    with mock_aws():
+        secrets = boto3.client("secretsmanager", region_name="us-east-1")
+        arn = secrets.create_secret(
+            Name="mlops-portfolio/mlflow/platform-user",
+            SecretString=json.dumps({"username": PLATFORM[0], "password": PLATFORM[1]}),
+        )["ARN"]
+        credentials = ServerCredentials.from_environment(
+            secrets.get_secret_value,
+            {"MLFLOW_TRACKING_URI": server + "/", "MLFLOW_CREDENTIALS_SECRET_ARN": arn},
+        )
+
+        with_secret = MlflowRegistry(server, http, headers=credentials.headers_for(server))
+        assert with_secret.aliases(model) == {}
+        assert with_secret.aliases("sagemaker-churn-p-credentials1-feature") is None
+        assert credentials.headers_for("https://mlflow.other-team.example") == {}
+    with pytest.raises(MlflowRequestError, match="401"):
+        MlflowRegistry(server, http).aliases(model)
