@@ -25,7 +25,7 @@ from awacs import sagemaker as sm_actions
 from awacs import sagemaker_mlflow as sagemaker_mlflow_actions
 from awacs import secretsmanager as secretsmanager_actions
 from awacs.aws import Action, Allow, Condition, Deny, PolicyDocument, Statement, StringEquals
-from troposphere import GetAtt, Join, Template, iam
+from troposphere import GetAtt, Join, Sub, Template, iam
 
 from lambda_project_lifecycle.naming import NAME_PREFIX
 from template_common.arns import iam_role_arn, regional_arn, secret_arn
@@ -66,7 +66,9 @@ def add_project_role_boundary(
     return template.add_resource(
         iam.ManagedPolicy(
             BOUNDARY_LOGICAL_ID,
-            ManagedPolicyName=settings.permissions_boundary_name,
+            # IAM names are the account's, the platform stack is one per Region (its data
+            # bucket too): the Region in the name lets every Region's stack make its own.
+            ManagedPolicyName=Sub(f"{settings.permissions_boundary_name}-${{AWS::Region}}"),
             Metadata=skip_metadata(BOUNDARY_CAPS_NOT_GRANTS),
             Description="Permissions boundary of every role a SageMaker project stack "
             "creates: the most any project role may do.",

@@ -73,7 +73,8 @@ class TemplateSettings:
 
     @property
     def permissions_boundary_name(self) -> str:
-        """The boundary's managed policy name (``mlops-portfolio-project-role-boundary``)."""
+        """The boundary's managed policy name before its Region
+        (``mlops-portfolio-project-role-boundary-<region>``: IAM names are the account's)."""
         return f"{self.name_base}-project-role-boundary"
 
     @property

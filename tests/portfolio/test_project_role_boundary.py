@@ -181,3 +181,31 @@ def test_the_boundary_keeps_s3_to_the_project_data_bucket() -> None:
             {"Fn::Join": ["", [{"Fn::GetAtt": ["ProjectDataBucket", "Arn"]}, "/*"]]},
         ]
     ]
+
+
+IAM_NAMES = ("RoleName", "ManagedPolicyName", "InstanceProfileName", "UserName", "GroupName")
+
+
+def _resources(resources: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for key, value in resources.items():
+        if key.startswith("Fn::ForEach"):
+            found += _resources(value[2])
+        elif isinstance(value, dict) and "Type" in value:
+            found.append((key, value))
+    return found
+
+
+def test_every_iam_name_of_the_platform_stack_carries_its_region() -> None:
+    """IAM names are the account's, the platform stack one per Region: a fixed name would make
+    the second Region's stack fail (EntityAlreadyExists)."""
+    named = {
+        (logical_id, key): json.dumps(resource["Properties"][key])
+        for logical_id, resource in _resources(platform()["Resources"])
+        if resource["Type"].startswith("AWS::IAM::")
+        for key in IAM_NAMES
+        if key in resource.get("Properties", {})
+    }
+
+    assert named, "the boundary is a named managed policy"
+    assert {where: name for where, name in named.items() if "${AWS::Region}" not in name} == {}
