@@ -75,7 +75,24 @@ class ResourceModel:
     delete_from_cloudformation_json = classmethod(_delete_by_name)
 
 
-class EventInvokeConfigModel(ResourceModel):
+class MadeAgainOnUpdate(ResourceModel):
+    """A model whose create also replaces what was there: an update makes it again."""
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        return cls.create_from_cloudformation_json(  # type: ignore[attr-defined]
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+
+class EventInvokeConfigModel(MadeAgainOnUpdate):
     """``AWS::Lambda::EventInvokeConfig``: a function's asynchronous-invocation settings."""
 
     TYPE = "AWS::Lambda::EventInvokeConfig"
@@ -106,19 +123,6 @@ class EventInvokeConfigModel(ResourceModel):
         qualifier = str(properties.pop("Qualifier", "$LATEST"))
         lambda_backends[account_id][region_name].put_function_event_invoke_config(name, properties)
         return cls(name, qualifier, account_id, region_name)
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: EventInvokeConfigModel,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> EventInvokeConfigModel:
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
 
     def delete(self, account_id: str, region_name: str) -> None:
         from moto.awslambda.models import lambda_backends
@@ -208,7 +212,7 @@ class CodeBuildProjectModel(ResourceModel):
             backend.delete_project(self.name)
 
 
-class FunctionUrlModel(ResourceModel):
+class FunctionUrlModel(MadeAgainOnUpdate):
     """``AWS::Lambda::Url``: a function's URL (the MLflow webhook receiver's), made in moto's
     Lambda; ``Fn::GetAtt FunctionUrl`` and ``FunctionArn`` as CloudFormation documents them."""
 
@@ -251,19 +255,6 @@ class FunctionUrlModel(ResourceModel):
             backend.delete_function_url_config(name)  # an update replaces it
         answer = backend.create_function_url_config(name, properties).to_dict()
         return cls(name, answer)
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: FunctionUrlModel,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> FunctionUrlModel:
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
 
     def delete(self, account_id: str, region_name: str) -> None:
         from moto.awslambda.models import lambda_backends

@@ -146,6 +146,23 @@ class DeployWorld:
         """The lifecycle Lambda's answer to a project's Create with ``props``."""
         event = load_event("cfn-project-lifecycle-create.json")
         event["ResourceProperties"].update(props)
+        return self.lifecycle_answer(event)
+
+    def lifecycle_update(self, created: dict[str, str], **new: str) -> dict[str, Any]:
+        """The answer to an Update of the project created with ``created`` to ``new`` (a
+        property given as "" is left out of the new properties)."""
+        event = load_event("cfn-project-lifecycle-create.json")
+        old = dict(event["ResourceProperties"], **created)
+        event.update(
+            RequestType="Update",
+            PhysicalResourceId=ProjectNames(old["ProjectName"], old["ProjectId"]).prefix,
+            OldResourceProperties=old,
+            ResourceProperties={k: v for k, v in {**old, **new}.items() if v != ""},
+        )
+        return self.lifecycle_answer(event)
+
+    def lifecycle_answer(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The lifecycle Lambda's answer to ``event``."""
         answers: list[bytes] = []
         handle_event(
             event,
@@ -162,15 +179,7 @@ class DeployWorld:
             ProjectName=names.project_name, ProjectId=names.project_id, **props
         )
         event["PhysicalResourceId"] = names.prefix
-        answers: list[bytes] = []
-        handle_event(
-            event,
-            LambdaContext(),
-            clients=self.clients,
-            settings=self.lifecycle_settings,
-            send=lambda url, body: answers.append(body),
-        )
-        return dict(json.loads(answers[0]))
+        return self.lifecycle_answer(event)
 
     def register_package(self, group: str, status: str = "PendingManualApproval") -> str:
         return str(

@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Any
 
 import pytest
 
-from lambda_project_lifecycle.lifecycle import Settings, handle_event
+from lambda_project_lifecycle.lifecycle import Settings
 from lambda_project_lifecycle.naming import ProjectNames
 from lambda_project_lifecycle.project_registry import load_project
-from sandbox.cloudformation import LambdaContext
 from template_common.settings import TemplateSettings
 from tests.support.deployments import MODEL_ROLE_ARN, DeployWorld
-from tests.support.events import load_event
 
 
 def execution_roles(world: DeployWorld, names: ProjectNames) -> set[str]:
@@ -134,29 +131,6 @@ def test_the_lifecycle_reads_the_platforms_isolation_from_its_environment() -> N
     )
 
 
-def lifecycle_update(world: DeployWorld, old: dict[str, str], **new: str) -> dict[str, Any]:
-    """The lifecycle's answer to an Update of the project created with ``old`` to ``new``."""
-    event = load_event("cfn-project-lifecycle-create.json")
-    created = dict(event["ResourceProperties"], **old)
-    event.update(
-        RequestType="Update",
-        PhysicalResourceId=ProjectNames(created["ProjectName"], created["ProjectId"]).prefix,
-        OldResourceProperties=created,
-        ResourceProperties={**created, **new},
-    )
-    if new.get("ModelRoleArn") == "":
-        del event["ResourceProperties"]["ModelRoleArn"]
-    answers: list[bytes] = []
-    handle_event(
-        event,
-        LambdaContext(),
-        clients=world.clients,
-        settings=world.lifecycle_settings,
-        send=lambda url, body: answers.append(body),
-    )
-    return dict(json.loads(answers[0]))
-
-
 def test_an_update_keeps_the_model_role_the_projects_models_run_as(world: DeployWorld) -> None:
     """A product version without the role (or with another) would have CloudFormation delete
     the role under the project's endpoints: the Update is refused and rolls back."""
@@ -165,9 +139,9 @@ def test_an_update_keeps_the_model_role_the_projects_models_run_as(world: Deploy
     created = {"ProjectId": names.project_id, "ModelRoleArn": role}
     world.create_project(names.project_name, names.project_id, ModelRoleArn=role)
 
-    dropped = lifecycle_update(world, created, ModelRoleArn="")
-    swapped = lifecycle_update(world, created, ModelRoleArn=MODEL_ROLE_ARN)
-    kept = lifecycle_update(world, created, ModelRoleArn=role)
+    dropped = world.lifecycle_update(created, ModelRoleArn="")
+    swapped = world.lifecycle_update(created, ModelRoleArn=MODEL_ROLE_ARN)
+    kept = world.lifecycle_update(created, ModelRoleArn=role)
 
     assert dropped["Status"] == "FAILED"
     assert (
@@ -186,7 +160,7 @@ def test_an_update_may_give_a_shared_role_project_its_own(world: DeployWorld) ->
     world.create_project(names.project_name, names.project_id)
     role = create_project_model_role(world, names)
 
-    answer = lifecycle_update(world, {"ProjectId": names.project_id}, ModelRoleArn=role)
+    answer = world.lifecycle_update({"ProjectId": names.project_id}, ModelRoleArn=role)
 
     assert answer["Status"] == "SUCCESS", answer["Reason"]
     table = world.lifecycle_settings.registry_table
