@@ -46,6 +46,11 @@ def api_shaped(value: Any, shape: Any) -> Any:
     return shaped
 
 
+def function_name(reference: Any) -> str:
+    """A function's name from its name or ARN (with or without a qualifier)."""
+    return str(reference).split(":function:")[-1].split(":")[0]
+
+
 class ResourceModel:
     """What moto's CloudFormation asks of a resource model, with the plain answers."""
 
@@ -119,7 +124,7 @@ class EventInvokeConfigModel(MadeAgainOnUpdate):
         from moto.awslambda.models import lambda_backends
 
         properties = dict(cloudformation_json.get("Properties") or {})
-        name = str(properties.pop("FunctionName")).split(":function:")[-1].split(":")[0]
+        name = function_name(properties.pop("FunctionName"))
         qualifier = str(properties.pop("Qualifier", "$LATEST"))
         lambda_backends[account_id][region_name].put_function_event_invoke_config(name, properties)
         return cls(name, qualifier, account_id, region_name)
@@ -248,7 +253,7 @@ class FunctionUrlModel(MadeAgainOnUpdate):
         from moto.awslambda.models import lambda_backends
 
         properties = dict(cloudformation_json.get("Properties") or {})
-        name = str(properties.pop("TargetFunctionArn")).split(":function:")[-1].split(":")[0]
+        name = function_name(properties.pop("TargetFunctionArn"))
         properties.pop("Qualifier", None)
         backend = lambda_backends[account_id][region_name]
         with contextlib.suppress(Exception):  # moto's not-found error: there was none
