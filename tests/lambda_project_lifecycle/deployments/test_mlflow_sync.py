@@ -53,17 +53,21 @@ def deliveries(target: Receiver, start: int, count: int) -> list:
     return target.wait(start + count)[start:]
 
 
-def delivery_of(target: Receiver, start: int, model: str) -> Delivery:
-    """The first delivery after ``start`` about ``model`` that was not a repeat."""
+def delivery_of(target: Receiver, start: int, model: str, version: str = "") -> Delivery:
+    """The first delivery after ``start`` about ``model`` (and ``version``, when given) that
+    was not a repeat: MLflow retries a delivery it timed out on (a loaded machine), so the
+    n-th delivery is not always the n-th alias change."""
     deadline = time.monotonic() + DELIVERY_WAIT_SECONDS
     while time.monotonic() < deadline:
         with target.lock:
             for delivery in target.deliveries[start:]:
+                data = json.loads(delivery.body).get("data", {})
+                about = data.get("name") == model and version in ("", data.get("version"))
                 repeat = "handled already" in delivery.result.get("detail", "")
-                if model in delivery.body and not repeat:
+                if about and not repeat:
                     return delivery
         time.sleep(0.05)
-    raise AssertionError(f"no delivery about {model} arrived")
+    raise AssertionError(f"no delivery about {model} {version} arrived")
 
 
 def serving(mlflow: MlflowProject) -> set[str]:
@@ -290,8 +294,8 @@ def test_advanced_champion_and_challenger_aliases_share_production_and_the_chall
     try:
         mlflow.client.set_registered_model_alias(mlflow.model("champion"), "approved", champion)
         deliveries(target, start, 1)
-        # MLflow retries a delivery it timed out on (a loaded machine): the champion may still
-        # be deploying when a retry's "handled already" arrives; the pair starts once it serves.
+        # A retry's "handled already" may arrive while the champion still deploys (see
+        # delivery_of): the pair starts once it serves.
         deadline = time.monotonic() + DELIVERY_WAIT_SECONDS
         while "champion" not in serving(mlflow):
             assert time.monotonic() < deadline, "the champion was not deployed"
@@ -325,7 +329,7 @@ def test_deleting_the_project_removes_what_an_alias_deployed_and_later_aliases_d
 
     assert answer["Status"] == "SUCCESS", answer.get("Reason")
     assert mlflow.names.endpoint("development") not in mlflow.world.endpoint_names()
-    after = deliveries(target, start, 2)[1]
+    after = delivery_of(target, start, model, second)
     assert after.result["action"] == "ignored"
     assert "is not a project's" in after.result["detail"]
     assert mlflow.world.endpoint_names() == set()
