@@ -53,21 +53,29 @@ def deliveries(target: Receiver, start: int, count: int) -> list:
     return target.wait(start + count)[start:]
 
 
-def delivery_of(target: Receiver, start: int, model: str, version: str = "") -> Delivery:
-    """The first delivery after ``start`` about ``model`` (and ``version``, when given) that
+def delivery_of(
+    target: Receiver, start: int, model: str, version: str = "", action: str = "created"
+) -> Delivery:
+    """The first delivery after ``start`` of ``action`` on ``model``'s alias (of ``version``,
+    when given) that
     was not a repeat: MLflow retries a delivery it timed out on (a loaded machine), so the
     n-th delivery is not always the n-th alias change."""
     deadline = time.monotonic() + DELIVERY_WAIT_SECONDS
     while time.monotonic() < deadline:
         with target.lock:
             for delivery in target.deliveries[start:]:
-                data = json.loads(delivery.body).get("data", {})
-                about = data.get("name") == model and version in ("", data.get("version"))
+                payload = json.loads(delivery.body)
+                data = payload.get("data", {})
+                about = (
+                    payload.get("action") == action
+                    and data.get("name") == model
+                    and version in ("", data.get("version"))
+                )
                 repeat = "handled already" in delivery.result.get("detail", "")
                 if about and not repeat:
                     return delivery
         time.sleep(0.05)
-    raise AssertionError(f"no delivery about {model} {version} arrived")
+    raise AssertionError(f"no {action} delivery about {model} {version} arrived")
 
 
 def serving(mlflow: MlflowProject) -> set[str]:
@@ -307,7 +315,7 @@ def test_advanced_champion_and_challenger_aliases_share_production_and_the_chall
 
         mlflow.client.delete_registered_model_alias(mlflow.model("challenger"), "approved")
 
-        removed = deliveries(target, start, 3)[2]
+        removed = delivery_of(target, start, mlflow.model("challenger"), action="deleted")
         assert removed.result["action"] == "deploying", removed.result
         assert "variant challenger is removed" in removed.result["detail"]
         assert set(mlflow.served("production")) == {"champion"}
