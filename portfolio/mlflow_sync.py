@@ -6,8 +6,8 @@
   delivery's HMAC signature with ``MlflowWebhookSecret`` (generated here; register the
   webhook with it), refuses deliveries older than 5 minutes and repeated delivery ids.
 * ``MlflowReconcileFunction`` on a schedule: compares every project's ``approved``
-  alias with what its endpoints serve and converges: it heals a missed delivery (and is
-  meant for SageMaker managed MLflow, which sends no webhooks, once the sync calls it).
+  alias with what its endpoints serve and converges: it heals a missed delivery, and is
+  the only trigger for SageMaker managed MLflow, which sends no webhooks.
   Its rule retries and keeps what it could not deliver, like every rule of the platform.
 
 Both deploy through the same engine as the model-deploy handler, with its statements.

@@ -11,7 +11,11 @@ One template with conditions, not a nested stack: the platform stack is publishe
 it is today (no second template to upload, version and pass by URL), and an option
 switched off costs nothing but lines. The functions that talk to MLflow (those given
 ``MLFLOW_TRACKING_URI``) get the server's URI, the secret of the platform's credentials
-(self-hosted) and, for a self-hosted server in the team's VPC, a place in it.
+(self-hosted) and, for a self-hosted server in the team's VPC, a place in it. Whatever
+the option, a project may name a SageMaker MLflow server or app of its own (its
+``MlflowTrackingUri``), which the sync resolves and reads with the functions' role: that
+role may describe and read the registered models of the account's SageMaker MLflow
+servers and apps in the stack's region, and nothing more of them.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from portfolio.mlflow_self_hosted import (
     allow_empty_network,
     artifact_statements,
 )
+from template_common.arns import sagemaker_arn
 from template_common.checkov_skips import MLFLOW_FUNCTIONS_IN_VPC, skip_metadata
 from template_common.trust import trust_policy
 
@@ -148,6 +153,17 @@ def connect_functions(template: Template, server: TrackingServer) -> None:
     roles = [function.Role.data["Fn::GetAtt"][0] for function in functions]
     template.add_resource(
         iam.ManagedPolicy(
+            "MlflowSageMakerServersRead",
+            Description="mlops-portfolio: the MLflow sync finds and reads the registered "
+            "models of the SageMaker MLflow servers and apps that projects name.",
+            Roles=[Ref(role) for role in roles],
+            PolicyDocument=PolicyDocument(
+                Version="2012-10-17", Statement=_sagemaker_mlflow_read_statements()
+            ),
+        )
+    )
+    template.add_resource(
+        iam.ManagedPolicy(
             "MlflowManagedAppAccess",
             Condition=MANAGED_CONDITION,
             Description="mlops-portfolio: the platform's functions call the MLflow App's API.",
@@ -214,6 +230,40 @@ def connect_functions(template: Template, server: TrackingServer) -> None:
             ),
             Ref("AWS::NoValue"),
         )
+
+
+def _sagemaker_mlflow_read_statements() -> list[Statement]:
+    """What :mod:`lambda_project_lifecycle.deployments.mlflow_sagemaker` calls: the describe
+    that says where a server is, and the two REST reads (registered-models/get,
+    model-versions/get); an MLflow App's API also takes CallMlflowAppApi."""
+    servers = sagemaker_arn("mlflow-tracking-server/*")
+    apps = sagemaker_arn("mlflow-app/*")
+    return [
+        Statement(
+            Sid="WhereTheServersAre",
+            Effect=Allow,
+            Action=[
+                sagemaker_actions.DescribeMlflowTrackingServer,
+                sagemaker_actions.DescribeMlflowApp,
+            ],
+            Resource=[servers, apps],
+        ),
+        Statement(
+            Sid="TheirRegisteredModels",
+            Effect=Allow,
+            Action=[
+                sagemaker_mlflow_actions.GetRegisteredModel,
+                sagemaker_mlflow_actions.GetModelVersion,
+            ],
+            Resource=[servers, apps],
+        ),
+        Statement(
+            Sid="TheAppsApi",
+            Effect=Allow,
+            Action=[sagemaker_actions.CallMlflowAppApi],
+            Resource=[apps],
+        ),
+    ]
 
 
 def environment(server: TrackingServer) -> dict[str, Any]:

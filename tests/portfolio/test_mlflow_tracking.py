@@ -97,6 +97,34 @@ def test_the_managed_app_keeps_artifacts_in_the_data_bucket_with_a_role_of_that_
     }
 
 
+def test_every_option_lets_the_mlflow_functions_read_this_accounts_sagemaker_mlflow_only() -> None:
+    """A project may name a SageMaker MLflow server or app by ARN whatever the option: the
+    sync describes it and reads two things from it, in this account and region only."""
+    read = RESOURCES["MlflowSageMakerServersRead"]
+    assert "Condition" not in read
+    assert {r["Ref"] for r in read["Properties"]["Roles"]} == {
+        RESOURCES[f]["Properties"]["Role"]["Fn::GetAtt"][0] for f in MLFLOW_FUNCTIONS
+    }
+    granted = {
+        action: statement["Resource"]
+        for statement in read["Properties"]["PolicyDocument"]["Statement"]
+        for action in statement["Action"]
+    }
+    servers, apps = (
+        {
+            "Fn::Sub": f"arn:${{AWS::Partition}}:sagemaker:${{AWS::Region}}:${{AWS::AccountId}}:{kind}/*"
+        }
+        for kind in ("mlflow-tracking-server", "mlflow-app")
+    )
+    assert granted == {
+        "sagemaker:DescribeMlflowTrackingServer": [servers, apps],
+        "sagemaker:DescribeMlflowApp": [servers, apps],
+        "sagemaker-mlflow:GetRegisteredModel": [servers, apps],
+        "sagemaker-mlflow:GetModelVersion": [servers, apps],
+        "sagemaker:CallMlflowAppApi": [apps],
+    }
+
+
 def test_the_self_hosted_task_runs_the_one_start_command_with_secrets_from_secrets_manager() -> (
     None
 ):
