@@ -110,11 +110,9 @@ def test_every_option_lets_the_mlflow_functions_read_this_accounts_sagemaker_mlf
         for statement in read["Properties"]["PolicyDocument"]["Statement"]
         for action in statement["Action"]
     }
+    here = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}"
     servers, apps = (
-        {
-            "Fn::Sub": f"arn:${{AWS::Partition}}:sagemaker:${{AWS::Region}}:${{AWS::AccountId}}:{kind}/*"
-        }
-        for kind in ("mlflow-tracking-server", "mlflow-app")
+        {"Fn::Sub": f"{here}:{kind}/*"} for kind in ("mlflow-tracking-server", "mlflow-app")
     )
     assert granted == {
         "sagemaker:DescribeMlflowTrackingServer": [servers, apps],
