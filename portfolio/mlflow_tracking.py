@@ -240,18 +240,11 @@ def _sagemaker_mlflow_read_statements() -> list[Statement]:
     apps = sagemaker_arn("mlflow-app/*")
     return [
         Statement(
-            Sid="WhereTheServersAre",
+            Sid="FindAndReadTheServers",
             Effect=Allow,
             Action=[
                 sagemaker_actions.DescribeMlflowTrackingServer,
                 sagemaker_actions.DescribeMlflowApp,
-            ],
-            Resource=[servers, apps],
-        ),
-        Statement(
-            Sid="TheirRegisteredModels",
-            Effect=Allow,
-            Action=[
                 sagemaker_mlflow_actions.GetRegisteredModel,
                 sagemaker_mlflow_actions.GetModelVersion,
             ],
