@@ -82,6 +82,11 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 | (and codestar-connections)        |                   | from the connections a test declares   |
 | codebuild.StartBuild              | environment       | not filled: the trigger tests read the |
 |                                   | overrides dropped | parameters of the recorded call        |
+| sagemaker.DescribeMlflowTracking- | not implemented   | not filled: the managed-MLflow sync    |
+| Server, DescribeMlflowApp, and    | (and no MLflow    | tests answer each describe with a      |
+| the MLflow REST API behind an ARN | behind an ARN)    | Stubber; the API is a local server     |
+|                                   |                   | that checks each SigV4 signature with  |
+|                                   |                   | botocore before a real MLflow answers  |
 | s3 under the training role's IAM  | IAM not enforced: | :class:`TrainingRoleS3`: ListObjectsV2 |
 | policy (ListProjectData: List-    | any list, and 404 | outside the project's prefix is        |
 | Bucket only with an s3:prefix     | for a missing key | AccessDenied; HeadObject of a missing  |
