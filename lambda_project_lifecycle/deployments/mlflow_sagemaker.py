@@ -111,6 +111,12 @@ class ManagedServers:
                 "<name> or ...:mlflow-app/<id>)"
             )
         kind, region = parsed["kind"], parsed["region"]
+        here = self._clients.sagemaker.meta.region_name
+        if region != here:  # described (and granted) in the functions' own region only
+            raise MlflowUnreachableError(
+                f"the SageMaker MLflow server {arn} is in {region}; the platform's functions "
+                f"reach SageMaker MLflow in {here} only"
+            )
         if kind == TRACKING_SERVER:
             url = self._tracking_server_url(arn, parsed["name"])
         elif kind == APP:
@@ -126,6 +132,11 @@ class ManagedServers:
         found = self._described(
             arn, self._clients.sagemaker.describe_mlflow_tracking_server, TrackingServerName=name
         )
+        if found.get("TrackingServerArn", arn) != arn:  # the name in another account
+            raise MlflowUnreachableError(
+                f"the MLflow tracking server {arn} is not this account's: its name here is "
+                f"{found['TrackingServerArn']}"
+            )
         if found.get("IsActive") == "Inactive":
             raise MlflowUnreachableError(
                 f"the MLflow tracking server {arn} is stopped "

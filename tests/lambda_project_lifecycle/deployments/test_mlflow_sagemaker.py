@@ -94,13 +94,13 @@ def test_a_tracking_server_is_called_at_its_url_and_described_once_per_invocatio
     ],
 )
 def test_an_mlflow_app_is_called_at_its_regions_app_endpoint(
-    sagemaker, partition: str, region: str, url: str
+    partition: str, region: str, url: str
 ) -> None:
-    client, stubber = sagemaker
+    client = boto3.session.Session(region_name=region).client("sagemaker")
     arn = f"arn:{partition}:sagemaker:{region}:{ACCOUNT}:mlflow-app/app-7gxpyr2wsl2k"
-    stubber.add_response("describe_mlflow_app", app(arn=arn), {"Arn": arn})
-
-    server = ManagedServers(AwsClients(sagemaker=client)).resolve(arn)
+    with Stubber(client) as stubber:
+        stubber.add_response("describe_mlflow_app", app(arn=arn), {"Arn": arn})
+        server = ManagedServers(AwsClients(sagemaker=client)).resolve(arn)
 
     assert (server.url, server.region, server.arn) == (url, region, arn)
 
@@ -133,6 +133,12 @@ def test_a_request_is_signed_for_sagemaker_mlflow_and_names_its_server(sagemaker
     ("arn", "answer", "reason"),
     [
         (SERVER_ARN, {"error": "ResourceNotFound"}, "does not exist"),
+        (SERVER_ARN.replace(REGION, "eu-west-1"), None, "is in eu-west-1; .* in us-east-1 only"),
+        (
+            SERVER_ARN.replace(ACCOUNT, "210987654321"),
+            tracking_server("https://t-abc123.us-east-1.experiments.sagemaker.aws"),
+            f"not this account's: its name here is {SERVER_ARN}",
+        ),
         (SERVER_ARN, {"error": "AccessDeniedException"}, "AccessDeniedException"),
         (SERVER_ARN, tracking_server("", active="Inactive", status="Stopped"), "is stopped"),
         (SERVER_ARN, tracking_server("", status="Creating"), r"has no URL yet \(Creating\)"),
