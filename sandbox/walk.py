@@ -62,6 +62,7 @@ PROJECT_NAME = {
     "advanced-mlflow": "churn-advanced-mlflow",
 }
 SANDBOX = "sandbox"
+MLFLOW_PLUGIN_LOGGER = "mlflow.tracking.request_header.registry"
 
 
 class SandboxOptionError(ValueError):
@@ -406,11 +407,13 @@ def stack_name(stack: str) -> str:
 
 
 def quiet_emulator_logs() -> None:
-    """moto's warnings about resource types it skips (played here), and werkzeug's tracebacks
-    of what moto lacks, are not the walk's output (``--debug`` shows them)."""
+    """moto's warnings about resource types it skips (played here), werkzeug's tracebacks
+    of what moto lacks, and the SageMaker MLflow plugin's warning on each call to a server
+    that is not SageMaker's (the walk's MLflow client), are not the walk's output
+    (``--debug`` shows them)."""
     if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
         return
-    for name in ("moto", "werkzeug", "botocore", "sagemaker"):
+    for name in ("moto", "werkzeug", "botocore", "sagemaker", MLFLOW_PLUGIN_LOGGER):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", module="moto")
 
