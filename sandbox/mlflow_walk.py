@@ -204,10 +204,9 @@ class MlflowProjectWalk(ProjectWalk):
         self.aws.settle()
         served = self.serving(endpoint)
         check(model.ref in served.values(), f"the reconcile left {endpoint} serving {served}")
-        record = self.settled_record(endpoint, served)
-        check(record.get("Status") == "InService", f"{endpoint}: {record.get('Status')}")
+        summary = self.tested(endpoint, served, "the reconcile")
         return (
             f"webhook paused, alias {DEPLOY_ALIAS} on {kind} v{model.version}: nothing delivered; "
             f"clock +{RECONCILE_ADVANCE.total_seconds() / 60:g} min: the reconcile deployed it, "
-            f"{endpoint} {self._variants_text(endpoint)}"
+            f"{endpoint} InService, {self._variants_text(endpoint)}; {summary}"
         )

@@ -239,9 +239,8 @@ class ProjectWalk:
     def withdraw_newest(self, kind: str) -> tuple[str, str]:
         """Take the newest model's approval back; (its ref, what was done)."""
         rejected = self.set_status(kind, "Rejected")
-        return str(
-            rejected["ModelPackageArn"]
-        ), f"{kind} v{rejected['ModelPackageVersion']} rejected"
+        done = f"{kind} v{rejected['ModelPackageVersion']} rejected"
+        return str(rejected["ModelPackageArn"]), done
 
     def set_status(self, kind: str, status: str) -> dict[str, Any]:
         package = self.newest_package(kind)
@@ -262,6 +261,12 @@ class ProjectWalk:
             expected <= set(served.values()),
             f"{endpoint} serves {served}, not the approved {self.model_word}(s)",
         )
+        summary = self.tested(endpoint, served, f"{self.approve_word} {' and '.join(kinds)}")
+        return f"{endpoint} InService, {self._variants_text(endpoint)}; {summary}"
+
+    def tested(self, endpoint: str, served: dict[str, str], after: str) -> str:
+        """The integration tests' summary once ``endpoint`` is InService with ``served``
+        (kept for the report, ``after`` what); raises unless they passed (or were none)."""
         record = self.settled_record(endpoint, served)
         result = plain(record.get("LastResult") or {})
         tests = result.get("tests") or {}
@@ -269,7 +274,7 @@ class ProjectWalk:
         self.tests.append(
             {
                 "endpoint": endpoint,
-                "after": f"{self.approve_word} {' and '.join(kinds)}",
+                "after": after,
                 "status": result.get("status", ""),
                 "summary": summary,
                 "cases": tests.get("cases", []),
@@ -283,7 +288,7 @@ class ProjectWalk:
             result.get("status") in ("PASSED", "UNTESTED"),
             f"{summary}: {json.dumps(result)[:600]}",
         )
-        return f"{endpoint} InService, {self._variants_text(endpoint)}; {summary}"
+        return summary
 
     approve_word = "approve"
 
