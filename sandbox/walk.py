@@ -443,6 +443,12 @@ def keep_text(aws: EmbeddedAws) -> str:
         "  python -c 'import boto3; print(boto3.client(\"sagemaker\").list_endpoints())'\n"
         "git (HTTPS with the run's CA, GIT_SSL_CAINFO above; the URL carries CodeCommit's "
         f"password, valid 15 minutes):\n{clones}"
+        + (
+            "\nMLflow (HTTPS with the run's CA, MLFLOW_TRACKING_SERVER_CERT_PATH above):\n"
+            f"  export MLFLOW_TRACKING_URI={aws.mlflow.url}"
+            if aws.mlflow is not None
+            else ""
+        )
     )
 
 
