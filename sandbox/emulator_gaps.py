@@ -219,6 +219,8 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 | Steps, StopPipelineExecution on   |                   | (metadata: job ARNs, condition outcome,|
 | the emulator                      |                   | package ARN); Stop kills the running   |
 |                                   |                   | job, the execution ends Stopped        |
+| sagemaker.ListModels              | NameContains      | not filled: sandbox.leftovers keeps the|
+|                                   | ignored (all)     | names that hold the project's prefix   |
 | sagemaker-runtime.InvokeEndpoint  | a canned text     | :class:`sandbox.endpoint_inference.    |
 |                                   |                   | EndpointInference`: the variant by     |
 |                                   |                   | TargetVariant or weight (shadows get a |
