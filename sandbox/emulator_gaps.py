@@ -115,10 +115,11 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 | the network of the sandbox's      | (not in moto)     | :mod:`sandbox.url_network`, on its     |
 | MLflow tracking server (webhook   |                   | PYTHONPATH: function URL names resolve |
 | delivery ignores proxies and CA   |                   | to that listener, the run's CA is      |
-| variables)                        |                   | trusted as public CAs are (certifi's   |
-|                                   |                   | bundle plus the CA), time.time() is the|
-|                                   |                   | sandbox clock's (the signed timestamp  |
-|                                   |                   | the webhook Lambda checks); MLflow's   |
+| variables)                        |                   | trusted as public CAs are (it is the   |
+|                                   |                   | bundle certifi names), time.time() is  |
+|                                   |                   | the sandbox clock's (the timestamp     |
+|                                   |                   | signed, which the webhook Lambda       |
+|                                   |                   | checks); MLflow's                      |
 |                                   |                   | MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true  |
 |                                   |                   | (the listener is on 127.0.0.1; AWS's is|
 |                                   |                   | public), MLFLOW_WEBHOOK_CACHE_TTL=1    |

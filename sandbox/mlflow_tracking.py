@@ -22,8 +22,6 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-import certifi
-
 from sandbox.emulator import free_port
 from sandbox.event_delivery import SandboxClock
 from sandbox.tls import CertificateAuthority
@@ -120,10 +118,6 @@ def sandbox_tracking_server(
     the function URL's address is public); the schemes stay MLflow's default, https.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    bundle = directory / "trusted-ca-bundle.pem"
-    bundle.write_bytes(
-        Path(certifi.where()).read_bytes() + b"\n" + authority.certificate_path.read_bytes()
-    )
     clock_file = directory / "clock-offset"
     clock_file.write_text(str(clock.offset.total_seconds()))
     clock.on_advance(lambda _: clock_file.write_text(str(clock.offset.total_seconds())))
@@ -132,7 +126,7 @@ def sandbox_tracking_server(
             p for p in (str(URL_NETWORK), os.environ.get("PYTHONPATH", "")) if p
         ),
         "SANDBOX_FUNCTION_URL_FRONT": f"127.0.0.1:{function_url_port}",
-        "SANDBOX_CA_BUNDLE": str(bundle),
+        "SANDBOX_CA_BUNDLE": str(authority.certificate_path),
         "SANDBOX_CLOCK_FILE": str(clock_file),
         "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
         "MLFLOW_WEBHOOK_CACHE_TTL": WEBHOOK_CACHE_SECONDS,

@@ -9,9 +9,10 @@ gives a real server:
 - DNS: ``<id>.lambda-url.<region>.on.aws`` port 443 resolves to the function URLs' front
   door on 127.0.0.1 (``SANDBOX_FUNCTION_URL_FRONT``, ``127.0.0.1:<port>``, see
   :mod:`sandbox.function_urls`); every other name resolves as usual;
-- public trust: the bundle requests verifies with (certifi's) also holds the run's CA
-  (``SANDBOX_CA_BUNDLE``: certifi's certificates plus the CA, written by
-  :mod:`sandbox.mlflow_tracking`), as a public CA signs AWS's certificate;
+- public trust: the bundle requests verifies with (certifi's) is the run's CA
+  (``SANDBOX_CA_BUNDLE``), which signs the function URLs' certificate as a public CA
+  signs AWS's (the server calls nothing else over HTTPS, as everything here trusts
+  the run's CA only);
 - the time: ``time.time()`` is the machine's plus the offset the sandbox's clock moved on
   (seconds, in the file ``SANDBOX_CLOCK_FILE``), as the Lambda handlers see it, so that a
   delivery's signed timestamp is the time its receiver checks it against.
