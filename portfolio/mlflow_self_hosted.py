@@ -56,6 +56,9 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ADMIN_USERNAME = "admin"
 PLATFORM_USERNAME = "mlops-platform"
 DATABASE_USERNAME = "mlflow"
+# The platform user's secret has a name of its own, so that the boundary of the project
+# roles can let the projects' builds read it (``project_role_boundary``) and no other.
+PLATFORM_CREDENTIALS_NAME = "${AWS::StackName}-mlflow-platform-user"
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,11 @@ def add_self_hosted_server(
 ) -> SelfHostedServer:
     admin = _add_credentials(template, "MlflowAdminCredentials", ADMIN_USERNAME, "administrator")
     platform = _add_credentials(
-        template, "MlflowPlatformCredentials", PLATFORM_USERNAME, "platform's user"
+        template,
+        "MlflowPlatformCredentials",
+        PLATFORM_USERNAME,
+        "platform's user (its functions and the projects' builds)",
+        name=Sub(PLATFORM_CREDENTIALS_NAME),
     )
     database_credentials = _add_credentials(
         template, "MlflowDatabaseCredentials", DATABASE_USERNAME, "database master user"
@@ -280,12 +287,14 @@ def allow_empty_network(resource: Any) -> None:
 
 
 def _add_credentials(
-    template: Template, logical_id: str, username: str, whose: str
+    template: Template, logical_id: str, username: str, whose: str, name: Any = None
 ) -> secretsmanager.Secret:
+    named = {} if name is None else {"Name": name}
     return _conditional(
         template,
         secretsmanager.Secret(
             logical_id,
+            **named,
             Description=f"mlops-portfolio: the self-hosted MLflow server's {whose}.",
             GenerateSecretString=secretsmanager.GenerateSecretString(
                 SecretStringTemplate=json.dumps({"username": username}),
