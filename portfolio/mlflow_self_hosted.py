@@ -28,6 +28,7 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from portfolio import mlflow_server_command as command
 from portfolio.functions import LOG_RETENTION_DAYS
+from portfolio.mlflow_sync import WEBHOOK_SECRET_ID, WEBHOOK_URL_ID
 from template_common.arns import s3_arn
 from template_common.checkov_skips import (
     LOGS_DEFAULT_ENCRYPTION,
@@ -140,8 +141,16 @@ def add_self_hosted_server(
                                 Effect=Allow,
                                 Action=[secrets_actions.GetSecretValue],
                                 Resource=[
-                                    Ref(s)
-                                    for s in (admin, platform, database_credentials, session_key)
+                                    *(
+                                        Ref(s)
+                                        for s in (
+                                            admin,
+                                            platform,
+                                            database_credentials,
+                                            session_key,
+                                        )
+                                    ),
+                                    Ref(WEBHOOK_SECRET_ID),
                                 ],
                             ),
                             Statement(
@@ -204,6 +213,8 @@ def add_self_hosted_server(
                             ("DB_NAME", DATABASE_NAME),
                             # The load balancer's host name, its health checks (by IP), and
                             # MLflow's defaults for private addresses.
+                            # Its webhook to the platform's MLflow sync (registered at start).
+                            (command.WEBHOOK_URL_ENV, GetAtt(WEBHOOK_URL_ID, "FunctionUrl")),
                             (
                                 "MLFLOW_SERVER_ALLOWED_HOSTS",
                                 Sub(
@@ -216,7 +227,12 @@ def add_self_hosted_server(
                         ecs.Secret(Name=name, ValueFrom=Sub(f"${{Arn}}:{key}::", Arn=Ref(secret)))
                         for name, (secret, key) in secrets.items()
                     ]
-                    + [ecs.Secret(Name=command.SERVER_SECRET_KEY_ENV, ValueFrom=Ref(session_key))],
+                    + [
+                        ecs.Secret(Name=command.SERVER_SECRET_KEY_ENV, ValueFrom=Ref(session_key)),
+                        ecs.Secret(
+                            Name=command.WEBHOOK_SECRET_ENV, ValueFrom=Ref(WEBHOOK_SECRET_ID)
+                        ),
+                    ],
                     LogConfiguration=ecs.LogConfiguration(
                         LogDriver="awslogs",
                         Options={

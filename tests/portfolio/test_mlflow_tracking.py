@@ -202,3 +202,20 @@ def test_the_platform_users_secret_has_the_name_the_project_roles_boundary_allow
             "secret:${AWS::StackName}-mlflow-platform-user-??????"
         }
     ]
+
+
+def test_the_self_hosted_server_registers_its_webhook_to_the_sync_with_the_signing_secret() -> None:
+    """Its start command (as MLflow's administrator) registers the webhook: the task is given
+    the MLflow sync's function URL and, from Secrets Manager, the secret the receiver checks."""
+    (container,) = RESOURCES["MlflowServerTask"]["Properties"]["ContainerDefinitions"]
+    environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert environment["PLATFORM_WEBHOOK_URL"] == {
+        "Fn::GetAtt": ["MlflowWebhookUrl", "FunctionUrl"]
+    }
+    secrets = {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}
+    assert secrets["PLATFORM_WEBHOOK_SECRET"] == {"Ref": "MlflowWebhookSecret"}
+    receiver = RESOURCES["MlflowWebhookFunction"]["Properties"]["Environment"]["Variables"]
+    assert receiver["MLFLOW_WEBHOOK_SECRET_ARN"] == {"Ref": "MlflowWebhookSecret"}
+    role = RESOURCES["MlflowServerExecutionRole"]["Properties"]["Policies"][0]
+    (reads,) = [s for s in role["PolicyDocument"]["Statement"] if s["Sid"] == "ItsSecrets"]
+    assert {"Ref": "MlflowWebhookSecret"} in reads["Resource"]
