@@ -255,7 +255,8 @@ def _add_network_parameters(template: Template) -> NetworkParameters:
             parameter(
                 "MlflowSubnetIds",
                 "two or more private subnets (in different AZs) with egress to the image "
-                "registry, S3 and Secrets Manager; the platform's functions join them too.",
+                "registry, S3 and Secrets Manager; the platform's functions and the projects' "
+                "builds join them too (builds: egress to PyPI, git and AWS APIs, by NAT).",
                 "CommaDelimitedList",
             )
         ),

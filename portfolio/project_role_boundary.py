@@ -153,8 +153,15 @@ def boundary_statements(settings: TemplateSettings, data_bucket: Any) -> list[St
             # What CodeBuild does for a build in a VPC (the self-hosted MLflow server's).
             Sid="BuildsInAVpc",
             Effect=Allow,
-            Action=[*BUILD_NETWORK_ACTIONS, NETWORK_INTERFACE_PERMISSION],
+            Action=list(BUILD_NETWORK_ACTIONS),
             Resource=["*"],
+        ),
+        Statement(
+            Sid="BuildNetworkInterfacesForCodeBuild",
+            Effect=Allow,
+            Action=[NETWORK_INTERFACE_PERMISSION],
+            Resource=[regional_arn("ec2", "network-interface/*")],
+            Condition=Condition(StringEquals("ec2:AuthorizedService", "codebuild.amazonaws.com")),
         ),
         Statement(
             Sid="PassProjectRolesToSageMaker",

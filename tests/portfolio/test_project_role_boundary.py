@@ -209,3 +209,18 @@ def test_every_iam_name_of_the_platform_stack_carries_its_region() -> None:
 
     assert named, "the boundary is a named managed policy"
     assert {where: name for where, name in named.items() if "${AWS::Region}" not in name} == {}
+
+
+def test_the_boundary_lets_project_roles_hand_network_interfaces_to_codebuild_only() -> None:
+    """A build in the self-hosted MLflow server's VPC needs CodeBuild to attach its network
+    interface; no project role may grant that permission to any other service."""
+    granting = [
+        s
+        for s in boundary_statements()
+        if s["Effect"] == "Allow" and matches("ec2:CreateNetworkInterfacePermission", s["Action"])
+    ]
+    assert [s["Sid"] for s in granting] == ["BuildNetworkInterfacesForCodeBuild"]
+    assert granting[0]["Condition"] == {
+        "StringEquals": {"ec2:AuthorizedService": "codebuild.amazonaws.com"}
+    }
+    assert "network-interface/*" in json.dumps(granting[0]["Resource"])
