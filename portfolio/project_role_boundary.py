@@ -30,7 +30,7 @@ from troposphere import GetAtt, Join, Sub, Template, iam
 from lambda_project_lifecycle.naming import NAME_PREFIX
 from portfolio.mlflow_self_hosted import PLATFORM_CREDENTIALS_NAME
 from template_common.arns import iam_role_arn, regional_arn, secret_arn
-from template_common.build_network import BUILD_NETWORK_ACTIONS, NETWORK_INTERFACE_PERMISSION
+from template_common.build_network import build_network_statements
 from template_common.checkov_skips import BOUNDARY_CAPS_NOT_GRANTS, skip_metadata
 from template_common.connections import connection_actions, connection_arns
 from template_common.settings import TemplateSettings
@@ -149,20 +149,8 @@ def boundary_statements(settings: TemplateSettings, data_bucket: Any) -> list[St
             Action=[secretsmanager_actions.GetSecretValue],
             Resource=[secret_arn(f"{PLATFORM_CREDENTIALS_NAME}-??????")],
         ),
-        Statement(
-            # What CodeBuild does for a build in a VPC (the self-hosted MLflow server's).
-            Sid="BuildsInAVpc",
-            Effect=Allow,
-            Action=list(BUILD_NETWORK_ACTIONS),
-            Resource=["*"],
-        ),
-        Statement(
-            Sid="BuildNetworkInterfacesForCodeBuild",
-            Effect=Allow,
-            Action=[NETWORK_INTERFACE_PERMISSION],
-            Resource=[regional_arn("ec2", "network-interface/*")],
-            Condition=Condition(StringEquals("ec2:AuthorizedService", "codebuild.amazonaws.com")),
-        ),
+        # What CodeBuild does for a build in a VPC (the self-hosted MLflow server's).
+        *build_network_statements(),
         Statement(
             Sid="PassProjectRolesToSageMaker",
             Effect=Allow,

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from awacs import secretsmanager as secretsmanager_actions
-from awacs.aws import Allow, ArnEquals, Condition, Statement, StringEquals
+from awacs.aws import Allow, Statement
 from troposphere import And, Equals, GetAtt, If, Ref, Split, Sub, Template, codebuild
 
 from lambda_project_lifecycle.resource_properties import (
@@ -34,7 +34,7 @@ from lambda_project_lifecycle.resource_properties import (
     MLFLOW_TRACKING_URI_PROPERTY,
 )
 from template_common.arns import regional_arn
-from template_common.build_network import BUILD_NETWORK_ACTIONS, NETWORK_INTERFACE_PERMISSION
+from template_common.build_network import build_network_statements
 
 PLATFORM_MLFLOW_PARAMETER = "PlatformMlflowTrackingServer"
 ON_PLATFORM_SERVER = "BuildsOnThePlatformsMlflowServer"
@@ -103,23 +103,6 @@ def role_statements(lifecycle: Any) -> list[If]:
             Action=[secretsmanager_actions.GetSecretValue],
             Resource=[GetAtt(lifecycle, MLFLOW_BUILD_CREDENTIALS_ATTRIBUTE)],
         ),
-        Statement(
-            Sid="BuildNetwork",
-            Effect=Allow,
-            Action=list(BUILD_NETWORK_ACTIONS),
-            Resource=["*"],
-        ),
-        Statement(
-            Sid="BuildNetworkInterfaces",
-            Effect=Allow,
-            Action=[NETWORK_INTERFACE_PERMISSION],
-            Resource=[regional_arn("ec2", "network-interface/*")],
-            Condition=Condition(
-                [
-                    StringEquals("ec2:AuthorizedService", "codebuild.amazonaws.com"),
-                    ArnEquals("ec2:Vpc", vpc),
-                ]
-            ),
-        ),
+        *build_network_statements(vpc),
     ]
     return [If(ON_PLATFORM_SERVER, statement, Ref("AWS::NoValue")) for statement in statements]

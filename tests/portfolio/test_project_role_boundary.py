@@ -219,7 +219,7 @@ def test_the_boundary_lets_project_roles_hand_network_interfaces_to_codebuild_on
         for s in boundary_statements()
         if s["Effect"] == "Allow" and matches("ec2:CreateNetworkInterfacePermission", s["Action"])
     ]
-    assert [s["Sid"] for s in granting] == ["BuildNetworkInterfacesForCodeBuild"]
+    assert [s["Sid"] for s in granting] == ["BuildNetworkInterfaces"]
     assert granting[0]["Condition"] == {
         "StringEquals": {"ec2:AuthorizedService": "codebuild.amazonaws.com"}
     }
