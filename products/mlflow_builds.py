@@ -56,28 +56,31 @@ def add_condition(template: Template, parameters: dict[str, Ref]) -> None:
     )
 
 
-def environment_variables(lifecycle: Any) -> list[Any]:
-    """The build's tracking server, and the credentials of the platform's user on its own."""
-    credentials = GetAtt(lifecycle, MLFLOW_BUILD_CREDENTIALS_ATTRIBUTE)
-    return [
+def environment_variables(variables: list[Any], lifecycle: Any) -> If:
+    """``variables`` and the build's tracking server; on the platform's own, also the
+    credentials of its user. Two whole lists: an ``Fn::If`` in a list of variables is one
+    CloudFormation takes, but the emulator turns an ``AWS::NoValue`` in a list into null."""
+    plain = [
+        *variables,
         codebuild.EnvironmentVariable(
             Name=TRACKING_URI_VARIABLE,
             Type="PLAINTEXT",
             Value=GetAtt(lifecycle, MLFLOW_TRACKING_URI_ATTRIBUTE),
         ),
+    ]
+    credentials = GetAtt(lifecycle, MLFLOW_BUILD_CREDENTIALS_ATTRIBUTE)
+    logged_in = [
+        *plain,
         *(
-            If(
-                ON_PLATFORM_SERVER,
-                codebuild.EnvironmentVariable(
-                    Name=name,
-                    Type="SECRETS_MANAGER",
-                    Value=Sub(f"${{Secret}}:{key}", Secret=credentials),
-                ),
-                Ref("AWS::NoValue"),
+            codebuild.EnvironmentVariable(
+                Name=name,
+                Type="SECRETS_MANAGER",
+                Value=Sub(f"${{Secret}}:{key}", Secret=credentials),
             )
             for name, key in CREDENTIAL_VARIABLES
         ),
     ]
+    return If(ON_PLATFORM_SERVER, logged_in, plain)
 
 
 def vpc_config(lifecycle: Any) -> If:

@@ -115,14 +115,16 @@ def _build_environment(role: iam.Role, lifecycle: Any, *, mlflow: bool) -> codeb
     environment = codebuild.Environment(
         Type="LINUX_CONTAINER", ComputeType="BUILD_GENERAL1_SMALL", Image=BUILD_IMAGE
     )
-    # Set past troposphere's check of the variables, which refuses an Fn::If among them.
-    environment.properties["EnvironmentVariables"] = [
+    variables = [
         codebuild.EnvironmentVariable(
             Name=PIPELINE_ROLE_VARIABLE, Type="PLAINTEXT", Value=GetAtt(role, "Arn")
         ),
         codebuild.EnvironmentVariable(
             Name=BUILD_TIMEOUT_VARIABLE, Type="PLAINTEXT", Value=str(BUILD_TIMEOUT_MINUTES)
         ),
-        *(mlflow_builds.environment_variables(lifecycle) if mlflow else ()),
     ]
+    # Set past troposphere's check of the variables, which refuses an Fn::If.
+    environment.properties["EnvironmentVariables"] = (
+        mlflow_builds.environment_variables(variables, lifecycle) if mlflow else variables
+    )
     return environment
