@@ -44,6 +44,12 @@ CREDENTIAL_VARIABLES = (
     ("MLFLOW_TRACKING_PASSWORD", "password"),
 )
 TRACKING_URI_VARIABLE = "MLFLOW_TRACKING_URI"
+# The seed's pipelines/definition.py reads these (MlflowAccess).
+PIPELINE_VARIABLES = (
+    ("MLFLOW_CREDENTIALS_SECRET_ARN", MLFLOW_BUILD_CREDENTIALS_ATTRIBUTE),
+    ("MLFLOW_SUBNET_IDS", MLFLOW_BUILD_SUBNETS_ATTRIBUTE),
+    ("MLFLOW_SECURITY_GROUP_ID", MLFLOW_BUILD_SECURITY_GROUP_ATTRIBUTE),
+)
 
 
 def add_condition(template: Template, parameters: dict[str, Ref]) -> None:
@@ -78,6 +84,14 @@ def environment_variables(variables: list[Any], lifecycle: Any) -> If:
                 Value=Sub(f"${{Secret}}:{key}", Secret=credentials),
             )
             for name, key in CREDENTIAL_VARIABLES
+        ),
+        # For the pipeline's register job, which the build defines: the same network, and
+        # the secret's name (the job reads it itself; its definition holds no password).
+        *(
+            codebuild.EnvironmentVariable(
+                Name=name, Type="PLAINTEXT", Value=GetAtt(lifecycle, attribute)
+            )
+            for name, attribute in PIPELINE_VARIABLES
         ),
     ]
     return If(ON_PLATFORM_SERVER, logged_in, plain)

@@ -1,6 +1,6 @@
-"""What CodeBuild calls, as a project's role, to run a build in a VPC (the self-hosted MLflow
-server's): the project roles' boundary allows it, the training role of such a project is
-granted it, in that VPC only."""
+"""What CodeBuild and SageMaker call, as a project's role, to run a build and the pipeline's
+jobs in a VPC (the self-hosted MLflow server's): the project roles' boundary allows it, the
+training role of such a project is granted it."""
 
 from __future__ import annotations
 
@@ -24,11 +24,13 @@ BUILD_NETWORK_ACTIONS = (
 
 
 def build_network_statements(vpc: Any = None) -> list[Statement]:
-    """The network actions, and the permission to hand the build's network interface to
-    CodeBuild (and no other service); ``vpc``: an interface in that VPC only (an ARN)."""
+    """The network actions, and the permissions on the interfaces: CodeBuild's (``vpc``: in
+    that VPC only, an ARN), and those of the pipeline's jobs, for which SageMaker documents
+    no condition (its VPC policy for processing jobs: network interfaces only)."""
     conditions = [StringEquals("ec2:AuthorizedService", "codebuild.amazonaws.com")]
     if vpc is not None:
         conditions.append(ArnEquals("ec2:Vpc", vpc))
+    interfaces = [regional_arn("ec2", "network-interface/*")]
     return [
         Statement(
             Sid="BuildNetwork", Effect=Allow, Action=list(BUILD_NETWORK_ACTIONS), Resource=["*"]
@@ -37,7 +39,16 @@ def build_network_statements(vpc: Any = None) -> list[Statement]:
             Sid="BuildNetworkInterfaces",
             Effect=Allow,
             Action=[ec2_actions.CreateNetworkInterfacePermission],
-            Resource=[regional_arn("ec2", "network-interface/*")],
+            Resource=interfaces,
             Condition=Condition(conditions),
+        ),
+        Statement(
+            Sid="PipelineJobNetworkInterfaces",
+            Effect=Allow,
+            Action=[
+                ec2_actions.CreateNetworkInterfacePermission,
+                ec2_actions.DeleteNetworkInterfacePermission,
+            ],
+            Resource=interfaces,
         ),
     ]

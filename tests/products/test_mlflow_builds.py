@@ -113,6 +113,13 @@ def test_the_build_logs_in_as_the_platforms_user_from_its_secret(product: Any) -
         "Type": "PLAINTEXT",
         "Value": attribute("MlflowTrackingUri"),
     }
+    # for the pipeline's register job: the network, and the secret's name, never its value
+    for name, source in (
+        ("MLFLOW_CREDENTIALS_SECRET_ARN", "MlflowBuildCredentialsArn"),
+        ("MLFLOW_SUBNET_IDS", "MlflowBuildSubnetIds"),
+        ("MLFLOW_SECURITY_GROUP_ID", "MlflowBuildSecurityGroupId"),
+    ):
+        assert found[name] == {"Name": name, "Type": "PLAINTEXT", "Value": attribute(source)}
 
 
 @pytest.mark.parametrize("product", MLFLOW_PRODUCTS, ids=[p.name for p in MLFLOW_PRODUCTS])
@@ -133,6 +140,13 @@ def test_the_training_role_may_read_that_one_secret_and_use_only_that_vpc(produc
     assert "vpc/${Vpc}" in vpc and "MlflowBuildVpcId" in vpc
     # the unconditioned network actions are the ones EC2 cannot scope, never the permission
     assert "ec2:CreateNetworkInterfacePermission" not in by_sid["BuildNetwork"]["Action"]
+    # the pipeline's register job in that VPC: SageMaker attaches its network interfaces
+    jobs = by_sid["PipelineJobNetworkInterfaces"]
+    assert jobs["Action"] == [
+        "ec2:CreateNetworkInterfacePermission",
+        "ec2:DeleteNetworkInterfacePermission",
+    ]
+    assert "network-interface/*" in json.dumps(jobs["Resource"])
 
 
 @pytest.mark.parametrize(
