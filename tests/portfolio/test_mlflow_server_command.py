@@ -1,10 +1,12 @@
 """The self-hosted tracking server's own command, run on 127.0.0.1 with its authentication on.
 
 The same argv the Fargate task runs (``server_command()``), with a sqlite backend and a local
-artifact directory in place of the Aurora database and the S3 prefix. One server for the
-module: it takes 15-40 s to be ready on 2 busy CPUs (two schema migrations, two uvicorn
-workers importing MLflow's auth app, the platform user's password hashed), the reason this
-test is over 10 s; the four checks then take under a second.
+artifact directory in place of the Aurora database and the S3 prefix, and a receiver on
+127.0.0.1 in place of the MLflow sync's function URL. One server for the module: it takes
+15-40 s to be ready on 2 busy CPUs (two schema migrations, two uvicorn workers importing
+MLflow's auth app, the platform user's password hashed, its webhook registered), the reason
+this test is over 10 s; the checks then take a few seconds (the restart runs the start
+steps again, ~5 s).
 """
 
 from __future__ import annotations
