@@ -47,10 +47,16 @@ from troposphere import (
 from troposphere import awslambda as lambda_
 
 from lambda_project_lifecycle.environment import (
+    MLFLOW_CLIENT_SECURITY_GROUP_ENV,
     MLFLOW_CREDENTIALS_SECRET_ENV,
+    MLFLOW_SUBNETS_ENV,
     MLFLOW_TRACKING_URI_ENV,
+    MLFLOW_VPC_ENV,
 )
-from lambda_project_lifecycle.resource_properties import MLFLOW_TRACKING_URI_PROPERTY
+from lambda_project_lifecycle.resource_properties import (
+    MLFLOW_SELF_HOSTED_OPTION,
+    MLFLOW_TRACKING_URI_PROPERTY,
+)
 from portfolio.mlflow_self_hosted import (
     ARTIFACTS_PREFIX,
     SELF_HOSTED,
@@ -65,7 +71,7 @@ from template_common.checkov_skips import MLFLOW_FUNCTIONS_IN_VPC, skip_metadata
 from template_common.trust import trust_policy
 
 TRACKING_SERVER_PARAMETER = "MlflowTrackingServer"
-EXTERNAL, MANAGED, SELF_HOSTED_OPTION = "external", "managed", "self-hosted"
+EXTERNAL, MANAGED, SELF_HOSTED_OPTION = "external", "managed", MLFLOW_SELF_HOSTED_OPTION
 MANAGED_CONDITION = "MlflowManaged"
 
 
@@ -74,6 +80,7 @@ class TrackingServer:
     """What the platform's functions are given (the URI, the credentials' secret) and
     what they are connected to."""
 
+    option: Parameter
     uri: Any
     credentials_secret: Any
     app: sagemaker.MlflowApp
@@ -138,7 +145,7 @@ def add_tracking_server(template: Template, data_bucket: Any) -> TrackingServer:
         )
     )
     secret = If(SELF_HOSTED, Ref(server.platform_credentials), "")
-    return TrackingServer(uri, secret, app, server, network)
+    return TrackingServer(option, uri, secret, app, server, network)
 
 
 def connect_functions(template: Template, server: TrackingServer) -> None:
@@ -266,6 +273,19 @@ def environment(server: TrackingServer) -> dict[str, Any]:
     }
 
 
+def build_environment(server: TrackingServer) -> dict[str, Any]:
+    """What the lifecycle function hands a project's builds to reach a self-hosted server
+    (``lambda_project_lifecycle.mlflow_build_access``): its network; empty otherwise."""
+    network = server.network
+    return {
+        MLFLOW_VPC_ENV: If(SELF_HOSTED, network.vpc, ""),
+        MLFLOW_SUBNETS_ENV: If(SELF_HOSTED, Join(",", network.subnets), ""),
+        MLFLOW_CLIENT_SECURITY_GROUP_ENV: If(
+            SELF_HOSTED, Ref(server.self_hosted.client_security_group), ""
+        ),
+    }
+
+
 def _add_network_parameters(template: Template) -> NetworkParameters:
     def parameter(name: str, description: str, kind: str = "String") -> Parameter:
         return template.add_parameter(
@@ -278,7 +298,8 @@ def _add_network_parameters(template: Template) -> NetworkParameters:
             parameter(
                 "MlflowSubnetIds",
                 "two or more private subnets (in different AZs) with egress to the image "
-                "registry, S3 and Secrets Manager; the platform's functions join them too.",
+                "registry, S3 and Secrets Manager; the platform's functions and the projects' "
+                "builds join them too (builds: egress to PyPI, git and AWS APIs, by NAT).",
                 "CommaDelimitedList",
             )
         ),
