@@ -10,12 +10,16 @@ Roll-back: each variant's record keeps the versions it served before (``history`
 newest last). When the alias is removed, the variant goes back to the newest of them
 that still exists in MLflow, or is removed when none is left (the baseline's endpoint,
 or the advanced challenger variant).
+
+The reconcile (:func:`reconcile_choice`) decides one variant at a time from what the
+deploy alias names now on every model that deploys to it (the feature and the dev
+model share the development endpoint): see the rule there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from lambda_project_lifecycle.deployments.context import DeploymentContext, ProjectContext
@@ -75,6 +79,7 @@ class AliasDecisions:
                 )
             record.remember_replaced(variant)
             record.desired[variant] = chosen
+            record.reaped.pop(variant, None)  # an alias chose again: the reaper's mark is spent
             return None
 
         outcome = self._converger.apply(project, config, change)
@@ -128,7 +133,9 @@ class AliasDecisions:
                 record.history[variant] = [
                     s for s in history if s.model_package_arn != previous.model_package_arn
                 ]
-                record.desired[variant] = replace(previous, event_time=when)
+                record.desired[variant] = replace(
+                    previous, event_time=when, rolled_back_from=current.model_package_arn
+                )
             else:
                 record.history[variant] = history
                 del record.desired[variant]
@@ -148,6 +155,58 @@ class AliasDecisions:
                 unaliased=current.model_package_arn, rolled_back_to=back, variant=variant
             )
         return context.announce(project, outcome)
+
+
+# A version the deploy alias names, with the group kind of its model.
+Aliased = tuple[str, ModelVersion]
+
+
+@dataclass(frozen=True)
+class ReconcileChoice:
+    """What the reconcile does with one variant: ``keep``, ``deploy`` (``chosen``) or
+    ``roll back`` (what it serves lost its alias), and why."""
+
+    action: str
+    reason: str
+    chosen: Aliased | None = None
+
+
+def reconcile_choice(
+    current: VariantState | None, aliased: list[Aliased], reaped: list[str]
+) -> ReconcileChoice:
+    """The reconcile's rule for one variant, from what it serves (``current``), the
+    versions the deploy alias names on the models that deploy to it (``aliased``) and
+    what the reaper removed from it (``reaped``).
+
+    1. It serves a version that carries the alias: converged, whichever model's it is
+       (two aliased versions share the variant; one run must not flip between them).
+    2. Otherwise the newest aliased version by MLflow's ``last_updated_timestamp`` (then
+       the higher version number) is deployed, leaving out the versions the reaper
+       removed: only an alias moved to another version, or set again (a webhook),
+       brings the endpoint back.
+    3. With none to deploy, a version whose alias left is rolled back; a roll-back
+       already made, or nothing served, stays as it is.
+    """
+    names = {version.reference for _, version in aliased}
+    if current is not None and current.model_package_arn in names:
+        return ReconcileChoice("keep", f"it serves {current.model_package_arn}, which is aliased")
+    fresh = [(kind, version) for kind, version in aliased if version.reference not in reaped]
+    if fresh:
+        chosen = max(fresh, key=lambda pair: _recency(pair[1]))
+        return ReconcileChoice("deploy", f"the alias names {chosen[1].reference}", chosen)
+    if current is not None and not current.rolled_back_from:
+        return ReconcileChoice("roll back", f"the alias left {current.model_package_arn}")
+    if names:
+        return ReconcileChoice(
+            "keep",
+            f"the reaper removed {', '.join(sorted(names))}: set the alias again to deploy",
+        )
+    served = current.model_package_arn if current else "nothing"
+    return ReconcileChoice("keep", f"it serves {served} and no version is aliased")
+
+
+def _recency(version: ModelVersion) -> tuple[int, int]:
+    return version.updated_ms, int(version.version) if version.version.isdigit() else 0
 
 
 def _of_model(state: VariantState, model_name: str) -> bool:

@@ -38,6 +38,9 @@ class ModelVersion:
     run_id: str
     source: str
     tags: dict[str, str] = field(default_factory=dict)
+    # MLflow's ``last_updated_timestamp`` (ms since the epoch): which of two aliased
+    # versions competing for one variant is the newer decision (see alias_decisions).
+    updated_ms: int = 0
 
     @property
     def reference(self) -> str:
@@ -97,6 +100,7 @@ class MlflowRegistry:
             run_id=str(data.get("run_id", "")),
             source=str(data.get("source", "")),
             tags={str(t["key"]): str(t.get("value", "")) for t in data.get("tags", [])},
+            updated_ms=int(data.get("last_updated_timestamp") or 0),
         )
 
     def _get(self, path: str, **query: str) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from lambda_project_lifecycle import project_registry
+from lambda_project_lifecycle.deployments.alias_decisions import Aliased, reconcile_choice
 from lambda_project_lifecycle.deployments.context import ProjectContext
 from lambda_project_lifecycle.deployments.deployer import CONTAINER_CLIENTS, Deployer
 from lambda_project_lifecycle.deployments.mlflow_credentials import ServerCredentials
@@ -28,7 +29,7 @@ from lambda_project_lifecycle.deployments.mlflow_rest import (
 from lambda_project_lifecycle.deployments.mlflow_sagemaker import ManagedServers
 from lambda_project_lifecycle.deployments.outcomes import Outcome, ignored
 from lambda_project_lifecycle.deployments.plan import variant_for
-from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
+from lambda_project_lifecycle.scenarios import SCENARIOS, STAGE_OF_GROUP
 
 
 class MlflowSync:
@@ -141,27 +142,50 @@ class MlflowSync:
         )
 
     def reconcile_model(self, model_name: str, at: datetime) -> Outcome:
-        """Make the stage serve what the alias says now (the reconcile's step, idempotent)."""
+        """Make the variant ``model_name`` deploys to serve what the aliases say now (the
+        reconcile's step, idempotent; the rule: :func:`reconcile_choice`)."""
         owner = self.owner(model_name)
         if isinstance(owner, Outcome):
             return owner
         project, kind, server = owner
-        aliases = server.aliases(model_name)
-        wanted = (aliases or {}).get(DEPLOY_ALIAS)
+        if project.deleting:
+            return ignored(f"project {project.names.project_id} is being deleted")
         stage = self.deployer.aliases.stage_of(kind)
-        record = self.deployer.context.load_record(project.names.endpoint(stage))
         variant = variant_for(project.scenario, stage, kind)
+        record = self.deployer.context.load_record(project.names.endpoint(stage))
         current = record.desired.get(variant) if record else None
+        choice = reconcile_choice(
+            current,
+            self._aliased_on(project, server, stage, variant),
+            record.reaped.get(variant, []) if record else [],
+        )
+        if choice.chosen is not None:
+            chosen_kind, version = choice.chosen
+            return self.deployer.aliases.deploy(project, chosen_kind, version, at)
         served = parse_reference(current.model_package_arn) if current else None
-        served_version = served[1] if served and served[0] == model_name else None
-        if wanted is not None and wanted != served_version and not project.deleting:
-            return self.alias_set(model_name, DEPLOY_ALIAS, wanted, at)
-        if wanted is None and served_version is not None:
-            return self.alias_removed(model_name, DEPLOY_ALIAS, at)
+        if choice.action == "roll back" and served is not None:
+            return self.alias_removed(served[0], DEPLOY_ALIAS, at)
         return Outcome(
             "unchanged",
             project.names.endpoint(stage),
             stage,
-            f"{model_name}: the endpoint serves what alias {DEPLOY_ALIAS!r} names "
-            f"({wanted or 'none'})",
+            f"{model_name}: variant {variant} is as alias {DEPLOY_ALIAS!r} says ({choice.reason})",
         )
+
+    def _aliased_on(
+        self, project: ProjectContext, server: MlflowRegistry, stage: str, variant: str
+    ) -> list[Aliased]:
+        """The versions alias :data:`DEPLOY_ALIAS` names on the project's models that deploy
+        to ``variant`` of ``stage``."""
+        found: list[Aliased] = []
+        for kind in SCENARIOS[project.scenario].model_group_kinds:
+            if self.deployer.aliases.stage_of(kind) != stage:
+                continue
+            if variant_for(project.scenario, stage, kind) != variant:
+                continue
+            name = project.names.model_package_group(kind)
+            aliased = (server.aliases(name) or {}).get(DEPLOY_ALIAS)
+            version = server.version(name, aliased) if aliased else None
+            if version is not None:
+                found.append((kind, version))
+        return found

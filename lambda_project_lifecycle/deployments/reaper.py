@@ -2,10 +2,12 @@
 
 A development endpoint carries ``mlops-portfolio:expires-at`` (set at each
 deployment from the stage's ``ttl_hours``). When that time has passed, the
-endpoint goes with its scaling targets, alarms, configs and models, and its
-registry entry. Only endpoints tagged ``mlops-portfolio:stage=development``
-whose name is their project's development endpoint expire: production
-endpoints never do.
+endpoint goes with its scaling targets, alarms, configs and models; its registry
+record stays, serving nothing, as the mark of what was removed
+(:meth:`records.EndpointRecord.mark_reaped`): the MLflow reconcile does not deploy
+those versions again until an alias moves to another version or is set again.
+Only endpoints tagged ``mlops-portfolio:stage=development`` whose name is their
+project's development endpoint expire: production endpoints never do.
 
 Backstop for project deletes: an endpoint (of either stage) whose registry
 record says its project was deleted, or whose project is no longer in the
@@ -200,7 +202,7 @@ def _reap_one(
         logger.warning("Leaving %s: its tags name another project's endpoint", name)
         return None
     removed = teardown.remove_stage(hosting, names, STAGE)
-    records.delete(clients.dynamodb, settings.registry_table, name)
+    records.keep_as_reaped(clients.dynamodb, settings.registry_table, names, STAGE, now=now)
     logger.info("Reaped %s (expired %s): %s", name, tags[TAG_EXPIRES_AT], removed.as_dict())
     return Notice(
         status="REMOVED",
@@ -209,7 +211,7 @@ def _reap_one(
         stage=STAGE,
         endpoint_name=name,
         summary=f"the development endpoint expired at {tags[TAG_EXPIRES_AT]} and was "
-        "deleted; approve a package to deploy again",
+        "deleted; approve a package (MLflow: set the alias again) to deploy again",
         details=removed.as_dict(),
     )
 

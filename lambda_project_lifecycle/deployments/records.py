@@ -6,9 +6,10 @@ model package), what they last *asked* SageMaker for (``applied_config`` and
 the packages rejected while it existed (``rejected``: package ARN -> event time,
 so that an approval handled at the same moment cannot deploy them), whether its
 project was deleted while SageMaker was still busy with it (``project_deleted``),
-and the result of the last deployment. Writes are conditional on ``revision``,
-so two handlers changing the same endpoint at once never lose each other's
-change: the loser re-reads and decides again.
+what the reaper removed (``reaped``: variant -> the versions it served, which the
+MLflow reconcile does not bring back), and the result of the last deployment.
+Writes are conditional on ``revision``, so two handlers changing the same endpoint
+at once never lose each other's change: the loser re-reads and decides again.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class VariantState:
     ``mlflow:<registered model>/<version>``. An MLflow model also carries the SageMaker
     container that serves it (``container``: Image, ModelDataUrl, Environment) and the
     tags the endpoint gets for it (``labels``: model name, version, run id, lineage).
+    ``rolled_back_from``: set when it serves because an alias left that version, not
+    because an alias names it (the reconcile leaves such a roll-back as it is).
     """
 
     group_kind: str
@@ -61,6 +64,7 @@ class VariantState:
     event_time: str  # ISO 8601 of the registry event that chose this package
     container: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    rolled_back_from: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -72,6 +76,8 @@ class VariantState:
             data["Container"] = self.container
         if self.labels:
             data["Labels"] = self.labels
+        if self.rolled_back_from:
+            data["RolledBackFrom"] = self.rolled_back_from
         return data
 
     @classmethod
@@ -82,6 +88,7 @@ class VariantState:
             str(data["EventTime"]),
             _plain(dict(data.get("Container", {}))),
             {str(k): str(v) for k, v in data.get("Labels", {}).items()},
+            str(data.get("RolledBackFrom", "")),
         )
 
 
@@ -105,8 +112,22 @@ class EndpointRecord:
     previous_autoscaling: dict[str, dict[str, int]] = field(default_factory=dict)
     model_role_arn: str = ""
     history: dict[str, list[VariantState]] = field(default_factory=dict)
+    reaped: dict[str, list[str]] = field(default_factory=dict)
     updated_at: str = ""
     revision: int = 0
+
+    def mark_reaped(self) -> None:
+        """The reaper deleted the endpoint: nothing is served any more, and each variant
+        remembers the newest version of each model it served (what it served last and
+        what it had replaced), so that the reconcile does not deploy them again."""
+        for variant, state in self.desired.items():
+            newest: dict[str, str] = {}
+            for served in [*self.history.get(variant, []), state]:
+                newest[served.group_kind] = served.model_package_arn
+            self.reaped[variant] = sorted(newest.values())
+        self.desired, self.applied, self.applied_config = {}, {}, ""
+        self.autoscaling, self.previous_autoscaling = {}, {}
+        self.pending, self.status, self.expires_at = False, REMOVED, ""
 
     def remember_replaced(self, variant: str) -> None:
         """Keep what ``variant`` serves now in its history (MLflow roll-backs read it)."""
@@ -157,6 +178,7 @@ class EndpointRecord:
             "History": {
                 name: [state.to_dict() for state in states] for name, states in self.history.items()
             },
+            "Reaped": self.reaped,
             "UpdatedAt": self.updated_at,
             "Revision": self.revision,
         }
@@ -196,6 +218,10 @@ class EndpointRecord:
             history={
                 name: [VariantState.from_dict(state) for state in states]
                 for name, states in item.get("History", {}).items()
+            },
+            reaped={
+                str(variant): [str(ref) for ref in refs]
+                for variant, refs in item.get("Reaped", {}).items()
             },
             updated_at=str(item.get("UpdatedAt", "")),
             revision=int(item.get("Revision", 0)),
@@ -268,6 +294,24 @@ def save(dynamodb: Any, table: str, record: EndpointRecord, *, now: datetime | N
         raise RecordConflictError(
             f"{record.key} changed while this deployment was decided; retrying"
         ) from exc
+
+
+def keep_as_reaped(
+    dynamodb: Any, table: str, names: ProjectNames, stage: str, *, now: datetime
+) -> None:
+    """The reaper deleted the stage's endpoint: its record stays as the mark of what was
+    removed (:meth:`EndpointRecord.mark_reaped`); none is made where there was none."""
+    if load(dynamodb, table, names.endpoint(stage)) is None:
+        return
+    update(
+        dynamodb,
+        table,
+        names,
+        stage,
+        EndpointRecord.mark_reaped,
+        now=lambda: now,
+        then="the reaper tries again on its next run",
+    )
 
 
 def delete(dynamodb: Any, table: str, endpoint_name: str) -> None:

@@ -6,6 +6,7 @@ One MLflow server for the module (each test its own project, so its own models).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Iterator
@@ -341,3 +342,122 @@ def test_deleting_the_project_removes_what_an_alias_deployed_and_later_aliases_d
     assert after.result["action"] == "ignored"
     assert "is not a project's" in after.result["detail"]
     assert mlflow.world.endpoint_names() == set()
+
+
+def later(world: DeployWorld, hours: float) -> None:
+    world.clock[0] = world.clock[0] + dt.timedelta(hours=hours)
+
+
+def development_version(mlflow: MlflowProject) -> str:
+    """``<kind>-<version>`` of the archive the development endpoint serves."""
+    return mlflow.served()["AllTraffic"]["ModelDataUrl"].rsplit("/", 2)[-2]
+
+
+def test_the_reconcile_keeps_a_shared_endpoint_on_an_aliased_version_until_it_loses_the_alias(
+    project,
+) -> None:
+    mlflow, target, _ = project
+    target.target = None  # every alias change reaches the platform through the reconcile only
+    feature, dev = mlflow.model("feature"), mlflow.model("dev")
+    mlflow.register("dev")
+    mlflow.register("feature")  # the newer version
+    mlflow.client.set_registered_model_alias(dev, "approved", "1")
+    assert mlflow.reconcile()["changed"] != []
+    assert development_version(mlflow) == "dev-1"
+
+    mlflow.client.set_registered_model_alias(feature, "approved", "1")
+    runs = [mlflow.reconcile(), mlflow.reconcile()]
+
+    # dev-1 still carries the alias: converged, though feature-1 is aliased and newer
+    assert [run["changed"] for run in runs] == [[], []]
+    assert {runs[0]["results"][m]["action"] for m in (feature, dev)} == {"unchanged"}
+    assert development_version(mlflow) == "dev-1"
+
+    mlflow.client.delete_registered_model_alias(dev, "approved")
+    healed, again = mlflow.reconcile(), mlflow.reconcile()
+
+    assert len(healed["changed"]) == 1, healed
+    assert development_version(mlflow) == "feature-1"
+    assert again["changed"] == []
+    assert development_version(mlflow) == "feature-1"
+
+
+def test_the_reconcile_deploys_the_aliased_version_updated_last_when_nothing_is_served(
+    project,
+) -> None:
+    mlflow, target, _ = project
+    target.target = None
+    feature, dev = mlflow.model("feature"), mlflow.model("dev")
+    mlflow.register("feature")
+    time.sleep(0.01)
+    mlflow.register("dev")
+    mlflow.client.set_registered_model_alias(dev, "approved", "1")
+    mlflow.client.set_registered_model_alias(feature, "approved", "1")
+    updated = {
+        kind: mlflow.client.get_model_version(mlflow.model(kind), "1").last_updated_timestamp
+        for kind in ("feature", "dev")
+    }
+    newest = max(updated, key=lambda kind: updated[kind])
+
+    first, second = mlflow.reconcile(), mlflow.reconcile()
+
+    assert len(first["changed"]) == 1, first
+    assert development_version(mlflow) == f"{newest}-1"
+    assert second["changed"] == []
+    assert development_version(mlflow) == f"{newest}-1"
+
+
+def test_the_reconcile_does_not_bring_back_what_the_reaper_removed_until_the_alias_moves(
+    project,
+) -> None:
+    mlflow, target, _ = project
+    target.target = None
+    world, dev = mlflow.world, mlflow.model("dev")
+    endpoint = mlflow.names.endpoint("development")
+    world.publish_config(
+        mlflow.names, "dev", {"schema_version": 1, "development": {"ttl_hours": 24}}
+    )
+    mlflow.register("dev")
+    mlflow.client.set_registered_model_alias(dev, "approved", "1")
+    assert mlflow.reconcile()["changed"] == [dev]
+
+    later(world, 25)
+    assert world.reap()["endpoints"] == [endpoint]
+    runs = [mlflow.reconcile() for _ in range(3)]  # the 10-minute schedule goes on
+
+    assert [run["changed"] for run in runs] == [[], [], []]
+    assert endpoint not in world.endpoint_names()
+    assert "set the alias again" in runs[0]["results"][dev]["detail"]
+    record = world.record(endpoint)
+    assert record is not None and record["Desired"] == {}
+    assert record["Reaped"] == {"AllTraffic": [f"mlflow:{dev}/1"]}
+
+    mlflow.client.set_registered_model_alias(dev, "approved", mlflow.register("dev"))  # moved
+    moved = mlflow.reconcile()
+
+    assert moved["changed"] == [dev]
+    assert development_version(mlflow) == "dev-2"
+    assert world.record(endpoint)["Reaped"] == {}
+
+
+def test_setting_the_alias_again_after_the_reaper_deploys_through_the_webhook(project) -> None:
+    mlflow, target, start = project
+    world, dev = mlflow.world, mlflow.model("dev")
+    endpoint = mlflow.names.endpoint("development")
+    world.publish_config(
+        mlflow.names, "dev", {"schema_version": 1, "development": {"ttl_hours": 24}}
+    )
+    version = mlflow.register("dev")
+    mlflow.client.set_registered_model_alias(dev, "approved", version)
+    delivery_of(target, start, dev)
+    later(world, 25)
+    assert world.reap()["endpoints"] == [endpoint]
+    assert mlflow.reconcile()["changed"] == []
+
+    again = len(target.deliveries)
+    mlflow.client.set_registered_model_alias(dev, "approved", version)  # the same version
+
+    delivered = delivery_of(target, again, dev, version)
+    assert delivered.result["action"] == "deploying", delivered.result
+    assert development_version(mlflow) == f"dev-{version}"
+    assert mlflow.reconcile()["changed"] == []
