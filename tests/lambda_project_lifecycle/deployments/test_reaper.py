@@ -45,9 +45,15 @@ def test_a_development_endpoint_lives_until_its_ttl_then_goes_with_everything_it
     assert all("-production-" in c for c in world.config_names())
     assert world.model_names() == {names.model("prod", 1)}
     assert world.alarm_names() == {f"{production}-AllTraffic-5xx"}
-    assert world.record(development) is None
+    record = world.record(development)  # kept, serving nothing: the reaper's mark
+    assert record is not None
+    assert (record["Status"], record["Desired"], record["Applied"]) == ("Removed", {}, {})
     (notice,) = world.notices()
     assert notice["status"] == "REMOVED" and "expired at 2026-11-23T10:00:00Z" in notice["summary"]
+
+    again = world.register_package(names.model_package_group("dev"))
+    world.approve(again)  # an approval deploys again over the kept record
+    assert world.served_packages(development) == {"AllTraffic": again}
 
 
 def test_each_deployment_renews_the_ttl(world: DeployWorld) -> None:
