@@ -170,15 +170,6 @@ class MlflowProjectWalk(ProjectWalk):
 
     # -- steps of their own -----------------------------------------------------------------
 
-    def retire_feature_alias(self) -> str:
-        """The feature branch is merged: its version gives the alias up (one ``approved``
-        per stage; the development endpoint serves dev's and stays as it is)."""
-        endpoint = self.names.endpoint("development")
-        served = self.serving(endpoint)
-        _, done = self.withdraw_newest("feature")
-        check(self.serving(endpoint) == served, f"{endpoint} changed: {self.serving(endpoint)}")
-        return f"{done}: {endpoint} still {self._variants_text(endpoint)}"
-
     def missed_webhook_healed(self) -> str:
         """The alias set again while the webhook is paused: no delivery; the reconcile (the
         clock moved on by its schedule) deploys it."""

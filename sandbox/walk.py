@@ -347,11 +347,11 @@ class Walk:
             step(name, f"{alias} feature", lambda: walk.approve("feature"))
             step(name, "merge to dev, push", lambda: walk.merge_to("dev", FEATURE_BRANCH))
             step(name, f"{alias} dev", lambda: walk.approve("dev"))
-            step(name, f"remove alias {DEPLOY_ALIAS} from feature", walk.retire_feature_alias)
             step(name, "merge to prod, push (promotion)", lambda: walk.merge_to("prod", "dev"))
             step(name, f"{alias} {' and '.join(production)}", lambda: walk.approve(*production))
             step(name, f"remove alias {DEPLOY_ALIAS} from {production[0]}", walk.reject_production)
             step(name, "missed webhook, healed by the reconcile", walk.missed_webhook_healed)
+            step(name, "reaper (clock advanced)", walk.reap)
         finally:
             facts.update(self.walked_facts(walk))
             facts["registry"] = "mlflow"

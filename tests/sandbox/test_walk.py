@@ -58,11 +58,11 @@ def test_the_sandbox_walks_an_mlflow_project_and_reports_every_step(
         ("baseline-mlflow", "set alias approved on feature"),
         ("baseline-mlflow", "merge to dev, push"),
         ("baseline-mlflow", "set alias approved on dev"),
-        ("baseline-mlflow", "remove alias approved from feature"),
         ("baseline-mlflow", "merge to prod, push (promotion)"),
         ("baseline-mlflow", "set alias approved on prod"),
         ("baseline-mlflow", "remove alias approved from prod"),
         ("baseline-mlflow", "missed webhook, healed by the reconcile"),
+        ("baseline-mlflow", "reaper (clock advanced)"),
         ("baseline-mlflow", "delete project (delete-all)"),
     ]
     assert all(s["ok"] and s["seconds"] > 0 for s in report["steps"])
@@ -87,6 +87,8 @@ def test_aliases_set_through_the_webhook_deploy_roll_back_and_a_missed_one_is_he
     healed = steps["missed webhook, healed by the reconcile"]
     assert "nothing delivered; clock +10 min: the reconcile deployed it" in healed
     assert "-production InService, AllTraffic 100% v1; 3 integration test(s) passed" in healed
+    # 25 h of the 10-minute reconcile around the reaper's run: it stays deleted
+    assert steps["reaper (clock advanced)"].endswith("-development deleted")
 
 
 def test_the_report_shows_the_mlflow_versions_endpoints_and_an_empty_leftover_list(
@@ -99,6 +101,8 @@ def test_the_report_shows_the_mlflow_versions_endpoints_and_an_empty_leftover_li
     versions = project["packages"]
     assert [v["status"] for v in versions["prod"]] == ["alias approved"]
     assert [v["status"] for v in versions["dev"]] == ["alias approved"]
+    # feature and dev both keep the alias: they share the development endpoint
+    assert [v["status"] for v in versions["feature"]] == ["alias approved"]
     assert versions["prod"][0]["commit"] == versions["dev"][0]["commit"]
     assert versions["prod"][0]["arn"].startswith("mlflow:sagemaker-churn-baseline-mlflow-p-")
     (production,) = [v for e, v in project["endpoints"].items() if e.endswith("-production")]
