@@ -5,7 +5,10 @@ managed MLflow servers and apps, which send no webhooks. Each run looks at up
 to :data:`MODELS_PER_RUN` registered models of the project registry
 (``mlflow-model#``), continuing where the previous run stopped
 (``mlflow-reconcile#cursor``), so a run stays short however many projects there are.
-A model whose alias already matches what is deployed changes nothing. A tracking
+Each model's variant is decided from the alias on every model that deploys to it
+(:func:`.alias_decisions.reconcile_choice`): a variant that serves an aliased version,
+or whose versions the reaper removed, changes nothing, so a second run changes
+nothing. A tracking
 server that cannot be asked is reported (``unreachable``) and nothing of its models
 changes; the other models go on.
 
