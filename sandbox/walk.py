@@ -351,7 +351,6 @@ class Walk:
             step(name, f"{alias} {' and '.join(production)}", lambda: walk.approve(*production))
             step(name, f"remove alias {DEPLOY_ALIAS} from {production[0]}", walk.reject_production)
             step(name, "missed webhook, healed by the reconcile", walk.missed_webhook_healed)
-            step(name, "reaper (clock advanced)", walk.reap)
         finally:
             facts.update(self.walked_facts(walk))
             facts["registry"] = "mlflow"
