@@ -249,6 +249,11 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 |                                   |                   | ARN), deleted with the stack; added to |
 |                                   |                   | moto's model map only while the        |
 |                                   |                   | emulator runs                          |
+| cloudformation                    | made, never       | ResourceModels: moto's own create; on  |
+| AWS::IAM::ManagedPolicy           | deleted           | delete detached from its roles, users  |
+|                                   |                   | and groups, then deleted, as           |
+|                                   |                   | CloudFormation deletes it (else no     |
+|                                   |                   | role of the stack could be deleted)    |
 | cloudformation                    | skipped (with a   | not filled: the platform's             |
 | AWS::CloudWatch::Alarm,           | warning)          | FailedEventsAlarm and the queue policy |
 | AWS::SQS::QueuePolicy             |                   | for EventBridge are not made; nothing  |
