@@ -22,3 +22,8 @@ REGISTRY_TTL_ATTRIBUTE = "TimeToLive"
 # The self-hosted MLflow server's credentials of the platform's user (a Secrets Manager
 # ARN; its JSON holds username and password); empty for the other tracking servers.
 MLFLOW_CREDENTIALS_SECRET_ENV = "MLFLOW_CREDENTIALS_SECRET_ARN"
+# Where the project builds reach the self-hosted MLflow server (its VPC, the comma-separated
+# private subnets, the security group its load balancer admits); empty for the other servers.
+MLFLOW_VPC_ENV = "MLFLOW_VPC_ID"
+MLFLOW_SUBNETS_ENV = "MLFLOW_SUBNET_IDS"
+MLFLOW_CLIENT_SECURITY_GROUP_ENV = "MLFLOW_CLIENT_SECURITY_GROUP_ID"

@@ -42,6 +42,7 @@ from lambda_project_lifecycle.environment import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
 from lambda_project_lifecycle.handler_logging import handler_logger
 from lambda_project_lifecycle.location import StackLocation
+from lambda_project_lifecycle.mlflow_build_access import PlatformMlflowServer
 from lambda_project_lifecycle.model_role_property import check_model_role_kept, project_model_role
 from lambda_project_lifecycle.project import (
     IMMUTABLE_PROPERTIES,
@@ -75,6 +76,8 @@ class Settings:
     # The accounts of the deployment stages (STAGE_ACCOUNTS); None: the platform's own.
     stage_accounts: StageAccountIds | None = None
     model_role_isolation: str = SHARED_MODEL_ROLE  # MODEL_ROLE_ISOLATION: shared | per-project
+    # The self-hosted MLflow server the platform runs, as the projects' builds reach it.
+    platform_mlflow: PlatformMlflowServer = field(default_factory=PlatformMlflowServer)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -97,6 +100,7 @@ class Settings:
             model_role_isolation=environ.get(
                 environment.MODEL_ROLE_ISOLATION_ENV, SHARED_MODEL_ROLE
             ),
+            platform_mlflow=PlatformMlflowServer.from_environment(environ),
         )
 
     @property
@@ -297,6 +301,7 @@ class ProjectLifecycle:
             data["MlflowTrackingServerArn"] = lifecycle_steps.mlflow_server_arn(
                 tracking_uri, StackLocation.from_event(event), spec.names.prefix
             )
+            data.update(self.settings.platform_mlflow.build_attributes(tracking_uri))
         if reconcile:
             return Outcome(spec.physical_resource_id, data)
 

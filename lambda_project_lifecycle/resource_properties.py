@@ -34,3 +34,15 @@ SHARED_MODEL_ROLE = "shared"
 PER_PROJECT_MODEL_ROLE = "per-project"
 MODEL_ROLE_ISOLATION_CHOICES = (SHARED_MODEL_ROLE, PER_PROJECT_MODEL_ROLE)
 MODEL_ROLE_ISOLATION_PARAMETER = "ModelRoleIsolation"
+
+# Attributes (Fn::GetAtt) of the custom resource of an MLflow project: its tracking server,
+# and how its builds reach the platform's self-hosted one (``mlflow_build_access``; empty
+# for any other server).
+MLFLOW_TRACKING_URI_ATTRIBUTE = "MlflowTrackingUri"
+MLFLOW_BUILD_CREDENTIALS_ATTRIBUTE = "MlflowBuildCredentialsArn"
+MLFLOW_BUILD_VPC_ATTRIBUTE = "MlflowBuildVpcId"
+MLFLOW_BUILD_SUBNETS_ATTRIBUTE = "MlflowBuildSubnetIds"  # comma-separated
+MLFLOW_BUILD_SECURITY_GROUP_ATTRIBUTE = "MlflowBuildSecurityGroupId"
+# The platform stack's MlflowTrackingServer option, as the product templates' conditions
+# read it (an SSM parameter the platform writes; its value is the option's).
+MLFLOW_SELF_HOSTED_OPTION = "self-hosted"

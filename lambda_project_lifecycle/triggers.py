@@ -18,3 +18,8 @@ BRANCH_PATTERN_FOR_WEBHOOKS = r"^refs/heads/(prod|dev|feature-.+)$"
 # Approvals and endpoints (the deployment handlers).
 MODEL_PACKAGE_DETAIL_TYPE = "SageMaker Model Package State Change"
 ENDPOINT_DETAIL_TYPE = "SageMaker Endpoint State Change"
+
+# MLflow's webhooks (self-hosted servers): the entity and events the MLflow sync acts on,
+# which the platform's self-hosted server registers its webhook for.
+MLFLOW_ALIAS_ENTITY = "model_version_alias"
+MLFLOW_WEBHOOK_EVENTS = (f"{MLFLOW_ALIAS_ENTITY}.created", f"{MLFLOW_ALIAS_ENTITY}.deleted")

@@ -28,6 +28,7 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from portfolio import mlflow_server_command as command
 from portfolio.functions import LOG_RETENTION_DAYS
+from portfolio.mlflow_sync import WEBHOOK_SECRET_ID, WEBHOOK_URL_ID
 from template_common.arns import s3_arn
 from template_common.checkov_skips import (
     LOGS_DEFAULT_ENCRYPTION,
@@ -56,6 +57,9 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ADMIN_USERNAME = "admin"
 PLATFORM_USERNAME = "mlops-platform"
 DATABASE_USERNAME = "mlflow"
+# The platform user's secret has a name of its own, so that the boundary of the project
+# roles can let the projects' builds read it (``project_role_boundary``) and no other.
+PLATFORM_CREDENTIALS_NAME = "${AWS::StackName}-mlflow-platform-user"
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,11 @@ def add_self_hosted_server(
 ) -> SelfHostedServer:
     admin = _add_credentials(template, "MlflowAdminCredentials", ADMIN_USERNAME, "administrator")
     platform = _add_credentials(
-        template, "MlflowPlatformCredentials", PLATFORM_USERNAME, "platform's user"
+        template,
+        "MlflowPlatformCredentials",
+        PLATFORM_USERNAME,
+        "platform's user (its functions and the projects' builds)",
+        name=Sub(PLATFORM_CREDENTIALS_NAME),
     )
     database_credentials = _add_credentials(
         template, "MlflowDatabaseCredentials", DATABASE_USERNAME, "database master user"
@@ -133,8 +141,16 @@ def add_self_hosted_server(
                                 Effect=Allow,
                                 Action=[secrets_actions.GetSecretValue],
                                 Resource=[
-                                    Ref(s)
-                                    for s in (admin, platform, database_credentials, session_key)
+                                    *(
+                                        Ref(s)
+                                        for s in (
+                                            admin,
+                                            platform,
+                                            database_credentials,
+                                            session_key,
+                                        )
+                                    ),
+                                    Ref(WEBHOOK_SECRET_ID),
                                 ],
                             ),
                             Statement(
@@ -197,6 +213,8 @@ def add_self_hosted_server(
                             ("DB_NAME", DATABASE_NAME),
                             # The load balancer's host name, its health checks (by IP), and
                             # MLflow's defaults for private addresses.
+                            # Its webhook to the platform's MLflow sync (registered at start).
+                            (command.WEBHOOK_URL_ENV, GetAtt(WEBHOOK_URL_ID, "FunctionUrl")),
                             (
                                 "MLFLOW_SERVER_ALLOWED_HOSTS",
                                 Sub(
@@ -209,7 +227,12 @@ def add_self_hosted_server(
                         ecs.Secret(Name=name, ValueFrom=Sub(f"${{Arn}}:{key}::", Arn=Ref(secret)))
                         for name, (secret, key) in secrets.items()
                     ]
-                    + [ecs.Secret(Name=command.SERVER_SECRET_KEY_ENV, ValueFrom=Ref(session_key))],
+                    + [
+                        ecs.Secret(Name=command.SERVER_SECRET_KEY_ENV, ValueFrom=Ref(session_key)),
+                        ecs.Secret(
+                            Name=command.WEBHOOK_SECRET_ENV, ValueFrom=Ref(WEBHOOK_SECRET_ID)
+                        ),
+                    ],
                     LogConfiguration=ecs.LogConfiguration(
                         LogDriver="awslogs",
                         Options={
@@ -280,12 +303,14 @@ def allow_empty_network(resource: Any) -> None:
 
 
 def _add_credentials(
-    template: Template, logical_id: str, username: str, whose: str
+    template: Template, logical_id: str, username: str, whose: str, name: Any = None
 ) -> secretsmanager.Secret:
+    named = {} if name is None else {"Name": name}
     return _conditional(
         template,
         secretsmanager.Secret(
             logical_id,
+            **named,
             Description=f"mlops-portfolio: the self-hosted MLflow server's {whose}.",
             GenerateSecretString=secretsmanager.GenerateSecretString(
                 SecretStringTemplate=json.dumps({"username": username}),

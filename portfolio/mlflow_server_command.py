@@ -3,7 +3,15 @@
 The platform template puts it in the Fargate task definition; the tests run the same
 command line on 127.0.0.1. It starts ``mlflow server --app-name basic-auth`` (MLflow's
 own authentication, no proxy in front), then makes sure the platform's user exists with
-the password of its secret, so that the Lambdas and the project builds log in with it.
+the password of its secret, so that the Lambdas and the project builds log in with it, and
+that the server's webhook to the platform's MLflow sync exists with the URL and signing
+secret of this platform stack.
+
+The webhook is registered here, not by a Lambda: MLflow lets only an administrator manage
+webhooks, and this script is the one place that holds the administrator's password. It runs
+at every start of a task (a new task, a new version of the stack), so a changed URL or a
+rotated signing secret reaches MLflow then; the sync's scheduled reconcile heals what a
+missing webhook would miss in between.
 
 Everything comes from environment variables, which the task definition fills (secrets
 through ECS from Secrets Manager, never in the template):
@@ -20,10 +28,15 @@ through ECS from Secrets Manager, never in the template):
   password set again when the secret changed).
 - ``MLFLOW_FLASK_SERVER_SECRET_KEY``: the key of the auth app's CSRF protection (the same
   in every task).
+- ``PLATFORM_WEBHOOK_URL``/``PLATFORM_WEBHOOK_SECRET``: where MLflow delivers alias events
+  (the MLflow sync's function URL) and the secret it signs them with; no webhook when the
+  URL is empty.
 - ``MLFLOW_PORT``: the port (all interfaces).
 """
 
 from __future__ import annotations
+
+from lambda_project_lifecycle.triggers import MLFLOW_WEBHOOK_EVENTS
 
 SERVER_PORT = 5000
 # MLflow starts 4 by default, each with its own copy of MLflow in memory: 2 fit the task's
@@ -43,11 +56,15 @@ PLATFORM_USERNAME_ENV = "PLATFORM_USERNAME"
 PLATFORM_PASSWORD_ENV = "PLATFORM_PASSWORD"
 PORT_ENV = "MLFLOW_PORT"
 SERVER_SECRET_KEY_ENV = "MLFLOW_FLASK_SERVER_SECRET_KEY"
+WEBHOOK_URL_ENV = "PLATFORM_WEBHOOK_URL"
+WEBHOOK_SECRET_ENV = "PLATFORM_WEBHOOK_SECRET"
+WEBHOOK_KEY_ENV = "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY"
+WEBHOOK_NAME = "mlops-portfolio-sync"  # the platform's one webhook, found again by its name
 DATABASE_ENV = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USERNAME", "DB_PASSWORD")
 
 # Waits for the server's health route, then creates the platform's user as the
 # administrator (or sets its password again: the secret may have been rotated).
-_ENSURE_PLATFORM_USER = f"""
+START_STEPS = f"""
 import os, time, urllib.request
 from mlflow.exceptions import RestException
 from mlflow.server.auth.client import AuthServiceClient
@@ -73,7 +90,45 @@ except RestException as exc:
         raise
     client.update_user_password(name, password)
 print("platform user ready:", name, flush=True)
+
+# The webhook (see the module doc). Not registered: the server still serves, and says why;
+# the scheduled reconcile deploys what deliveries would have.
+url = os.environ.get("{WEBHOOK_URL_ENV}", "")
+if url:
+    import sys
+    from mlflow import MlflowClient
+
+    registry = MlflowClient(tracking_uri=uri)
+    settings = dict(
+        url=url, events={list(MLFLOW_WEBHOOK_EVENTS)!r}, secret=os.environ["{WEBHOOK_SECRET_ENV}"]
+    )
+    try:
+        found, token = None, None
+        while found is None:
+            page = registry.list_webhooks(max_results=100, page_token=token)
+            found = next((hook for hook in page if hook.name == "{WEBHOOK_NAME}"), None)
+            token = page.token
+            if not token:
+                break
+        if found is None:
+            registry.create_webhook(name="{WEBHOOK_NAME}", **settings)
+        else:  # its secret cannot be read back: set again, with the URL and events
+            registry.update_webhook(found.webhook_id, status="ACTIVE", **settings)
+        print("platform webhook ready:", url, flush=True)
+    except Exception as exc:
+        print("platform webhook NOT registered:", url, exc, file=sys.stderr, flush=True)
 """
+
+# MLflow encrypts the webhooks' signing secrets in its database with this Fernet key; unset,
+# each worker makes up its own, and a secret one worker stored no other (and no later task)
+# can read: every delivery then fails. Derived from the CSRF key, so the same in every worker
+# and task; a rotated CSRF key does no harm to the platform's webhook, whose secret this
+# script stores again at each start.
+_DERIVE_WEBHOOK_KEY = (
+    "import base64, hashlib, os; print(base64.urlsafe_b64encode(hashlib.sha256("
+    f'b"mlflow-webhook-secrets:" + os.environ["{SERVER_SECRET_KEY_ENV}"].encode()'
+    ").digest()).decode())"
+)
 
 _SCRIPT = f"""set -eu
 : "${{{BACKEND_STORE_URI_ENV}:=postgresql://${{DB_USERNAME}}:${{DB_PASSWORD}}@${{DB_HOST}}:${{DB_PORT}}/${{DB_NAME}}}}"
@@ -86,6 +141,8 @@ authorization_function = mlflow.server.auth:authenticate_request_basic_auth
 EOF
 export MLFLOW_AUTH_CONFIG_PATH={AUTH_CONFIG_PATH}
 export MLFLOW_SQLALCHEMYSTORE_POOLCLASS=NullPool
+{WEBHOOK_KEY_ENV}=$(python -c '{_DERIVE_WEBHOOK_KEY}')
+export {WEBHOOK_KEY_ENV}
 mlflow server --app-name basic-auth --host 0.0.0.0 --port "${{{PORT_ENV}}}" \\
   --workers {SERVER_WORKERS} \\
   --backend-store-uri "${{{BACKEND_STORE_URI_ENV}}}" \\
@@ -94,7 +151,7 @@ server=$!
 export MLFLOW_SERVER_PID="$server"
 trap 'kill -TERM "$server" 2>/dev/null || true' TERM INT
 python - <<'PY' || {{ kill -TERM "$server" 2>/dev/null || true; wait "$server" || true; exit 1; }}
-{_ENSURE_PLATFORM_USER.strip()}
+{START_STEPS.strip()}
 PY
 wait "$server"
 """

@@ -3,11 +3,13 @@
 * ``MlflowWebhookFunction`` behind a Lambda function URL: the receiver of a self-hosted
   MLflow server's webhooks (``model_version_alias.created``/``deleted``). MLflow cannot
   sign with SigV4, so the URL takes no IAM authentication; the handler verifies each
-  delivery's HMAC signature with ``MlflowWebhookSecret`` (generated here; register the
-  webhook with it), refuses deliveries older than 5 minutes and repeated delivery ids.
+  delivery's HMAC signature with ``MlflowWebhookSecret`` (generated here; the self-hosted
+  server registers its webhook with it and the URL at each start, see
+  ``portfolio.mlflow_server_command``; register a server of the team's with them), refuses
+  deliveries older than 5 minutes and repeated delivery ids.
 * ``MlflowReconcileFunction`` on a schedule: compares every project's ``approved``
-  alias with what its endpoints serve and converges: it heals a missed delivery (and is
-  meant for SageMaker managed MLflow, which sends no webhooks, once the sync calls it).
+  alias with what its endpoints serve and converges: it heals a missed delivery, and is
+  the only trigger for SageMaker managed MLflow, which sends no webhooks.
   Its rule retries and keeps what it could not deliver, like every rule of the platform.
 
 Both deploy through the same engine as the model-deploy handler, with its statements.
@@ -36,6 +38,9 @@ WEBHOOK_HANDLER = "lambda_project_lifecycle.deployments.mlflow_webhook.handler"
 RECONCILE_HANDLER = "lambda_project_lifecycle.deployments.mlflow_reconcile.handler"
 RECONCILE_SCHEDULE_DEFAULT = "rate(10 minutes)"
 SECRET_LENGTH = 48
+# The receiver's URL and signing secret: the self-hosted server registers its webhook with them.
+WEBHOOK_URL_ID = "MlflowWebhookUrl"
+WEBHOOK_SECRET_ID = "MlflowWebhookSecret"
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ def add_mlflow_sync(
     )
     secret = template.add_resource(
         secretsmanager.Secret(
-            "MlflowWebhookSecret",
+            WEBHOOK_SECRET_ID,
             Description="mlops-portfolio: the secret MLflow signs its webhook deliveries with.",
             GenerateSecretString=secretsmanager.GenerateSecretString(
                 PasswordLength=SECRET_LENGTH, ExcludePunctuation=True
@@ -95,7 +100,7 @@ def add_mlflow_sync(
     )
     url = template.add_resource(
         lambda_.Url(
-            "MlflowWebhookUrl",
+            WEBHOOK_URL_ID,
             AuthType="NONE",
             TargetFunctionArn=GetAtt(webhook, "Arn"),
             Metadata=skip_metadata(FUNCTION_URL_VERIFIED_BY_SIGNATURE),

@@ -11,7 +11,11 @@ One template with conditions, not a nested stack: the platform stack is publishe
 it is today (no second template to upload, version and pass by URL), and an option
 switched off costs nothing but lines. The functions that talk to MLflow (those given
 ``MLFLOW_TRACKING_URI``) get the server's URI, the secret of the platform's credentials
-(self-hosted) and, for a self-hosted server in the team's VPC, a place in it.
+(self-hosted) and, for a self-hosted server in the team's VPC, a place in it. Whatever
+the option, a project may name a SageMaker MLflow server or app of its own (its
+``MlflowTrackingUri``), which the sync resolves and reads with the functions' role: that
+role may describe and read the registered models of the account's SageMaker MLflow
+servers and apps in the stack's region, and nothing more of them.
 """
 
 from __future__ import annotations
@@ -43,10 +47,16 @@ from troposphere import (
 from troposphere import awslambda as lambda_
 
 from lambda_project_lifecycle.environment import (
+    MLFLOW_CLIENT_SECURITY_GROUP_ENV,
     MLFLOW_CREDENTIALS_SECRET_ENV,
+    MLFLOW_SUBNETS_ENV,
     MLFLOW_TRACKING_URI_ENV,
+    MLFLOW_VPC_ENV,
 )
-from lambda_project_lifecycle.resource_properties import MLFLOW_TRACKING_URI_PROPERTY
+from lambda_project_lifecycle.resource_properties import (
+    MLFLOW_SELF_HOSTED_OPTION,
+    MLFLOW_TRACKING_URI_PROPERTY,
+)
 from portfolio.mlflow_self_hosted import (
     ARTIFACTS_PREFIX,
     SELF_HOSTED,
@@ -56,11 +66,12 @@ from portfolio.mlflow_self_hosted import (
     allow_empty_network,
     artifact_statements,
 )
+from template_common.arns import sagemaker_arn
 from template_common.checkov_skips import MLFLOW_FUNCTIONS_IN_VPC, skip_metadata
 from template_common.trust import trust_policy
 
 TRACKING_SERVER_PARAMETER = "MlflowTrackingServer"
-EXTERNAL, MANAGED, SELF_HOSTED_OPTION = "external", "managed", "self-hosted"
+EXTERNAL, MANAGED, SELF_HOSTED_OPTION = "external", "managed", MLFLOW_SELF_HOSTED_OPTION
 MANAGED_CONDITION = "MlflowManaged"
 
 
@@ -69,6 +80,7 @@ class TrackingServer:
     """What the platform's functions are given (the URI, the credentials' secret) and
     what they are connected to."""
 
+    option: Parameter
     uri: Any
     credentials_secret: Any
     app: sagemaker.MlflowApp
@@ -133,7 +145,7 @@ def add_tracking_server(template: Template, data_bucket: Any) -> TrackingServer:
         )
     )
     secret = If(SELF_HOSTED, Ref(server.platform_credentials), "")
-    return TrackingServer(uri, secret, app, server, network)
+    return TrackingServer(option, uri, secret, app, server, network)
 
 
 def connect_functions(template: Template, server: TrackingServer) -> None:
@@ -146,6 +158,17 @@ def connect_functions(template: Template, server: TrackingServer) -> None:
         and MLFLOW_TRACKING_URI_ENV in resource.Environment.Variables
     ]
     roles = [function.Role.data["Fn::GetAtt"][0] for function in functions]
+    template.add_resource(
+        iam.ManagedPolicy(
+            "MlflowSageMakerServersRead",
+            Description="mlops-portfolio: the MLflow sync finds and reads the registered "
+            "models of the SageMaker MLflow servers and apps that projects name.",
+            Roles=[Ref(role) for role in roles],
+            PolicyDocument=PolicyDocument(
+                Version="2012-10-17", Statement=_sagemaker_mlflow_read_statements()
+            ),
+        )
+    )
     template.add_resource(
         iam.ManagedPolicy(
             "MlflowManagedAppAccess",
@@ -216,10 +239,50 @@ def connect_functions(template: Template, server: TrackingServer) -> None:
         )
 
 
+def _sagemaker_mlflow_read_statements() -> list[Statement]:
+    """What :mod:`lambda_project_lifecycle.deployments.mlflow_sagemaker` calls: the describe
+    that says where a server is, and the two REST reads (registered-models/get,
+    model-versions/get); an MLflow App's API also takes CallMlflowAppApi."""
+    servers = sagemaker_arn("mlflow-tracking-server/*")
+    apps = sagemaker_arn("mlflow-app/*")
+    return [
+        Statement(
+            Sid="FindAndReadTheServers",
+            Effect=Allow,
+            Action=[
+                sagemaker_actions.DescribeMlflowTrackingServer,
+                sagemaker_actions.DescribeMlflowApp,
+                sagemaker_mlflow_actions.GetRegisteredModel,
+                sagemaker_mlflow_actions.GetModelVersion,
+            ],
+            Resource=[servers, apps],
+        ),
+        Statement(
+            Sid="TheAppsApi",
+            Effect=Allow,
+            Action=[sagemaker_actions.CallMlflowAppApi],
+            Resource=[apps],
+        ),
+    ]
+
+
 def environment(server: TrackingServer) -> dict[str, Any]:
     return {
         MLFLOW_TRACKING_URI_ENV: server.uri,
         MLFLOW_CREDENTIALS_SECRET_ENV: server.credentials_secret,
+    }
+
+
+def build_environment(server: TrackingServer) -> dict[str, Any]:
+    """What the lifecycle function hands a project's builds to reach a self-hosted server
+    (``lambda_project_lifecycle.mlflow_build_access``): its network; empty otherwise."""
+    network = server.network
+    return {
+        MLFLOW_VPC_ENV: If(SELF_HOSTED, network.vpc, ""),
+        MLFLOW_SUBNETS_ENV: If(SELF_HOSTED, Join(",", network.subnets), ""),
+        MLFLOW_CLIENT_SECURITY_GROUP_ENV: If(
+            SELF_HOSTED, Ref(server.self_hosted.client_security_group), ""
+        ),
     }
 
 
@@ -235,7 +298,8 @@ def _add_network_parameters(template: Template) -> NetworkParameters:
             parameter(
                 "MlflowSubnetIds",
                 "two or more private subnets (in different AZs) with egress to the image "
-                "registry, S3 and Secrets Manager; the platform's functions join them too.",
+                "registry, S3 and Secrets Manager; the platform's functions and the projects' "
+                "builds join them too (builds: egress to PyPI, git and AWS APIs, by NAT).",
                 "CommaDelimitedList",
             )
         ),

@@ -59,7 +59,7 @@ from portfolio.failed_events import (
 from portfolio.functions import SharedFunction, add_event_rule, add_function
 from portfolio.hosting_permissions import deployment_teardown_statements
 from portfolio.mlflow_sync import add_mlflow_sync
-from portfolio.mlflow_tracking import add_tracking_server, connect_functions
+from portfolio.mlflow_tracking import add_tracking_server, build_environment, connect_functions
 from portfolio.mlflow_tracking import environment as tracking_environment
 from portfolio.permissions import (
     model_group_statements,
@@ -197,7 +197,7 @@ def build(settings: TemplateSettings) -> Template:
                     settings.repository_secret_prefix,
                 ),
             ],
-            environment=environment,
+            environment={**environment, **build_environment(tracking_server)},
             timeout_seconds=LIFECYCLE_TIMEOUT_SECONDS,
             memory_mb=LIFECYCLE_MEMORY_MB,
             async_retries=0,
@@ -288,6 +288,13 @@ def build(settings: TemplateSettings) -> Template:
             settings.permissions_boundary_parameter,
             Ref(boundary),
             "Permissions boundary (managed policy ARN) every project role carries.",
+        ),
+        (
+            "MlflowTrackingServerParameter",
+            settings.mlflow_tracking_server_parameter,
+            Ref(tracking_server.option),
+            "The MLflow products' tracking server option (external, managed, self-hosted): "
+            "the product templates' conditions read it.",
         ),
         (
             "VersionParameter",

@@ -28,7 +28,9 @@ from awacs.aws import Action, Allow, Condition, Deny, PolicyDocument, Statement,
 from troposphere import GetAtt, Join, Sub, Template, iam
 
 from lambda_project_lifecycle.naming import NAME_PREFIX
+from portfolio.mlflow_self_hosted import PLATFORM_CREDENTIALS_NAME
 from template_common.arns import iam_role_arn, regional_arn, secret_arn
+from template_common.build_network import build_network_statements
 from template_common.checkov_skips import BOUNDARY_CAPS_NOT_GRANTS, skip_metadata
 from template_common.connections import connection_actions, connection_arns
 from template_common.settings import TemplateSettings
@@ -140,6 +142,15 @@ def boundary_statements(settings: TemplateSettings, data_bucket: Any) -> list[St
             Action=[secretsmanager_actions.GetSecretValue],
             Resource=[secret_arn(f"{settings.repository_secret_prefix}*")],
         ),
+        Statement(
+            # Secrets Manager adds six characters to a secret's name in its ARN.
+            Sid="SelfHostedMlflowPlatformUser",
+            Effect=Allow,
+            Action=[secretsmanager_actions.GetSecretValue],
+            Resource=[secret_arn(f"{PLATFORM_CREDENTIALS_NAME}-??????")],
+        ),
+        # What CodeBuild does for a build in a VPC (the self-hosted MLflow server's).
+        *build_network_statements(),
         Statement(
             Sid="PassProjectRolesToSageMaker",
             Effect=Allow,

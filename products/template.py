@@ -16,7 +16,7 @@ from troposphere.cloudformation import CustomResource
 from lambda_project_lifecycle import resource_properties as properties
 from lambda_project_lifecycle.naming import PROJECT_ID_MAX_LENGTH, PROJECT_NAME_MAX_LENGTH
 from lambda_project_lifecycle.scenarios import DEFAULT_ON_DELETE, ON_DELETE_CHOICES
-from products import training
+from products import mlflow_builds, training
 from products.model_role import add_model_role
 from products.project_roles import project_tags
 from template_common.catalog import Product
@@ -57,6 +57,7 @@ class UserParameter:
     default: str
     allowed_values: tuple[str, ...] = ()
     group: str = "Project settings"
+    kind: str = "String"
 
 
 USER_PARAMETERS: tuple[UserParameter, ...] = (
@@ -153,6 +154,23 @@ MLFLOW_PARAMETERS: tuple[UserParameter, ...] = (
 )
 
 
+def platform_mlflow_parameter(settings: TemplateSettings) -> UserParameter:
+    """The platform's tracking server option, which CloudFormation reads from the SSM
+    parameter the platform writes: the MLflow builds' conditions need it as a parameter
+    (a condition reads parameters only)."""
+    return UserParameter(
+        name=mlflow_builds.PLATFORM_MLFLOW_PARAMETER,
+        label="The platform's MLflow option (SSM parameter; keep the default)",
+        description=(
+            "Name of the SSM parameter in which the platform stack publishes its "
+            "MlflowTrackingServer option; on self-hosted, builds reach the platform's server."
+        ),
+        default=settings.mlflow_tracking_server_parameter,
+        group="MLflow",
+        kind="AWS::SSM::Parameter::Value<String>",
+    )
+
+
 def build(product: Product, settings: TemplateSettings) -> Template:
     template = Template(
         Description=f"{product.display_name}: SageMaker project template, "
@@ -178,7 +196,8 @@ def build(product: Product, settings: TemplateSettings) -> Template:
         )
     )
     extra = MLFLOW_PARAMETERS if product.registry == "mlflow" else ()
-    user_values = _add_user_parameters(template, USER_PARAMETERS + extra)
+    platform = (platform_mlflow_parameter(settings),) if product.registry == "mlflow" else ()
+    user_values = _add_user_parameters(template, USER_PARAMETERS + extra + platform)
 
     # The project's own model role, when the platform isolates models per project: its ARN
     # goes to the lifecycle Lambda, which records it for the deployment handlers.
@@ -235,7 +254,7 @@ def _add_user_parameters(
     values: dict[str, Ref] = {}
     for spec in parameters:
         options: dict[str, object] = {
-            "Type": "String",
+            "Type": spec.kind,
             "Default": spec.default,
             "Description": spec.description,
         }

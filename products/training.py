@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, If, Output, Ref, Template, codebuild
+from troposphere import GetAtt, If, Output, Ref, Template, codebuild, iam
 
 from lambda_project_lifecycle.resource_properties import CONNECTION, SECRET
 from lambda_project_lifecycle.triggers import BRANCH_PATTERN_FOR_WEBHOOKS
+from products import mlflow_builds
 from products.conditions import HAS_TRAINING, IS_HOSTED, USES_CONNECTION, add_conditions
 from products.project_roles import project_tags
 from products.training_role import add_training_role
@@ -46,6 +47,9 @@ def add_training(
     parameters: dict[str, Ref],
 ) -> None:
     add_conditions(template, parameters)
+    mlflow = product.registry == "mlflow"
+    if mlflow:
+        mlflow_builds.add_condition(template, parameters)
     tags = project_tags()
     role = add_training_role(template, product, settings, lifecycle, parameters, tags)
     source_auth = codebuild.SourceAuth(
@@ -81,21 +85,8 @@ def add_training(
                 Ref("AWS::NoValue"),
             ),
             Artifacts=codebuild.Artifacts(Type="NO_ARTIFACTS"),
-            Environment=codebuild.Environment(
-                Type="LINUX_CONTAINER",
-                ComputeType="BUILD_GENERAL1_SMALL",
-                Image=BUILD_IMAGE,
-                EnvironmentVariables=[
-                    codebuild.EnvironmentVariable(
-                        Name=PIPELINE_ROLE_VARIABLE, Type="PLAINTEXT", Value=GetAtt(role, "Arn")
-                    ),
-                    codebuild.EnvironmentVariable(
-                        Name=BUILD_TIMEOUT_VARIABLE,
-                        Type="PLAINTEXT",
-                        Value=str(BUILD_TIMEOUT_MINUTES),
-                    ),
-                ],
-            ),
+            Environment=_build_environment(role, lifecycle, mlflow=mlflow),
+            **({"VpcConfig": mlflow_builds.vpc_config(lifecycle)} if mlflow else {}),
             LogsConfig=codebuild.LogsConfig(
                 CloudWatchLogs=codebuild.CloudWatchLogs(Status="ENABLED")
             ),
@@ -118,3 +109,22 @@ def add_training(
             Value=GetAtt(lifecycle, "RepositoryCloneUrl"),
         )
     )
+
+
+def _build_environment(role: iam.Role, lifecycle: Any, *, mlflow: bool) -> codebuild.Environment:
+    environment = codebuild.Environment(
+        Type="LINUX_CONTAINER", ComputeType="BUILD_GENERAL1_SMALL", Image=BUILD_IMAGE
+    )
+    variables = [
+        codebuild.EnvironmentVariable(
+            Name=PIPELINE_ROLE_VARIABLE, Type="PLAINTEXT", Value=GetAtt(role, "Arn")
+        ),
+        codebuild.EnvironmentVariable(
+            Name=BUILD_TIMEOUT_VARIABLE, Type="PLAINTEXT", Value=str(BUILD_TIMEOUT_MINUTES)
+        ),
+    ]
+    # Set past troposphere's check of the variables, which refuses an Fn::If.
+    environment.properties["EnvironmentVariables"] = (
+        mlflow_builds.environment_variables(variables, lifecycle) if mlflow else variables
+    )
+    return environment

@@ -33,6 +33,7 @@ from awacs.sts import AssumeRole
 from troposphere import GetAtt, If, Ref, Sub, Tags, Template, iam
 
 from lambda_project_lifecycle.resource_properties import CONNECTION, SECRET
+from products import mlflow_builds
 from products.conditions import HAS_TRAINING, IS_CODECOMMIT, USES_CONNECTION, USES_TOKEN
 from products.project_roles import permissions_boundary
 from template_common.arns import iam_role_arn, regional_arn, s3_arn
@@ -293,4 +294,6 @@ def training_statements(
                 Resource=[GetAtt(lifecycle, "MlflowTrackingServerArn")],
             )
         )
+        # A self-hosted server of the platform's: its user's secret, a place in its VPC.
+        statements += mlflow_builds.role_statements(lifecycle)
     return statements

@@ -10,6 +10,7 @@ adds both to moto's resource map:
 - EventInvokeConfig: PutFunctionEventInvokeConfig on moto's Lambda, deleted
   with the stack;
 - function URL: CreateFunctionUrlConfig on moto's Lambda (``Fn::GetAtt FunctionUrl``);
+- secret: CreateSecret on moto's Secrets Manager (a generated value as AWS generates it);
 - CodeBuild project: CreateProject on moto's CodeBuild with the template's
   properties (named as the API names them), ``Ref`` the name, ``Fn::GetAtt Arn``
   the ARN; an update replaces it under the same name; deleted with the stack.
@@ -23,6 +24,7 @@ subclasses, which moto would pick up for every later stack of the process.
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any
 
 from moto.cloudformation import parsing
@@ -270,6 +272,104 @@ class FunctionUrlModel(MadeAgainOnUpdate):
             return
 
 
+class SecretModel(ResourceModel):
+    """``AWS::SecretsManager::Secret`` (the MLflow webhook's signing secret), made in moto's
+    Secrets Manager: ``SecretString``, or one generated as ``GenerateSecretString`` asks
+    (GetRandomPassword's options; ``SecretStringTemplate`` with ``GenerateStringKey``: that
+    JSON with the password under the key); ``Ref`` the ARN; deleted with the stack, without
+    a recovery window, as CloudFormation deletes it."""
+
+    TYPE = "AWS::SecretsManager::Secret"
+    NAME_PROPERTY = "Name"
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "Id":
+            return self.arn
+        raise KeyError(attribute_name)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> SecretModel:
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        backend = secretsmanager_backends[account_id][region_name]
+        properties = dict(cloudformation_json.get("Properties") or {})
+        value = properties.get("SecretString")
+        if value is None:
+            value = generated_secret(backend, dict(properties.get("GenerateSecretString") or {}))
+        created = backend.create_secret(
+            name=str(properties.get("Name") or resource_name),
+            secret_string=str(value),
+            secret_binary=None,
+            description=properties.get("Description"),
+            tags=properties.get("Tags"),
+            kms_key_id=properties.get("KmsKeyId"),
+            client_request_token=None,
+            replica_regions=[],
+            force_overwrite=False,
+        )
+        return cls(str(json.loads(created)["ARN"]))
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: SecretModel,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> SecretModel:
+        return original_resource  # the value stays: CloudFormation regenerates nothing
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        with contextlib.suppress(Exception):  # moto's not-found error: it went first
+            secretsmanager_backends[account_id][region_name].delete_secret(
+                self.arn, recovery_window_in_days=None, force_delete_without_recovery=True
+            )
+
+
+def generated_secret(backend: Any, options: dict[str, Any]) -> str:
+    """A value as ``GenerateSecretString`` makes it (GetRandomPassword's defaults)."""
+    answer = backend.get_random_password(
+        password_length=int(options.get("PasswordLength", 32)),
+        exclude_characters=str(options.get("ExcludeCharacters", "")),
+        exclude_numbers=_flag(options, "ExcludeNumbers"),
+        exclude_punctuation=_flag(options, "ExcludePunctuation"),
+        exclude_uppercase=_flag(options, "ExcludeUppercase"),
+        exclude_lowercase=_flag(options, "ExcludeLowercase"),
+        include_space=_flag(options, "IncludeSpace"),
+        require_each_included_type=_flag(options, "RequireEachIncludedType", default=True),
+    )
+    password = str(json.loads(answer)["RandomPassword"])
+    template, key = options.get("SecretStringTemplate"), options.get("GenerateStringKey")
+    if template and key:
+        return json.dumps({**json.loads(str(template)), str(key): password})
+    return password
+
+
+def _flag(options: dict[str, Any], key: str, *, default: bool = False) -> bool:
+    return str(options.get(key, default)).lower() == "true"
+
+
 class ModelMap:
     """Resource types added to moto's CloudFormation while installed."""
 
@@ -301,14 +401,19 @@ class ModelMap:
 
 
 class ResourceModels:
-    """EventInvokeConfig, function URLs and CodeBuild projects in moto's CloudFormation while
-    ``emulator`` runs."""
+    """EventInvokeConfig, function URLs, CodeBuild projects and secrets in moto's
+    CloudFormation while ``emulator`` runs."""
 
     def __init__(self, emulator: Emulator) -> None:
         self._map = ModelMap(
             {
                 model.cloudformation_type(): model
-                for model in (EventInvokeConfigModel, FunctionUrlModel, CodeBuildProjectModel)
+                for model in (
+                    EventInvokeConfigModel,
+                    FunctionUrlModel,
+                    CodeBuildProjectModel,
+                    SecretModel,
+                )
             }
         )
         self._map.install()

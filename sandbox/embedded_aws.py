@@ -3,7 +3,9 @@ every part of :mod:`sandbox` running beside it, on 127.0.0.1.
 
 :class:`EmbeddedAws` starts, in this order (each stops with the emulator, the last
 first): the emulator with its endpoint gaps (:func:`sandbox.endpoint.emulator_with_gaps`),
-the run's certificate authority, the Lambda runtime, custom resources and the resource
+the run's certificate authority, the Lambda runtime, the function URLs' front door
+(:mod:`sandbox.function_urls`), with ``mlflow`` an MLflow tracking server over HTTPS whose
+webhooks reach it (:mod:`sandbox.mlflow_tracking`), custom resources and the resource
 types moto skips, the event bus on a :class:`~sandbox.event_delivery.SandboxClock`,
 CodeCommit's git endpoint over HTTPS, CodeBuild runs, pipeline runs, the model
 registry's events, the endpoint lifecycle and served inference. Every process the
@@ -34,7 +36,9 @@ from sandbox.emulator_gaps import SAGEMAKER_SDK_ENVIRONMENT
 from sandbox.endpoint import emulator_with_gaps
 from sandbox.endpoint_inference import EndpointInference
 from sandbox.event_delivery import EventBus, SandboxClock
+from sandbox.function_urls import FunctionUrls
 from sandbox.lambda_runtime import LambdaRuntime
+from sandbox.mlflow_tracking import MlflowServer, sandbox_tracking_server
 from sandbox.pipeline_runs import PipelineRuns
 from sandbox.sagemaker_endpoints import SageMakerEndpoints
 from sandbox.sagemaker_registry import ModelRegistry
@@ -100,6 +104,7 @@ class EmbeddedAws:
         region: str = DEFAULT_REGION,
         endpoint_seconds: float = 1.0,
         seed_tests: bool = False,
+        mlflow: bool = False,
     ) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="sandbox-"))
         self.emulator: Emulator = emulator_with_gaps(region=region).start()
@@ -114,6 +119,14 @@ class EmbeddedAws:
                 idle_seconds=LAMBDA_IDLE_SECONDS,
                 clock=self.clock,
             )
+            self.function_urls = FunctionUrls(self.emulator, self.runtime, self.authority)
+            # Started first of the slow parts: it starts (some 5 s) while the rest is made.
+            self.mlflow: MlflowServer | None = None
+            if mlflow:
+                self.mlflow = sandbox_tracking_server(
+                    self.directory / "mlflow", self.authority, self.function_urls.port, self.clock
+                )
+                self.emulator.on_stop(self.mlflow.stop)
             self.custom_resources = CustomResources(self.emulator, self.runtime)
             self.emulator.answer(
                 "iam",

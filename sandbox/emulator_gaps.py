@@ -82,6 +82,11 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 | (and codestar-connections)        |                   | from the connections a test declares   |
 | codebuild.StartBuild              | environment       | not filled: the trigger tests read the |
 |                                   | overrides dropped | parameters of the recorded call        |
+| sagemaker.DescribeMlflowTracking- | not implemented   | not filled: the managed-MLflow sync    |
+| Server, DescribeMlflowApp, and    | (and no MLflow    | tests answer each describe with a      |
+| the MLflow REST API behind an ARN | behind an ARN)    | Stubber; the API is a local server     |
+|                                   |                   | that checks each SigV4 signature with  |
+|                                   |                   | botocore before a real MLflow answers  |
 | s3 under the training role's IAM  | IAM not enforced: | :class:`TrainingRoleS3`: ListObjectsV2 |
 | policy (ListProjectData: List-    | any list, and 404 | outside the project's prefix is        |
 | Bucket only with an s3:prefix     | for a missing key | AccessDenied; HeadObject of a missing  |
@@ -99,6 +104,30 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 |                                   |                   | the emulator's; deadline, timeout kill,|
 |                                   |                   | the Python runtime's error documents;  |
 |                                   |                   | logs kept and in CloudWatch Logs       |
+| lambda function URLs (https://<id>| stored, served by | :class:`sandbox.function_urls.         |
+| .lambda-url.<region>.on.aws/)     | nothing           | FunctionUrls`: one HTTPS listener on   |
+|                                   |                   | 127.0.0.1 (a certificate of the run's  |
+|                                   |                   | CA for *.lambda-url.<region>.on.aws);  |
+|                                   |                   | the function by Host, invoked through  |
+|                                   |                   | the runtime with the payload format 2.0|
+|                                   |                   | event; statusCode/headers/cookies/body |
+|                                   |                   | (base64) answered, other JSON as 200,  |
+|                                   |                   | a function error as 502, an unknown    |
+|                                   |                   | URL or unsigned AWS_IAM call as 403.   |
+|                                   |                   | Reached by DNS only in processes that  |
+|                                   |                   | load sandbox/url_network (the MLflow   |
+|                                   |                   | server); not played: CORS, streaming   |
+| the network of the sandbox's      | (not in moto)     | :mod:`sandbox.url_network`, on its     |
+| MLflow tracking server (webhook   |                   | PYTHONPATH: function URL names resolve |
+| delivery ignores proxies and CA   |                   | to that listener, the run's CA is      |
+| variables)                        |                   | trusted as public CAs are (it is the   |
+|                                   |                   | bundle certifi names), time.time() is  |
+|                                   |                   | the sandbox clock's (the timestamp     |
+|                                   |                   | signed, which the webhook Lambda       |
+|                                   |                   | checks); MLflow's                      |
+|                                   |                   | MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true  |
+|                                   |                   | (the listener is on 127.0.0.1; AWS's is|
+|                                   |                   | public), MLFLOW_WEBHOOK_CACHE_TTL=1    |
 | lambda asynchronous invocations   | none              | the runtime's queue: EventInvokeConfig |
 | (InvocationType Event)            |                   | retries (delays of 1 and 2 min, shorter|
 |                                   |                   | in the sandbox), maximum event age,    |
@@ -183,17 +212,23 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 |                                   |                   | channels and outputs through moto's S3,|
 |                                   |                   | SM_* variables, model.tar.gz, property |
 |                                   |                   | files, conditions, Fail, RegisterModel |
-|                                   |                   | (through the API). Executing, then     |
-|                                   |                   | Succeeded/Failed/Stopped. Not played:  |
-|                                   |                   | container images (this virtualenv's    |
-|                                   |                   | libraries instead), non-Python entry   |
-|                                   |                   | points (FrameworkProcessor's           |
-|                                   |                   | runproc.sh), steps side by side, job   |
-|                                   |                   | records, paths handed to C code        |
+|                                   |                   | (through the API); the SDK's Framework-|
+|                                   |                   | Processor script (runproc.sh): source  |
+|                                   |                   | archive extracted, its python3 script  |
+|                                   |                   | run, requirements not installed (no    |
+|                                   |                   | network: this virtualenv has them).    |
+|                                   |                   | Executing, then Succeeded/Failed/      |
+|                                   |                   | Stopped. Not played: container images  |
+|                                   |                   | (this virtualenv's libraries instead), |
+|                                   |                   | other non-Python entry points, steps   |
+|                                   |                   | side by side, job records, paths handed|
+|                                   |                   | to C code                              |
 | sagemaker.ListPipelineExecution-  | not implemented   | the stand-in's steps, latest first     |
 | Steps, StopPipelineExecution on   |                   | (metadata: job ARNs, condition outcome,|
 | the emulator                      |                   | package ARN); Stop kills the running   |
 |                                   |                   | job, the execution ends Stopped        |
+| sagemaker.ListModels              | NameContains      | not filled: sandbox.leftovers keeps the|
+|                                   | ignored (all)     | names that hold the project's prefix   |
 | sagemaker-runtime.InvokeEndpoint  | a canned text     | :class:`sandbox.endpoint_inference.    |
 |                                   |                   | EndpointInference`: the variant by     |
 |                                   |                   | TargetVariant or weight (shadows get a |
@@ -208,12 +243,14 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 |                                   |                   | lacks. Not played: instance counts,    |
 |                                   |                   | autoscaling, data capture              |
 | cloudformation                    | skipped           | :class:`sandbox.cloudformation_models. |
-| AWS::Lambda::EventInvokeConfig,   |                   | ResourceModels`: made in moto's Lambda |
-| AWS::Lambda::Url,                 |                   | and CodeBuild backends (properties as  |
-| AWS::CodeBuild::Project           |                   | the API names them; a URL's FunctionUrl|
-|                                   |                   | attribute), deleted with the           |
-|                                   |                   | stack; added to moto's model map only  |
-|                                   |                   | while the emulator runs                |
+| AWS::Lambda::EventInvokeConfig,   |                   | ResourceModels`: made in moto's Lambda,|
+| AWS::Lambda::Url,                 |                   | CodeBuild and Secrets Manager backends |
+| AWS::CodeBuild::Project,          |                   | (properties as the API names them; a   |
+| AWS::SecretsManager::Secret       |                   | URL's FunctionUrl attribute; a secret's|
+|                                   |                   | GenerateSecretString value, Ref the    |
+|                                   |                   | ARN), deleted with the stack; added to |
+|                                   |                   | moto's model map only while the        |
+|                                   |                   | emulator runs                          |
 | cloudformation                    | skipped (with a   | not filled: the platform's             |
 | AWS::CloudWatch::Alarm,           | warning)          | FailedEventsAlarm and the queue policy |
 | AWS::SQS::QueuePolicy             |                   | for EventBridge are not made; nothing  |

@@ -71,7 +71,11 @@ def project_leftovers(
             c["EndpointConfigName"]
             for c in sagemaker.list_endpoint_configs(NameContains=prefix)["EndpointConfigs"]
         ],
-        "models": [m["ModelName"] for m in sagemaker.list_models(NameContains=prefix)["Models"]],
+        "models": [  # moto's ListModels ignores NameContains
+            m["ModelName"]
+            for m in sagemaker.list_models(NameContains=prefix)["Models"]
+            if prefix in m["ModelName"]
+        ],
         "pipelines": [
             p["PipelineName"]
             for p in sagemaker.list_pipelines(PipelineNamePrefix=prefix)["PipelineSummaries"]

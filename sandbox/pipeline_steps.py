@@ -9,7 +9,9 @@ containers would, with the scripts of the definition:
   (a temporary directory, see :mod:`sandbox.container_paths`): processing
   inputs at their ``LocalPath``, training channels at
   ``/opt/ml/input/data/<channel>``, with ``/opt/ml/input/config/*.json``;
-- a processing job runs its ``python3`` entry point with its arguments; a
+- a processing job runs its ``python3`` entry point with its arguments (the SDK's
+  FrameworkProcessor script ``runproc.sh``: its source archive extracted and its
+  python3 script run, its requirements not installed); a
   training job runs the SDK's entry script (``sourcecode.json`` of the
   ``sm_drivers`` channel) with the hyperparameters as ``--name value`` and the
   ``SM_*`` variables the SDK's driver sets, in the source directory;
@@ -26,6 +28,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import signal
 import sys
 import tarfile
@@ -42,6 +45,9 @@ from sandbox.lambda_workers import Zygote
 
 LAUNCHER = Path(container_paths.__file__)
 PYTHON_ENTRY_POINTS = ("python3", "python")
+# The SageMaker SDK's FrameworkProcessor runs ``/bin/bash <entrypoint input>/runproc.sh``.
+FRAMEWORK_SCRIPT = "runproc.sh"
+FRAMEWORK_CODE_DIR = "/opt/ml/processing/input/code"
 FAILURE_TAIL_LINES = 5
 DEFAULT_MAX_RUNTIME_SECONDS = 24 * 60 * 60
 
@@ -341,9 +347,11 @@ class Jobs:
         root = self._root / job_name
         app = arguments.get("AppSpecification") or {}
         entry = list(app.get("ContainerEntrypoint") or [])
-        if not entry or entry[0] not in PYTHON_ENTRY_POINTS:
+        framework = is_framework_script(entry)
+        if not framework and (not entry or entry[0] not in PYTHON_ENTRY_POINTS):
             raise StepFailed(
-                f"ClientError: the sandbox runs python3 entry points only (got {entry or 'none'})"
+                "ClientError: the sandbox runs python3 entry points and the SDK's "
+                f"FrameworkProcessor script only (got {entry or 'none'})"
             )
         for item in arguments.get("ProcessingInputs") or []:
             source = item.get("S3Input")
@@ -353,13 +361,14 @@ class Jobs:
         outputs = (arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []
         for output in outputs:
             _local(root, output["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
-        command = [*entry[1:], *[str(a) for a in app.get("ContainerArguments") or []]]
+        script = framework_command(root, entry[1]) if framework else entry[1:]
+        command = [*script, *[str(a) for a in app.get("ContainerArguments") or []]]
         self._run(
             step,
             root,
             command,
             {**(arguments.get("Environment") or {})},
-            cwd=root,
+            cwd=_local(root, FRAMEWORK_CODE_DIR) if framework else root,
             max_seconds=_max_runtime(arguments),
             stop=stop,
             failure_file=None,
@@ -573,6 +582,37 @@ def split_s3(uri: str) -> tuple[str, str]:
         raise StepFailed(f"ClientError: {uri!r} is not an s3:// URI")
     bucket, _, key = uri[len("s3://") :].partition("/")
     return bucket, key
+
+
+def is_framework_script(entry: list[str]) -> bool:
+    return (
+        len(entry) == 2
+        and entry[0] in ("/bin/bash", "bash")
+        and entry[1].endswith(f"/{FRAMEWORK_SCRIPT}")
+    )
+
+
+def framework_command(root: Path, script_path: str) -> list[str]:
+    """What the FrameworkProcessor's script runs, done as it does: the source code archive
+    (``sourcedir.tar.gz``) extracted in the code directory, then its last line, the user
+    script (``python3 register.py "$@"``). Its requirements are not installed: no network
+    here, and the sandbox's environment holds them, as for the builds' install phase."""
+    lines = [
+        line.strip()
+        for line in _local(root, script_path).read_text().splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    words = [w for w in shlex.split(lines[-1]) if w != "$@"] if lines else []
+    if len(words) < 2 or words[0] not in PYTHON_ENTRY_POINTS:
+        raise StepFailed(f"ClientError: {script_path} does not end by running a python3 script")
+    code = _local(root, FRAMEWORK_CODE_DIR)
+    archive = code / "sourcedir.tar.gz"
+    if not archive.is_file():
+        raise StepFailed(f"AlgorithmError: sourcedir.tar.gz not found in {FRAMEWORK_CODE_DIR}")
+    with tarfile.open(archive) as source:
+        source.extractall(code, filter="data")
+    user_script = words[1] if words[1].startswith("/") else f"{FRAMEWORK_CODE_DIR}/{words[1]}"
+    return [user_script, *words[2:]]
 
 
 def _local(root: Path, container_path: str) -> Path:

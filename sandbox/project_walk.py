@@ -1,4 +1,4 @@
-"""One SageMaker-registry project walked from a feature branch to production, as its team would.
+"""One project walked from a feature branch to production, as its team would.
 
 Each method is one step of the walk (the caller times it and prints ✓ or ✗); it
 acts as a data scientist does (the ``git`` command, the registry's approvals) and
@@ -6,18 +6,24 @@ then waits for what the platform does in reaction — the training trigger, the
 build, the pipeline, the deployment handlers, the endpoint events, the
 integration tests — before it checks the outcome a person would look at. A step
 that finds something else raises :class:`WalkCheckFailed` with what it saw.
+
+:class:`ProjectWalk` walks a SageMaker-registry project (approvals of model packages);
+:class:`sandbox.mlflow_walk.MlflowProjectWalk` the same walk with MLflow's aliases.
+Both see the registry through :class:`RegisteredModel`.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from lambda_project_lifecycle import project_registry
+from lambda_project_lifecycle.deployments.plan import TAG_PACKAGE_PREFIX
 from lambda_project_lifecycle.naming import ProjectNames
 from lambda_project_lifecycle.scenarios import SCENARIOS
 from sandbox.data_scientist import Clone
@@ -52,6 +58,28 @@ def plain(value: Any) -> Any:
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise WalkCheckFailed(message)
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """One model of a group as the walk checks it: a model package, or an MLflow version.
+
+    ``ref`` is how the deployment engine names it (a package ARN, ``mlflow:<name>/<v>``);
+    ``lineage`` the package's CustomerMetadataProperties or the version's tags."""
+
+    version: int
+    ref: str
+    status: str
+    commit: str
+    lineage: dict[str, str] = field(default_factory=dict)
+
+    def fact(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "status": self.status,
+            "commit": self.commit,
+            "arn": self.ref,
+        }
 
 
 class ProjectWalk:
@@ -113,41 +141,42 @@ class ProjectWalk:
 
     def _trained(self, kind: str, commit: str, branch: str) -> str:
         build = self._build_of(commit)
-        package = self.newest_package(kind)
-        check(package is not None, f"no model package in the {kind} group after the build")
-        assert package is not None
-        lineage = package.get("CustomerMetadataProperties") or {}
+        model = self.newest_model(kind)
+        check(model is not None, f"no {self.model_word} in the {kind} group after the build")
+        assert model is not None
         check(
-            package["MetadataProperties"].get("CommitId") == commit,
-            f"the {kind} package was trained from {package['MetadataProperties'].get('CommitId')}",
+            model.commit == commit,
+            f"the {kind} {self.model_word} was trained from {model.commit}",
         )
         for key in ("dataset_sha256", "metric.accuracy", "branch"):
-            check(key in lineage, f"the {kind} package's lineage lacks {key}")
-        check(lineage["branch"] == branch, f"lineage branch {lineage['branch']}, not {branch}")
+            check(key in model.lineage, f"the {kind} {self.model_word}'s lineage lacks {key}")
+        check(
+            model.lineage["branch"] == branch,
+            f"lineage branch {model.lineage['branch']}, not {branch}",
+        )
         return (
-            f"build {build['buildStatus']}, pipeline ran, {kind} package "
-            f"v{package['ModelPackageVersion']} (commit {commit[:8]}, accuracy "
-            f"{float(lineage['metric.accuracy']):.3f})"
+            f"build {build['buildStatus']}, pipeline ran, {kind} {self.model_word} "
+            f"v{model.version} (commit {commit[:8]}, accuracy "
+            f"{float(model.lineage['metric.accuracy']):.3f})"
         )
 
     def _promoted(self, commit: str) -> str:
         build = self._build_of(commit)
         copied = []
-        dev = self.newest_package("dev")
-        check(dev is not None, "no dev package to promote")
+        dev = self.newest_model("dev")
+        check(dev is not None, f"no dev {self.model_word} to promote")
         assert dev is not None
         for kind in self.production_groups():
-            package = self.newest_package(kind)
-            check(package is not None, f"no package in the {kind} group after the prod build")
-            assert package is not None
-            source = package["MetadataProperties"].get("CommitId")
+            model = self.newest_model(kind)
+            check(model is not None, f"no {self.model_word} in {kind} after the prod build")
+            assert model is not None
             check(
-                source == dev["MetadataProperties"].get("CommitId"),
-                f"the {kind} package is of commit {source}, not the dev package's",
+                model.commit == dev.commit,
+                f"the {kind} {self.model_word} is of commit {model.commit}, not the dev one's",
             )
-            copied.append(f"{kind} v{package['ModelPackageVersion']}")
-        return f"build {build['buildStatus']} without training: dev package copied to " + (
-            ", ".join(copied)
+            copied.append(f"{kind} v{model.version}")
+        return f"build {build['buildStatus']} without training: dev {self.model_word} " + (
+            f"copied to {', '.join(copied)}"
         )
 
     def _build_of(self, commit: str) -> dict[str, Any]:
@@ -184,6 +213,35 @@ class ProjectWalk:
         packages = self.packages(kind)
         return max(packages, key=lambda p: p["ModelPackageVersion"]) if packages else None
 
+    model_word = "package"
+
+    def models(self, kind: str) -> list[RegisteredModel]:
+        """The group's models, oldest first."""
+        return [
+            RegisteredModel(
+                version=int(p["ModelPackageVersion"]),
+                ref=str(p["ModelPackageArn"]),
+                status=str(p["ModelApprovalStatus"]),
+                commit=str(p.get("MetadataProperties", {}).get("CommitId", "")),
+                lineage=dict(p.get("CustomerMetadataProperties") or {}),
+            )
+            for p in self.packages(kind)
+        ]
+
+    def newest_model(self, kind: str) -> RegisteredModel | None:
+        models = self.models(kind)
+        return max(models, key=lambda m: m.version) if models else None
+
+    def approve_newest(self, kind: str) -> str:
+        """Approve the group's newest model (and wait for what follows); the engine's ref."""
+        return str(self.set_status(kind, "Approved")["ModelPackageArn"])
+
+    def withdraw_newest(self, kind: str) -> tuple[str, str]:
+        """Take the newest model's approval back; (its ref, what was done)."""
+        rejected = self.set_status(kind, "Rejected")
+        done = f"{kind} v{rejected['ModelPackageVersion']} rejected"
+        return str(rejected["ModelPackageArn"]), done
+
     def set_status(self, kind: str, status: str) -> dict[str, Any]:
         package = self.newest_package(kind)
         check(package is not None, f"no package in the {kind} group")
@@ -196,15 +254,19 @@ class ProjectWalk:
 
     def approve(self, *kinds: str) -> str:
         stage = "production" if kinds[0] not in ("dev", "feature") else "development"
-        for kind in kinds:
-            self.set_status(kind, "Approved")
+        expected = {self.approve_newest(kind) for kind in kinds}
         endpoint = self.names.endpoint(stage)
         served = self.serving(endpoint)
-        expected = {self.newest_package(kind)["ModelPackageArn"] for kind in kinds}  # type: ignore[index]
         check(
             expected <= set(served.values()),
-            f"{endpoint} serves {served}, not the approved package(s)",
+            f"{endpoint} serves {served}, not the approved {self.model_word}(s)",
         )
+        summary = self.tested(endpoint, served, f"{self.approve_word} {' and '.join(kinds)}")
+        return f"{endpoint} InService, {self._variants_text(endpoint)}; {summary}"
+
+    def tested(self, endpoint: str, served: dict[str, str], after: str) -> str:
+        """The integration tests' summary once ``endpoint`` is InService with ``served``
+        (kept for the report, ``after`` what); raises unless they passed (or were none)."""
         record = self.settled_record(endpoint, served)
         result = plain(record.get("LastResult") or {})
         tests = result.get("tests") or {}
@@ -212,7 +274,7 @@ class ProjectWalk:
         self.tests.append(
             {
                 "endpoint": endpoint,
-                "after": f"approve {' and '.join(kinds)}",
+                "after": after,
                 "status": result.get("status", ""),
                 "summary": summary,
                 "cases": tests.get("cases", []),
@@ -226,23 +288,21 @@ class ProjectWalk:
             result.get("status") in ("PASSED", "UNTESTED"),
             f"{summary}: {json.dumps(result)[:600]}",
         )
-        return f"{endpoint} InService, {self._variants_text(endpoint)}; {summary}"
+        return summary
+
+    approve_word = "approve"
 
     def reject_production(self) -> str:
         endpoint = self.names.endpoint("production")
-        kind = self.production_groups()[0]
-        rejected = self.set_status(kind, "Rejected")
+        withdrawn, done = self.withdraw_newest(self.production_groups()[0])
         if endpoint not in self.endpoint_names():
-            return f"{kind} v{rejected['ModelPackageVersion']} rejected: {endpoint} removed"
+            return f"{done}: {endpoint} removed"
         served = self.serving(endpoint)
         check(
-            rejected["ModelPackageArn"] not in served.values(),
-            f"{endpoint} still serves the rejected package",
+            withdrawn not in served.values(),
+            f"{endpoint} still serves the {self.model_word} withdrawn ({done})",
         )
-        return (
-            f"{kind} v{rejected['ModelPackageVersion']} rejected: {endpoint} rolled back, "
-            f"{self._variants_text(endpoint)}"
-        )
+        return f"{done}: {endpoint} rolled back, {self._variants_text(endpoint)}"
 
     def reap(self) -> str:
         endpoint = self.names.endpoint("development")
@@ -264,6 +324,9 @@ class ProjectWalk:
         return {v["name"]: v["package"] for v in variants}
 
     def variants(self, endpoint: str) -> list[dict[str, Any]]:
+        """Each variant with the model it serves, as the endpoint's tags name it (the engine
+        tags ``mlops-portfolio:model-package-arn:<variant>``: a package ARN or an MLflow
+        ``mlflow:<name>/<version>``)."""
         sagemaker = self.client("sagemaker")
         try:
             described = sagemaker.describe_endpoint(EndpointName=endpoint)
@@ -272,23 +335,17 @@ class ProjectWalk:
         config = sagemaker.describe_endpoint_config(
             EndpointConfigName=described["EndpointConfigName"]
         )
-        found = []
-        for variant in config["ProductionVariants"]:
-            model = sagemaker.describe_model(ModelName=variant["ModelName"])
-            tags = sagemaker.list_tags(ResourceArn=model["ModelArn"])["Tags"]
-            package = next(
-                (t["Value"] for t in tags if t["Key"] == "mlops-portfolio:model-package-arn"),
-                model["PrimaryContainer"].get("ModelPackageName", ""),
-            )
-            found.append(
-                {
-                    "name": variant["VariantName"],
-                    "weight": float(variant.get("InitialVariantWeight", 1.0)),
-                    "package": package,
-                    "model": variant["ModelName"],
-                }
-            )
-        return found
+        listed = sagemaker.list_tags(ResourceArn=described["EndpointArn"])["Tags"]
+        tags = {t["Key"]: t["Value"] for t in listed}
+        return [
+            {
+                "name": variant["VariantName"],
+                "weight": float(variant.get("InitialVariantWeight", 1.0)),
+                "package": tags.get(TAG_PACKAGE_PREFIX + variant["VariantName"], ""),
+                "model": variant["ModelName"],
+            }
+            for variant in config["ProductionVariants"]
+        ]
 
     def _variants_text(self, endpoint: str) -> str:
         variants = self.variants(endpoint)

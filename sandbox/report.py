@@ -10,6 +10,8 @@ A step line reads ``✓   2.41 s  baseline-sagemaker  push feature-x  <what happ
                    "on_delete": "delete-all", "repository": "...", "branches": [...],
                    "packages": {"feature": [{"version": 1, "status": "Approved",
                                              "commit": "..."}], ...},
+                   "registry": "mlflow" (MLflow products: packages are MLflow versions,
+                                         status their aliases),
                    "endpoints": {"<name>": [{"name": "AllTraffic", "weight": 1.0,
                                             "package": "..."}]},
                    "tests": [{"endpoint": "...", "after": "approve dev", ...}],
@@ -134,9 +136,10 @@ def project_table(project: dict[str, Any]) -> list[str]:
         ("repository", project.get("repository", "")),
         ("branches", ", ".join(project.get("branches", []))),
     ]
+    registered = "MLflow versions" if project.get("registry") == "mlflow" else "packages"
     for kind, packages in (project.get("packages") or {}).items():
         text = ", ".join(f"v{p['version']} {p['status']} ({p['commit'][:8]})" for p in packages)
-        rows.append((f"packages in {kind}", text or "none"))
+        rows.append((f"{registered} in {kind}", text or "none"))
     for endpoint, variants in (project.get("endpoints") or {}).items():
         text = ", ".join(
             f"{v['name']} {v['share']:.0f}% v{v['package'].rsplit('/', 1)[-1]}" for v in variants

@@ -5,7 +5,8 @@ The local servers that stand in for AWS's HTTPS endpoints (CodeCommit's git
 endpoint, a provider's REST API in tests) present a certificate of this CA;
 the processes that call them trust it through the standard variables
 (:meth:`CertificateAuthority.environment`: ``SSL_CERT_FILE`` for Python's
-``ssl`` and urllib3, ``GIT_SSL_CAINFO`` for git, ``REQUESTS_CA_BUNDLE``), so
+``ssl`` and urllib3, ``GIT_SSL_CAINFO`` for git, ``REQUESTS_CA_BUNDLE``,
+``MLFLOW_TRACKING_SERVER_CERT_PATH`` for the MLflow client), so
 that code calling them verifies TLS as it would against AWS and needs no
 ``http://`` allowance. The CA exists only for the run: its key never leaves
 the temporary directory it was made in.
@@ -82,17 +83,28 @@ class CertificateAuthority:
     def environment(self) -> dict[str, str]:
         """The variables with which Python (ssl, urllib3, requests) and git trust this CA only."""
         path = str(self.certificate_path)
-        return {"SSL_CERT_FILE": path, "REQUESTS_CA_BUNDLE": path, "GIT_SSL_CAINFO": path}
+        return {
+            "SSL_CERT_FILE": path,
+            "REQUESTS_CA_BUNDLE": path,
+            "GIT_SSL_CAINFO": path,
+            "MLFLOW_TRACKING_SERVER_CERT_PATH": path,  # the MLflow client's own setting
+        }
 
-    def server_context(self, hosts: tuple[str, ...] = DEFAULT_HOSTS) -> ssl.SSLContext:
-        """A TLS server context with a certificate of this CA for ``hosts`` (names or IPs)."""
+    def server_files(self, hosts: tuple[str, ...] = DEFAULT_HOSTS) -> tuple[Path, Path]:
+        """(certificate, key) files of a new certificate of this CA for ``hosts`` (names, IPs
+        or ``*.`` wildcards), for a server that reads them itself (uvicorn)."""
         certificate, key = self._issue(hosts)
-        stem = "-".join(h.replace(":", "_") for h in hosts)[:80]
+        stem = "-".join(h.replace(":", "_").replace("*", "any") for h in hosts)[:80]
         certificate_path = self.directory / f"server-{stem}.pem"
         key_path = self.directory / f"server-{stem}-key.pem"
         certificate_path.write_bytes(certificate)
         key_path.write_bytes(key)
         key_path.chmod(0o600)
+        return certificate_path, key_path
+
+    def server_context(self, hosts: tuple[str, ...] = DEFAULT_HOSTS) -> ssl.SSLContext:
+        """A TLS server context with a certificate of this CA for ``hosts`` (names or IPs)."""
+        certificate_path, key_path = self.server_files(hosts)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(certificate_path, key_path)

@@ -3,10 +3,12 @@
 Builds (or reuses a ``dist/`` that matches the sources), starts the embedded AWS
 (:class:`sandbox.embedded_aws.EmbeddedAws`), publishes to it with ``publish``'s own
 code path, creates a project of each product as Studio does (some through Service
-Catalog, the others through the S3 template method), walks each SageMaker-registry
-project from a feature branch to production (:mod:`sandbox.project_walk`), deletes
-every project and lists what each left. One line per step as it ends, then a table
-per project (:mod:`sandbox.report`); the first failed step stops the run.
+Catalog, the others through the S3 template method), walks each project from a feature
+branch to production (:mod:`sandbox.project_walk`; the MLflow products with aliases on
+the run's MLflow tracking server, whose webhook reaches the platform's function URL:
+:mod:`sandbox.mlflow_walk`), deletes every project and lists what each left. One line per
+step as it ends, then a table per project (:mod:`sandbox.report`); the first failed step
+stops the run.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, TextIO
 
 import boto3
 
+from lambda_project_lifecycle.deployments.mlflow_models import DEPLOY_ALIAS
 from portfolio_build.config import BuildConfig
 from portfolio_build.plan_text import Output
 from portfolio_build.publish import publish
@@ -32,6 +35,7 @@ from portfolio_build.release import Release
 from portfolio_build.template_method import TEMPLATES_PREFIX
 from sandbox.embedded_aws import EmbeddedAws
 from sandbox.leftovers import check_leftovers, project_leftovers
+from sandbox.mlflow_walk import WEBHOOK_EVENTS, MlflowProjectWalk, SandboxWebhook
 from sandbox.project_walk import FEATURE_BRANCH, ProjectWalk
 from sandbox.report import Described, Report, StepFailed
 from sandbox.studio import S3_TEMPLATE, SERVICE_CATALOG, CreatedProject, Studio
@@ -57,10 +61,8 @@ PROJECT_NAME = {
     "baseline-mlflow": "churn-baseline-mlflow",
     "advanced-mlflow": "churn-advanced-mlflow",
 }
-# The MLflow products' Studio form needs a tracking server; their walk (and a server) comes
-# with the MLflow work: the URI is recorded in the project, nothing calls it here.
-MLFLOW_TRACKING_URI = "https://127.0.0.1:5443"
 SANDBOX = "sandbox"
+MLFLOW_PLUGIN_LOGGER = "mlflow.tracking.request_header.registry"
 
 
 class SandboxOptionError(ValueError):
@@ -104,7 +106,9 @@ def run_sandbox(
     try:
         release = report.step(SANDBOX, "build", lambda: _built(build))
         aws = report.step(
-            SANDBOX, "start the embedded AWS", lambda: _started(config, options.seed_tests)
+            SANDBOX,
+            "start the embedded AWS",
+            lambda: _started(config, options.seed_tests, mlflow=uses_mlflow(options.products)),
         )
         with aws.as_process_aws(), tempfile.TemporaryDirectory(prefix="sandbox-work-") as work:
             Walk(aws, config, release, report, Path(work)).run(options.products)
@@ -134,10 +138,17 @@ def _built(build: Callable[[], Release]) -> Described[Release]:
     return Described(release, f"dist/ of {release.version}, {len(release.artifacts)} artifacts")
 
 
-def _started(config: BuildConfig, seed_tests: bool) -> Described[EmbeddedAws]:
+def uses_mlflow(products: Sequence[str]) -> bool:
+    return any(product.endswith("-mlflow") for product in products)
+
+
+def _started(config: BuildConfig, seed_tests: bool, *, mlflow: bool) -> Described[EmbeddedAws]:
     quiet_emulator_logs()
-    aws = EmbeddedAws(region=config.regions[0], seed_tests=seed_tests)
-    return Described(aws, f"emulator at {aws.emulator.endpoint_url}, git at {aws.git.base_url}")
+    aws = EmbeddedAws(region=config.regions[0], seed_tests=seed_tests, mlflow=mlflow)
+    tracking = f", MLflow at {aws.mlflow.url} (starting)" if aws.mlflow else ""
+    return Described(
+        aws, f"emulator at {aws.emulator.endpoint_url}, git at {aws.git.base_url}{tracking}"
+    )
 
 
 class Walk:
@@ -151,6 +162,7 @@ class Walk:
         self.work = work
         self.outputs: dict[str, str] = {}
         self.functions: dict[str, dict[str, str]] = {}
+        self.webhook: SandboxWebhook | None = None
 
     def client(self, service: str) -> Any:
         return self.aws.emulator.client(service)
@@ -174,7 +186,9 @@ class Walk:
         for project in created:
             facts = self.facts_of(project)
             self.report.projects.append(facts)
-            if project.product.endswith("-sagemaker"):
+            if project.product.endswith("-mlflow"):
+                self.walk_mlflow(project, facts)
+            else:
                 self.walk(project, facts)
         for project, facts in zip(created, self.report.projects, strict=True):
             step(
@@ -260,12 +274,34 @@ class Walk:
     def create(self, studio: Studio, product: str) -> Described[CreatedProject]:
         parameters = {"OnDelete": ON_DELETE[product]}
         if product.endswith("-mlflow"):
-            parameters["MlflowTrackingUri"] = MLFLOW_TRACKING_URI
+            parameters["MlflowTrackingUri"] = self.tracking_uri
         project = studio.create(product, METHOD[product], PROJECT_NAME[product], parameters)
         return Described(
             project,
             f"{project.name} {project.project_id}: {project.status}, "
             f"stack {stack_name(project.stack)}",
+        )
+
+    @property
+    def tracking_uri(self) -> str:
+        if self.aws.mlflow is None:
+            raise RuntimeError("the embedded AWS was started without an MLflow tracking server")
+        return self.aws.mlflow.url
+
+    def registered_webhook(self) -> SandboxWebhook:
+        """The run's webhook, registered by the first MLflow walk (one server for all)."""
+        if self.webhook is None:
+            self.webhook = self.report.step(
+                SANDBOX, "register the MLflow webhook (MlflowWebhookUrl)", self.register_webhook
+            )
+        return self.webhook
+
+    def register_webhook(self) -> Described[SandboxWebhook]:
+        webhook = SandboxWebhook.register(self.aws, self.outputs)
+        return Described(
+            webhook,
+            f"{self.tracking_uri}: webhook {webhook.webhook_id} to {webhook.url} "
+            f"({', '.join(WEBHOOK_EVENTS)}), signed with the secret of MlflowWebhookSecretArn",
         )
 
     def facts_of(self, project: CreatedProject) -> dict[str, Any]:
@@ -296,20 +332,36 @@ class Walk:
         finally:
             facts.update(self.walked_facts(walk))
 
+    def walk_mlflow(self, project: CreatedProject, facts: dict[str, Any]) -> None:
+        """The same walk with aliases (seed README, "How an MLflow project deploys")."""
+        walk = MlflowProjectWalk(
+            self.aws, project, self.work, self.registry_table, self.registered_webhook()
+        )
+        production = walk.production_groups()
+        step = self.report.step
+        name = project.product
+        alias = f"set alias {DEPLOY_ALIAS} on"
+        try:
+            step(name, "clone the repository (git)", walk.clone_repository)
+            step(name, f"push {FEATURE_BRANCH}", walk.push_feature)
+            step(name, f"{alias} feature", lambda: walk.approve("feature"))
+            step(name, "merge to dev, push", lambda: walk.merge_to("dev", FEATURE_BRANCH))
+            step(name, f"{alias} dev", lambda: walk.approve("dev"))
+            step(name, f"remove alias {DEPLOY_ALIAS} from feature", walk.retire_feature_alias)
+            step(name, "merge to prod, push (promotion)", lambda: walk.merge_to("prod", "dev"))
+            step(name, f"{alias} {' and '.join(production)}", lambda: walk.approve(*production))
+            step(name, f"remove alias {DEPLOY_ALIAS} from {production[0]}", walk.reject_production)
+            step(name, "missed webhook, healed by the reconcile", walk.missed_webhook_healed)
+        finally:
+            facts.update(self.walked_facts(walk))
+            facts["registry"] = "mlflow"
+
     def walked_facts(self, walk: ProjectWalk) -> dict[str, Any]:
         facts: dict[str, Any] = {"repository": walk.repository, "tests": walk.tests}
         if walk.clone is not None:
             facts["branches"] = walk.clone.branches()
         facts["packages"] = {
-            kind: [
-                {
-                    "version": p["ModelPackageVersion"],
-                    "status": p["ModelApprovalStatus"],
-                    "commit": p.get("MetadataProperties", {}).get("CommitId", ""),
-                    "arn": p["ModelPackageArn"],
-                }
-                for p in walk.packages(kind)
-            ]
+            kind: [model.fact() for model in walk.models(kind)]
             for kind in walk.scenario.model_group_kinds
         }
         endpoints: dict[str, list[dict[str, Any]]] = {}
@@ -355,11 +407,13 @@ def stack_name(stack: str) -> str:
 
 
 def quiet_emulator_logs() -> None:
-    """moto's warnings about resource types it skips (played here), and werkzeug's tracebacks
-    of what moto lacks, are not the walk's output (``--debug`` shows them)."""
+    """moto's warnings about resource types it skips (played here), werkzeug's tracebacks
+    of what moto lacks, and the SageMaker MLflow plugin's warning on each call to a server
+    that is not SageMaker's (the walk's MLflow client), are not the walk's output
+    (``--debug`` shows them)."""
     if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
         return
-    for name in ("moto", "werkzeug", "botocore", "sagemaker"):
+    for name in ("moto", "werkzeug", "botocore", "sagemaker", MLFLOW_PLUGIN_LOGGER):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", module="moto")
 
@@ -389,6 +443,12 @@ def keep_text(aws: EmbeddedAws) -> str:
         "  python -c 'import boto3; print(boto3.client(\"sagemaker\").list_endpoints())'\n"
         "git (HTTPS with the run's CA, GIT_SSL_CAINFO above; the URL carries CodeCommit's "
         f"password, valid 15 minutes):\n{clones}"
+        + (
+            "\nMLflow (HTTPS with the run's CA, MLFLOW_TRACKING_SERVER_CERT_PATH above):\n"
+            f"  export MLFLOW_TRACKING_URI={aws.mlflow.url}"
+            if aws.mlflow is not None
+            else ""
+        )
     )
 
 

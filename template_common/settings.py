@@ -84,6 +84,12 @@ class TemplateSettings:
         return f"/{self.name_base}/project-models/"
 
     @property
+    def mlflow_tracking_server_parameter(self) -> str:
+        """SSM parameter with the platform's MlflowTrackingServer option (product templates of
+        the MLflow flavour read it as a parameter of type AWS::SSM::Parameter::Value)."""
+        return f"{self.ssm_prefix}/mlflow-tracking-server"
+
+    @property
     def version_parameter(self) -> str:
         return f"{self.ssm_prefix}/version"
 

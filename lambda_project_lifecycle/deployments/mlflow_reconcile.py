@@ -1,7 +1,7 @@
 """Handler (schedule): make every MLflow project's endpoints serve what its aliases say.
 
-The safety net for a webhook that never arrived (and, once the sync calls SageMaker
-managed MLflow servers, which send no webhooks, their trigger). Each run looks at up
+The safety net for a webhook that never arrived, and the only trigger for SageMaker
+managed MLflow servers and apps, which send no webhooks. Each run looks at up
 to :data:`MODELS_PER_RUN` registered models of the project registry
 (``mlflow-model#``), continuing where the previous run stopped
 (``mlflow-reconcile#cursor``), so a run stays short however many projects there are.

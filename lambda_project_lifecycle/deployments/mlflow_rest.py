@@ -1,9 +1,11 @@
 """MLflow's model registry over its REST API (``/api/2.0/mlflow``), through urllib3.
 
 The MLflow client is far over the Lambda zip's 2 MB; the few calls the MLflow sync
-makes are plain JSON over HTTP. A server that cannot be reached, or answers 5xx,
-raises :class:`MlflowUnreachableError`; a model, version or alias that does not
-exist reads as None.
+makes are plain JSON over HTTP. A server that cannot be reached, answers 5xx or
+denies the caller (403) raises :class:`MlflowUnreachableError`; a model, version or
+alias that does not exist reads as None. Each request carries the server's fixed
+headers (HTTP Basic for the platform's own server) and, when it has one, what its
+signer computes for that very request (SigV4 for SageMaker managed MLflow).
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, Protocol
+from urllib.parse import quote, urlencode
 
 from lambda_project_lifecycle.deployments.errors import DeploymentError
 
@@ -55,13 +57,26 @@ def parse_reference(ref: str) -> tuple[str, str] | None:
     return name, version
 
 
+class RequestSigner(Protocol):
+    def headers(self, method: str, url: str, body: bytes = b"") -> Mapping[str, str]:
+        """The headers that authenticate this request (computed when it is sent)."""
+        ...
+
+
 class MlflowRegistry:
     """One tracking server: ``base_url`` is ``http(s)://host[:port][/path]``."""
 
-    def __init__(self, base_url: str, http: Any, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        http: Any,
+        headers: Mapping[str, str] | None = None,
+        signer: RequestSigner | None = None,
+    ) -> None:
         self._base = base_url.rstrip("/")
         self._http = http
         self._headers = dict(headers or {})
+        self._signer = signer
 
     def aliases(self, name: str) -> dict[str, str] | None:
         """Alias -> version of a registered model; None when the model does not exist."""
@@ -85,10 +100,14 @@ class MlflowRegistry:
         )
 
     def _get(self, path: str, **query: str) -> dict[str, Any] | None:
-        url = f"{self._base}{API}/{path}?{urlencode(query)}"
+        # %20, not +, for a space: the query as SigV4 signs it is the one sent.
+        url = f"{self._base}{API}/{path}?{urlencode(query, quote_via=quote)}"
+        headers = dict(self._headers)
+        if self._signer is not None:
+            headers.update(self._signer.headers("GET", url))
         try:
             answer = self._http.request(
-                "GET", url, headers=self._headers, timeout=TIMEOUT_SECONDS, retries=False
+                "GET", url, headers=headers, timeout=TIMEOUT_SECONDS, retries=False
             )
         except Exception as exc:  # urllib3 raises its own tree (HTTPError); any of it is "down"
             raise MlflowUnreachableError(
@@ -103,10 +122,23 @@ class MlflowRegistry:
             raise MlflowUnreachableError(
                 f"the MLflow tracking server {self._base} answered {answer.status} to {path}"
             )
+        if answer.status == 403:  # the caller may not: nothing can be asked until it may
+            raise MlflowUnreachableError(
+                f"the MLflow tracking server {self._base} denied {path} (403 "
+                f"{_denial(body)}): the platform's functions need permission to read its "
+                "registered models"
+            )
         raise MlflowRequestError(
             f"the MLflow tracking server {self._base} refused {path} with {answer.status} "
             f"{body.get('error_code', '')}".rstrip()
         )
+
+
+def _denial(body: Mapping[str, Any]) -> str:
+    """What a 403 says: MLflow's error code, or AWS's exception type and message."""
+    kind = body.get("error_code") or body.get("__type") or ""
+    message = body.get("message") or body.get("Message") or ""
+    return ": ".join(str(part) for part in (kind, message) if part) or "no reason given"
 
 
 def _json(data: bytes) -> dict[str, Any]:

@@ -5,8 +5,9 @@ MLflow) and the scheduled reconcile (:mod:`.mlflow_reconcile`, SageMaker managed
 and the safety net for a missed webhook). A registered model is a project's when the
 project registry has it (``mlflow-model#<name>``, written at project Create); its
 tracking server is the one the project was created with (``MlflowTrackingUri``), called
-over its REST API. A SageMaker managed server (an ``arn:`` URI) needs SigV4-signed calls
-to its URL, which are not made yet: it is reported as not reachable.
+over its REST API: an ``https://`` URL directly (with the platform user's credentials when
+it is the server the platform runs), a SageMaker managed server or app (an ``arn:`` URI)
+at the URL its ARN resolves to, every call SigV4-signed (:mod:`.mlflow_sagemaker`).
 """
 
 from __future__ import annotations
@@ -24,18 +25,29 @@ from lambda_project_lifecycle.deployments.mlflow_rest import (
     MlflowUnreachableError,
     parse_reference,
 )
+from lambda_project_lifecycle.deployments.mlflow_sagemaker import ManagedServers
 from lambda_project_lifecycle.deployments.outcomes import Outcome, ignored
 from lambda_project_lifecycle.deployments.plan import variant_for
 from lambda_project_lifecycle.scenarios import STAGE_OF_GROUP
 
 
 class MlflowSync:
+    """One invocation's sync (SageMaker servers are resolved once each per instance).
+
+    ``managed``: by default with the engine's own SageMaker client and credentials.
+    """
+
     def __init__(
-        self, deployer: Deployer, http: Any, credentials: ServerCredentials | None = None
+        self,
+        deployer: Deployer,
+        http: Any,
+        credentials: ServerCredentials | None = None,
+        managed: ManagedServers | None = None,
     ) -> None:
         self.deployer = deployer
         self._http = http
         self._credentials = credentials or ServerCredentials("", "")
+        self._managed = managed or ManagedServers(deployer.context.platform)
 
     @classmethod
     def from_environment(cls) -> MlflowSync:
@@ -76,10 +88,12 @@ class MlflowSync:
         )
 
     def server(self, tracking_uri: str) -> MlflowRegistry:
+        if tracking_uri.startswith("arn:"):
+            return self._managed.registry(tracking_uri, self._http)
         if not tracking_uri.startswith(("http://", "https://")):
             raise MlflowUnreachableError(
-                f"the tracking server {tracking_uri or '(none)'} has no http(s) URL the sync "
-                "can call"
+                f"the tracking server {tracking_uri or '(none)'} is neither an http(s) URL "
+                "nor a SageMaker MLflow ARN"
             )
         return MlflowRegistry(
             tracking_uri, self._http, headers=self._credentials.headers_for(tracking_uri)

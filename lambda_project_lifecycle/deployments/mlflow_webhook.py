@@ -37,11 +37,12 @@ from lambda_project_lifecycle.deployments.webhook_signature import (
 from lambda_project_lifecycle.environment import MLFLOW_WEBHOOK_SECRET_ENV, REGISTRY_TTL_ATTRIBUTE
 from lambda_project_lifecycle.errors import LifecycleError, error_code
 from lambda_project_lifecycle.handler_logging import handler_logger
+from lambda_project_lifecycle.triggers import MLFLOW_ALIAS_ENTITY
 
 logger = handler_logger(__name__)
 
 DELIVERY_RETENTION = timedelta(days=1)
-ALIAS_ENTITY = "model_version_alias"
+ALIAS_ENTITY = MLFLOW_ALIAS_ENTITY
 MAX_BODY_BYTES = 64 * 1024
 
 # The secret, read once per container (a rotated secret: a new container reads it).

@@ -1,10 +1,12 @@
 """The self-hosted tracking server's own command, run on 127.0.0.1 with its authentication on.
 
 The same argv the Fargate task runs (``server_command()``), with a sqlite backend and a local
-artifact directory in place of the Aurora database and the S3 prefix. One server for the
-module: it takes 15-40 s to be ready on 2 busy CPUs (two schema migrations, two uvicorn
-workers importing MLflow's auth app, the platform user's password hashed), the reason this
-test is over 10 s; the four checks then take under a second.
+artifact directory in place of the Aurora database and the S3 prefix, and a receiver on
+127.0.0.1 in place of the MLflow sync's function URL. One server for the module: it takes
+15-40 s to be ready on 2 busy CPUs (two schema migrations, two uvicorn workers importing
+MLflow's auth app, the platform user's password hashed, its webhook registered), the reason
+this test is over 10 s; the checks then take a few seconds (the restart runs the start
+steps again, ~5 s).
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -29,10 +34,21 @@ from moto import mock_aws
 
 from lambda_project_lifecycle.deployments.mlflow_credentials import ServerCredentials
 from lambda_project_lifecycle.deployments.mlflow_rest import MlflowRegistry, MlflowRequestError
+from lambda_project_lifecycle.deployments.webhook_signature import (
+    UnauthenticatedDeliveryError,
+    verify,
+)
 from portfolio import mlflow_server_command as command
+from tests.lambda_project_lifecycle.deployments.mlflow_world import (
+    SERVER_ENVIRONMENT,
+    Receiver,
+    receiver,
+)
 from tests.seed_code.mlflow_server import free_port
 
 ADMIN = ("admin", "Admin-generated-0001")
+WEBHOOK_SECRET = "Webhook-generated-0004"
+WEBHOOK_CACHE_SECONDS = 1
 PLATFORM = ("mlops-platform", "Platform-generated-0002")
 START_TIMEOUT_SECONDS = 90
 
@@ -50,8 +66,31 @@ def _request(url: str, credentials: tuple[str, str] | None = None, body: dict | 
         return int(error.code)
 
 
+@dataclass
+class Started:
+    """The server as started, with the receiver its webhook delivers to."""
+
+    url: str
+    deliveries: Receiver
+    environment: dict[str, str]
+    pid: int
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def deliveries() -> Iterator[Receiver]:
+    """The MLflow sync's function URL, played by a receiver that answers 200 to each."""
+    with receiver() as target:
+        target.target = lambda event: {"statusCode": 200, "body": "{}"}
+        yield target
+
+
+@pytest.fixture(scope="module")
+def server(started: Started) -> str:
+    return started.url
+
+
+@pytest.fixture(scope="module")
+def started(tmp_path_factory: pytest.TempPathFactory, deliveries: Receiver) -> Iterator[Started]:
     work = tmp_path_factory.mktemp("mlflow-server")
     port = free_port()
     environment = {
@@ -66,6 +105,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         command.PORT_ENV: str(port),
         command.SERVER_SECRET_KEY_ENV: "Csrf-generated-0003",
         "MLFLOW_SERVER_ALLOWED_HOSTS": f"127.0.0.1:{port}",
+        command.WEBHOOK_URL_ENV: deliveries.url,
+        command.WEBHOOK_SECRET_ENV: WEBHOOK_SECRET,
+        # The receiver is on 127.0.0.1 over http; the function URL is public and https.
+        **SERVER_ENVIRONMENT,
+        # Each worker keeps the webhooks it read for this long (default 60 s): a new task
+        # starts with none, a restart in place here waits out 1 s.
+        "MLFLOW_WEBHOOK_CACHE_TTL": str(WEBHOOK_CACHE_SECONDS),
     }
     log = (work / "server.log").open("w")
     process = subprocess.Popen(
@@ -78,11 +124,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     try:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while "platform user ready" not in (work / "server.log").read_text():
+        while "platform webhook" not in (work / "server.log").read_text():
             assert process.poll() is None, (work / "server.log").read_text()[-4000:]
             assert time.monotonic() < deadline, "the server did not get ready"
             time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
+        assert "platform webhook ready" in (work / "server.log").read_text()
+        yield Started(f"http://127.0.0.1:{port}", deliveries, environment, process.pid)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -143,3 +190,99 @@ def test_the_mlflow_sync_calls_it_as_the_platform_user_from_its_secret(server: s
         assert credentials.headers_for("https://mlflow.other-team.example") == {}
     with pytest.raises(MlflowRequestError, match="401"):
         MlflowRegistry(server, http).aliases(model)
+
+
+def _as_admin(url: str) -> Any:
+    """An MLflow client of the administrator (credentials from the environment, which each
+    test sets with ``monkeypatch``)."""
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=url)
+
+
+def _platform_webhooks(url: str) -> list[Any]:
+    return [w for w in _as_admin(url).list_webhooks() if w.name == command.WEBHOOK_NAME]
+
+
+def _set_alias_as_the_platform_user(url: str, model: str) -> None:
+    """What a project's build does: register a version and point an alias at it."""
+    for path, body in (
+        ("registered-models/create", {"name": model}),
+        ("model-versions/create", {"name": model, "source": "s3://data/model.tar.gz"}),
+        ("registered-models/alias", {"name": model, "alias": "approved", "version": "1"}),
+    ):
+        answer = _request(f"{url}/api/2.0/mlflow/{path}", PLATFORM, body)
+        assert answer == 200, path
+
+
+def _alias_deliveries(target: Receiver, model: str, count: int) -> list[Any]:
+    """The deliveries of alias events of ``model``, once ``count`` of them arrived."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with target.lock:
+            found = [d for d in target.deliveries if f'"{model}"' in d.body]
+        if len(found) >= count:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"{len(found)} deliveries of {model}, not {count}")
+
+
+@pytest.fixture
+def admin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The MLflow client as the administrator, the only user MLflow lets manage webhooks;
+    a refusal fails at once instead of after the client's retries."""
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", ADMIN[0])
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", ADMIN[1])
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+
+
+def test_the_server_registers_the_platforms_webhook_signed_with_its_secret(
+    started: Started, admin: None
+) -> None:
+    """At start, as the administrator (the only user MLflow lets manage webhooks): one
+    webhook to the MLflow sync's URL for alias events; an alias a build sets is delivered,
+    signed with the platform's secret as the webhook handler verifies it."""
+    (webhook,) = _platform_webhooks(started.url)
+    assert webhook.url == started.deliveries.url
+    assert sorted(str(e) for e in webhook.events) == [
+        "model_version_alias.created",
+        "model_version_alias.deleted",
+    ]
+    model = "sagemaker-churn-p-webhook1-dev"
+
+    _set_alias_as_the_platform_user(started.url, model)
+
+    (delivery,) = _alias_deliveries(started.deliveries, model, 1)
+    verified = verify(delivery.headers, delivery.body, WEBHOOK_SECRET, datetime.now(UTC))
+    payload = json.loads(verified.body)
+    assert (payload["entity"], payload["action"]) == ("model_version_alias", "created")
+    assert (payload["data"]["name"], payload["data"]["alias"]) == (model, "approved")
+
+
+def test_a_restart_keeps_one_webhook_and_applies_a_rotated_secret(
+    started: Started, admin: None
+) -> None:
+    """The start step again (a new task after the signing secret was rotated): still one
+    webhook, now signing with the new secret."""
+    rotated = "Webhook-rotated-0005"
+    environment = {
+        **started.environment,
+        command.WEBHOOK_SECRET_ENV: rotated,
+        "MLFLOW_SERVER_PID": str(started.pid),
+    }
+    subprocess.run(
+        [sys.executable, "-c", command.START_STEPS],
+        env=environment,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+    assert len(_platform_webhooks(started.url)) == 1
+    time.sleep(WEBHOOK_CACHE_SECONDS + 0.5)  # the workers' copies of the webhook expire
+    model = "sagemaker-churn-p-webhook2-dev"
+    _set_alias_as_the_platform_user(started.url, model)
+    (delivery,) = _alias_deliveries(started.deliveries, model, 1)
+    verify(delivery.headers, delivery.body, rotated, datetime.now(UTC))
+    with pytest.raises(UnauthenticatedDeliveryError):
+        verify(delivery.headers, delivery.body, WEBHOOK_SECRET, datetime.now(UTC))

@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 
 from lambda_project_lifecycle.environment import (
+    MLFLOW_CLIENT_SECURITY_GROUP_ENV,
     MLFLOW_CREDENTIALS_SECRET_ENV,
+    MLFLOW_SUBNETS_ENV,
     MLFLOW_TRACKING_URI_ENV,
+    MLFLOW_VPC_ENV,
 )
 from portfolio import platform
 from portfolio.mlflow_self_hosted import DATABASE_MIN_ACU, SELF_HOSTED
@@ -97,6 +100,32 @@ def test_the_managed_app_keeps_artifacts_in_the_data_bucket_with_a_role_of_that_
     }
 
 
+def test_every_option_lets_the_mlflow_functions_read_this_accounts_sagemaker_mlflow_only() -> None:
+    """A project may name a SageMaker MLflow server or app by ARN whatever the option: the
+    sync describes it and reads two things from it, in this account and region only."""
+    read = RESOURCES["MlflowSageMakerServersRead"]
+    assert "Condition" not in read
+    assert {r["Ref"] for r in read["Properties"]["Roles"]} == {
+        RESOURCES[f]["Properties"]["Role"]["Fn::GetAtt"][0] for f in MLFLOW_FUNCTIONS
+    }
+    granted = {
+        action: statement["Resource"]
+        for statement in read["Properties"]["PolicyDocument"]["Statement"]
+        for action in statement["Action"]
+    }
+    here = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}"
+    servers, apps = (
+        {"Fn::Sub": f"{here}:{kind}/*"} for kind in ("mlflow-tracking-server", "mlflow-app")
+    )
+    assert granted == {
+        "sagemaker:DescribeMlflowTrackingServer": [servers, apps],
+        "sagemaker:DescribeMlflowApp": [servers, apps],
+        "sagemaker-mlflow:GetRegisteredModel": [servers, apps],
+        "sagemaker-mlflow:GetModelVersion": [servers, apps],
+        "sagemaker:CallMlflowAppApi": [apps],
+    }
+
+
 def test_the_self_hosted_task_runs_the_one_start_command_with_secrets_from_secrets_manager() -> (
     None
 ):
@@ -162,3 +191,57 @@ def test_self_hosted_without_its_network_is_refused_naming_the_parameter(paramet
     described = [a["AssertDescription"] for a in rule["Assertions"]]
     assert f"{TRACKING_SERVER_PARAMETER}=self-hosted needs {parameter}" in described
     assert re.search(parameter, json.dumps(rule["Assertions"]))
+
+
+def test_the_lifecycle_function_hands_the_builds_the_self_hosted_servers_network() -> None:
+    """Only when self-hosted: the VPC, its subnets and the clients' group the load balancer
+    admits (the attributes of every MLflow project's lifecycle resource)."""
+    variables = RESOURCES["LifecycleFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables[MLFLOW_VPC_ENV] == {"Fn::If": [SELF_HOSTED, {"Ref": "MlflowVpcId"}, ""]}
+    assert variables[MLFLOW_SUBNETS_ENV] == {
+        "Fn::If": [SELF_HOSTED, {"Fn::Join": [",", {"Ref": "MlflowSubnetIds"}]}, ""]
+    }
+    assert variables[MLFLOW_CLIENT_SECURITY_GROUP_ENV] == {
+        "Fn::If": [SELF_HOSTED, {"Ref": "MlflowClientsSecurityGroup"}, ""]
+    }
+
+
+def test_the_option_is_published_for_the_product_templates_conditions() -> None:
+    parameter = RESOURCES["MlflowTrackingServerParameter"]["Properties"]
+    assert parameter["Name"] == TemplateSettings().mlflow_tracking_server_parameter
+    assert parameter["Type"] == "String"
+    assert parameter["Value"] == {"Ref": TRACKING_SERVER_PARAMETER}
+
+
+def test_the_platform_users_secret_has_the_name_the_project_roles_boundary_allows() -> None:
+    """The builds read it as their training role, which carries the projects' boundary: that
+    lets them read this secret by name, never the administrator's."""
+    name = RESOURCES["MlflowPlatformCredentials"]["Properties"]["Name"]
+    assert name == {"Fn::Sub": "${AWS::StackName}-mlflow-platform-user"}
+    assert "Name" not in RESOURCES["MlflowAdminCredentials"]["Properties"]
+    boundary = RESOURCES["ProjectRoleBoundary"]["Properties"]["PolicyDocument"]["Statement"]
+    (statement,) = [s for s in boundary if s["Sid"] == "SelfHostedMlflowPlatformUser"]
+    assert statement["Action"] == ["secretsmanager:GetSecretValue"]
+    assert statement["Resource"] == [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:"
+            "secret:${AWS::StackName}-mlflow-platform-user-??????"
+        }
+    ]
+
+
+def test_the_self_hosted_server_registers_its_webhook_to_the_sync_with_the_signing_secret() -> None:
+    """Its start command (as MLflow's administrator) registers the webhook: the task is given
+    the MLflow sync's function URL and, from Secrets Manager, the secret the receiver checks."""
+    (container,) = RESOURCES["MlflowServerTask"]["Properties"]["ContainerDefinitions"]
+    environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert environment["PLATFORM_WEBHOOK_URL"] == {
+        "Fn::GetAtt": ["MlflowWebhookUrl", "FunctionUrl"]
+    }
+    secrets = {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}
+    assert secrets["PLATFORM_WEBHOOK_SECRET"] == {"Ref": "MlflowWebhookSecret"}
+    receiver = RESOURCES["MlflowWebhookFunction"]["Properties"]["Environment"]["Variables"]
+    assert receiver["MLFLOW_WEBHOOK_SECRET_ARN"] == {"Ref": "MlflowWebhookSecret"}
+    role = RESOURCES["MlflowServerExecutionRole"]["Properties"]["Policies"][0]
+    (reads,) = [s for s in role["PolicyDocument"]["Statement"] if s["Sid"] == "ItsSecrets"]
+    assert {"Ref": "MlflowWebhookSecret"} in reads["Resource"]

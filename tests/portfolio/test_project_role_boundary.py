@@ -209,3 +209,31 @@ def test_every_iam_name_of_the_platform_stack_carries_its_region() -> None:
 
     assert named, "the boundary is a named managed policy"
     assert {where: name for where, name in named.items() if "${AWS::Region}" not in name} == {}
+
+
+def test_the_boundary_lets_project_roles_manage_permissions_of_network_interfaces_only() -> None:
+    """A build and the pipeline's jobs in the self-hosted MLflow server's VPC need CodeBuild
+    and SageMaker to attach their network interfaces: permissions on network interfaces, never
+    on anything else (checkov's "permissions management without constraints")."""
+    granting = [
+        s
+        for s in boundary_statements()
+        if s["Effect"] == "Allow"
+        and any(
+            matches(action, s["Action"])
+            for action in (
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterfacePermission",
+            )
+        )
+    ]
+    assert [s["Sid"] for s in granting] == [
+        "BuildNetworkInterfaces",
+        "PipelineJobNetworkInterfaces",
+    ]
+    assert granting[0]["Condition"] == {
+        "StringEquals": {"ec2:AuthorizedService": "codebuild.amazonaws.com"}
+    }
+    for statement in granting:
+        (resource,) = statement["Resource"]
+        assert resource["Fn::Sub"].endswith(":network-interface/*")

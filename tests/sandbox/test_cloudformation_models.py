@@ -1,5 +1,5 @@
 """Resources moto's CloudFormation skips, made in its backends: EventInvokeConfig, function
-URLs, CodeBuild."""
+URLs, CodeBuild, Secrets Manager secrets."""
 
 from __future__ import annotations
 
@@ -135,6 +135,49 @@ def test_a_stack_makes_the_function_url_its_output_names(emulator: Emulator) -> 
     cloudformation.delete_stack(StackName="platform")
 
     assert emulator.client("lambda").list_functions()["Functions"] == []
+
+
+def test_a_stack_makes_the_generated_secret_its_output_names(emulator: Emulator) -> None:
+    """The platform's MLflow webhook secret: generated as GenerateSecretString asks, Ref the
+    ARN (an output), gone with the stack."""
+    body = {
+        "Resources": {
+            "WebhookSecret": {
+                "Type": "AWS::SecretsManager::Secret",
+                "Properties": {
+                    "Description": "signs webhooks",
+                    "GenerateSecretString": {"PasswordLength": 48, "ExcludePunctuation": True},
+                },
+            },
+            "Credentials": {
+                "Type": "AWS::SecretsManager::Secret",
+                "Properties": {
+                    "Name": "platform/mlflow-user",
+                    "GenerateSecretString": {
+                        "SecretStringTemplate": '{"username": "platform"}',
+                        "GenerateStringKey": "password",
+                    },
+                },
+            },
+        },
+        "Outputs": {"Arn": {"Value": {"Ref": "WebhookSecret"}}},
+    }
+    cloudformation = emulator.client("cloudformation")
+    secrets = emulator.client("secretsmanager")
+
+    cloudformation.create_stack(StackName="platform", TemplateBody=json.dumps(body))
+
+    (stack,) = cloudformation.describe_stacks(StackName="platform")["Stacks"]
+    arn = stack["Outputs"][0]["OutputValue"]
+    value = secrets.get_secret_value(SecretId=arn)["SecretString"]
+    assert len(value) == 48 and value.isalnum()
+    assert secrets.describe_secret(SecretId=arn)["Description"] == "signs webhooks"
+    user = json.loads(secrets.get_secret_value(SecretId="platform/mlflow-user")["SecretString"])
+    assert user["username"] == "platform" and len(user["password"]) == 32
+
+    cloudformation.delete_stack(StackName="platform")
+
+    assert secrets.list_secrets()["SecretList"] == []
 
 
 def test_the_models_leave_with_the_emulator() -> None:

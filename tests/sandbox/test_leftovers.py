@@ -68,6 +68,23 @@ def test_pipelines_and_every_object_version_under_the_prefix_are_found(client: A
         check_leftovers("retain-data", left)
 
 
+def test_another_projects_models_are_not_this_projects_leftovers(client: Any) -> None:
+    """A project whose name begins like this one's (churn, churn-mlflow) keeps its models."""
+    sagemaker = client("sagemaker")
+    container = {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/sklearn:1"}
+    other = ProjectNames("churn-mlflow", "p-def456")
+    for name in (f"{NAMES.prefix}-dev-1", f"{other.prefix}-prod-1"):
+        sagemaker.create_model(
+            ModelName=name,
+            PrimaryContainer=container,
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/models",
+        )
+
+    left = project_leftovers(client, NAMES, registry_table=TABLE, data_bucket=BUCKET)
+
+    assert left["models"] == [f"{NAMES.prefix}-dev-1"]
+
+
 @pytest.mark.parametrize(
     ("on_delete", "left", "text"),
     [

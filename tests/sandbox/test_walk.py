@@ -23,7 +23,7 @@ from tests.support.publishing import config_for, make_release
 
 @pytest.fixture(scope="module")
 def walked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The sandbox for the product that is quickest to create and delete."""
+    """The sandbox for one MLflow product: its walk with aliases, webhooks and the reconcile."""
     dist = tmp_path_factory.mktemp("dist")
     report = tmp_path_factory.mktemp("report") / "sandbox.json"
     out = io.StringIO()
@@ -36,7 +36,11 @@ def walked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"status": status, "out": out.getvalue(), "report": json.loads(report.read_text())}
 
 
-def test_the_sandbox_creates_and_deletes_a_project_and_reports_every_step(
+def details(report: dict[str, Any]) -> dict[str, str]:
+    return {s["step"]: s["detail"] for s in report["steps"]}
+
+
+def test_the_sandbox_walks_an_mlflow_project_and_reports_every_step(
     walked: dict[str, Any],
 ) -> None:
     report = walked["report"]
@@ -48,13 +52,65 @@ def test_the_sandbox_creates_and_deletes_a_project_and_reports_every_step(
         ("sandbox", "start the embedded AWS"),
         ("sandbox", "publish (bootstrap, platform, products)"),
         ("baseline-mlflow", "create project (s3)"),
+        ("sandbox", "register the MLflow webhook (MlflowWebhookUrl)"),
+        ("baseline-mlflow", "clone the repository (git)"),
+        ("baseline-mlflow", "push feature-sandbox-walk"),
+        ("baseline-mlflow", "set alias approved on feature"),
+        ("baseline-mlflow", "merge to dev, push"),
+        ("baseline-mlflow", "set alias approved on dev"),
+        ("baseline-mlflow", "remove alias approved from feature"),
+        ("baseline-mlflow", "merge to prod, push (promotion)"),
+        ("baseline-mlflow", "set alias approved on prod"),
+        ("baseline-mlflow", "remove alias approved from prod"),
+        ("baseline-mlflow", "missed webhook, healed by the reconcile"),
         ("baseline-mlflow", "delete project (delete-all)"),
     ]
     assert all(s["ok"] and s["seconds"] > 0 for s in report["steps"])
     assert "mlops-portfolio-platform CREATE_COMPLETE" in report["steps"][2]["detail"]
-    (project,) = report["projects"]
+    assert "MLflow at https://127.0.0.1:" in report["steps"][1]["detail"]
+
+
+def test_aliases_set_through_the_webhook_deploy_roll_back_and_a_missed_one_is_healed(
+    walked: dict[str, Any],
+) -> None:
+    steps = details(walked["report"])
+
+    assert ".lambda-url.us-east-1.on.aws" in steps["register the MLflow webhook (MlflowWebhookUrl)"]
+    assert "feature MLflow version v1" in steps["push feature-sandbox-walk"]
+    assert "dev MLflow version copied to prod v1" in steps["merge to prod, push (promotion)"]
+    for stage, step in (("development", "dev"), ("production", "prod")):
+        assert (
+            f"-{stage} InService, AllTraffic 100% v1; 3 integration test(s) passed"
+            in steps[f"set alias approved on {step}"]
+        )
+    assert steps["remove alias approved from prod"].endswith("-production removed")
+    healed = steps["missed webhook, healed by the reconcile"]
+    assert "nothing delivered; clock +10 min: the reconcile deployed it" in healed
+    assert "-production InService, AllTraffic 100% v1; 3 integration test(s) passed" in healed
+
+
+def test_the_report_shows_the_mlflow_versions_endpoints_and_an_empty_leftover_list(
+    walked: dict[str, Any],
+) -> None:
+    (project,) = walked["report"]["projects"]
+
     assert project["product"] == "baseline-mlflow" and project["method"] == "s3"
-    assert project["id"].startswith("p-") and project["on_delete"] == "delete-all"
+    assert project["registry"] == "mlflow" and project["on_delete"] == "delete-all"
+    versions = project["packages"]
+    assert [v["status"] for v in versions["prod"]] == ["alias approved"]
+    assert [v["status"] for v in versions["dev"]] == ["alias approved"]
+    assert versions["prod"][0]["commit"] == versions["dev"][0]["commit"]
+    assert versions["prod"][0]["arn"].startswith("mlflow:sagemaker-churn-baseline-mlflow-p-")
+    (production,) = [v for e, v in project["endpoints"].items() if e.endswith("-production")]
+    assert [(v["name"], v["package"]) for v in production] == [
+        ("AllTraffic", versions["prod"][0]["arn"])
+    ]
+    assert [t["after"] for t in project["tests"]] == [
+        "set alias approved on feature",
+        "set alias approved on dev",
+        "set alias approved on prod",
+        "the reconcile",
+    ]
     assert project["left_after_delete"] and not any(project["left_after_delete"].values())
 
 
@@ -62,10 +118,11 @@ def test_the_output_has_a_line_per_step_then_the_projects_table(walked: dict[str
     lines = walked["out"].splitlines()
 
     step_lines = [line for line in lines if line[:1] in ("✓", "✗")]
-    assert len(step_lines) == 5 and all(line.startswith("✓") for line in step_lines)
+    assert len(step_lines) == 16 and all(line.startswith("✓") for line in step_lines)
     assert "churn-baseline-mlflow (baseline-mlflow)" in lines
+    assert any(line.strip().startswith("MLflow versions in prod") for line in lines)
     assert any("left after delete" in line and line.endswith("nothing") for line in lines)
-    assert "5 steps in" in walked["out"] and "all steps passed" in walked["out"]
+    assert "16 steps in" in walked["out"] and "all steps passed" in walked["out"]
 
 
 def test_products_are_chosen_by_name_in_the_portfolios_order() -> None:

@@ -58,3 +58,27 @@ def test_the_registered_version_carries_the_lineage_of_a_model_package(tmp_path,
     logged = client.get_run(version.run_id)
     assert logged.data.params == {"max_depth": "3", "n_estimators": "100"}
     assert logged.data.metrics["accuracy"] == run.metric
+
+
+def test_on_a_server_with_a_login_the_step_logs_in_with_the_secret_it_is_named():
+    """The platform's self-hosted server: the pipeline names the secret of the user (never
+    the password); the step reads it as its role into the variables MLflow's client sends."""
+    import boto3
+    from moto import mock_aws
+
+    register = load_register_script()
+    with mock_aws():
+        secrets = boto3.client("secretsmanager", region_name="us-east-1")
+        arn = secrets.create_secret(
+            Name="platform-mlflow-platform-user",
+            SecretString=json.dumps({"username": "mlops-platform", "password": "generated-1"}),
+        )["ARN"]
+        environment = {"MLFLOW_CREDENTIALS_SECRET_ARN": arn}
+
+        assert register.log_in_from_secret(environment, secrets.get_secret_value) is True
+
+    assert environment["MLFLOW_TRACKING_USERNAME"] == "mlops-platform"
+    assert environment["MLFLOW_TRACKING_PASSWORD"] == "generated-1"
+    elsewhere: dict[str, str] = {}
+    assert register.log_in_from_secret(elsewhere) is False
+    assert elsewhere == {}

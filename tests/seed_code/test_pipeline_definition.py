@@ -3,6 +3,7 @@ registry flavour and training branch kind."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -32,6 +33,16 @@ CASES = [(scenario, registry, kind) for scenario, registry in FLAVOURS for kind 
 ACCURACY_PATH = "binary_classification_metrics.accuracy.value"
 SKLEARN_IMAGE = f"141502667606.dkr.ecr.{REGION}.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 NAMES = ProjectNames(PROJECT_NAME, PROJECT_ID)
+SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:p-mlflow-platform-user-Ab12Cd"
+# What the build is given on the platform's self-hosted MLflow server (buildspec.yml).
+PRIVATE_ACCESS = definition.MlflowAccess.from_environment(
+    {
+        "MLFLOW_CREDENTIALS_SECRET_ARN": SECRET_ARN,
+        "MLFLOW_SUBNET_IDS": "subnet-0a1b2c3d,subnet-4e5f6a7b",
+        "MLFLOW_SECURITY_GROUP_ID": "sg-0a1b2c3d",
+        "MLFLOW_TRACKING_PASSWORD": "Platform-generated-0002",
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +74,13 @@ def definitions(
             )
             pipeline = definition.build_pipeline(project, run, pipeline_session)
             built[(scenario, registry, kind)] = (pipeline.name, json.loads(pipeline.definition()))
+            if registry == "mlflow":  # the same on the platform's self-hosted server
+                private = dataclasses.replace(run, mlflow_access=PRIVATE_ACCESS)
+                pipeline = definition.build_pipeline(project, private, pipeline_session)
+                built[(scenario, registry, kind, "private")] = (
+                    pipeline.name,
+                    json.loads(pipeline.definition()),
+                )
         yield built
 
 
@@ -241,3 +259,31 @@ def test_everything_stays_under_the_project_prefix_and_carries_the_project_tags(
         assert {"Key": "sagemaker:project-id", "Value": PROJECT_ID} in steps[name]["Arguments"][
             "Tags"
         ]
+
+
+@pytest.mark.parametrize(("scenario", "kind"), [(s, k) for s, r, k in CASES if r == "mlflow"])
+def test_on_a_private_server_the_register_job_joins_its_network_and_names_the_secret(
+    definitions, scenario, kind
+):
+    """The platform's self-hosted server is behind a private load balancer with a login: the
+    register job runs in its subnets and group, and reads the user's secret itself (its
+    name in the job's environment, the password nowhere in the definition)."""
+    _, document = definitions[(scenario, "mlflow", kind, "private")]
+    arguments = steps_of(document)["RegisterModel"]["Arguments"]
+
+    assert arguments["NetworkConfig"]["VpcConfig"] == {
+        "Subnets": ["subnet-0a1b2c3d", "subnet-4e5f6a7b"],
+        "SecurityGroupIds": ["sg-0a1b2c3d"],
+    }
+    assert arguments["Environment"]["MLFLOW_CREDENTIALS_SECRET_ARN"] == SECRET_ARN
+    assert "Platform-generated-0002" not in json.dumps(document)
+    other_steps = [step for step in document["Steps"] if step["Name"] != "RegisterModel"]
+    assert all("NetworkConfig" not in step.get("Arguments", {}) for step in other_steps)
+    # elsewhere (no secret given) the job is as it was
+    _, public = definitions[(scenario, "mlflow", kind)]
+    assert "NetworkConfig" not in steps_of(public)["RegisterModel"]["Arguments"]
+    assert "MLFLOW_CREDENTIALS_SECRET_ARN" not in json.dumps(public)
+
+
+def test_without_the_secret_a_build_asks_for_no_private_access() -> None:
+    assert definition.MlflowAccess.from_environment({"MLFLOW_SUBNET_IDS": "subnet-1"}) is None

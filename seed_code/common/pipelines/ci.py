@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipelines.definition import TrainingRun
+from pipelines.definition import MlflowAccess, TrainingRun
 from pipelines.deploy_config import STAGES, DeployConfig, load_deploy_config
 from pipelines.deploy_publish import publish_deploy_settings
 from pipelines.errors import BuildEnvironmentError, SeedError
@@ -243,6 +243,7 @@ def _train(
         role_arn=role_arn,
         approval_status=approval_status,
         repository=environ.get("CODEBUILD_SOURCE_REPO_URL") or None,
+        mlflow_access=MlflowAccess.from_environment(environ),
     )
     result = run_training(
         project,

@@ -14,10 +14,12 @@ step scripts to the project's prefix in S3, nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from steps.evaluate import METRIC_NAMES, METRICS_KEY
+from steps.mlflow_registration.register import CREDENTIALS_SECRET_VARIABLE
 
 from pipelines import lineage
 from pipelines.project import REPO_ROOT, Project
@@ -58,6 +60,35 @@ CONTENT_TYPES = ["text/csv", "application/json"]
 RESPONSE_TYPES = ["application/json"]
 
 
+# What the platform gives a build on its own (self-hosted) MLflow server, beside the
+# credentials the build itself logs in with (see buildspec.yml), and the secret's ARN.
+SUBNETS_VARIABLE = "MLFLOW_SUBNET_IDS"
+SECURITY_GROUP_VARIABLE = "MLFLOW_SECURITY_GROUP_ID"
+
+
+@dataclass(frozen=True)
+class MlflowAccess:
+    """How the register step reaches a tracking server in a private network (the platform's
+    self-hosted one): its subnets and security group, and the secret of the user it logs in
+    as, which the step reads itself (no password in the pipeline's definition)."""
+
+    secret_arn: str
+    subnets: tuple[str, ...]
+    security_groups: tuple[str, ...]
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> MlflowAccess | None:
+        """None when the build was given no secret: the server is reachable as it is."""
+        secret_arn = environ.get(CREDENTIALS_SECRET_VARIABLE, "").strip()
+        if not secret_arn:
+            return None
+
+        def ids(name: str) -> tuple[str, ...]:
+            return tuple(i.strip() for i in environ.get(name, "").split(",") if i.strip())
+
+        return cls(secret_arn, ids(SUBNETS_VARIABLE), ids(SECURITY_GROUP_VARIABLE))
+
+
 @dataclass(frozen=True)
 class TrainingRun:
     """What one build trains: the branch kind decides the pipeline and the target group."""
@@ -68,6 +99,7 @@ class TrainingRun:
     role_arn: str
     approval_status: str = "PendingManualApproval"
     repository: str | None = None
+    mlflow_access: MlflowAccess | None = None
 
 
 def build_pipeline(project: Project, run: TrainingRun, session: PipelineSession) -> Pipeline:
@@ -359,6 +391,20 @@ def _sagemaker_register_step(registration: Registration) -> Any:
     )
 
 
+def _private_network(access: MlflowAccess | None) -> dict[str, Any]:
+    """The register job's place in the tracking server's network, and its secret's name."""
+    if access is None:
+        return {}
+    from sagemaker.core.network import NetworkConfig
+
+    return {
+        "network_config": NetworkConfig(
+            subnets=list(access.subnets), security_group_ids=list(access.security_groups)
+        ),
+        "env": {CREDENTIALS_SECRET_VARIABLE: access.secret_arn},
+    }
+
+
 def _mlflow_register_step(registration: Registration) -> Any:
     """A processing step that logs and registers the model in MLflow (steps/mlflow_registration)."""
     from sagemaker.core.processing import FrameworkProcessor
@@ -389,6 +435,7 @@ def _mlflow_register_step(registration: Registration) -> Any:
         base_job_name=f"{project.prefix}-register",
         sagemaker_session=registration.session,
         tags=project.tags,
+        **_private_network(run.mlflow_access),
     )
     return ProcessingStep(
         name=REGISTER,

@@ -89,7 +89,7 @@ class Receiver:
 def receiver() -> Iterator[Receiver]:
     state = Receiver("")
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
             headers = {key.lower(): value for key, value in self.headers.items()}
@@ -101,21 +101,36 @@ def receiver() -> Iterator[Receiver]:
             )
             with state.lock:
                 state.deliveries.append(Delivery(headers, body, answer))
-            data = str(answer.get("body", "")).encode()
-            self.send_response(int(answer["statusCode"]))
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.reply(int(answer["statusCode"]), str(answer.get("body", "")).encode())
 
-        def log_message(self, format: str, *args: Any) -> None:
-            return
+    with serving(Handler) as url:
+        state.url = f"{url}/"
+        yield state
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/"
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A test server's handler: no log line per request; one call answers."""
+
+    def reply(self, status: int, data: bytes, content_type: str = "") -> None:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``http://127.0.0.1:<port>``, answered by ``handler`` in threads until the block ends."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield state
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

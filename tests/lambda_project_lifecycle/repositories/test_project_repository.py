@@ -21,6 +21,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from lambda_project_lifecycle.mlflow_build_access import PlatformMlflowServer
 from lambda_project_lifecycle.naming import ProjectNames
 from sandbox.git_server import GitHttpServer
 from tests.lambda_project_lifecycle.conftest import (
@@ -998,6 +999,69 @@ def test_the_training_role_may_use_only_the_projects_tracking_server(
 
     assert update["Status"] == "SUCCESS", update["Reason"]
     assert update["Data"]["MlflowTrackingServerArn"] == server_arn
+
+
+# The platform's self-hosted server: its builds run in its VPC and log in as its user.
+SELF_HOSTED = PlatformMlflowServer(
+    tracking_uri=MLFLOW_TRACKING_URI,
+    credentials_secret_arn=(
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:platform-mlflow-platform-user-Ab12Cd"
+    ),
+    vpc_id="vpc-0a1b2c3d",
+    subnet_ids="subnet-0a1b2c3d,subnet-4e5f6a7b",
+    security_group_id="sg-0a1b2c3d",
+)
+
+
+@pytest.mark.parametrize(
+    ("property_value", "on_the_platforms_server"),
+    [
+        ("", True),
+        (MLFLOW_TRACKING_URI + "/", True),  # the same server, named by the project
+        ("https://mlflow.team-a.example", False),
+        (MANAGED_MLFLOW, False),
+    ],
+)
+def test_builds_get_the_self_hosted_servers_network_and_user_only_when_on_it(
+    aws: Emulated, lifecycle: Lifecycle, property_value: str, on_the_platforms_server: bool
+) -> None:
+    """The product template reads these attributes for its build's VPC and credentials; a
+    project on a server of its own gets none: the platform's password goes to no other server."""
+    aws.settings = dataclasses.replace(aws.settings, platform_mlflow=SELF_HOSTED)
+    props = lifecycle.properties(Registry="mlflow", MlflowTrackingUri=property_value)
+
+    created = lifecycle.send("Create", props)
+
+    assert created["Status"] == "SUCCESS", created["Reason"]
+    data = created["Data"]
+    assert data["MlflowTrackingUri"] == (property_value or MLFLOW_TRACKING_URI)
+    build = {
+        key: data[key]
+        for key in (
+            "MlflowBuildCredentialsArn",
+            "MlflowBuildVpcId",
+            "MlflowBuildSubnetIds",
+            "MlflowBuildSecurityGroupId",
+        )
+    }
+    if on_the_platforms_server:
+        assert build == {
+            "MlflowBuildCredentialsArn": SELF_HOSTED.credentials_secret_arn,
+            "MlflowBuildVpcId": "vpc-0a1b2c3d",
+            "MlflowBuildSubnetIds": "subnet-0a1b2c3d,subnet-4e5f6a7b",
+            "MlflowBuildSecurityGroupId": "sg-0a1b2c3d",
+        }
+    else:
+        assert set(build.values()) == {""}
+
+
+def test_without_a_self_hosted_server_builds_get_no_credentials(lifecycle: Lifecycle) -> None:
+    created = lifecycle.send("Create", lifecycle.properties(Registry="mlflow"))
+
+    assert created["Status"] == "SUCCESS", created["Reason"]
+    assert created["Data"]["MlflowTrackingUri"] == MLFLOW_TRACKING_URI
+    assert created["Data"]["MlflowBuildCredentialsArn"] == ""
+    assert created["Data"]["MlflowBuildVpcId"] == ""
 
 
 @pytest.mark.parametrize(

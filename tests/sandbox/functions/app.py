@@ -1,5 +1,6 @@
 """Handlers the Lambda runtime tests deploy (zipped as a function's code, never imported here)."""
 
+import json
 import os
 import sys
 import time
@@ -58,3 +59,27 @@ def sleep(event, context):
 
 def leave(event, context):
     sys.exit(3)
+
+
+def http_answer(event, context):
+    """A function URL's function: answers 201 with what it was handed, and a cookie."""
+    return {
+        "statusCode": 201,
+        "headers": {"Content-Type": "application/json", "X-Handled-By": "http_answer"},
+        "cookies": ["seen=1"],
+        "body": json.dumps(
+            {
+                "version": event["version"],
+                "method": event["requestContext"]["http"]["method"],
+                "path": event["rawPath"],
+                "query": event.get("queryStringParameters"),
+                "header": event["headers"].get("x-mlflow-signature"),
+                "body": event.get("body"),
+                "base64": event["isBase64Encoded"],
+            }
+        ),
+    }
+
+
+def plain_result(event, context):
+    return {"ok": True}

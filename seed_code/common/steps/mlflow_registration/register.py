@@ -17,12 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import tarfile
 import tempfile
+from collections.abc import MutableMapping
 from pathlib import Path
+from typing import Any
 
 METRICS_KEY = "binary_classification_metrics"
+# Set by the pipeline on a server that wants a login (pipelines/definition.py).
+CREDENTIALS_SECRET_VARIABLE = "MLFLOW_CREDENTIALS_SECRET_ARN"
 # Types the skops format must be told to trust to load tree ensembles; the model is ours,
 # trained by this pipeline's own training job.
 SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
@@ -156,8 +161,26 @@ def register_version(
     return str(version.version)
 
 
+def log_in_from_secret(environ: MutableMapping[str, str], read_secret: Any = None) -> bool:
+    """On a server that wants a login (the platform's self-hosted one), the pipeline names
+    the secret of the user to log in as (``MLFLOW_CREDENTIALS_SECRET_ARN``, JSON username and
+    password): read here, as the job's role, into the variables MLflow's client sends."""
+    secret_arn = environ.get(CREDENTIALS_SECRET_VARIABLE, "")
+    if not secret_arn:
+        return False
+    if read_secret is None:
+        import boto3
+
+        read_secret = boto3.client("secretsmanager").get_secret_value
+    secret = json.loads(read_secret(SecretId=secret_arn)["SecretString"])
+    environ["MLFLOW_TRACKING_USERNAME"] = str(secret["username"])
+    environ["MLFLOW_TRACKING_PASSWORD"] = str(secret["password"])
+    return True
+
+
 def main(argv: list[str] | None = None) -> dict[str, str]:
     args = parse_args(argv)
+    log_in_from_secret(os.environ)
     evaluation = json.loads((args.evaluation_dir / "evaluation.json").read_text())
     dataset = json.loads((args.dataset_dir / "dataset.json").read_text())
     tags = lineage_tags(
