@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from cfnlint.helpers import REGIONS as CFNLINT_REGIONS
 
 from lambda_project_lifecycle.stage_accounts import (
     ACCOUNT_ID_PATTERN,
@@ -189,7 +188,7 @@ def load_config(
             f"{LAMBDA_FUNCTION_NAME_MAX_LENGTH}-character limit; use a shorter prefix"
         )
     regions = tuple(values.get("regions", DEFAULT_REGIONS))
-    unknown = [region for region in regions if region not in cfnlint_regions()]
+    unknown = [r for r in regions if r not in DEFAULT_REGIONS and r not in cfnlint_regions()]
     if unknown:
         raise ConfigError(
             f"{sources.get('regions', 'default')}: regions: {', '.join(unknown)} "
@@ -299,8 +298,12 @@ def _from_environment(variable: str, key: str, raw: str) -> Any:
 
 
 def cfnlint_regions() -> frozenset[str]:
-    """The regions the installed cfn-lint has resource specifications for."""
-    return frozenset(CFNLINT_REGIONS)
+    """The regions the installed cfn-lint has resource specifications for. Asked only of
+    regions other than the defaults (a test keeps those among them): importing cfn-lint
+    loads its rule set, which a command such as ``sandbox`` does not otherwise need."""
+    from cfnlint.helpers import REGIONS
+
+    return frozenset(REGIONS)
 
 
 def _read_file(path: Path) -> dict[str, Any]:

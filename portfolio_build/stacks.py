@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 from botocore.exceptions import ClientError
-from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from portfolio_build.errors import PublishError
+from portfolio_build.resource_schemas import create_only_properties
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -348,7 +348,7 @@ def estimate_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Reso
                 if old_properties.get(k) != new_properties.get(k)
             )
         )
-        replaces = bool(set(changed) & _create_only(resource_type))
+        replaces = bool(set(changed) & create_only_properties(resource_type))
         changes.append(
             ResourceChange(
                 "Modify", logical_id, resource_type, "True" if replaces else "False", changed
@@ -363,16 +363,6 @@ def _type(resource: Any) -> str:
 
 def _properties(resource: Any) -> dict[str, Any]:
     return dict(resource.get("Properties", {})) if isinstance(resource, dict) else {"": resource}
-
-
-def _create_only(resource_type: str) -> set[str]:
-    try:
-        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
-    except Exception:  # a type cfn-lint does not know: assume nothing is create-only
-        return set()
-    return {
-        p.removeprefix("/properties/").split("/")[0] for p in schema.get("createOnlyProperties", [])
-    }
 
 
 def _pause(attempt: int, started: float) -> None:

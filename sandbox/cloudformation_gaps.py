@@ -22,11 +22,9 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
-
+from portfolio_build.resource_schemas import create_only_properties
 from sandbox import template_processing
 from sandbox.emulator import AwsError, Call
 
@@ -80,17 +78,6 @@ DRIFT_CHECKS: dict[str, Callable[[Call, Any], str]] = {
     "AWS::Lambda::Function": _lambda,
     "AWS::IAM::Role": _role,
 }
-
-
-@cache
-def create_only_properties(resource_type: str) -> frozenset[str]:
-    try:
-        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
-    except Exception:
-        return frozenset()
-    return frozenset(
-        p.removeprefix("/properties/").split("/")[0] for p in schema.get("createOnlyProperties", [])
-    )
 
 
 class CloudFormationGaps:

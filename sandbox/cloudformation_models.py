@@ -11,6 +11,9 @@ adds both to moto's resource map:
   with the stack;
 - function URL: CreateFunctionUrlConfig on moto's Lambda (``Fn::GetAtt FunctionUrl``);
 - secret: CreateSecret on moto's Secrets Manager (a generated value as AWS generates it);
+- managed policy: moto's own create; deleted as CloudFormation deletes it, detached from
+  its roles, users and groups first (moto's model cannot delete, so the stack's roles could
+  never go: "must detach all policies first");
 - CodeBuild project: CreateProject on moto's CodeBuild with the template's
   properties (named as the API names them), ``Ref`` the name, ``Fn::GetAtt Arn``
   the ARN; an update replaces it under the same name; deleted with the stack.
@@ -347,6 +350,79 @@ class SecretModel(ResourceModel):
             )
 
 
+class ManagedPolicyModel(ResourceModel):
+    """``AWS::IAM::ManagedPolicy`` made by moto's own model (``Ref`` the ARN), deleted with the
+    stack as CloudFormation deletes it: detached from every role, user and group, then
+    deleted. moto's model has no delete, which left the policy attached and every role of
+    the stack undeletable."""
+
+    TYPE = "AWS::IAM::ManagedPolicy"
+
+    def __init__(self, policy: Any) -> None:
+        self.policy = policy
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.policy.arn)
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "PolicyArn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "PolicyArn":
+            return self.policy.arn
+        raise KeyError(attribute_name)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ManagedPolicyModel:
+        from moto.iam.models import ManagedPolicy
+
+        return cls(
+            ManagedPolicy.create_from_cloudformation_json(
+                resource_name, cloudformation_json, account_id, region_name
+            )
+        )
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: ManagedPolicyModel,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> ManagedPolicyModel:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.iam.models import iam_backends
+
+        backend = iam_backends[account_id][self.policy.partition]
+        arn = str(self.policy.arn)
+        for role in list(backend.roles.values()):
+            if arn in role.managed_policies:
+                backend.detach_role_policy(arn, role.name)
+        for user in list(backend.users.values()):
+            if arn in user.managed_policies:
+                backend.detach_user_policy(arn, user.name)
+        for group in list(backend.groups.values()):
+            if arn in group.managed_policies:
+                backend.detach_group_policy(arn, group.name)
+        with contextlib.suppress(Exception):  # moto's not-found error: it went first
+            backend.delete_policy(arn)
+
+
 def generated_secret(backend: Any, options: dict[str, Any]) -> str:
     """A value as ``GenerateSecretString`` makes it (GetRandomPassword's defaults)."""
     answer = backend.get_random_password(
@@ -401,7 +477,7 @@ class ModelMap:
 
 
 class ResourceModels:
-    """EventInvokeConfig, function URLs, CodeBuild projects and secrets in moto's
+    """EventInvokeConfig, function URLs, CodeBuild projects, secrets and managed policies in moto's
     CloudFormation while ``emulator`` runs."""
 
     def __init__(self, emulator: Emulator) -> None:
@@ -413,6 +489,7 @@ class ResourceModels:
                     FunctionUrlModel,
                     CodeBuildProjectModel,
                     SecretModel,
+                    ManagedPolicyModel,
                 )
             }
         )

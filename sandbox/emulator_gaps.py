@@ -157,10 +157,12 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 |                                   |                   | RetryPolicy back-off, DLQ with the     |
 |                                   |                   | error attributes (missing target: at   |
 |                                   |                   | once); other target kinds unsupported  |
-| events scheduled rules            | never fire        | :class:`SandboxClock`: each rate/cron  |
-|                                   |                   | occurrence up to the clock's time fires|
-|                                   |                   | a "Scheduled Event"; handlers still    |
-|                                   |                   | read the machine's clock               |
+| events scheduled rules            | never fire        | :class:`SandboxClock`: when it moves   |
+|                                   |                   | on, each rate/cron rule due since its  |
+|                                   |                   | last firing fires once (EventBridge    |
+|                                   |                   | does not catch up missed occurrences), |
+|                                   |                   | a "Scheduled Event" at its latest due  |
+|                                   |                   | time; handlers see the moved-on time   |
 | codecommit git endpoint over      | none              | :class:`sandbox.codecommit_git.        |
 | HTTPS                             |                   | CodeCommitGitEndpoint`: the git server |
 |                                   |                   | with TLS from the run's CA             |
@@ -249,6 +251,11 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 |                                   |                   | ARN), deleted with the stack; added to |
 |                                   |                   | moto's model map only while the        |
 |                                   |                   | emulator runs                          |
+| cloudformation                    | made, never       | ResourceModels: moto's own create; on  |
+| AWS::IAM::ManagedPolicy           | deleted           | delete detached from its roles, users  |
+|                                   |                   | and groups, then deleted, as           |
+|                                   |                   | CloudFormation deletes it (else no     |
+|                                   |                   | role of the stack could be deleted)    |
 | cloudformation                    | skipped (with a   | not filled: the platform's             |
 | AWS::CloudWatch::Alarm,           | warning)          | FailedEventsAlarm and the queue policy |
 | AWS::SQS::QueuePolicy             |                   | for EventBridge are not made; nothing  |

@@ -18,9 +18,11 @@ emit through:
   target's dead-letter queue at once; other failures are retried with
   exponential back-off within the target's ``RetryPolicy`` (185 attempts and
   24 hours by default), then go to the dead-letter queue;
-- scheduled rules fire on :class:`SandboxClock`: each ``rate`` or ``cron``
-  occurrence between the last firing and the clock's time is one "Scheduled
-  Event". The sandbox moves the clock on; handlers still read the machine's.
+- scheduled rules fire on :class:`SandboxClock`: when the clock moves on, each
+  enabled ``rate`` or ``cron`` rule that came due since its last firing fires
+  once, a "Scheduled Event" at its latest due time. EventBridge does not catch
+  up occurrences it missed, so a jump of 25 hours runs a 10-minute schedule once,
+  not 150 times. The Lambda runtime shows handlers the same moved-on time.
 """
 
 from __future__ import annotations
@@ -48,7 +50,6 @@ logger = logging.getLogger(__name__)
 MAX_ENTRIES = 10
 DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 185
 DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 24 * 60 * 60
-MAX_OCCURRENCES_PER_ADVANCE = 1000
 RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
 # Delivery errors EventBridge does not retry: the target is missing or refuses the caller.
 NOT_RETRIED = (
@@ -266,39 +267,53 @@ class EventBus:
     # -- scheduled rules ---------------------------------------------------------------------
 
     def fire_schedules(self, now: datetime | None = None) -> list[dict[str, Any]]:
-        """Fire every enabled scheduled rule's occurrences up to ``now`` (the clock's time)."""
+        """Fire, once, every enabled scheduled rule that came due by ``now`` (the clock's
+        time) since it last fired; a rule seen for the first time counts from ``now``."""
         now = now or self.clock.now()
         fired = []
         for (account_id, region), backend in self._events_backends():
             for bus in backend.event_buses.values():
                 for rule in list(bus.rules.values()):
                     if rule.scheduled_expression and rule.state.startswith("ENABLED"):
-                        for when in self._occurrences(rule, now):
-                            event = self.envelope(
-                                source="aws.events",
-                                detail_type="Scheduled Event",
-                                detail={},
-                                resources=[rule.arn],
-                                region=region,
-                                account_id=account_id,
-                                time=_iso(when),
+                        when = self._due(rule, now)
+                        if when is not None:
+                            fired.append(
+                                self._fire(rule.arn, list(rule.targets), when, region, account_id)
                             )
-                            with self._lock:
-                                self.events.append(event)
-                            for target in list(rule.targets):
-                                self._send(event, rule.arn, target, region, account_id)
-                            fired.append(event)
         return fired
 
-    def _occurrences(self, rule: Any, now: datetime) -> list[datetime]:
+    def _due(self, rule: Any, now: datetime) -> datetime | None:
+        """The rule's latest occurrence since its last firing, remembered as fired (or None)."""
         with self._lock:
             since = self._schedule_origin.setdefault(rule.arn, now)
-        expression = rule.scheduled_expression.strip()
-        found = schedule_occurrences(expression, since, now)[:MAX_OCCURRENCES_PER_ADVANCE]
-        if found:
+        when = due_occurrence(rule.scheduled_expression.strip(), since, now)
+        if when is not None:
             with self._lock:
-                self._schedule_origin[rule.arn] = found[-1]
-        return found
+                self._schedule_origin[rule.arn] = when
+        return when
+
+    def _fire(
+        self,
+        rule_arn: str,
+        targets: list[dict[str, Any]],
+        when: datetime,
+        region: str,
+        account_id: str,
+    ) -> dict[str, Any]:
+        event = self.envelope(
+            source="aws.events",
+            detail_type="Scheduled Event",
+            detail={},
+            resources=[rule_arn],
+            region=region,
+            account_id=account_id,
+            time=_iso(when),
+        )
+        with self._lock:
+            self.events.append(event)
+        for target in targets:
+            self._send(event, rule_arn, target, region, account_id)
+        return event
 
     def _events_backends(self) -> list[tuple[tuple[str, str], Any]]:
         from moto.events.models import events_backends
@@ -458,24 +473,19 @@ def rendered(target: dict[str, Any], event: dict[str, Any]) -> str:
     return json.dumps(event)
 
 
-def schedule_occurrences(expression: str, since: datetime, until: datetime) -> list[datetime]:
-    """The times in (``since``, ``until``] at which a ``rate(...)`` or ``cron(...)`` fires."""
+def due_occurrence(expression: str, since: datetime, until: datetime) -> datetime | None:
+    """The latest time in (``since``, ``until``] at which a ``rate(...)`` or ``cron(...)``
+    fires, or None when it does not fire in that span."""
     rate = re.fullmatch(r"rate\(\s*(\d+)\s+(\w+)\s*\)", expression)
     if rate:
-        seconds = int(rate.group(1)) * RATE_UNITS[rate.group(2).lower()]
-        found, when = [], since + timedelta(seconds=seconds)
-        while when <= until and len(found) < MAX_OCCURRENCES_PER_ADVANCE:
-            found.append(when)
-            when += timedelta(seconds=seconds)
-        return found
+        period = timedelta(seconds=int(rate.group(1)) * RATE_UNITS[rate.group(2).lower()])
+        periods = (until - since) // period
+        return since + periods * period if periods else None
     cron = re.fullmatch(r"cron\((.+)\)", expression)
     if cron is None:
         raise ValueError(f"not a schedule expression: {expression!r}")
-    return [
-        when
-        for when in AwsCroniter(cron.group(1)).get_all_schedule_bw_dates(since, until)
-        if since < when <= until
-    ][:MAX_OCCURRENCES_PER_ADVANCE]
+    (latest,) = AwsCroniter(cron.group(1)).get_prev(until, inclusive=True)
+    return latest if latest is not None and since < latest <= until else None
 
 
 def _iso(moment: datetime) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from portfolio_build.config import DEFAULT_REGIONS, load_config
+from portfolio_build.config import DEFAULT_REGIONS, cfnlint_regions, load_config
 from portfolio_build.errors import ConfigError
 
 
@@ -84,6 +84,11 @@ def test_a_misspelled_environment_variable_stops_the_build(tmp_path: Path) -> No
     # MLOPS_PORTFOLIO_REGION (no S) would otherwise lint the default regions and say OK.
     with pytest.raises(ConfigError, match="environment: unknown variable MLOPS_PORTFOLIO_REGION "):
         load_config(environ={"MLOPS_PORTFOLIO_REGION": "eu-central-1"}, cwd=tmp_path)
+
+
+def test_the_default_regions_are_regions_cfn_lint_knows() -> None:
+    # load_config asks cfn-lint only about other regions: these must stay among its own.
+    assert set(DEFAULT_REGIONS) <= cfnlint_regions()
 
 
 def test_a_region_cfn_lint_does_not_know_is_named(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """Resources moto's CloudFormation skips, made in its backends: EventInvokeConfig, function
-URLs, CodeBuild, Secrets Manager secrets."""
+URLs, CodeBuild, Secrets Manager secrets; and managed policies moto makes but cannot delete."""
 
 from __future__ import annotations
 
@@ -178,6 +178,60 @@ def test_a_stack_makes_the_generated_secret_its_output_names(emulator: Emulator)
     cloudformation.delete_stack(StackName="platform")
 
     assert secrets.list_secrets()["SecretList"] == []
+
+
+def test_a_stack_with_a_managed_policy_on_its_roles_deletes_them_all(emulator: Emulator) -> None:
+    """The platform's MLflow read policy on its functions' roles: CloudFormation detaches and
+    deletes the policy, so the roles can go too (taskcat's delete of the platform stack)."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    read = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "sagemaker:DescribeMlflowApp", "Resource": "*"}
+        ],
+    }
+    body = {
+        "Resources": {
+            "WebhookRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {"AssumeRolePolicyDocument": trust},
+            },
+            "ReconcileRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {"AssumeRolePolicyDocument": trust},
+            },
+            "MlflowRead": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "PolicyDocument": read,
+                    "Roles": [{"Ref": "WebhookRole"}, {"Ref": "ReconcileRole"}],
+                },
+            },
+        },
+        "Outputs": {"Policy": {"Value": {"Ref": "MlflowRead"}}},
+    }
+    cloudformation = emulator.client("cloudformation")
+    iam = emulator.client("iam")
+    cloudformation.create_stack(StackName="platform", TemplateBody=json.dumps(body))
+    (stack,) = cloudformation.describe_stacks(StackName="platform")["Stacks"]
+    policy = stack["Outputs"][0]["OutputValue"]
+    (role,) = [r["RoleName"] for r in iam.list_roles()["Roles"] if "WebhookRole" in r["RoleName"]]
+    attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [policy]
+
+    cloudformation.delete_stack(StackName="platform")
+
+    assert iam.list_roles()["Roles"] == []
+    assert iam.list_policies(Scope="Local")["Policies"] == []
 
 
 def test_the_models_leave_with_the_emulator() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from sandbox.emulator import Emulator
-from sandbox.event_delivery import EventBus, schedule_occurrences
+from sandbox.event_delivery import EventBus, due_occurrence
 from sandbox.lambda_runtime import LambdaRuntime
 from tests.sandbox.conftest import deploy, function_code
 
@@ -147,13 +147,15 @@ def test_disabled_rules_and_schedule_only_rules_match_no_event(
     events.delete_rule(Name="timer-only")
 
 
-def test_the_sandbox_clock_fires_each_scheduled_occurrence(
+def test_a_clock_jump_fires_each_due_schedule_once_at_its_latest_occurrence(
     emulator: Emulator, bus: EventBus, events: Any
 ) -> None:
     url, arn = queue(emulator, "schedule")
     rule_arn = events.put_rule(Name="reaper", ScheduleExpression="rate(1 day)")["RuleArn"]
     events.put_targets(Rule="reaper", Targets=[{"Id": "q", "Arn": arn}])
-    bus.fire_schedules()  # the rule is seen: its schedule counts from now
+    events.put_rule(Name="reconcile", ScheduleExpression="rate(10 minutes)")
+    events.put_targets(Rule="reconcile", Targets=[{"Id": "q", "Arn": arn}])
+    bus.fire_schedules()  # the rules are seen: their schedules count from now
 
     started = bus.clock.now()
     bus.clock.advance(timedelta(days=2, hours=1))
@@ -161,24 +163,29 @@ def test_the_sandbox_clock_fires_each_scheduled_occurrence(
     fired = [json.loads(m["Body"]) for m in messages(emulator, url)]
     stored = stored_event("scheduled-event-reaper.json")
     assert [e["detail-type"] for e in fired] == ["Scheduled Event", "Scheduled Event"]
-    assert all(e.keys() == stored.keys() and e["resources"] == [rule_arn] for e in fired)
-    times = [datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%S%z") for e in fired]
-    assert times[0] - started.replace(microsecond=0) >= timedelta(days=1) - timedelta(seconds=1)
-    assert times[1] - times[0] == timedelta(days=1)
+    assert all(e.keys() == stored.keys() for e in fired)
+    by_rule = {e["resources"][0].rsplit("/", 1)[-1]: e for e in fired}
+    assert sorted(by_rule) == ["reaper", "reconcile"]  # 49 h of a 10-minute rule: one run
+    assert by_rule["reaper"]["resources"] == [rule_arn]
+    reaped = datetime.strptime(by_rule["reaper"]["time"], "%Y-%m-%dT%H:%M:%S%z")
+    assert abs(reaped - started - timedelta(days=2)) < timedelta(seconds=2)
     assert bus.clock.now() - datetime.now(UTC) > timedelta(days=2)
-    events.remove_targets(Rule="reaper", Ids=["q"])
-    events.delete_rule(Name="reaper")
+
+    bus.clock.advance(timedelta(hours=12))  # the reaper's next day has not come yet
+    (again,) = [json.loads(m["Body"]) for m in messages(emulator, url)]
+    assert again["resources"][0].endswith("/reconcile")
+    for rule in ("reaper", "reconcile"):
+        events.remove_targets(Rule=rule, Ids=["q"])
+        events.delete_rule(Name=rule)
 
 
-def test_cron_schedules_fire_at_their_times() -> None:
+def test_cron_schedules_are_due_at_their_latest_time() -> None:
     since = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
-    fired = schedule_occurrences("cron(0 3 * * ? *)", since, since + timedelta(days=2))
-
-    assert fired == [
-        datetime(2026, 11, 22, 3, 0, tzinfo=UTC),
-        datetime(2026, 11, 23, 3, 0, tzinfo=UTC),
-    ]
+    assert due_occurrence("cron(0 3 * * ? *)", since, since + timedelta(days=2)) == datetime(
+        2026, 11, 23, 3, 0, tzinfo=UTC
+    )
+    assert due_occurrence("cron(0 3 * * ? *)", since, since + timedelta(minutes=59)) is None
 
 
 def test_an_event_for_a_missing_target_goes_to_its_dead_letter_queue(

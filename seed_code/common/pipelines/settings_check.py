@@ -23,7 +23,7 @@ class TrainingSettingsError(SeedError):
 def check_training_settings() -> None:
     where = training_settings.SETTINGS_FILE
     try:
-        train.build_model(train.Hyperparameters(training_settings.HYPERPARAMETERS))
+        train.model_arguments(train.Hyperparameters(training_settings.HYPERPARAMETERS))
     except train.HyperparameterError as exc:
         raise TrainingSettingsError(str(exc)) from None
     metric = training_settings.THRESHOLD_METRIC

@@ -6,7 +6,7 @@ hyperparameters to the training job and records them as lineage), by the
 local run (pipelines/local.py) and, through the arguments it is given, by
 steps/train.py, so every run trains the same model the same way.
 
-Adding a hyperparameter: add it here and read it in ``build_model()`` of
+Adding a hyperparameter: add it here and read it in ``model_arguments()`` of
 steps/train.py. A hyperparameter set here that the training script does not
 read, or one it reads that is missing here, fails ``make test``, ``make plan``
 and the training job with an error naming this file.

@@ -7,9 +7,11 @@ container loads (``SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code``).
 
 Hyperparameters arrive as ``--<name> <value>`` (SageMaker passes the training
 job's hyperparameters that way), every one from pipelines/training_settings.py,
-their one home: this script has no defaults of its own. ``build_model()``
+their one home: this script has no defaults of its own. ``model_arguments()``
 reads them by name; a hyperparameter it reads that was not given, or one given
 that it does not read, stops the run with an error naming the settings file.
+The ML libraries are imported where the job uses them: the CI checks the
+settings with ``model_arguments()`` without loading them.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import joblib
-import pandas as pd
-from sklearn.ensemble import GradientBoostingClassifier
-from sklearn.metrics import accuracy_score
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.ensemble import GradientBoostingClassifier
 
 TARGET = "target"
 HERE = Path(__file__).resolve().parent
@@ -74,23 +76,30 @@ class Hyperparameters:
         if unused:
             raise HyperparameterError(
                 f"train: hyperparameter {unused[0]!r} is set in {SETTINGS_FILE} but "
-                "steps/train.py does not read it; read it in build_model() or remove it"
+                "steps/train.py does not read it; read it in model_arguments() or remove it"
             )
 
     def as_dict(self) -> dict[str, object]:
         return dict(self._values)
 
 
-def build_model(hyperparameters: Hyperparameters) -> GradientBoostingClassifier:
-    """The untrained model. Each hyperparameter it takes is read here, by name."""
-    model = GradientBoostingClassifier(
-        n_estimators=hyperparameters.integer("n_estimators"),
-        max_depth=hyperparameters.integer("max_depth"),
-        learning_rate=hyperparameters.number("learning_rate"),
-        random_state=hyperparameters.integer("random_state"),
-    )
+def model_arguments(hyperparameters: Hyperparameters) -> dict[str, object]:
+    """The untrained model's arguments. Each hyperparameter it takes is read here, by name."""
+    arguments: dict[str, object] = {
+        "n_estimators": hyperparameters.integer("n_estimators"),
+        "max_depth": hyperparameters.integer("max_depth"),
+        "learning_rate": hyperparameters.number("learning_rate"),
+        "random_state": hyperparameters.integer("random_state"),
+    }
     hyperparameters.check_all_read()
-    return model
+    return arguments
+
+
+def build_model(hyperparameters: Hyperparameters) -> GradientBoostingClassifier:
+    """The untrained model, made with :func:`model_arguments`."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    return GradientBoostingClassifier(**model_arguments(hyperparameters))
 
 
 def parse_hyperparameters(arguments: list[str]) -> Hyperparameters:
@@ -133,6 +142,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def read_split(directory: Path) -> pd.DataFrame:
+    import pandas as pd
+
     files = sorted(directory.glob("*.csv"))
     if not files:
         raise SystemExit(f"train: no *.csv file in {directory}")
@@ -140,6 +151,9 @@ def read_split(directory: Path) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
+    import joblib
+    from sklearn.metrics import accuracy_score
+
     args = parse_args(argv)
     model = build_model(args.hyperparameters)  # a settings mistake stops the run before any work
     hyperparameters = args.hyperparameters.as_dict()
