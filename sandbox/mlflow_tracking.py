@@ -31,6 +31,9 @@ URL_NETWORK = Path(__file__).parent / "url_network"
 # MLflow caches the webhooks of each event for a minute: a webhook paused in the sandbox's
 # walk must stop deliveries within a second, as the walk checks right after.
 WEBHOOK_CACHE_SECONDS = "1"
+# No job runner: MLflow 3 starts eight huey consumers (~1.4 GB PSS) for its GenAI jobs,
+# which neither the registry nor its webhooks (delivered from a thread pool) use.
+NO_JOB_RUNNER = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
 class MlflowServer:
@@ -68,7 +71,7 @@ class MlflowServer:
             cwd=directory,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(environment or {})},
+            env={**os.environ, **NO_JOB_RUNNER, **(environment or {})},
             start_new_session=True,  # its workers in its own process group, stopped with it
         )  # fmt: skip
         self._serving = False
