@@ -61,6 +61,7 @@ class ResourceModel:
 
     TYPE = ""
     NAME_PROPERTY = ""  # the property that names the resource ("" when none does)
+    ATTRIBUTES: tuple[str, ...] = ()  # what ``Fn::GetAtt`` reads, from :meth:`attributes`
 
     @classmethod
     def cloudformation_type(cls) -> str:
@@ -72,7 +73,15 @@ class ResourceModel:
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return False
+        return attr in cls.ATTRIBUTES
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name not in self.ATTRIBUTES:
+            raise KeyError(attribute_name)
+        return self.attributes()[attribute_name]
+
+    def attributes(self) -> dict[str, Any]:
+        return {}
 
     def is_created(self) -> bool:
         return True
@@ -149,6 +158,7 @@ class CodeBuildProjectModel(ResourceModel):
 
     TYPE = "AWS::CodeBuild::Project"
     NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("Arn",)
 
     def __init__(self, name: str, arn: str, account_id: str, region: str) -> None:
         self.name = name
@@ -156,14 +166,8 @@ class CodeBuildProjectModel(ResourceModel):
         self.account_id = account_id
         self.region = region
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "Arn":
-            return self.arn
-        raise KeyError(attribute_name)
+    def attributes(self) -> dict[str, Any]:
+        return {"Arn": self.arn}
 
     @property
     def physical_resource_id(self) -> str:
@@ -233,14 +237,8 @@ class FunctionUrlModel(MadeAgainOnUpdate):
         self.function_name = function_name
         self.answer = answer
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in cls.ATTRIBUTES
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name in self.ATTRIBUTES:
-            return self.answer[attribute_name]
-        raise KeyError(attribute_name)
+    def attributes(self) -> dict[str, Any]:
+        return self.answer
 
     @property
     def physical_resource_id(self) -> str:
@@ -284,6 +282,7 @@ class SecretModel(ResourceModel):
 
     TYPE = "AWS::SecretsManager::Secret"
     NAME_PROPERTY = "Name"
+    ATTRIBUTES = ("Id",)
 
     def __init__(self, arn: str) -> None:
         self.arn = arn
@@ -292,14 +291,8 @@ class SecretModel(ResourceModel):
     def physical_resource_id(self) -> str:
         return self.arn
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "Id":
-            return self.arn
-        raise KeyError(attribute_name)
+    def attributes(self) -> dict[str, Any]:
+        return {"Id": self.arn}
 
     @classmethod
     def create_from_cloudformation_json(
@@ -357,6 +350,7 @@ class ManagedPolicyModel(ResourceModel):
     the stack undeletable."""
 
     TYPE = "AWS::IAM::ManagedPolicy"
+    ATTRIBUTES = ("PolicyArn",)
 
     def __init__(self, policy: Any) -> None:
         self.policy = policy
@@ -365,14 +359,8 @@ class ManagedPolicyModel(ResourceModel):
     def physical_resource_id(self) -> str:
         return str(self.policy.arn)
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "PolicyArn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "PolicyArn":
-            return self.policy.arn
-        raise KeyError(attribute_name)
+    def attributes(self) -> dict[str, Any]:
+        return {"PolicyArn": self.policy.arn}
 
     @classmethod
     def create_from_cloudformation_json(
@@ -410,15 +398,15 @@ class ManagedPolicyModel(ResourceModel):
 
         backend = iam_backends[account_id][self.policy.partition]
         arn = str(self.policy.arn)
-        for role in list(backend.roles.values()):
-            if arn in role.managed_policies:
-                backend.detach_role_policy(arn, role.name)
-        for user in list(backend.users.values()):
-            if arn in user.managed_policies:
-                backend.detach_user_policy(arn, user.name)
-        for group in list(backend.groups.values()):
-            if arn in group.managed_policies:
-                backend.detach_group_policy(arn, group.name)
+        holders = (
+            (backend.roles, backend.detach_role_policy),
+            (backend.users, backend.detach_user_policy),
+            (backend.groups, backend.detach_group_policy),
+        )
+        for entities, detach in holders:
+            for entity in list(entities.values()):
+                if arn in entity.managed_policies:
+                    detach(arn, entity.name)
         with contextlib.suppress(Exception):  # moto's not-found error: it went first
             backend.delete_policy(arn)
 
