@@ -111,6 +111,24 @@ class MadeAgainOnUpdate(ResourceModel):
         )
 
 
+class ReplacedOnUpdate(ResourceModel):
+    """A model an update replaces: the original is deleted, then made again."""
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(  # type: ignore[attr-defined]
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+
 class EventInvokeConfigModel(MadeAgainOnUpdate):
     """``AWS::Lambda::EventInvokeConfig``: a function's asynchronous-invocation settings."""
 
@@ -343,7 +361,7 @@ class SecretModel(ResourceModel):
             )
 
 
-class ManagedPolicyModel(ResourceModel):
+class ManagedPolicyModel(ReplacedOnUpdate):
     """``AWS::IAM::ManagedPolicy`` made by moto's own model (``Ref`` the ARN), deleted with the
     stack as CloudFormation deletes it: detached from every role, user and group, then
     deleted. moto's model has no delete, which left the policy attached and every role of
@@ -377,20 +395,6 @@ class ManagedPolicyModel(ResourceModel):
             ManagedPolicy.create_from_cloudformation_json(
                 resource_name, cloudformation_json, account_id, region_name
             )
-        )
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: ManagedPolicyModel,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> ManagedPolicyModel:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
         )
 
     def delete(self, account_id: str, region_name: str) -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from sandbox.cloudformation_models import ModelMap, ResourceModel
+from sandbox.cloudformation_models import ModelMap, ReplacedOnUpdate, ResourceModel
 from sandbox.emulator import AwsError, Call
 from sandbox.service_catalog import Catalog, Portfolio, catalog, new_id, page, tag_list
 
@@ -485,7 +485,7 @@ class CatalogPortfolioResource(ResourceModel):
         catalog(account_id, region).portfolios.pop(self.portfolio.id, None)
 
 
-class CatalogPrincipalResource(ResourceModel):
+class CatalogPrincipalResource(ReplacedOnUpdate):
     """``AWS::ServiceCatalog::PortfolioPrincipalAssociation``."""
 
     TYPE = "AWS::ServiceCatalog::PortfolioPrincipalAssociation"
@@ -513,20 +513,6 @@ class CatalogPrincipalResource(ResourceModel):
         )
         return cls(
             properties["PortfolioId"], properties["PrincipalARN"], properties["PrincipalType"]
-        )
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: CatalogPrincipalResource,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> CatalogPrincipalResource:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
         )
 
     def delete(self, account_id: str, region: str) -> None:
