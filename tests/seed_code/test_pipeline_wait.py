@@ -1,5 +1,6 @@
-"""How the seed's build waits for its pipeline: soon at first, then every 30 s, and never past
-the time it was given."""
+"""How the seed's build waits for its pipeline: it sees the end within a tenth of the pipeline's
+run time (within a second for a short one), looks every 30 s at most once the pipeline is long,
+and never waits past the time it was given."""
 
 from __future__ import annotations
 
@@ -10,24 +11,44 @@ from pipelines.pipeline_run import PipelineRunError, wait_for_execution
 
 
 class Execution:
-    """describe_pipeline_execution answering the statuses given, then the last one forever."""
+    """describe_pipeline_execution of a pipeline that succeeds ``ends_after`` seconds in (on the
+    clock of the sleeps the wait takes); counts the looks."""
 
-    def __init__(self, *statuses: str) -> None:
-        self.statuses = list(statuses)
+    def __init__(self, ends_after: float, slept: list[float]) -> None:
+        self.ends_after = ends_after
+        self.slept = slept
+        self.looks = 0
 
     def describe_pipeline_execution(self, PipelineExecutionArn: str) -> dict[str, Any]:
-        status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
-        return {"PipelineExecutionStatus": status}
+        self.looks += 1
+        done = sum(self.slept) >= self.ends_after
+        return {"PipelineExecutionStatus": "Succeeded" if done else "Executing"}
 
 
-def test_a_short_pipeline_is_seen_finished_within_seconds_then_polls_settle_at_30_s() -> None:
+@pytest.mark.parametrize("ends_after", [0.5, 3.0, 6.2, 14.0, 47.0, 130.0])
+def test_a_short_pipeline_is_seen_finished_within_a_second_or_a_tenth_of_its_time(
+    ends_after: float,
+) -> None:
     slept: list[float] = []
-    statuses = ["Executing"] * 6 + ["Succeeded"]
 
-    status = wait_for_execution(Execution(*statuses), "arn", sleep=slept.append, report=print)
+    status = wait_for_execution(
+        Execution(ends_after, slept), "arn", sleep=slept.append, report=lambda line: None
+    )
 
     assert status == "Succeeded"
-    assert slept == [5.0, 10.0, 20.0, 30.0, 30.0, 30.0]
+    late = sum(slept) - ends_after
+    assert 0 <= late <= max(1.0, 0.1 * ends_after) + 1e-9
+
+
+def test_a_long_pipeline_is_looked_at_every_30_s_and_a_90_minute_one_some_220_times() -> None:
+    slept: list[float] = []
+    execution = Execution(90 * 60, slept)
+
+    wait_for_execution(execution, "arn", sleep=slept.append, report=lambda line: None)
+
+    assert max(slept) == 30.0
+    assert all(pause == 30.0 for pause, waited in zip(slept, _running(slept)) if waited >= 300)
+    assert execution.looks < 230  # DescribePipelineExecution calls in 90 minutes
 
 
 def test_the_wait_ends_at_its_timeout_to_the_second() -> None:
@@ -35,8 +56,17 @@ def test_the_wait_ends_at_its_timeout_to_the_second() -> None:
 
     with pytest.raises(PipelineRunError, match="still Executing after 2 min"):
         wait_for_execution(
-            Execution("Executing"), "arn", timeout_seconds=120, sleep=slept.append, report=print
+            Execution(10_000, slept), "arn", timeout_seconds=120, sleep=slept.append, report=print
         )
 
-    assert slept == [5.0, 10.0, 20.0, 30.0, 30.0, 25.0]
-    assert sum(slept) == 120
+    assert sum(slept) == pytest.approx(120)
+    assert all(pause > 0 for pause in slept)
+
+
+def _running(pauses: list[float]) -> list[float]:
+    """The time waited before each pause."""
+    total, before = 0.0, []
+    for pause in pauses:
+        before.append(total)
+        total += pause
+    return before

@@ -29,9 +29,11 @@ if TYPE_CHECKING:
 
 FINISHED = {"Succeeded", "Failed", "Stopped"}
 DEFAULT_POLL_SECONDS = 30.0
-# The first looks come sooner (5 s, then 10, 20, then every poll_seconds): a short pipeline's
-# build ends within seconds of it instead of half a minute after.
-FIRST_POLL_SECONDS = 5.0
+# Each look comes a tenth of the time waited so far after the last (at least a second, at most
+# poll_seconds): the build sees a pipeline end within 10% of its run time (a short one within a
+# second of it, not half a minute after), and a long one is looked at every poll_seconds.
+MIN_POLL_SECONDS = 1.0
+POLL_FRACTION = 0.1
 DEFAULT_TIMEOUT_SECONDS = 2 * 60 * 60.0
 
 
@@ -161,9 +163,9 @@ def wait_for_execution(
 ) -> str:
     """Poll until the execution finishes; raise :class:`PipelineRunError` unless it succeeded.
 
-    Looks again after 5 s, then twice as long each time up to ``poll_seconds``."""
+    Looks again after a tenth of the time waited so far (at least ``MIN_POLL_SECONDS``, at
+    most ``poll_seconds``)."""
     waited = 0.0
-    delay = min(FIRST_POLL_SECONDS, poll_seconds)
     last = None
     while True:
         described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
@@ -180,10 +182,10 @@ def wait_for_execution(
                 f"pipeline execution {arn} still {status} after {timeout_seconds / 60:.0f} min; "
                 "follow it in SageMaker Studio (Pipelines)"
             )
+        delay = min(max(waited * POLL_FRACTION, MIN_POLL_SECONDS), poll_seconds)
         pause = min(delay, timeout_seconds - waited)  # the last look at the timeout itself
         sleep(pause)
         waited += pause
-        delay = min(delay * 2, poll_seconds)
 
 
 def _failure_message(sagemaker: Any, arn: str, status: str, described: dict[str, Any]) -> str:
