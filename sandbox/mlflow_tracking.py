@@ -1,7 +1,8 @@
 """A real MLflow tracking server on 127.0.0.1 (SQLite backend, artifacts in a directory).
 
-:class:`MlflowServer` starts ``mlflow server`` (the MLflow version this project pins)
-and returns at once: the process starts beside whatever the caller does next, and
+:class:`MlflowServer` starts ``mlflow server`` (the MLflow version this project pins),
+one process: the command becomes its uvicorn server (:mod:`sandbox.mlflow_exec`), and
+returns at once: the process starts beside whatever the caller does next, and
 :meth:`MlflowServer.wait_until_serving` waits for its ``/health``. The tests of the seed
 code and of the MLflow sync use it over plain HTTP; :func:`sandbox_tracking_server` is
 the sandbox's: HTTPS with a certificate of the run's CA (uvicorn's ``--ssl-certfile``/
@@ -33,11 +34,13 @@ URL_NETWORK = Path(__file__).parent / "url_network"
 WEBHOOK_CACHE_SECONDS = "1"
 # No job runner: MLflow 3 starts eight huey consumers (~1.4 GB PSS) for its GenAI jobs,
 # which neither the registry nor its webhooks (delivered from a thread pool) use.
+GRACEFUL_SHUTDOWN_SECONDS = 1
+MLFLOW_EXEC = Path(__file__).parent / "mlflow_exec.py"
 NO_JOB_RUNNER = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
 class MlflowServer:
-    """One ``mlflow server`` process; :meth:`stop` ends it and its workers."""
+    """One ``mlflow server`` process (its uvicorn server); :meth:`stop` ends it."""
 
     def __init__(
         self,
@@ -53,20 +56,20 @@ class MlflowServer:
         scheme = "https" if certificate else "http"
         self.url = f"{scheme}://127.0.0.1:{port}"
         self._context = ssl.create_default_context(cafile=str(trusted_ca)) if trusted_ca else None
-        tls = (
-            ["--uvicorn-opts", f"--ssl-certfile {certificate[0]} --ssl-keyfile {certificate[1]}"]
-            if certificate
-            else []
-        )
+        # Stopped, uvicorn waits for kept-alive connections to close; a second is enough for
+        # a request in flight (each is committed to SQLite as it ends).
+        uvicorn = f"--timeout-graceful-shutdown {GRACEFUL_SHUTDOWN_SECONDS}"
+        if certificate:
+            uvicorn += f" --ssl-certfile {certificate[0]} --ssl-keyfile {certificate[1]}"
         self._log_path = directory / "mlflow-server.log"
         self._log = self._log_path.open("wb")
         self._process = subprocess.Popen(
             [
-                sys.executable, "-m", "mlflow", "server",
+                sys.executable, str(MLFLOW_EXEC),
                 "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
                 "--backend-store-uri", f"sqlite:///{directory / 'mlflow.db'}",
                 "--artifacts-destination", str(directory / "mlartifacts"),
-                *tls,
+                "--uvicorn-opts", uvicorn,
             ],
             cwd=directory,
             stdout=self._log,
