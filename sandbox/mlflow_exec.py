@@ -29,7 +29,9 @@ def main(arguments: Sequence[str]) -> int:
     from mlflow.cli import cli
 
     if not callable(getattr(mlflow.server, "_exec_cmd", None)):
-        raise SystemExit("this MLflow version starts its server otherwise: see sandbox/mlflow_exec.py")
+        raise SystemExit(
+            "this MLflow version starts its server otherwise: see sandbox/mlflow_exec.py"
+        )
     mlflow.server._exec_cmd = exec_instead  # type: ignore[attr-defined]
     cli.main(["server", *arguments], prog_name="mlflow")
     return 0
