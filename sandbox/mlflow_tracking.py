@@ -32,10 +32,10 @@ URL_NETWORK = Path(__file__).parent / "url_network"
 # MLflow caches the webhooks of each event for a minute: a webhook paused in the sandbox's
 # walk must stop deliveries within a second, as the walk checks right after.
 WEBHOOK_CACHE_SECONDS = "1"
-# No job runner: MLflow 3 starts eight huey consumers (~1.4 GB PSS) for its GenAI jobs,
-# which neither the registry nor its webhooks (delivered from a thread pool) use.
 GRACEFUL_SHUTDOWN_SECONDS = 1
 MLFLOW_EXEC = Path(__file__).parent / "mlflow_exec.py"
+# No job runner: MLflow 3 starts eight huey consumers (~1.4 GB PSS) for its GenAI jobs,
+# which neither the registry nor its webhooks (delivered from a thread pool) use.
 NO_JOB_RUNNER = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
