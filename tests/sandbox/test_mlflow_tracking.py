@@ -42,11 +42,7 @@ def test_the_server_is_one_process_that_serves_the_registry_and_stops_at_once(
     finally:
         server.stop()
     assert time.monotonic() - began < 5
-    assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
+    assert not Path(f"/proc/{pid}").exists()  # ended and reaped
     connection.close()
     assert (tmp_path / "mlflow" / "mlflow.db").stat().st_size > 0
     assert os.path.exists(tmp_path / "mlflow" / "mlflow-server.log")
-
-
-def _zombie(pid: int) -> bool:
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
