@@ -44,6 +44,9 @@ from sandbox.sagemaker_endpoints import SageMakerEndpoints
 from sandbox.sagemaker_registry import ModelRegistry
 from sandbox.tls import CertificateAuthority
 
+# How long an endpoint stays Creating or Updating (minutes on AWS; nothing in the walk waits on
+# the length, only on the change of status and its event).
+ENDPOINT_SECONDS = 0.2
 # Lambda's asynchronous retries (1 and 2 minutes on AWS), shortened for a run of seconds.
 RETRY_DELAYS = (1.0, 2.0)
 # A Lambda environment idle this long is shut down: each holds 60-100 MB, and during most of
@@ -102,7 +105,7 @@ class EmbeddedAws:
         self,
         *,
         region: str = DEFAULT_REGION,
-        endpoint_seconds: float = 1.0,
+        endpoint_seconds: float = ENDPOINT_SECONDS,
         seed_tests: bool = False,
         mlflow: bool = False,
     ) -> None:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from lambda_project_lifecycle.deployments.mlflow_models import DEPLOY_ALIAS
 from sandbox.embedded_aws import EmbeddedAws
+from sandbox.mlflow_tracking import WEBHOOK_CACHE_SECONDS
 from sandbox.project_walk import ProjectWalk, RegisteredModel, WalkCheckFailed, check
 from sandbox.studio import CreatedProject
 
@@ -29,7 +30,9 @@ WEBHOOK_NAME = "mlops-portfolio-sync"
 WEBHOOK_EVENTS = ("model_version_alias.created", "model_version_alias.deleted")
 DELIVERY_WAIT_SECONDS = 30.0
 # How long the walk watches for a delivery that must not come (MLflow sends within ms).
-QUIET_SECONDS = 2.0
+QUIET_SECONDS = 0.5
+# How long a paused webhook may still be delivered to: MLflow's webhook cache (its TTL here).
+CACHE_FORGETS_SECONDS = float(WEBHOOK_CACHE_SECONDS) + 0.25
 # MLflowReconcileSchedule's default, rate(10 minutes): the clock moved on by one run.
 RECONCILE_ADVANCE = timedelta(minutes=10)
 # The tag the seed's promotion gives a copied version (pipelines/mlflow_registry.py).
@@ -179,7 +182,7 @@ class MlflowProjectWalk(ProjectWalk):
         name = self.names.model_package_group(kind)
         self.webhook.set_status("DISABLED")
         try:
-            time.sleep(QUIET_SECONDS)  # MLflow's webhook cache (1 s here) forgets it
+            time.sleep(CACHE_FORGETS_SECONDS)  # MLflow's webhook cache forgets it
             before = self.webhook.answered()
             self.mlflow.set_registered_model_alias(name, DEPLOY_ALIAS, str(model.version))
             time.sleep(QUIET_SECONDS)

@@ -1,6 +1,6 @@
 """How the seed's build waits for its pipeline: it sees the end within a tenth of the pipeline's
-run time (within a second for a short one), looks every 30 s at most once the pipeline is long,
-and never waits past the time it was given."""
+run time (within a quarter of a second for a short one), looks every 30 s at most once the
+pipeline is long, and never waits past the time it was given."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ class Execution:
         return {"PipelineExecutionStatus": "Succeeded" if done else "Executing"}
 
 
-@pytest.mark.parametrize("ends_after", [0.5, 3.0, 6.2, 14.0, 47.0, 130.0])
-def test_a_short_pipeline_is_seen_finished_within_a_second_or_a_tenth_of_its_time(
+@pytest.mark.parametrize("ends_after", [0.1, 0.5, 3.0, 6.2, 14.0, 47.0, 130.0])
+def test_a_short_pipeline_is_seen_finished_within_a_quarter_second_or_a_tenth_of_its_time(
     ends_after: float,
 ) -> None:
     slept: list[float] = []
@@ -38,10 +38,10 @@ def test_a_short_pipeline_is_seen_finished_within_a_second_or_a_tenth_of_its_tim
 
     assert status == "Succeeded"
     late = sum(slept) - ends_after
-    assert 0 <= late <= max(1.0, 0.1 * ends_after) + 1e-9
+    assert 0 <= late <= max(0.25, 0.1 * ends_after) + 1e-9
 
 
-def test_a_long_pipeline_is_looked_at_every_30_s_and_a_90_minute_one_some_220_times() -> None:
+def test_a_long_pipeline_is_looked_at_every_30_s_and_a_90_minute_one_some_230_times() -> None:
     slept: list[float] = []
     execution = Execution(90 * 60, slept)
 
@@ -51,7 +51,7 @@ def test_a_long_pipeline_is_looked_at_every_30_s_and_a_90_minute_one_some_220_ti
     waited_before = [0.0, *accumulate(slept)][:-1]
     after_five_minutes = [p for p, w in zip(slept, waited_before, strict=True) if w >= 300]
     assert after_five_minutes and all(pause == 30.0 for pause in after_five_minutes)
-    assert execution.looks < 230  # DescribePipelineExecution calls in 90 minutes
+    assert execution.looks < 240  # DescribePipelineExecution calls in 90 minutes
 
 
 def test_the_wait_ends_at_its_timeout_to_the_second() -> None:

@@ -29,10 +29,11 @@ if TYPE_CHECKING:
 
 FINISHED = {"Succeeded", "Failed", "Stopped"}
 DEFAULT_POLL_SECONDS = 30.0
-# Each look comes a tenth of the time waited so far after the last (at least a second, at most
-# poll_seconds): the build sees a pipeline end within 10% of its run time (a short one within a
-# second of it, not half a minute after), and a long one is looked at every poll_seconds.
-MIN_POLL_SECONDS = 1.0
+# Each look comes a tenth of the time waited so far after the last (at least a quarter of a
+# second, at most poll_seconds): the build sees a pipeline end within 10% of its run time (a
+# short one within a quarter of a second of it, not half a minute after), and a long one is
+# looked at every poll_seconds.
+MIN_POLL_SECONDS = 0.25
 POLL_FRACTION = 0.1
 DEFAULT_TIMEOUT_SECONDS = 2 * 60 * 60.0
 
