@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from pipelines import lineage
 from pipelines.local import run_locally
@@ -58,6 +59,13 @@ def test_the_registered_version_carries_the_lineage_of_a_model_package(tmp_path,
     logged = client.get_run(version.run_id)
     assert logged.data.params == {"max_depth": "3", "n_estimators": "100"}
     assert logged.data.metrics["accuracy"] == run.metric
+    requirements = (
+        Path(client.download_artifacts(version.run_id, "model/requirements.txt", str(tmp_path)))
+        .read_text()
+        .split()
+    )
+    assert sorted(r.split("==")[0] for r in requirements) == ["mlflow", "scikit-learn", "skops"]
+    assert all("==" in r for r in requirements)  # pinned to the versions the job ran
 
 
 def test_on_a_server_with_a_login_the_step_logs_in_with_the_secret_it_is_named():

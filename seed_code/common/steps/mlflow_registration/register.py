@@ -114,6 +114,15 @@ def quiet_plugins_that_do_not_apply(tracking_uri: str) -> None:
             logger.addFilter(_NotThisServer())
 
 
+def model_requirements() -> list[str]:
+    """What the logged model needs to load, pinned to this job's versions: scikit-learn and
+    skops (MLflow adds itself). Left to MLflow, it would infer them in a subprocess (seconds)
+    from every package the job had imported, pytest among them."""
+    import mlflow.sklearn
+
+    return list(mlflow.sklearn.get_default_pip_requirements(include_skops=True))
+
+
 def log_model_run(
     tracking_uri: str,
     experiment: str,
@@ -140,7 +149,10 @@ def log_model_run(
             )
             mlflow.set_tags(tags)
             logged = mlflow.sklearn.log_model(
-                model, name="model", skops_trusted_types=SKOPS_TRUSTED_TYPES
+                model,
+                name="model",
+                skops_trusted_types=SKOPS_TRUSTED_TYPES,
+                pip_requirements=model_requirements(),
             )
     return run.info.run_id, logged.model_uri
 
