@@ -190,14 +190,19 @@ class EmbeddedAws:
             os.environ.clear()
             os.environ.update(saved)
 
-    def settle(self, timeout: float = 300.0) -> None:
+    def settle(self, timeout: float = 300.0, *, scope: str | None = None) -> None:
         """Wait until nothing moves any more: no build, pipeline execution, endpoint change,
-        queued Lambda event or event retry, twice in a row (one can start another)."""
+        queued Lambda event or event retry, twice in a row (one can start another).
+
+        With ``scope`` (a project's id), only the builds and pipeline executions whose names
+        hold it count: a walk waits for its own project's, while another project's walk
+        builds beside it. Endpoint changes, Lambda events and retries count for every project
+        (they take a second or less)."""
         deadline = time.monotonic() + timeout
         quiet_rounds = 0
         while quiet_rounds < 2:
-            before = self._activity()
-            for waitable in self._running():
+            before = self._activity(scope)
+            for waitable in self._running(scope):
                 waitable.wait(max(0.0, deadline - time.monotonic()))
             if not self.endpoints.wait_until_settled(max(0.0, deadline - time.monotonic())):
                 raise TimeoutError(f"endpoints still changing after {timeout:g} s")
@@ -205,8 +210,8 @@ class EmbeddedAws:
                 raise TimeoutError(f"Lambda events still queued after {timeout:g} s")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"still busy after {timeout:g} s: {self.busy_text()}")
-            busy = self._running() or self.bus.retrying()
-            quiet_rounds = 0 if busy or self._activity() != before else quiet_rounds + 1
+            busy = self._running(scope) or self.bus.retrying()
+            quiet_rounds = 0 if busy or self._activity(scope) != before else quiet_rounds + 1
             if busy:
                 time.sleep(0.05)
 
@@ -230,18 +235,25 @@ class EmbeddedAws:
             busy.append("event deliveries waiting to be retried")
         return ", ".join(busy) or "nothing (it kept changing)"
 
-    def _running(self) -> list[threading.Event]:
+    def _builds(self, scope: str | None) -> list[Any]:
+        return [b for b in list(self.builds.builds.values()) if scope is None or scope in b.id]
+
+    def _executions(self, scope: str | None) -> list[Any]:
+        runs = list(self.pipelines.executions.values())
+        return [r for r in runs if scope is None or scope in r.arn]
+
+    def _running(self, scope: str | None = None) -> list[threading.Event]:
         return [
-            *(b.done for b in list(self.builds.builds.values()) if not b.done.is_set()),
-            *(r.done for r in list(self.pipelines.executions.values()) if not r.done.is_set()),
+            *(b.done for b in self._builds(scope) if not b.done.is_set()),
+            *(r.done for r in self._executions(scope) if not r.done.is_set()),
         ]
 
-    def _activity(self) -> tuple[int, int, int, int]:
+    def _activity(self, scope: str | None) -> tuple[int, int, int, int]:
         return (
             len(self.runtime.invocations),
             len(self.bus.events),
-            len(self.builds.builds),
-            len(self.pipelines.executions),
+            len(self._builds(scope)),
+            len(self._executions(scope)),
         )
 
     def stop(self) -> None:

@@ -169,7 +169,7 @@ class MlflowProjectWalk(ProjectWalk):
         change()
         status = self.webhook.delivered_after(before)
         check(status == 200, f"the webhook delivery was answered {status}")
-        self.aws.settle()
+        self.settle()
 
     # -- steps of their own -----------------------------------------------------------------
 

@@ -102,6 +102,11 @@ class ProjectWalk:
     def client(self, service: str) -> Any:
         return self.aws.emulator.client(service)
 
+    def settle(self) -> None:
+        """Wait until what this project's last change started is done (its builds, pipeline
+        executions and what follows them), though another project's walk goes on beside."""
+        self.aws.settle(scope=self.names.project_id)
+
     # -- git ----------------------------------------------------------------------------
 
     def clone_repository(self) -> str:
@@ -180,7 +185,7 @@ class ProjectWalk:
         )
 
     def _build_of(self, commit: str) -> dict[str, Any]:
-        self.aws.settle()
+        self.settle()
         codebuild = self.client("codebuild")
         ids = codebuild.list_builds_for_project(projectName=self.names.training_project())["ids"]
         builds = codebuild.batch_get_builds(ids=ids)["builds"] if ids else []
@@ -249,7 +254,7 @@ class ProjectWalk:
         self.client("sagemaker").update_model_package(
             ModelPackageArn=package["ModelPackageArn"], ModelApprovalStatus=status
         )
-        self.aws.settle()
+        self.settle()
         return package
 
     def approve(self, *kinds: str) -> str:
@@ -304,13 +309,24 @@ class ProjectWalk:
         )
         return f"{done}: {endpoint} rolled back, {self._variants_text(endpoint)}"
 
-    def reap(self) -> str:
-        endpoint = self.names.endpoint("development")
-        check(endpoint in self.endpoint_names(), f"{endpoint} is not there to be reaped")
+    def reap(self, *others: ProjectWalk) -> str:
+        """The clock moved past the development endpoints' expiry: the reaper deletes this
+        project's, and those of ``others`` (walked beside it; their steps check with
+        :meth:`reaped`)."""
+        for walk in (self, *others):
+            endpoint = walk.names.endpoint("development")
+            check(endpoint in walk.endpoint_names(), f"{endpoint} is not there to be reaped")
         self.aws.clock.advance(REAPER_ADVANCE)
         self.aws.settle()
+        return self.reaped()
+
+    def reaped(self, moved_by: str = "") -> str:
+        """This project's development endpoint is gone (``moved_by``: the project whose
+        reaper step moved the clock, when another's did)."""
+        endpoint = self.names.endpoint("development")
         check(endpoint not in self.endpoint_names(), f"{endpoint} is still there")
-        return f"clock +{REAPER_ADVANCE.total_seconds() / 3600:g} h: {endpoint} deleted"
+        by = f" (by the step of {moved_by})" if moved_by else ""
+        return f"clock +{REAPER_ADVANCE.total_seconds() / 3600:g} h{by}: {endpoint} deleted"
 
     # -- what is there ----------------------------------------------------------------------
 
@@ -367,7 +383,7 @@ class ProjectWalk:
             done = record.get("Status") in FINAL_STATUSES and record.get("LastResult")
             if (done and applied == served) or time.monotonic() > deadline:
                 return record
-            self.aws.settle()
+            self.settle()
             time.sleep(0.2)
 
     def record(self, endpoint: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -71,20 +72,26 @@ class Report:
     projects: list[dict[str, Any]] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
     failed: StepLine | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def step(self, project: str, name: str, action: Callable[[], Described[T] | str]) -> Any:
         """Run ``action``; its line (with the text it returns, or the summary of what it
-        describes) printed when it ends; the described value (or the text)."""
+        describes) printed when it ends; the described value (or the text). Projects walked
+        side by side call it from their threads; once a step failed, no other one starts."""
+        if self.failed is not None:
+            raise StepFailed(self.failed)
         began = time.perf_counter()
         try:
             result = action()
         except Exception as exc:
             line = StepLine(project, name, time.perf_counter() - began, False, _reason(exc))
-            self._add(line)
-            self.failed = line
+            with self._lock:
+                self._add(line)
+                self.failed = self.failed or line
             raise StepFailed(line) from exc
         detail = result.summary if isinstance(result, Described) else str(result or "")
-        self._add(StepLine(project, name, time.perf_counter() - began, True, detail))
+        with self._lock:
+            self._add(StepLine(project, name, time.perf_counter() - began, True, detail))
         return result.value if isinstance(result, Described) else result
 
     def _add(self, line: StepLine) -> None:

@@ -20,6 +20,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -62,6 +63,9 @@ PROJECT_NAME = {
     "advanced-mlflow": "churn-advanced-mlflow",
 }
 SANDBOX = "sandbox"
+# Projects walked side by side: on a 2-CPU machine one builds while the other deploys and
+# tests (a build is mostly one CPU; the embedded AWS, workers and models take the other).
+LANES = 2
 MLFLOW_PLUGIN_LOGGER = "mlflow.tracking.request_header.registry"
 
 
@@ -183,13 +187,13 @@ class Walk:
                 lambda product=product: self.create(studio, product),  # type: ignore[misc]
             )
             created.append(project)
-        for project in created:
-            facts = self.facts_of(project)
-            self.report.projects.append(facts)
-            if project.product.endswith("-mlflow"):
-                self.walk_mlflow(project, facts)
-            else:
-                self.walk(project, facts)
+        walks = [self.walk_of(project) for project in created]
+        try:
+            side_by_side([lambda walk=walk: self.walk(walk) for walk in lane_order(walks)], LANES)
+            self.move_the_clock(walks)
+        finally:
+            for walk, facts in zip(walks, self.report.projects, strict=True):
+                facts.update(self.walked_facts(walk))
         for project, facts in zip(created, self.report.projects, strict=True):
             step(
                 project.product,
@@ -314,46 +318,70 @@ class Walk:
             "stack": project.stack,
         }
 
-    def walk(self, project: CreatedProject, facts: dict[str, Any]) -> None:
-        walk = ProjectWalk(self.aws, project, self.work, self.registry_table)
-        production = walk.production_groups()
-        step = self.report.step
-        name = project.product
-        try:
-            step(name, "clone the repository (git)", walk.clone_repository)
-            step(name, f"push {FEATURE_BRANCH}", walk.push_feature)
-            step(name, "approve the feature package", lambda: walk.approve("feature"))
-            step(name, "merge to dev, push", lambda: walk.merge_to("dev", FEATURE_BRANCH))
-            step(name, "approve the dev package", lambda: walk.approve("dev"))
-            step(name, "merge to prod, push (promotion)", lambda: walk.merge_to("prod", "dev"))
-            step(name, f"approve {' and '.join(production)}", lambda: walk.approve(*production))
-            step(name, f"reject the serving {production[0]} package", walk.reject_production)
-            step(name, "reaper (clock advanced)", walk.reap)
-        finally:
-            facts.update(self.walked_facts(walk))
-
-    def walk_mlflow(self, project: CreatedProject, facts: dict[str, Any]) -> None:
-        """The same walk with aliases (seed README, "How an MLflow project deploys")."""
-        walk = MlflowProjectWalk(
-            self.aws, project, self.work, self.registry_table, self.registered_webhook()
-        )
-        production = walk.production_groups()
-        step = self.report.step
-        name = project.product
-        alias = f"set alias {DEPLOY_ALIAS} on"
-        try:
-            step(name, "clone the repository (git)", walk.clone_repository)
-            step(name, f"push {FEATURE_BRANCH}", walk.push_feature)
-            step(name, f"{alias} feature", lambda: walk.approve("feature"))
-            step(name, "merge to dev, push", lambda: walk.merge_to("dev", FEATURE_BRANCH))
-            step(name, f"{alias} dev", lambda: walk.approve("dev"))
-            step(name, "merge to prod, push (promotion)", lambda: walk.merge_to("prod", "dev"))
-            step(name, f"{alias} {' and '.join(production)}", lambda: walk.approve(*production))
-            step(name, f"remove alias {DEPLOY_ALIAS} from {production[0]}", walk.reject_production)
-            step(name, "missed webhook, healed by the reconcile", walk.missed_webhook_healed)
-        finally:
-            facts.update(self.walked_facts(walk))
+    def walk_of(self, project: CreatedProject) -> ProjectWalk:
+        """The project's walk (the MLflow products' with the run's webhook, registered by the
+        first), its facts in the report's list."""
+        facts = self.facts_of(project)
+        self.report.projects.append(facts)
+        if project.product.endswith("-mlflow"):
             facts["registry"] = "mlflow"
+            return MlflowProjectWalk(
+                self.aws, project, self.work, self.registry_table, self.registered_webhook()
+            )
+        return ProjectWalk(self.aws, project, self.work, self.registry_table)
+
+    def walk(self, walk: ProjectWalk) -> None:
+        """From a feature branch to production and a withdrawn production model. The steps
+        that move the clock or pause the webhook (every project feels them) come after every
+        walk: :meth:`move_the_clock`."""
+        production = walk.production_groups()
+        serving = " and ".join(production)
+        if isinstance(walk, MlflowProjectWalk):  # the same walk with aliases (seed README)
+            alias = f"set alias {DEPLOY_ALIAS} on"
+            approve = (f"{alias} feature", f"{alias} dev", f"{alias} {serving}")
+            reject = f"remove alias {DEPLOY_ALIAS} from {production[0]}"
+        else:
+            approve = (
+                "approve the feature package",
+                "approve the dev package",
+                f"approve {serving}",
+            )
+            reject = f"reject the serving {production[0]} package"
+        step = self.report.step
+        name = walk.project.product
+        step(name, "clone the repository (git)", walk.clone_repository)
+        step(name, f"push {FEATURE_BRANCH}", walk.push_feature)
+        step(name, approve[0], lambda: walk.approve("feature"))
+        step(name, "merge to dev, push", lambda: walk.merge_to("dev", FEATURE_BRANCH))
+        step(name, approve[1], lambda: walk.approve("dev"))
+        step(name, "merge to prod, push (promotion)", lambda: walk.merge_to("prod", "dev"))
+        step(name, approve[2], lambda: walk.approve(*production))
+        step(name, reject, walk.reject_production)
+
+    def move_the_clock(self, walks: Sequence[ProjectWalk]) -> None:
+        """One project at a time: the reaper (the clock past the development endpoints'
+        expiry: the first SageMaker project's step moves it for all) and, on MLflow projects,
+        the missed webhook healed by the reconcile."""
+        reaped_by = ""
+        for walk in walks:
+            name = walk.project.product
+            if isinstance(walk, MlflowProjectWalk):
+                step_name = "missed webhook, healed by the reconcile"
+                self.report.step(name, step_name, walk.missed_webhook_healed)
+            elif reaped_by:
+                self.report.step(
+                    name,
+                    "reaper (clock advanced)",
+                    lambda walk=walk, by=reaped_by: walk.reaped(by),  # type: ignore[misc]
+                )
+            else:
+                others = [w for w in walks if type(w) is ProjectWalk and w is not walk]
+                self.report.step(
+                    name,
+                    "reaper (clock advanced)",
+                    lambda walk=walk, others=others: walk.reap(*others),  # type: ignore[misc]
+                )
+                reaped_by = name
 
     def walked_facts(self, walk: ProjectWalk) -> dict[str, Any]:
         facts: dict[str, Any] = {"repository": walk.repository, "tests": walk.tests}
@@ -398,6 +426,29 @@ class Walk:
         if failed:
             raise RuntimeError(f"the project's stack did not delete: {'; '.join(failed)}")
         return check_leftovers(project.parameters["OnDelete"], left)
+
+
+def lane_order(walks: Sequence[ProjectWalk]) -> list[ProjectWalk]:
+    """The order the lanes take the walks in: an MLflow walk (the longer: its builds also log
+    to the tracking server) beside a SageMaker one, so that two builds rarely share the CPUs
+    and the lanes end together."""
+    mlflow = [w for w in walks if isinstance(w, MlflowProjectWalk)]
+    sagemaker = [w for w in walks if not isinstance(w, MlflowProjectWalk)]
+    ordered = [w for pair in zip(mlflow, sagemaker, strict=False) for w in pair]
+    return ordered + mlflow[len(ordered) // 2 :] + sagemaker[len(ordered) // 2 :]
+
+
+def side_by_side(walks: Sequence[Callable[[], None]], lanes: int) -> None:
+    """Run ``walks`` ``lanes`` at a time, in order; when one fails, those not yet started do
+    not start and the running ones stop at their next step; the first failure is raised."""
+    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="walk") as pool:
+        futures = [pool.submit(walk) for walk in walks]
+        errors = [f.exception() for f in futures]
+    first = next((e for e in errors if isinstance(e, StepFailed)), None) or next(
+        (e for e in errors if e is not None), None
+    )
+    if first is not None:
+        raise first
 
 
 def stack_name(stack: str) -> str:
