@@ -441,8 +441,19 @@ def lane_order(walks: Sequence[ProjectWalk]) -> list[ProjectWalk]:
 def side_by_side(walks: Sequence[Callable[[], None]], lanes: int) -> None:
     """Run ``walks`` ``lanes`` at a time, in order; when one fails, those not yet started do
     not start and the running ones stop at their next step; the first failure is raised."""
+    stopped = threading.Event()
+
+    def lane(walk: Callable[[], None]) -> None:
+        if stopped.is_set():
+            return
+        try:
+            walk()
+        except BaseException:
+            stopped.set()
+            raise
+
     with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="walk") as pool:
-        futures = [pool.submit(walk) for walk in walks]
+        futures = [pool.submit(lane, walk) for walk in walks]
         errors = [f.exception() for f in futures]
     first = next((e for e in errors if isinstance(e, StepFailed)), None) or next(
         (e for e in errors if e is not None), None

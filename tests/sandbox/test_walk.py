@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from portfolio_build import cli
+from sandbox.mlflow_walk import MlflowProjectWalk
+from sandbox.project_walk import ProjectWalk
+from sandbox.report import Report, StepFailed
 from sandbox.walk import (
     PRODUCT_NAMES,
     SandboxOptionError,
     SandboxOptions,
+    lane_order,
     parse_products,
     run_sandbox,
+    side_by_side,
 )
 from tests.support.network import loopback_only
 from tests.support.publishing import config_for, make_release
@@ -152,3 +159,64 @@ def test_the_cli_answers_a_bad_products_option_with_one_line_and_starts_nothing(
     assert status == 2
     assert err.startswith("error: --products: unknown product nonsense") and "\n" not in err
     assert not (tmp_path / "dist").exists()
+
+
+def test_walks_side_by_side_stop_at_the_first_failed_step_and_name_it() -> None:
+    out = io.StringIO()
+    report = Report(out=out)
+    failed_once = threading.Event()
+    ran: list[str] = []
+
+    def failing() -> None:
+        report.step("baseline-sagemaker", "push feature-x", lambda: "built")
+        try:
+            report.step("baseline-sagemaker", "approve", _raise("no package in feature"))
+        finally:
+            failed_once.set()
+
+    def steady() -> None:
+        for number in range(50):
+            failed_once.wait(5)
+            report.step("baseline-mlflow", f"step {number}", lambda n=number: ran.append(n))
+
+    def never() -> None:
+        ran.append(-1)
+
+    with pytest.raises(StepFailed) as stopped:
+        side_by_side([failing, steady, never], lanes=2)
+
+    assert stopped.value.line.step == "approve"
+    assert report.failed is not None and report.failed.step == "approve"
+    assert ran == []  # the other lane started no step after the failure; the third no walk
+    assert [line.ok for line in report.steps] == [True, False]
+    assert "no package in feature" in out.getvalue()
+
+
+def test_the_lanes_take_an_mlflow_walk_beside_a_sagemaker_one_then_the_rest() -> None:
+    def walks(*kinds: str) -> list[ProjectWalk]:
+        made = []
+        for number, kind in enumerate(kinds):
+            cls = MlflowProjectWalk if kind == "mlflow" else ProjectWalk
+            walk = cls.__new__(cls)
+            walk.repository = f"{kind}-{number}"
+            made.append(walk)
+        return made
+
+    def order(*kinds: str) -> list[str]:
+        return [w.repository for w in lane_order(walks(*kinds))]
+
+    assert order("sagemaker", "mlflow", "sagemaker", "mlflow") == [
+        "mlflow-1",
+        "sagemaker-0",
+        "mlflow-3",
+        "sagemaker-2",
+    ]
+    assert order("sagemaker", "sagemaker", "mlflow") == ["mlflow-2", "sagemaker-0", "sagemaker-1"]
+    assert order("mlflow") == ["mlflow-0"]
+
+
+def _raise(message: str) -> Callable[[], str]:
+    def action() -> str:
+        raise RuntimeError(message)
+
+    return action
