@@ -60,6 +60,11 @@ class UrlRequest:
     function: str
     status: int
     at: float
+    body: bytes = b""
+
+    def about(self, text: str) -> bool:
+        """Whether the request's body holds ``text`` (a project's id, say)."""
+        return text.encode() in self.body
 
 
 def request_event(
@@ -205,11 +210,11 @@ class FunctionUrls:
         host = host.split(":", 1)[0].lower()
         found = self._function_of(host)
         if found is None:
-            return self._answered(host, "", 403, b'{"Message":"Forbidden"}')
+            return self._answered(host, "", 403, b'{"Message":"Forbidden"}', body)
         function, auth_type = found
         signed = any(k.lower() == "authorization" for k in headers)
         if auth_type == "AWS_IAM" and not signed:
-            return self._answered(host, function, 403, b'{"Message":"Forbidden"}')
+            return self._answered(host, function, 403, b'{"Message":"Forbidden"}', body)
         match = URL_HOST.match(host)
         assert match is not None  # _function_of found a URL of this form
         event = request_event(method, target, headers, body, match["url_id"])
@@ -219,27 +224,34 @@ class FunctionUrls:
             )
         except AwsError as exc:
             logger.warning("function URL %s: %s", host, exc)
-            return self._answered(host, function, 502, b'{"Message":"Internal Server Error"}')
+            error = b'{"Message":"Internal Server Error"}'
+            return self._answered(host, function, 502, error, body)
         if result.get("FunctionError"):
-            return self._answered(host, function, 502, b'{"Message":"Internal Server Error"}')
+            error = b'{"Message":"Internal Server Error"}'
+            return self._answered(host, function, 502, error, body)
         status, response_headers, payload = http_response(result["Payload"])
-        self._record(host, function, status)
+        self._record(host, function, status, body)
         return status, response_headers, payload
 
     def _answered(
-        self, host: str, function: str, status: int, payload: bytes
+        self, host: str, function: str, status: int, payload: bytes, body: bytes
     ) -> tuple[int, list[tuple[str, str]], bytes]:
-        self._record(host, function, status)
+        self._record(host, function, status, body)
         return status, [("Content-Type", "application/json")], payload
 
-    def _record(self, host: str, function: str, status: int) -> None:
+    def _record(self, host: str, function: str, status: int, body: bytes) -> None:
         with self._lock:
-            self.requests.append(UrlRequest(host, function, status, time.monotonic()))
+            self.requests.append(UrlRequest(host, function, status, time.monotonic(), body))
 
-    def answered(self, host: str) -> int:
-        """How many requests to ``host`` were answered so far."""
+    def answered(self, host: str, about: str = "") -> int:
+        """How many requests to ``host`` were answered so far (whose body holds ``about``)."""
         with self._lock:
-            return sum(1 for r in self.requests if r.host == host)
+            return sum(1 for r in self.requests if r.host == host and r.about(about))
+
+    def answers(self, host: str, about: str = "") -> list[UrlRequest]:
+        """The requests to ``host`` answered so far (whose body holds ``about``), in order."""
+        with self._lock:
+            return [r for r in self.requests if r.host == host and r.about(about)]
 
     def _function_of(self, host: str) -> tuple[str, str] | None:
         """(function name, AuthType) of the function URL at ``host``."""

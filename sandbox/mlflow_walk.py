@@ -73,18 +73,19 @@ class SandboxWebhook:
     def host(self) -> str:
         return str(urlsplit(self.url).hostname)
 
-    def answered(self) -> int:
-        return self.aws.function_urls.answered(self.host)
+    def answered(self, about: str = "") -> int:
+        """Deliveries answered so far (of those whose payload holds ``about``: a project's
+        id, in its model's name, tells one walk's from another's beside it)."""
+        return self.aws.function_urls.answered(self.host, about)
 
-    def delivered_after(self, before: int) -> int:
+    def delivered_after(self, before: int, about: str = "") -> int:
         """The HTTP status the function URL answered the delivery after ``before`` with."""
         deadline = time.monotonic() + DELIVERY_WAIT_SECONDS
-        while self.answered() <= before:
+        while self.answered(about) <= before:
             if time.monotonic() > deadline:
                 raise WalkCheckFailed(f"no webhook delivery reached {self.url}")
             time.sleep(0.05)
-        answers = [r for r in self.aws.function_urls.requests if r.host == self.host]
-        return answers[before].status
+        return self.aws.function_urls.answers(self.host, about)[before].status
 
     def set_status(self, status: str) -> None:
         """``ACTIVE`` or ``DISABLED`` (paused: MLflow sends it nothing)."""
@@ -165,9 +166,10 @@ class MlflowProjectWalk(ProjectWalk):
 
     def _delivered(self, change: Callable[[], object]) -> None:
         """Make ``change``; wait for its webhook's answer (200) and what the platform does."""
-        before = self.webhook.answered()
+        mine = self.names.project_id
+        before = self.webhook.answered(mine)
         change()
-        status = self.webhook.delivered_after(before)
+        status = self.webhook.delivered_after(before, mine)
         check(status == 200, f"the webhook delivery was answered {status}")
         self.settle()
 

@@ -4,11 +4,12 @@ Builds (or reuses a ``dist/`` that matches the sources), starts the embedded AWS
 (:class:`sandbox.embedded_aws.EmbeddedAws`), publishes to it with ``publish``'s own
 code path, creates a project of each product as Studio does (some through Service
 Catalog, the others through the S3 template method), walks each project from a feature
-branch to production (:mod:`sandbox.project_walk`; the MLflow products with aliases on
-the run's MLflow tracking server, whose webhook reaches the platform's function URL:
-:mod:`sandbox.mlflow_walk`), deletes every project and lists what each left. One line per
-step as it ends, then a table per project (:mod:`sandbox.report`); the first failed step
-stops the run.
+branch to production, two projects side by side (:mod:`sandbox.project_walk`; the MLflow
+products with aliases on the run's MLflow tracking server, whose webhook reaches the
+platform's function URL: :mod:`sandbox.mlflow_walk`), then one project at a time the steps
+that move the clock (the reaper, the MLflow reconcile), deletes every project and lists
+what each left. One line per step as it ends, then a table per project
+(:mod:`sandbox.report`); the first failed step stops the run.
 """
 
 from __future__ import annotations

@@ -91,6 +91,21 @@ def test_a_request_is_the_functions_event_and_its_answer_the_response(
     assert front.answered(str(urlsplit(url).hostname)) == 1
 
 
+def test_deliveries_are_counted_by_what_their_body_names(
+    emulator: Emulator, front: FunctionUrls, authority: CertificateAuthority
+) -> None:
+    url = url_of(emulator, "shared-receiver", "app.http_answer")
+    host = str(urlsplit(url).hostname)
+    for project in ("p-aaaa", "p-bbbb", "p-aaaa"):
+        body = json.dumps({"name": f"sagemaker-churn-{project}-dev", "alias": "approved"})
+        request(front, authority, url, "POST", "/", body=body.encode())
+
+    assert front.answered(host) == 3
+    assert front.answered(host, "p-aaaa") == 2 and front.answered(host, "p-bbbb") == 1
+    assert [r.status for r in front.answers(host, "p-bbbb")] == [201]
+    assert front.answered(host, "p-cccc") == 0
+
+
 def test_a_binary_body_reaches_the_function_base64_encoded(
     emulator: Emulator, front: FunctionUrls, authority: CertificateAuthority
 ) -> None:
