@@ -127,7 +127,8 @@ Gaps are filled in one of these ways, and each is a row of the table below:
 |                                   |                   | checks); MLflow's                      |
 |                                   |                   | MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true  |
 |                                   |                   | (the listener is on 127.0.0.1; AWS's is|
-|                                   |                   | public), MLFLOW_WEBHOOK_CACHE_TTL=1    |
+|                                   |                   | public), MLFLOW_WEBHOOK_CACHE_TTL=0    |
+|                                   |                   | (a paused webhook stops at once)       |
 | lambda asynchronous invocations   | none              | the runtime's queue: EventInvokeConfig |
 | (InvocationType Event)            |                   | retries (delays of 1 and 2 min, shorter|
 |                                   |                   | in the sandbox), maximum event age,    |

@@ -30,8 +30,9 @@ from sandbox.tls import CertificateAuthority
 START_TIMEOUT_SECONDS = 120.0
 URL_NETWORK = Path(__file__).parent / "url_network"
 # MLflow caches the webhooks of each event for a minute: a webhook paused in the sandbox's
-# walk must stop deliveries within a second, as the walk checks right after.
-WEBHOOK_CACHE_SECONDS = "1"
+# walk must stop deliveries at once, as the walk checks right after. 0: no cache (MLflow
+# reads the webhooks of the event from its store on each event; a TTL of 0 keeps nothing).
+WEBHOOK_CACHE_SECONDS = "0"
 GRACEFUL_SHUTDOWN_SECONDS = 1
 MLFLOW_EXEC = Path(__file__).parent / "mlflow_exec.py"
 # No job runner: MLflow 3 starts eight huey consumers (~1.4 GB PSS) for its GenAI jobs,

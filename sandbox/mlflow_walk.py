@@ -104,11 +104,20 @@ class MlflowProjectWalk(ProjectWalk):
         project: CreatedProject,
         work: Path,
         registry_table: str,
-        webhook: SandboxWebhook,
+        webhook: Callable[[], SandboxWebhook],
     ) -> None:
+        """``webhook``: the run's webhook, registered by the first walk that asks for it."""
         super().__init__(aws, project, work, registry_table)
-        self.webhook = webhook
-        self.mlflow = webhook.client
+        self._webhook = webhook
+
+    @property
+    def webhook(self) -> SandboxWebhook:
+        return self._webhook()
+
+    @property
+    def mlflow(self) -> Any:
+        """MLflow's client of the run's tracking server."""
+        return self.webhook.client
 
     # -- the registry -----------------------------------------------------------------------
 

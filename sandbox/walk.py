@@ -168,6 +168,7 @@ class Walk:
         self.outputs: dict[str, str] = {}
         self.functions: dict[str, dict[str, str]] = {}
         self.webhook: SandboxWebhook | None = None
+        self._webhook_lock = threading.Lock()
 
     def client(self, service: str) -> Any:
         return self.aws.emulator.client(service)
@@ -294,12 +295,14 @@ class Walk:
         return self.aws.mlflow.url
 
     def registered_webhook(self) -> SandboxWebhook:
-        """The run's webhook, registered by the first MLflow walk (one server for all)."""
-        if self.webhook is None:
-            self.webhook = self.report.step(
-                SANDBOX, "register the MLflow webhook (MlflowWebhookUrl)", self.register_webhook
-            )
-        return self.webhook
+        """The run's webhook, registered by the first MLflow walk (one server for all); a walk
+        beside it waits for that registration."""
+        with self._webhook_lock:
+            if self.webhook is None:
+                self.webhook = self.report.step(
+                    SANDBOX, "register the MLflow webhook (MlflowWebhookUrl)", self.register_webhook
+                )
+            return self.webhook
 
     def register_webhook(self) -> Described[SandboxWebhook]:
         webhook = SandboxWebhook.register(self.aws, self.outputs)
@@ -327,7 +330,7 @@ class Walk:
         if project.product.endswith("-mlflow"):
             facts["registry"] = "mlflow"
             return MlflowProjectWalk(
-                self.aws, project, self.work, self.registry_table, self.registered_webhook()
+                self.aws, project, self.work, self.registry_table, self.registered_webhook
             )
         return ProjectWalk(self.aws, project, self.work, self.registry_table)
 
@@ -350,6 +353,8 @@ class Walk:
             reject = f"reject the serving {production[0]} package"
         step = self.report.step
         name = walk.project.product
+        if isinstance(walk, MlflowProjectWalk):
+            self.registered_webhook()  # the first MLflow walk registers it, in its lane
         step(name, "clone the repository (git)", walk.clone_repository)
         step(name, f"push {FEATURE_BRANCH}", walk.push_feature)
         step(name, approve[0], lambda: walk.approve("feature"))
@@ -388,6 +393,8 @@ class Walk:
         facts: dict[str, Any] = {"repository": walk.repository, "tests": walk.tests}
         if walk.clone is not None:
             facts["branches"] = walk.clone.branches()
+        if isinstance(walk, MlflowProjectWalk) and self.webhook is None:
+            return facts  # no MLflow client: the webhook's registration failed
         facts["packages"] = {
             kind: [model.fact() for model in walk.models(kind)]
             for kind in walk.scenario.model_group_kinds
