@@ -37,7 +37,13 @@ def run_once(products: str | None, extra: list[str], report: Path) -> tuple[floa
     seconds = time.perf_counter() - started
     document = json.loads(report.read_text()) if report.is_file() else {}
     if done.returncode != 0:
-        print(done.stdout[-3000:], done.stderr[-3000:], sep="\n", file=sys.stderr)
+        failed = document.get("failed_step") or {}
+        print(done.stderr[-3000:], file=sys.stderr)
+        if failed:
+            print(f"failed: {failed.get('project')}: {failed.get('step')}:", file=sys.stderr)
+            print(failed.get("detail", ""), file=sys.stderr)
+        else:
+            print(done.stdout[-3000:], file=sys.stderr)
     return seconds, done.returncode, document
 
 

@@ -190,7 +190,15 @@ class ProjectWalk:
         ids = codebuild.list_builds_for_project(projectName=self.names.training_project())["ids"]
         builds = codebuild.batch_get_builds(ids=ids)["builds"] if ids else []
         mine = [b for b in builds if b.get("resolvedSourceVersion") == commit]
-        check(bool(mine), f"no build of commit {commit[:8]} was started")
+        if not mine:
+            errors = [
+                f"{i.function_arn.rsplit(':', 1)[-1]} ({i.function_error}): "
+                + " | ".join(i.lines[-3:])
+                for i in list(self.aws.runtime.invocations)
+                if i.function_error and self.names.project_id.encode() in i.payload
+            ]
+            failed = f"; failed invocations: {'; '.join(errors)}" if errors else ""
+            raise WalkCheckFailed(f"no build of commit {commit[:8]} was started{failed}")
         build = mine[0]
         if build["buildStatus"] != "SUCCEEDED":
             tail = self.aws.builds.log(build["id"])[-15:]
