@@ -438,8 +438,8 @@ class Walk:
 
 def lane_order(walks: Sequence[ProjectWalk]) -> list[ProjectWalk]:
     """The order the lanes take the walks in: an MLflow walk (the longer: its builds also log
-    to the tracking server) beside a SageMaker one, so that two builds rarely share the CPUs
-    and the lanes end together."""
+    to the tracking server) and a SageMaker one first, then the next of each, so that the
+    lanes end at about the same time."""
     mlflow = [w for w in walks if isinstance(w, MlflowProjectWalk)]
     sagemaker = [w for w in walks if not isinstance(w, MlflowProjectWalk)]
     ordered = [w for pair in zip(mlflow, sagemaker, strict=False) for w in pair]
@@ -460,9 +460,15 @@ def side_by_side(walks: Sequence[Callable[[], None]], lanes: int) -> None:
             stopped.set()
             raise
 
-    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="walk") as pool:
+    pool = ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="walk")
+    try:
         futures = [pool.submit(lane, walk) for walk in walks]
         errors = [f.exception() for f in futures]
+    except BaseException:  # Ctrl-C: no walk starts; the running ones end with the emulator
+        stopped.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     first = next((e for e in errors if isinstance(e, StepFailed)), None) or next(
         (e for e in errors if e is not None), None
     )
