@@ -592,20 +592,34 @@ class SlowSageMaker:
     """A client that takes longer than the Lambda has left; it notes each call it starts and
     whether CloudFormation had its answer by then."""
 
-    def __init__(self, real: Any, delay: float, listener: ResponseListener) -> None:
+    def __init__(
+        self,
+        real: Any,
+        delay: float,
+        listener: ResponseListener,
+        held: threading.Event | None = None,
+    ) -> None:
+        """``held``: a call still under way when the answer went out waits for it (a Create
+        kept running while the test sends the rollback Delete)."""
         self._real = real
         self._delay = delay
         self._listener = listener
         self._answers_before = len(listener.answers)
+        self._held = held
         self.started: list[tuple[str, bool]] = []  # (operation, after the answer)
 
     def __getattr__(self, name: str) -> Any:
         def call(**kwargs: Any) -> Any:
-            self.started.append((name, len(self._listener.answers) > self._answers_before))
+            self.started.append((name, self._answered()))
             time.sleep(self._delay)
+            if self._held is not None and self._answered():
+                self._held.wait(30)
             return getattr(self._real, name)(**kwargs)
 
         return call
+
+    def _answered(self) -> bool:
+        return len(self._listener.answers) > self._answers_before
 
     def changes_after_the_answer(
         self, kinds: tuple[str, ...] = ("create_", "add_tags")
@@ -649,7 +663,8 @@ def test_a_rollback_delete_arriving_while_the_create_still_runs_leaves_nothing(
     aws: Emulated, cfn_listener: ResponseListener
 ) -> None:
     event = load_event("cfn-project-lifecycle-create.json", ResponseURL=cfn_listener.url())
-    slow = SlowSageMaker(aws.sagemaker, SLOW_CALL_SECONDS, cfn_listener)
+    held = threading.Event()  # the Create's call under way at its answer waits for the Delete
+    slow = SlowSageMaker(aws.sagemaker, SLOW_CALL_SECONDS, cfn_listener, held)
     create = threading.Thread(
         target=handle_event,
         args=(event, LambdaContext(timeout_seconds=LAMBDA_SECONDS)),
@@ -664,6 +679,7 @@ def test_a_rollback_delete_arriving_while_the_create_still_runs_leaves_nothing(
         aws, cfn_listener, "Delete", properties(), physical_id=failed["PhysicalResourceId"]
     )
     assert create.is_alive(), "the Delete ran while the Create was still running"
+    held.set()
     create.join(timeout=30)
 
     assert delete["Status"] == "SUCCESS", delete["Reason"]
