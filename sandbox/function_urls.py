@@ -67,6 +67,9 @@ class UrlRequest:
         return text.encode() in self.body
 
 
+INTERNAL_ERROR = b'{"Message":"Internal Server Error"}'  # what the front door answers a failure
+
+
 def request_event(
     method: str, target: str, headers: Mapping[str, str], body: bytes, url_id: str
 ) -> dict[str, Any]:
@@ -224,11 +227,9 @@ class FunctionUrls:
             )
         except AwsError as exc:
             logger.warning("function URL %s: %s", host, exc)
-            error = b'{"Message":"Internal Server Error"}'
-            return self._answered(host, function, 502, error, body)
+            return self._answered(host, function, 502, INTERNAL_ERROR, body)
         if result.get("FunctionError"):
-            error = b'{"Message":"Internal Server Error"}'
-            return self._answered(host, function, 502, error, body)
+            return self._answered(host, function, 502, INTERNAL_ERROR, body)
         status, response_headers, payload = http_response(result["Payload"])
         self._record(host, function, status, body)
         return status, response_headers, payload
@@ -245,8 +246,7 @@ class FunctionUrls:
 
     def answered(self, host: str, about: str = "") -> int:
         """How many requests to ``host`` were answered so far (whose body holds ``about``)."""
-        with self._lock:
-            return sum(1 for r in self.requests if r.host == host and r.about(about))
+        return len(self.answers(host, about))
 
     def answers(self, host: str, about: str = "") -> list[UrlRequest]:
         """The requests to ``host`` answered so far (whose body holds ``about``), in order."""
