@@ -23,6 +23,13 @@ REPOSITORY_PROPERTIES = (PROVIDER, OWNER, NAME, CONNECTION, SECRET, URL, API_URL
 # Optional property of the custom resource (MLflow flavour); overrides the Lambda's
 # MLFLOW_TRACKING_URI, which the platform stack's parameter of the same name sets.
 MLFLOW_TRACKING_URI_PROPERTY = "MlflowTrackingUri"
+# The property's value when it names a SageMaker MLflow tracking server or app: the ARN
+# scopes the training role's sagemaker-mlflow permission (so no wildcard) and says where
+# the deployment functions find the server.
+MLFLOW_SERVER_ARN_PATTERN = (
+    r"^arn:(?P<partition>aws[a-z-]*):sagemaker:(?P<region>[a-z0-9-]+):\d{12}:"
+    r"(?P<kind>mlflow-[a-z-]+)/(?P<name>[A-Za-z0-9](?:-*[A-Za-z0-9])*)$"
+)
 
 # Optional property: the ARN of the project's own model role (product templates built with
 # model_role_isolation "per-project"); without it the project's models run as the platform's

@@ -32,6 +32,7 @@ from lambda_project_lifecycle.aws_calls import MISSING, call_unless
 from lambda_project_lifecycle.clients import AwsClients
 from lambda_project_lifecycle.deployments.mlflow_rest import MlflowRegistry, MlflowUnreachableError
 from lambda_project_lifecycle.errors import AwsCallError
+from lambda_project_lifecycle.resource_properties import MLFLOW_SERVER_ARN_PATTERN
 
 SIGNING_SERVICE = "sagemaker-mlflow"
 SERVER_HEADER = "x-mlflow-sm-tracking-server-arn"
@@ -39,10 +40,7 @@ TRACKING_SERVER, APP = "mlflow-tracking-server", "mlflow-app"
 # The top-level domain of the MLflow App endpoints, by partition (the plugin's; no other
 # partition has one documented).
 APP_DOMAINS = {"aws": "aws", "aws-us-gov": "aws"}
-SERVER_ARN = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):sagemaker:(?P<region>[a-z0-9-]+):\d{12}:"
-    r"(?P<kind>mlflow-[a-z-]+)/(?P<name>[A-Za-z0-9-]+)$"
-)
+SERVER_ARN = re.compile(MLFLOW_SERVER_ARN_PATTERN)
 # The MLflow App states in which it answers its API (a tracking server says IsActive).
 APP_READY = frozenset({"Created", "Updating", "Updated", "UpdateFailed"})
 

@@ -47,6 +47,7 @@ from lambda_project_lifecycle.repositories.seed import (
 from lambda_project_lifecycle.repositories.settings import RepositorySettings
 from lambda_project_lifecycle.resource_properties import (
     DEFAULT_PROVIDER,
+    MLFLOW_SERVER_ARN_PATTERN,
     MLFLOW_TRACKING_URI_PROPERTY,
     PROVIDER,
     REPOSITORY_PROPERTIES,
@@ -58,11 +59,6 @@ logger = logging.getLogger(__name__)
 # plugin resolves it). Never plain http: the builds send the tracking server credentials
 # and models; tests and the sandbox serve theirs over TLS with a CA of their own.
 MLFLOW_URI_SCHEMES = ("https://", "arn:")
-# A SageMaker MLflow tracking server (or app) ARN: it scopes the training role's
-# sagemaker-mlflow permission, so no wildcard.
-MLFLOW_ARN_PATTERN = (
-    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:mlflow-[a-z-]+/[A-Za-z0-9](-*[A-Za-z0-9])*$"
-)
 
 
 @dataclass(frozen=True)
@@ -188,7 +184,7 @@ def mlflow_tracking_uri(properties: Mapping[str, Any], source: SeedSource) -> st
             f"{origin} must be an https:// URL or the ARN of a SageMaker MLflow tracking "
             f"server (got {uri!r})"
         )
-    if uri.startswith("arn:") and not re.fullmatch(MLFLOW_ARN_PATTERN, uri):
+    if uri.startswith("arn:") and not re.fullmatch(MLFLOW_SERVER_ARN_PATTERN, uri):
         raise InvalidProjectError(
             f"{origin} {uri!r} is not the ARN of a SageMaker MLflow tracking server "
             "(arn:<partition>:sagemaker:<region>:<account>:mlflow-tracking-server/<name>)"

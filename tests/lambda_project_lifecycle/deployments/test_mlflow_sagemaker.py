@@ -146,6 +146,8 @@ def test_a_request_is_signed_for_sagemaker_mlflow_and_names_its_server(sagemaker
         (APP_ARN.replace(":aws:", ":aws-cn:"), None, "partition aws-cn"),
         (SERVER_ARN.replace("tracking-server", "notebook"), None, "no mlflow-notebook"),
         ("arn:aws:sagemaker:us-east-1:123:mlflow-app/x", None, "not a SageMaker MLflow"),
+        # the name the lifecycle refuses too (one pattern for both)
+        (f"{SERVER_ARN}-", None, "not a SageMaker MLflow"),
     ],
 )
 def test_a_server_that_cannot_be_called_is_reported_unreachable_saying_why(
