@@ -147,8 +147,12 @@ class ProjectWalk:
     def _trained(self, kind: str, commit: str, branch: str) -> str:
         build = self._build_of(commit)
         model = self.newest_model(kind)
-        check(model is not None, f"no {self.model_word} in the {kind} group after the build")
-        assert model is not None
+        if model is None:  # the build said it registered one: what it printed says where
+            tail = "\n".join(self.aws.builds.log(build["id"])[-15:])
+            raise WalkCheckFailed(
+                f"no {self.model_word} in the {kind} group after the build "
+                f"{build['buildStatus']}; its log ends:\n{tail}"
+            )
         check(
             model.commit == commit,
             f"the {kind} {self.model_word} was trained from {model.commit}",

@@ -13,7 +13,7 @@ import pytest
 
 from portfolio_build import cli
 from sandbox.mlflow_walk import MlflowProjectWalk
-from sandbox.project_walk import ProjectWalk
+from sandbox.project_walk import ProjectWalk, WalkCheckFailed
 from sandbox.report import Report, StepFailed
 from sandbox.walk import (
     PRODUCT_NAMES,
@@ -220,3 +220,26 @@ def _raise(message: str) -> Callable[[], str]:
         raise RuntimeError(message)
 
     return action
+
+
+def test_a_build_that_succeeded_without_registering_a_model_fails_its_step_with_its_log() -> None:
+    class Builds:
+        def log(self, build_id: str) -> list[str]:
+            assert build_id == "churn-training:1"
+            return [f"line {n}" for n in range(30)] + ["registered nothing: no MLflow server"]
+
+    class Aws:
+        builds = Builds()
+
+    walk = ProjectWalk.__new__(ProjectWalk)
+    walk.aws = Aws()  # type: ignore[assignment]
+    walk._build_of = lambda commit: {"id": "churn-training:1", "buildStatus": "SUCCEEDED"}  # type: ignore[method-assign]
+    walk.newest_model = lambda kind: None  # type: ignore[method-assign]
+
+    with pytest.raises(WalkCheckFailed) as failed:
+        walk._trained("feature", "77cb9945" * 5, "feature-sandbox-walk")
+
+    message = str(failed.value)
+    assert message.startswith("no package in the feature group after the build SUCCEEDED")
+    assert message.endswith("line 29\nregistered nothing: no MLflow server")
+    assert "line 15" not in message  # the last 15 lines only
