@@ -7,8 +7,10 @@ runs measure the sandbox, not the build's checks); the figures are the median
 wall time of the runs, each run's time and step count from its ``--report``, and
 the peak resident set (RSS) and proportional set (PSS) of the whole process tree
 (the command, its Lambda workers, builds, pipeline jobs and served models),
-sampled every 100 ms. Targets: median under 90 s, peak under 1 GB, on a 2-CPU
-machine. The machine's load changes every figure: the load average is printed.
+sampled every 100 ms, and the PSS of each part (emulator, builds, MLflow server, jobs,
+Lambda environments) at the peak and at its own peak. Targets: median under 90 s, peak
+under 1 GB, on a 2-CPU machine. The machine's load changes every figure: the load average
+is printed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,19 @@ from pathlib import Path
 from sandbox_parts import MemoryPeak
 
 REPO = Path(__file__).resolve().parent.parent
+# What each process of the tree is, by its command line (the first that matches).
+PARTS = (
+    ("MLflow server", "uvicorn"),
+    ("builds (python -m pipelines.ci)", "codebuild-"),
+    ("builds (python -m pipelines.ci)", "pipelines."),
+    ("pipeline jobs and served models", "container_paths.py"),
+    ("Lambda environments", "Lambda worker process"),
+    ("emulator and the walk", "build.py sandbox"),
+)
+
+
+def part_of(command_line: str) -> str:
+    return next((part for part, marker in PARTS if marker in command_line), "other")
 
 
 def run_once(products: str | None, extra: list[str], report: Path) -> tuple[float, int, dict]:
@@ -56,7 +71,7 @@ def main() -> int:
     subprocess.run([sys.executable, "build.py"], cwd=REPO, check=True, capture_output=True)
     times = []
     loads = []
-    with MemoryPeak() as memory, tempfile.TemporaryDirectory() as scratch:
+    with MemoryPeak(part_of) as memory, tempfile.TemporaryDirectory() as scratch:
         for number in range(args.runs):
             report = Path(scratch) / f"run-{number}.json"
             seconds, status, document = run_once(args.products, extra, report)
@@ -69,6 +84,10 @@ def main() -> int:
     print(f"median of {len(times)} runs: {statistics.median(times):.1f} s (target < 90 s)")
     print(f"peak RSS of the process tree: {memory.peak_kb / 1024:.0f} MB (target < 1024 MB)")
     print(f"peak PSS of the process tree: {memory.peak_pss_kb / 1024:.0f} MB")
+    print("PSS by part, at the peak and each part's own peak:")
+    for part in sorted(memory.part_peaks, key=lambda p: -memory.part_peaks[p]):
+        at_peak = memory.peak_parts.get(part, 0) / 1024
+        print(f"  {part:34} {at_peak:6.0f} MB {memory.part_peaks[part] / 1024:6.0f} MB")
     print(
         f"load average during the runs: {', '.join(f'{x:.1f}' for x in loads)} on "
         f"{os.cpu_count()} CPUs"

@@ -63,9 +63,14 @@ class MemoryPeak:
     a zygote shares with its forks counted in each) and proportional (PSS, shared pages split
     between the processes that share them)."""
 
-    def __init__(self) -> None:
+    def __init__(self, part_of: Callable[[str], str] | None = None) -> None:
+        """``part_of``: what a process is, from its command line; with it, ``peak_parts``
+        holds the PSS of each part at the peak and ``part_peaks`` each part's own peak."""
         self.peak_kb = 0
         self.peak_pss_kb = 0
+        self.peak_parts: dict[str, int] = {}
+        self.part_peaks: dict[str, int] = {}
+        self._part_of = part_of
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -81,7 +86,27 @@ class MemoryPeak:
         while not self._stop.wait(0.1):
             pids = tree(os.getpid())
             self.peak_kb = max(self.peak_kb, sum(rss.get(p, 0) for p in pids))
-            self.peak_pss_kb = max(self.peak_pss_kb, sum(pss_kb(p) for p in pids))
+            proportional = {pid: pss_kb(pid) for pid in pids}
+            total = sum(proportional.values())
+            if self._part_of is not None:
+                parts: dict[str, int] = {}
+                for pid, kb in proportional.items():
+                    part = self._part_of(command_line(pid))
+                    parts[part] = parts.get(part, 0) + kb
+                for part, kb in parts.items():
+                    self.part_peaks[part] = max(self.part_peaks.get(part, 0), kb)
+                if total > self.peak_pss_kb:
+                    self.peak_parts = parts
+            self.peak_pss_kb = max(self.peak_pss_kb, total)
+
+
+def command_line(pid: int) -> str:
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return ""
 
 
 def pss_kb(pid: int) -> int:
