@@ -36,10 +36,14 @@ PARTS = (
     ("pipeline jobs and served models", "container_paths.py"),
     ("Lambda environments", "Lambda worker process"),
     ("emulator and the walk", "build.py sandbox"),
+    ("git (the walk's and the builds' clones and pushes)", "git-core/"),
+    ("git (the walk's and the builds' clones and pushes)", "git "),
 )
 
 
 def part_of(command_line: str) -> str:
+    if not command_line:  # between fork and exec, or exiting: /proc has no command line
+        return "processes starting or ending"
     return next((part for part, marker in PARTS if marker in command_line), "other")
 
 
@@ -87,7 +91,7 @@ def main() -> int:
     print("PSS by part, at the peak and each part's own peak:")
     for part in sorted(memory.part_peaks, key=lambda p: -memory.part_peaks[p]):
         at_peak = memory.peak_parts.get(part, 0) / 1024
-        print(f"  {part:34} {at_peak:6.0f} MB {memory.part_peaks[part] / 1024:6.0f} MB")
+        print(f"  {part:52} {at_peak:6.0f} MB {memory.part_peaks[part] / 1024:6.0f} MB")
     print(
         f"load average during the runs: {', '.join(f'{x:.1f}' for x in loads)} on "
         f"{os.cpu_count()} CPUs"
