@@ -42,7 +42,10 @@ from lambda_project_lifecycle.environment import REGISTRY_TABLE_ENV
 from lambda_project_lifecycle.errors import InvalidProjectError, LifecycleError
 from lambda_project_lifecycle.handler_logging import handler_logger
 from lambda_project_lifecycle.location import StackLocation
-from lambda_project_lifecycle.mlflow_build_access import PlatformMlflowServer
+from lambda_project_lifecycle.mlflow_build_access import (
+    PlatformMlflowServer,
+    check_tracking_server_kept,
+)
 from lambda_project_lifecycle.model_role_property import check_model_role_kept, project_model_role
 from lambda_project_lifecycle.project import (
     IMMUTABLE_PROPERTIES,
@@ -54,6 +57,7 @@ from lambda_project_lifecycle.repositories import lifecycle_steps
 from lambda_project_lifecycle.repositories.errors import RepositoryError
 from lambda_project_lifecycle.repositories.providers import RepositoryContext
 from lambda_project_lifecycle.resource_properties import (
+    MLFLOW_TRACKING_URI_PROPERTY,
     MODEL_ROLE_ARN_PROPERTY,
     PER_PROJECT_MODEL_ROLE,
     REPOSITORY_PROPERTIES,
@@ -194,7 +198,7 @@ class ProjectLifecycle:
             )
         check_model_role_kept(accepted, new)
         spec = ProjectSpec.from_properties(event.get("ResourceProperties", {}))
-        return self._converge(spec, event, reconcile=True)
+        return self._converge(spec, event, reconcile=True, accepted=accepted)
 
     def delete(self, event: Mapping[str, Any]) -> Outcome:
         physical_id = str(event.get("PhysicalResourceId", ""))
@@ -239,7 +243,16 @@ class ProjectLifecycle:
                 return dict(record["Properties"])
         return dict(event.get("OldResourceProperties", {}))
 
-    def _converge(self, spec: ProjectSpec, event: Mapping[str, Any], *, reconcile: bool) -> Outcome:
+    def _converge(
+        self,
+        spec: ProjectSpec,
+        event: Mapping[str, Any],
+        *,
+        reconcile: bool,
+        accepted: Mapping[str, Any] | None = None,
+    ) -> Outcome:
+        """Create (``reconcile`` false) or Update; ``accepted``: an Update's last accepted
+        properties (see :meth:`_accepted_properties`)."""
         table = self.settings.registry_table
         properties = event.get("ResourceProperties", {})
         model_role_arn = project_model_role(
@@ -248,6 +261,11 @@ class ProjectLifecycle:
         )
         context = lifecycle_steps.repository_context(spec, event, self._clients)
         tracking_uri = self._tracking_uri(spec, properties, reconcile=reconcile)
+        kept: dict[str, str] = {}
+        if accepted is not None and spec.registry == "mlflow":
+            kept = check_tracking_server_kept(
+                accepted, properties, tracking_uri, self.settings.seed_source.mlflow_tracking_uri
+            )
         recorded = lifecycle_steps.recorded_repository(context, table) if reconcile else None
         repository = lifecycle_steps.create_repository(
             context,
@@ -274,7 +292,7 @@ class ProjectLifecycle:
                 table,
                 spec,
                 stack_id=str(event.get("StackId", "")),
-                properties=recorded_properties(properties),
+                properties={**recorded_properties(properties), **kept},
                 mlflow_tracking_uri=tracking_uri,
                 model_role_arn=model_role_arn,
             )
@@ -364,7 +382,12 @@ class ProjectLifecycle:
 
 def recorded_properties(properties: Mapping[str, Any]) -> dict[str, str]:
     """The properties an Update may not change, as the registry keeps them."""
-    keys = (*IMMUTABLE_PROPERTIES, *REPOSITORY_PROPERTIES, MODEL_ROLE_ARN_PROPERTY)
+    keys = (
+        *IMMUTABLE_PROPERTIES,
+        *REPOSITORY_PROPERTIES,
+        MODEL_ROLE_ARN_PROPERTY,
+        MLFLOW_TRACKING_URI_PROPERTY,
+    )
     return {key: str(properties[key]) for key in keys if properties.get(key) is not None}
 
 

@@ -1055,6 +1055,94 @@ def test_builds_get_the_self_hosted_servers_network_and_user_only_when_on_it(
         assert set(build.values()) == {""}
 
 
+@pytest.mark.parametrize(
+    ("before", "after", "named"),
+    [
+        # Onto the platform's self-hosted server: the template would put the builds in its
+        # network, whose attributes the lifecycle leaves empty for a project recorded on
+        # another server (CodeBuild then failed the update on an empty VpcId).
+        (
+            "https://mlflow.team-a.example",
+            "",
+            f"to empty, the platform's server '{MLFLOW_TRACKING_URI}'",
+        ),
+        ("", "https://mlflow.team-a.example", "from empty, the platform's server"),
+        ("https://mlflow.team-a.example", "https://mlflow.team-b.example", "team-b"),
+        (MANAGED_MLFLOW, "https://mlflow.team-a.example", "mlflow-tracking-server/team-a"),
+    ],
+)
+def test_update_refuses_to_move_a_project_to_another_tracking_server(
+    aws: Emulated, lifecycle: Lifecycle, before: str, after: str, named: str
+) -> None:
+    aws.settings = dataclasses.replace(aws.settings, platform_mlflow=SELF_HOSTED)
+    original = lifecycle.properties(Registry="mlflow", MlflowTrackingUri=before)
+    moved = lifecycle.properties(Registry="mlflow", MlflowTrackingUri=after, OnDelete="delete-all")
+    created = lifecycle.send("Create", original)
+    assert created["Status"] == "SUCCESS", created["Reason"]
+
+    forward = lifecycle.send("Update", moved, old=original, physical_id=PREFIX)
+    # CloudFormation rolls back with the properties swapped.
+    rollback = lifecycle.send("Update", original, old=moved, physical_id=PREFIX)
+
+    assert forward["Status"] == "FAILED"
+    assert "MlflowTrackingUri cannot change after the project is created" in forward["Reason"]
+    assert named in forward["Reason"]
+    assert "create a new project for the other server" in forward["Reason"]
+    assert rollback["Status"] == "SUCCESS", rollback["Reason"]  # not UPDATE_ROLLBACK_FAILED
+    assert rollback["Data"] == created["Data"]
+    record = aws.dynamodb.get_item(
+        TableName=REGISTRY_TABLE, Key={"pk": {"S": f"project#{PROJECT_ID}"}}
+    )["Item"]
+    assert record["OnDelete"]["S"] == "retain-data"  # the refused update changed nothing
+
+
+def test_update_takes_the_same_tracking_server_with_or_without_a_trailing_slash(
+    lifecycle: Lifecycle,
+) -> None:
+    original = lifecycle.properties(Registry="mlflow", MlflowTrackingUri="https://mlflow.a.example")
+    created = lifecycle.send("Create", original)
+    same = {**original, "MlflowTrackingUri": "https://mlflow.a.example/ "}
+
+    update = lifecycle.send("Update", same, old=original, physical_id=PREFIX)
+
+    assert update["Status"] == "SUCCESS", update["Reason"]
+    assert update["Data"]["MlflowTrackingUri"] == created["Data"]["MlflowTrackingUri"]
+
+
+def test_after_the_platform_moved_a_project_may_name_its_own_server_and_go_back(
+    aws: Emulated, lifecycle: Lifecycle
+) -> None:
+    """A project made on the platform's server (empty value) stays there when the platform
+    moves: it may then name that server itself (so the template no longer gives its builds
+    the new server's network), and every rollback of such an update succeeds."""
+    on_platform = lifecycle.properties(Registry="mlflow", MlflowTrackingUri="")
+    created = lifecycle.send("Create", on_platform)
+    assert created["Status"] == "SUCCESS", created["Reason"]
+    # The platform now runs a self-hosted server of its own, at another address.
+    new_server = "https://mlflow.new.example"
+    aws.settings = dataclasses.replace(
+        aws.settings,
+        mlflow_tracking_uri=new_server,
+        platform_mlflow=dataclasses.replace(SELF_HOSTED, tracking_uri=new_server),
+    )
+    named = lifecycle.properties(Registry="mlflow", MlflowTrackingUri=MLFLOW_TRACKING_URI)
+    elsewhere = lifecycle.properties(Registry="mlflow", MlflowTrackingUri="https://other.example")
+
+    spelled_out = lifecycle.send("Update", named, old=on_platform, physical_id=PREFIX)
+    rollback = lifecycle.send("Update", on_platform, old=named, physical_id=PREFIX)
+    again = lifecycle.send("Update", named, old=on_platform, physical_id=PREFIX)
+    moved = lifecycle.send("Update", elsewhere, old=named, physical_id=PREFIX)
+
+    assert spelled_out["Status"] == "SUCCESS", spelled_out["Reason"]
+    assert spelled_out["Data"]["MlflowTrackingUri"] == MLFLOW_TRACKING_URI
+    assert spelled_out["Data"]["MlflowBuildVpcId"] == ""  # not the new server's network
+    assert rollback["Status"] == "SUCCESS", rollback["Reason"]
+    assert rollback["Data"]["MlflowTrackingUri"] == MLFLOW_TRACKING_URI
+    assert again["Status"] == "SUCCESS", again["Reason"]
+    assert moved["Status"] == "FAILED"
+    assert f"the project's tracking server is '{MLFLOW_TRACKING_URI}'" in moved["Reason"]
+
+
 def test_without_a_self_hosted_server_builds_get_no_credentials(lifecycle: Lifecycle) -> None:
     created = lifecycle.send("Create", lifecycle.properties(Registry="mlflow"))
 
