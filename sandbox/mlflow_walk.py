@@ -209,9 +209,17 @@ class MlflowProjectWalk(ProjectWalk):
         self.aws.settle()
         served = self.serving(endpoint)
         check(model.ref in served.values(), f"the reconcile left {endpoint} serving {served}")
+        # The feature and dev versions keep their alias: the reconcile must not bring back
+        # the development endpoint the reaper removed (the reaper step comes first).
+        development = self.names.endpoint("development")
+        check(
+            development not in self.endpoint_names(),
+            f"the reconcile re-created {development}, which the reaper had removed",
+        )
         summary = self.tested(endpoint, served, "the reconcile")
         return (
             f"webhook paused, alias {DEPLOY_ALIAS} on {kind} v{model.version}: nothing delivered; "
             f"clock +{RECONCILE_ADVANCE.total_seconds() / 60:g} min: the reconcile deployed it, "
-            f"{endpoint} InService, {self._variants_text(endpoint)}; {summary}"
+            f"{endpoint} InService, {self._variants_text(endpoint)}; {summary}; the reaped "
+            "development endpoint stays deleted"
         )

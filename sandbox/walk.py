@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -365,29 +366,23 @@ class Walk:
         step(name, reject, walk.reject_production)
 
     def move_the_clock(self, walks: Sequence[ProjectWalk]) -> None:
-        """One project at a time: the reaper (the clock past the development endpoints'
-        expiry: the first SageMaker project's step moves it for all) and, on MLflow projects,
-        the missed webhook healed by the reconcile."""
-        reaped_by = ""
+        """One project at a time: the reaper (the first project's step moves the clock past
+        the development endpoints' expiry, for all; the others' steps check theirs went) and,
+        on MLflow projects, the missed webhook healed by the reconcile, whose run must leave
+        the reaped development endpoint deleted."""
+        if not walks:
+            return
+        first = walks[0]
         for walk in walks:
             name = walk.project.product
+            if walk is first:
+                reaper = partial(walk.reap, *walks[1:])
+            else:
+                reaper = partial(walk.reaped, first.project.product)
+            self.report.step(name, "reaper (clock advanced)", reaper)
             if isinstance(walk, MlflowProjectWalk):
                 step_name = "missed webhook, healed by the reconcile"
                 self.report.step(name, step_name, walk.missed_webhook_healed)
-            elif reaped_by:
-                self.report.step(
-                    name,
-                    "reaper (clock advanced)",
-                    lambda walk=walk, by=reaped_by: walk.reaped(by),  # type: ignore[misc]
-                )
-            else:
-                others = [w for w in walks if type(w) is ProjectWalk and w is not walk]
-                self.report.step(
-                    name,
-                    "reaper (clock advanced)",
-                    lambda walk=walk, others=others: walk.reap(*others),  # type: ignore[misc]
-                )
-                reaped_by = name
 
     def walked_facts(self, walk: ProjectWalk) -> dict[str, Any]:
         facts: dict[str, Any] = {"repository": walk.repository, "tests": walk.tests}

@@ -68,6 +68,7 @@ def test_the_sandbox_walks_an_mlflow_project_and_reports_every_step(
         ("baseline-mlflow", "merge to prod, push (promotion)"),
         ("baseline-mlflow", "set alias approved on prod"),
         ("baseline-mlflow", "remove alias approved from prod"),
+        ("baseline-mlflow", "reaper (clock advanced)"),
         ("baseline-mlflow", "missed webhook, healed by the reconcile"),
         ("baseline-mlflow", "delete project (delete-all)"),
     ]
@@ -90,9 +91,12 @@ def test_aliases_set_through_the_webhook_deploy_roll_back_and_a_missed_one_is_he
             in steps[f"set alias approved on {step}"]
         )
     assert steps["remove alias approved from prod"].endswith("-production removed")
+    assert steps["reaper (clock advanced)"].startswith("clock +25 h: sagemaker-churn-baseline-")
+    assert steps["reaper (clock advanced)"].endswith("-development deleted")
     healed = steps["missed webhook, healed by the reconcile"]
     assert "nothing delivered; clock +10 min: the reconcile deployed it" in healed
     assert "-production InService, AllTraffic 100% v1; 3 integration test(s) passed" in healed
+    assert healed.endswith("the reaped development endpoint stays deleted")
 
 
 def test_the_report_shows_the_mlflow_versions_endpoints_and_an_empty_leftover_list(
@@ -126,11 +130,11 @@ def test_the_output_has_a_line_per_step_then_the_projects_table(walked: dict[str
     lines = walked["out"].splitlines()
 
     step_lines = [line for line in lines if line[:1] in ("✓", "✗")]
-    assert len(step_lines) == 15 and all(line.startswith("✓") for line in step_lines)
+    assert len(step_lines) == 16 and all(line.startswith("✓") for line in step_lines)
     assert "churn-baseline-mlflow (baseline-mlflow)" in lines
     assert any(line.strip().startswith("MLflow versions in prod") for line in lines)
     assert any("left after delete" in line and line.endswith("nothing") for line in lines)
-    assert "15 steps in" in walked["out"] and "all steps passed" in walked["out"]
+    assert "16 steps in" in walked["out"] and "all steps passed" in walked["out"]
 
 
 def test_products_are_chosen_by_name_in_the_portfolios_order() -> None:
